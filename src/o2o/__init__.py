@@ -1,0 +1,3 @@
+"""O2O Settle: operator-to-operator settlement."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,45 @@
+"""The settlement cycle of one agreement and period, and its legal transitions.
+
+`open → declared → reconciled → agreed | disputed → signed → netted → settled → closed`
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from o2o.domain.errors import InvalidTransitionError
+
+
+class CycleState(StrEnum):
+    OPEN = "open"
+    DECLARED = "declared"
+    RECONCILED = "reconciled"
+    AGREED = "agreed"
+    DISPUTED = "disputed"
+    SIGNED = "signed"
+    NETTED = "netted"
+    SETTLED = "settled"
+    CLOSED = "closed"
+
+
+TRANSITIONS: dict[CycleState, frozenset[CycleState]] = {
+    CycleState.OPEN: frozenset({CycleState.DECLARED}),
+    # A re-declaration sends a cycle back to `declared` until it is signed.
+    CycleState.DECLARED: frozenset({CycleState.RECONCILED, CycleState.DECLARED}),
+    CycleState.RECONCILED: frozenset({CycleState.AGREED, CycleState.DISPUTED, CycleState.DECLARED}),
+    CycleState.AGREED: frozenset({CycleState.SIGNED, CycleState.DECLARED}),
+    CycleState.DISPUTED: frozenset({CycleState.AGREED, CycleState.DECLARED}),
+    CycleState.SIGNED: frozenset({CycleState.NETTED, CycleState.SETTLED}),
+    CycleState.NETTED: frozenset({CycleState.SETTLED}),
+    CycleState.SETTLED: frozenset({CycleState.CLOSED}),
+    CycleState.CLOSED: frozenset(),
+}
+
+
+def check_transition(current: CycleState, target: CycleState, subject: str = "cycle") -> None:
+    """Raise a clear error unless `current → target` is legal."""
+    if target not in TRANSITIONS[current]:
+        allowed = ", ".join(sorted(TRANSITIONS[current])) or "nothing (final)"
+        raise InvalidTransitionError(
+            f"{subject} is {current.value}: cannot move to {target.value} (allowed: {allowed})"
+        )
