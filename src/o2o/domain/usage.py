@@ -1,0 +1,26 @@
+"""The canonical usage record as stored in the lake (one Parquet file per declaration).
+
+Times are integer epoch seconds UTC (portable across DuckDB and Spark); numbers are E.164 digits with
+the raw text kept; `line` is the source line (CSV data lines count from 2, after the header).
+"""
+
+from __future__ import annotations
+
+# name → DuckDB/Spark SQL type, in file order.
+CANONICAL_COLUMNS: dict[str, str] = {
+    "line": "BIGINT",
+    "record_id": "VARCHAR",
+    "service": "VARCHAR",
+    "a_number": "VARCHAR",
+    "b_number": "VARCHAR",
+    "a_raw": "VARCHAR",
+    "b_raw": "VARCHAR",
+    "start_epoch": "BIGINT",
+    "duration_s": "BIGINT",
+    "volume": "BIGINT",
+    "route": "VARCHAR",
+}
+
+# What a usage file (CSV or Parquet) must and may carry.
+REQUIRED_INPUT_COLUMNS = ("a_number", "b_number", "start_time")
+OPTIONAL_INPUT_COLUMNS = ("record_id", "service", "duration_s", "volume", "route")
