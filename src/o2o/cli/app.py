@@ -4,23 +4,37 @@ from __future__ import annotations
 
 import sys
 
-import click
 import typer
+from rich.markup import escape
 
 from o2o.cli.output import err_console
 from o2o.domain.errors import O2OError
 
 app = typer.Typer(
     name="o2o",
-    help="O2O Settle: operator-to-operator settlement (rate, reconcile, agree, sign, net, account, register).",
+    help="O2O Settle: operator-to-operator settlement: rate, reconcile, agree, sign, net, account, register.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
 )
 
 
+_registered: list[bool] = []
+
+
+@app.command("version")
+def version() -> None:
+    """Print the version of O2O Settle."""
+    from o2o import __version__
+
+    print(__version__)
+
+
 def _register() -> None:
     # Imported here so that building the app has no side effects at import time of this module.
+    if _registered:
+        return
+    _registered.append(True)
     # foundation commands (operators, agreements, usage, generate, demo)
     # rating commands
     # reconciliation commands
@@ -30,18 +44,28 @@ def _register() -> None:
     # cycle commands
 
 
-def main() -> None:
+def run(argv: list[str]) -> int:
+    """Run the CLI on `argv` and return the exit code; a user's mistake prints one line, no traceback."""
     _register()
     try:
-        app(standalone_mode=False)
+        app(args=argv, prog_name="o2o", standalone_mode=False)
     except O2OError as exc:
-        err_console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
-        sys.exit(1)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
-    except click.Abort:
+        err_console.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        return 1
+    except typer.TyperException as exc:
+        show = getattr(exc, "show", None)
+        if callable(show):
+            show()
+        else:
+            err_console.print(f"error: {escape(exc.format_message())}", highlight=False)
+        return exc.exit_code
+    except typer.Exit as exc:
+        return exc.exit_code
+    except typer.Abort:
         err_console.print("aborted")
-        sys.exit(1)
+        return 1
+    return 0
+
+
+def main() -> None:
+    sys.exit(run(sys.argv[1:]))

@@ -41,9 +41,9 @@ _DECIMAL_MODES = {
 }
 
 
-def D(value: Decimal | int | str) -> Decimal:  # noqa: N802 - the one way to make a number
+def D(value: Decimal | int | str) -> Decimal:
     """Make an exact Decimal from a Decimal, int or decimal string; refuse float and bool."""
-    if isinstance(value, bool) or isinstance(value, float):
+    if isinstance(value, bool | float):
         raise MoneyError(f"amount {value!r} is a {type(value).__name__}: money must be exact (use a string)")
     if isinstance(value, Decimal):
         result = value

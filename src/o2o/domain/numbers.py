@@ -45,7 +45,8 @@ def sql_normalise(clean: str, plan: NumberingPlan) -> str:
     branches = [f"WHEN substr({clean}, 1, 1) = '+' THEN substr({clean}, 2)"]
     if intl:
         branches.append(
-            f"WHEN substr({clean}, 1, {len(intl)}) = {_sql_literal(intl)} THEN substr({clean}, {len(intl) + 1})"
+            f"WHEN substr({clean}, 1, {len(intl)}) = {_sql_literal(intl)} "
+            f"THEN substr({clean}, {len(intl) + 1})"
         )
     if trunk:
         branches.append(

@@ -162,7 +162,9 @@ def local_band(tariff: Tariff, moment: datetime) -> str:
     for band in tariff.bands:
         if day not in band.days:
             continue
-        inside = band.start <= now < band.end if band.start < band.end else now >= band.start or now < band.end
+        inside = (
+            band.start <= now < band.end if band.start < band.end else now >= band.start or now < band.end
+        )
         if inside:
             return band.name
     return ANY_BAND

@@ -139,7 +139,9 @@ class ServiceModel(_Model):
         for i, rate in enumerate(self.rates):
             if rate.destination not in names:
                 raise ValueError(f"rates[{i}].destination {rate.destination!r} is not a listed destination")
-        bands = {b.name for b in self.bands} | {t.ANY_BAND} | ({self.holiday_band} if self.holidays else set())
+        bands = (
+            {b.name for b in self.bands} | {t.ANY_BAND} | ({self.holiday_band} if self.holidays else set())
+        )
         for i, rate in enumerate(self.rates):
             if rate.band not in bands:
                 raise ValueError(f"rates[{i}].band {rate.band!r} is not a defined band")
@@ -228,8 +230,8 @@ def _deck_rows(deck: Path, service_index: int) -> tuple[list[DestinationModel], 
                     rates.append(
                         RateModel(
                             destination=row["destination"],
-                            price=row["price"],  # type: ignore[arg-type]
-                            valid_from=row["valid_from"],  # type: ignore[arg-type]
+                            price=row["price"],
+                            valid_from=row["valid_from"],
                             band=row.get("band") or t.ANY_BAND,
                             version=row.get("version") or "",
                         )
@@ -252,7 +254,7 @@ def _expand_decks(doc: dict[str, object], base: Path | None) -> None:
                 raise ValidationError(f"services[{i}].rate_deck: only allowed in a file")
             dests, rates = _deck_rows(base / str(svc.pop("rate_deck")), i)
             svc.setdefault("destinations", [])
-            svc["destinations"] = list(svc["destinations"]) + [d.model_dump() for d in dests]  # type: ignore[call-overload]
+            svc["destinations"] = list(svc["destinations"]) + [d.model_dump() for d in dests]
             svc["rates"] = list(svc.get("rates", [])) + [r.model_dump() for r in rates]
 
 

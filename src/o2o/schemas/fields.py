@@ -13,7 +13,7 @@ from o2o.domain.errors import ValidationError
 
 
 def _decimal(value: Any) -> Decimal:
-    if isinstance(value, bool) or isinstance(value, float):
+    if isinstance(value, bool | float):
         raise ValueError("not a decimal (write it as a string or a TOML number without float rounding)")
     if isinstance(value, Decimal):
         return value
