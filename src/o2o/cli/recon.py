@@ -1,0 +1,66 @@
+"""`o2o recon …`: the reconciliation engine on plain files, without a workspace or database.
+
+`o2o recon match OURS THEIRS --out DIR [--json]` matches two usage files record by record and prints the
+counts; the detail files go to DIR (see `o2o.reconcile.file_match`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from o2o.cli.output import print_json, print_table
+from o2o.domain.operators import NumberingPlan
+
+recon_app = typer.Typer(
+    name="recon",
+    help="Reconciliation on plain files: match two parties' CDRs record by record.",
+    no_args_is_help=True,
+)
+
+
+def _plan(country: str | None, trunk: str, international: str) -> NumberingPlan | None:
+    if country is None:
+        return None
+    return NumberingPlan(country_code=country, trunk_prefix=trunk, international_prefix=international)
+
+
+@recon_app.command("match")
+def match(
+    ours: Annotated[Path, typer.Argument(help="our usage file (CSV or Parquet)")],
+    theirs: Annotated[Path, typer.Argument(help="their usage file (CSV or Parquet)")],
+    out: Annotated[Path, typer.Option("--out", help="folder for the detail Parquet files")],
+    time_tolerance: Annotated[int, typer.Option(help="seconds between start times of a pair")] = 5,
+    duration_tolerance: Annotated[int, typer.Option(help="seconds of duration gap still 'partial'")] = 1,
+    ours_country: Annotated[str | None, typer.Option(help="our country code (expands trunk 0)")] = None,
+    theirs_country: Annotated[str | None, typer.Option(help="their country code")] = None,
+    trunk_prefix: Annotated[str, typer.Option(help="national trunk prefix of both sides")] = "0",
+    international_prefix: Annotated[str, typer.Option(help="international prefix of both sides")] = "00",
+    correct_clock: Annotated[bool, typer.Option(help="subtract the estimated clock offset first")] = False,
+    memory_limit: Annotated[str, typer.Option(help="DuckDB memory limit; past it work spills")] = "1500MB",
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Match OURS against THEIRS: exact, partial, duration_mismatch, only_ours, only_theirs, duplicates."""
+    from o2o.reconcile import MatchOptions, match_files
+
+    options = MatchOptions(
+        time_tolerance_s=time_tolerance,
+        duration_tolerance_s=duration_tolerance,
+        ours_plan=_plan(ours_country, trunk_prefix, international_prefix),
+        theirs_plan=_plan(theirs_country, trunk_prefix, international_prefix),
+        correct_clock=correct_clock,
+        memory_limit=memory_limit,
+    )
+    summary = match_files(ours, theirs, options, out)
+    report = summary.as_report()
+    if as_json:
+        print_json(report)
+        return
+    print_table("record matching", ["figure", "value"], [(k, v) for k, v in report.items()])
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `recon` command group to `app`."""
+    app.add_typer(recon_app, name="recon")
