@@ -36,8 +36,15 @@ def _register() -> None:
         return
     _registered.append(True)
     # foundation commands (operators, agreements, usage, generate, demo)
+    from o2o.cli import foundation, usage
+
+    foundation.register(app)
+    usage.register(app)
     # rating commands
     # reconciliation commands
+    from o2o.cli import recon
+
+    recon.register(app)
     # netting commands
     # ledger commands
     # accounts commands

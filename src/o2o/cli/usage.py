@@ -1,0 +1,118 @@
+"""Commands for usage declarations: `usage import|list|show`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from o2o.cli.context import workspace
+from o2o.cli.output import console, print_json, print_table
+from o2o.domain.declarations import Declaration
+from o2o.services import usage as svc
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+usage_app = typer.Typer(help="Usage declarations (CDR files) of each party.", no_args_is_help=True)
+
+
+def declaration_row(d: Declaration, home: Path | None = None) -> dict[str, Any]:
+    lake = (home / "lake") if home else None
+    return {
+        "id": d.id,
+        "agreement": d.agreement_id,
+        "service": d.service,
+        "period": d.period,
+        "declarer": d.declarer,
+        "role": d.role.value,
+        "rows": d.totals.rows,
+        "rejected": d.totals.rejected,
+        "duration_s": d.totals.duration_s,
+        "volume": d.totals.volume,
+        "sha256": d.sha256,
+        "source": d.source_name,
+        "status": d.status.value,
+        "supersedes": d.supersedes,
+        "created_at": d.created_at,
+        "lake_path": str(lake / d.lake_path) if lake else d.lake_path,
+        "rejects_path": str(lake / d.rejects_path) if lake and d.rejects_path else d.rejects_path,
+    }
+
+
+DECLARATION_COLUMNS = [
+    "id",
+    "agreement",
+    "service",
+    "period",
+    "declarer",
+    "role",
+    "rows",
+    "rejected",
+    "status",
+]
+
+
+def print_declarations(rows: list[dict[str, Any]], title: str = "Declarations") -> None:
+    print_table(title, DECLARATION_COLUMNS, ([r[c] for c in DECLARATION_COLUMNS] for r in rows))
+
+
+@usage_app.command("import")
+def usage_import(
+    file: Annotated[Path, typer.Argument(help="Usage file (CSV or Parquet).")],
+    agreement: Annotated[str, typer.Option("--agreement", help="Agreement id.")],
+    period: Annotated[str, typer.Option("--period", help="Settlement period YYYY-MM.")],
+    declarer: Annotated[str, typer.Option("--declarer", help="The declaring operator.")],
+    service: Annotated[str | None, typer.Option("--service", help="Service id of the agreement.")] = None,
+    fmt: Annotated[str | None, typer.Option("--format", help="csv or parquet (default: by suffix).")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Validate, normalise and store one party's usage file; rejected rows go to a rejects file."""
+    ws = workspace()
+    result = svc.import_usage(ws, file, agreement, period, declarer, service, fmt)
+    row = declaration_row(result.declaration, ws.home)
+    row["already_imported"] = result.already_imported
+    row["replaced"] = result.replaced.id if result.replaced else None
+    if json_out:
+        print_json(row)
+        return
+    if result.already_imported:
+        console.print(f"{file}: already imported as {row['id']} (same sha256); nothing to do")
+        return
+    console.print(
+        f"imported {file} as {row['id']}: {row['rows']} rows accepted, {row['rejected']} rejected"
+        + (f" (reasons in {row['rejects_path']})" if row["rejects_path"] else "")
+        + (f"; replaces {row['replaced']}" if row["replaced"] else "")
+    )
+
+
+@usage_app.command("list")
+def usage_list(
+    agreement: Annotated[str | None, typer.Option("--agreement")] = None,
+    period: Annotated[str | None, typer.Option("--period")] = None,
+    history: Annotated[bool, typer.Option("--history", help="Include superseded declarations.")] = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """List declarations (active ones unless --history)."""
+    ws = workspace()
+    rows = [declaration_row(d, ws.home) for d in svc.list_declarations(ws, agreement, period, history)]
+    if json_out:
+        print_json(rows)
+    else:
+        print_declarations(rows)
+
+
+@usage_app.command("show")
+def usage_show(declaration_id: str, json_out: JsonOpt = False) -> None:
+    """Show one declaration and the history of its agreement, service, period and declarer."""
+    ws = workspace()
+    d, history = svc.get_declaration(ws, declaration_id)
+    row = declaration_row(d, ws.home)
+    row["history"] = [h.id for h in history]
+    if json_out:
+        print_json(row)
+    else:
+        print_table(f"Declaration {d.id}", ["field", "value"], ((k, v) for k, v in row.items()))
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(usage_app, name="usage")

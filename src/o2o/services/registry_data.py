@@ -1,0 +1,80 @@
+"""Use cases for reference data: operators and agreements."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from o2o.bootstrap import Workspace
+from o2o.domain.agreements import Agreement
+from o2o.domain.errors import NotFoundError
+from o2o.domain.operators import Operator
+from o2o.schemas.agreement import agreement_from_json, load_agreement_file, to_domain
+from o2o.schemas.operators import load_operators_file
+from o2o.store.repositories import StoredAgreement
+
+
+def add_operators(ws: Workspace, operators: list[Operator]) -> list[Operator]:
+    """Add operators in one transaction (all or none)."""
+    with ws.uow() as uow:
+        for op in operators:
+            uow.operators.add(op)
+            uow.events.record("operator.added", op.id, "HUB", {"name": op.name})
+        uow.commit()
+    return operators
+
+
+def add_operators_file(ws: Workspace, path: Path) -> list[Operator]:
+    return add_operators(ws, load_operators_file(path))
+
+
+def list_operators(ws: Workspace) -> list[Operator]:
+    with ws.uow() as uow:
+        return uow.operators.all()
+
+
+def get_operator(ws: Workspace, op_id: str) -> Operator:
+    with ws.uow() as uow:
+        return uow.operators.get(op_id)
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedAgreement:
+    agreement: Agreement
+    stored: StoredAgreement
+    unchanged: bool
+
+
+def load_agreement(ws: Workspace, path: Path) -> LoadedAgreement:
+    """Validate an agreement file and store it; loading a changed file makes a new revision."""
+    model = load_agreement_file(path)
+    agreement = to_domain(model)
+    document = model.model_dump_json()
+    sha = hashlib.sha256(document.encode()).hexdigest()
+    with ws.uow() as uow:
+        for party in agreement.operator_ids:
+            uow.operators.get(party)
+        current = uow.agreements.find(agreement.id)
+        if current is not None and current.sha256 == sha:
+            return LoadedAgreement(agreement, current, unchanged=True)
+        stored = uow.agreements.save(agreement, document, sha, path.name)
+        uow.events.record("agreement.loaded", agreement.id, "HUB", {"revision": stored.revision})
+        uow.commit()
+    return LoadedAgreement(agreement, stored, unchanged=False)
+
+
+def get_agreement(ws: Workspace, agreement_id: str) -> tuple[Agreement, StoredAgreement]:
+    with ws.uow() as uow:
+        stored = uow.agreements.get(agreement_id)
+    return agreement_from_json(stored.document), stored
+
+
+def list_agreements(ws: Workspace) -> list[StoredAgreement]:
+    with ws.uow() as uow:
+        return uow.agreements.all()
+
+
+def require_party(agreement: Agreement, operator: str) -> None:
+    if operator not in agreement.operator_ids:
+        raise NotFoundError(f"operator {operator} is not a party to agreement {agreement.id}")

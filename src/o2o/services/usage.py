@@ -1,0 +1,196 @@
+"""Use cases for usage declarations: import a file (atomic, idempotent), list and show declarations.
+
+An import validates and normalises the file into the lake's staging area, then in one transaction
+supersedes the previous declaration (kept as history), records the new one and moves the files into
+place. A killed import leaves no declaration and, after the next write sweeps, no stray file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy.exc import IntegrityError
+
+from o2o.bootstrap import Workspace
+from o2o.domain.agreements import Agreement
+from o2o.domain.declarations import Declaration, DeclarationStatus, UsageTotals
+from o2o.domain.errors import ConcurrencyError, ImportRefusedError, NotFoundError, ValidationError
+from o2o.domain.periods import Period
+from o2o.lake.usage_import import ImportSpec, normalise_usage
+from o2o.services.registry_data import get_agreement, require_party
+from o2o.store.repositories import now_utc
+
+FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
+
+
+@dataclass(frozen=True, slots=True)
+class ImportResult:
+    declaration: Declaration
+    already_imported: bool
+    replaced: Declaration | None = None
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def detect_format(path: Path, fmt: str | None) -> str:
+    if fmt:
+        if fmt not in ("csv", "parquet"):
+            raise ValidationError(f"--format {fmt!r}: expected csv or parquet")
+        return fmt
+    found = FORMATS.get(path.suffix.lower())
+    if found is None:
+        raise ValidationError(f"{path}: cannot tell the format from the name; pass --format csv|parquet")
+    return found
+
+
+def resolve_service(agreement: Agreement, service: str | None) -> str:
+    if service:
+        return agreement.service(service).id
+    if len(agreement.services) == 1:
+        return agreement.services[0].id
+    names = ", ".join(s.id for s in agreement.services)
+    raise ValidationError(f"agreement {agreement.id} has several services ({names}); name one with --service")
+
+
+def import_usage(
+    ws: Workspace,
+    path: Path,
+    agreement_id: str,
+    period: str,
+    declarer: str,
+    service: str | None = None,
+    fmt: str | None = None,
+) -> ImportResult:
+    """Import one party's usage file for an agreement, service and period."""
+    if not path.is_file():
+        raise ValidationError(f"{path}: no such file")
+    fmt = detect_format(path, fmt)
+    per = Period.parse(period)
+    agreement, _ = get_agreement(ws, agreement_id)
+    with ws.uow() as uow:
+        uow.operators.get(declarer)
+    require_party(agreement, declarer)
+    service_id = resolve_service(agreement, service)
+    svc = agreement.service(service_id)
+    role = agreement.role_of(declarer, service_id)
+    sha = file_sha256(path)
+    with ws.uow() as uow:
+        active = uow.declarations.active(agreement.id, service_id, str(per), declarer)
+    if active is not None and active.sha256 == sha:
+        return ImportResult(active, already_imported=True)
+
+    start, end = per.bounds_epoch(agreement.timezone)
+    spec = ImportSpec(service_id, svc.kind, agreement.party(declarer).numbering, start, end, str(per))
+    decl_id = f"DCL-{per.year}{per.month:02d}-{secrets.token_hex(6)}"
+    final_dir = ws.lake.usage_dir(agreement.id, str(per), service_id, declarer)
+    with ws.lake.staging() as stage:
+        staged_usage, staged_rejects = stage / "usage.parquet", stage / "rejects.csv"
+        counts = normalise_usage(path, fmt, spec, staged_usage, staged_rejects, stage)
+        final_dir.mkdir(parents=True, exist_ok=True)
+        if counts.rows == 0:
+            kept = final_dir / f"{decl_id}.refused-rejects.csv"
+            staged_rejects.replace(kept)
+            raise ImportRefusedError(f"{path}: no valid rows ({counts.rejected} rejected; reasons in {kept})")
+        declaration = Declaration(
+            id=decl_id,
+            agreement_id=agreement.id,
+            service=service_id,
+            period=str(per),
+            declarer=declarer,
+            role=role,
+            sha256=sha,
+            source_name=path.name,
+            lake_path=ws.lake.relative(final_dir / f"{decl_id}.parquet"),
+            rejects_path=ws.lake.relative(final_dir / f"{decl_id}.rejects.csv") if counts.rejected else None,
+            totals=UsageTotals(counts.rows, counts.rejected, counts.duration_s, counts.volume),
+            status=DeclarationStatus.ACTIVE,
+            created_at=now_utc(),
+            supersedes=active.id if active else None,
+        )
+        _commit(ws, declaration, staged_usage, staged_rejects, final_dir, active)
+    return ImportResult(declaration, already_imported=False, replaced=active)
+
+
+def _commit(
+    ws: Workspace,
+    declaration: Declaration,
+    staged_usage: Path,
+    staged_rejects: Path,
+    final_dir: Path,
+    active: Declaration | None,
+) -> None:
+    """Record the declaration and move its files into place in one step; undo the move on failure."""
+    moved: list[Path] = []
+    try:
+        with ws.uow() as uow:
+            ws.lake.sweep_orphans(final_dir, uow.declarations.paths())
+            if active is not None:
+                uow.declarations.supersede(active.id)
+            uow.declarations.add(declaration)
+            uow.events.record(
+                "declaration.imported",
+                f"{declaration.agreement_id}/{declaration.period}",
+                declaration.declarer,
+                {
+                    "declaration": declaration.id,
+                    "service": declaration.service,
+                    "rows": declaration.totals.rows,
+                    "rejected": declaration.totals.rejected,
+                    "sha256": declaration.sha256,
+                    "supersedes": declaration.supersedes,
+                },
+            )
+            target = ws.lake.resolve(declaration.lake_path)
+            staged_usage.replace(target)
+            moved.append(target)
+            if declaration.rejects_path:
+                rejects = ws.lake.resolve(declaration.rejects_path)
+                staged_rejects.replace(rejects)
+                moved.append(rejects)
+            uow.commit()
+    except IntegrityError:
+        for p in moved:
+            p.unlink(missing_ok=True)
+        raise ConcurrencyError(
+            f"another import of {declaration.agreement_id} {declaration.service} {declaration.period} "
+            f"by {declaration.declarer} committed first; run the import again"
+        ) from None
+    except BaseException:
+        for p in moved:
+            p.unlink(missing_ok=True)
+        raise
+
+
+def list_declarations(
+    ws: Workspace, agreement_id: str | None = None, period: str | None = None, history: bool = False
+) -> list[Declaration]:
+    if period:
+        Period.parse(period)
+    with ws.uow() as uow:
+        if agreement_id:
+            uow.agreements.get(agreement_id)
+        return uow.declarations.all(agreement_id, period, include_superseded=history)
+
+
+def get_declaration(ws: Workspace, declaration_id: str) -> tuple[Declaration, list[Declaration]]:
+    """A declaration and the full history of its (agreement, service, period, declarer)."""
+    with ws.uow() as uow:
+        d = uow.declarations.get(declaration_id)
+        return d, uow.declarations.history(d.agreement_id, d.service, d.period, d.declarer)
+
+
+def active_declarations(ws: Workspace, agreement_id: str, period: str) -> list[Declaration]:
+    """The active declarations of an agreement and period (both parties, every service)."""
+    decls = list_declarations(ws, agreement_id, period)
+    if not decls:
+        raise NotFoundError(f"no declarations for {agreement_id} in {period}")
+    return decls
