@@ -1,0 +1,197 @@
+"""The ledger: appends signed entries to the hash chain and the Merkle tree, signs tree heads, gives proofs.
+
+Invariants:
+- entry `seq` n is leaf n of the Merkle tree; `prev_hash` of entry n is the hash of entry n-1;
+- a key signs entries only after it is registered: `register_key` records the public key and appends a
+  `key.registered` entry signed by that very key (proof of possession), so the ledger carries its key history;
+- co-signatures are checked against registered keys before an entry is appended;
+- appending costs one canonicalisation, one signature and amortised O(1) hashes (the tree is loaded once);
+- nothing here commits: the repository's unit of work does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from o2o.domain.errors import NotFoundError, SignatureError, ValidationError
+from o2o.ledger.entries import (
+    FACT_CONTEXT,
+    GENESIS_HASH,
+    KEY_REGISTERED,
+    Cosignature,
+    LedgerEntry,
+    fact_digest,
+    json_value,
+    make_entry,
+)
+from o2o.ledger.keys import HUB, PublicKeyRecord, PublicKeyRing, Signer
+from o2o.ledger.merkle import MerkleTree, leaf_hash
+from o2o.ledger.repository import LedgerRepository
+from o2o.ledger.tree_heads import ConsistencyProof, InclusionProof, SignedTreeHead, sign_tree_head
+from o2o.ledger.verification import VerificationReport, verify_ledger
+
+Clock = Callable[[], datetime]
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def format_time(moment: datetime) -> str:
+    if moment.tzinfo is None:
+        raise ValidationError("ledger times must carry a time zone")
+    return moment.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+class Ledger:
+    """The append-only, signed, hash-chained log over a `LedgerRepository`."""
+
+    def __init__(self, repository: LedgerRepository, clock: Clock = _utc_now) -> None:
+        self._repo = repository
+        self._clock = clock
+        self._next: tuple[int, str] | None = None
+        self._tree: MerkleTree | None = None
+        self._keys: PublicKeyRing | None = None
+
+    # --- appending -------------------------------------------------------------------------------
+
+    def _tip(self) -> tuple[int, str]:
+        if self._next is None:
+            last = self._repo.last_entry()
+            self._next = (0, GENESIS_HASH) if last is None else (last.seq + 1, last.hash)
+        return self._next
+
+    def keyring(self) -> PublicKeyRing:
+        """The keys registered in this ledger's store."""
+        if self._keys is None:
+            self._keys = PublicKeyRing(self._repo.public_keys())
+        return self._keys
+
+    def append(
+        self,
+        kind: str,
+        subject: str,
+        payload: Mapping[str, Any],
+        signer: Signer,
+        cosignatures: Sequence[Cosignature] = (),
+    ) -> LedgerEntry:
+        """Register a fact signed by its acting party (and co-signed by counterparties)."""
+        keys = self.keyring()
+        if keys.get(signer.operator, signer.key_id) is None:
+            raise SignatureError(
+                f"the key {signer.key_id} of {signer.operator} is not registered (run `o2o keys generate`)"
+            )
+        if cosignatures:
+            self._check_cosignatures(kind, subject, payload, cosignatures, keys)
+        return self._append(kind, subject, payload, signer, cosignatures)
+
+    def _append(
+        self,
+        kind: str,
+        subject: str,
+        payload: Mapping[str, Any],
+        signer: Signer,
+        cosignatures: Sequence[Cosignature],
+    ) -> LedgerEntry:
+        seq, prev = self._tip()
+        entry = make_entry(
+            seq, format_time(self._clock()), kind, subject, payload, signer, prev, cosignatures
+        )
+        leaf = leaf_hash(entry.leaf_input())
+        self._repo.add_entry(entry, leaf)
+        self._next = (seq + 1, entry.hash)
+        if self._tree is not None:
+            self._tree.append(leaf)
+        return entry
+
+    @staticmethod
+    def _check_cosignatures(
+        kind: str,
+        subject: str,
+        payload: Mapping[str, Any],
+        cosignatures: Sequence[Cosignature],
+        keys: PublicKeyRing,
+    ) -> None:
+        plain = json_value(payload)
+        message = FACT_CONTEXT + fact_digest(kind, subject, plain)
+        for cosig in cosignatures:
+            if not keys.verify(cosig.signer, cosig.key_id, cosig.value, message):
+                raise SignatureError(
+                    f"the co-signature of {cosig.signer} on {kind} {subject} does not verify"
+                )
+
+    def register_key(self, signer: Signer) -> LedgerEntry:
+        """Record a public key and register it on the ledger, signed by the key itself."""
+        record = signer.record
+        keys = self.keyring()
+        if keys.get(record.operator, record.key_id) is None:
+            self._repo.add_public_key(record)
+            keys.add(record)
+        return self._append(KEY_REGISTERED, record.operator, record.to_dict(), signer, ())
+
+    def add_public_key(self, record: PublicKeyRecord) -> None:
+        """Record a public key without a ledger entry (a verifier's trusted copy)."""
+        self._repo.add_public_key(record)
+        self.keyring().add(record)
+
+    # --- the tree --------------------------------------------------------------------------------
+
+    def tree(self) -> MerkleTree:
+        if self._tree is None:
+            self._tree = MerkleTree(self._repo.leaf_hashes())
+        return self._tree
+
+    @property
+    def size(self) -> int:
+        return self._tip()[0]
+
+    def latest_head(self) -> SignedTreeHead | None:
+        heads = self._repo.tree_heads()
+        return heads[-1] if heads else None
+
+    def sign_head(self, hub: Signer) -> SignedTreeHead:
+        """A signed head of the whole ledger: the latest stored one if nothing was appended since."""
+        if hub.operator != HUB:
+            raise SignatureError(f"tree heads are signed by {HUB}, not {hub.operator}")
+        size = self.size
+        latest = self.latest_head()
+        if latest is not None and latest.tree_size == size and latest.key_id == hub.key_id:
+            return latest
+        head = sign_tree_head(hub, size, self.tree().root(size), format_time(self._clock()))
+        self._repo.add_tree_head(head)
+        return head
+
+    def inclusion_proof(self, seq: int, tree_size: int | None = None) -> InclusionProof:
+        tree = self.tree()
+        size = tree.size if tree_size is None else tree_size
+        if not 0 <= seq < size:
+            raise NotFoundError(f"entry {seq} is not in the ledger of {size} entries")
+        if size > tree.size:
+            raise NotFoundError(f"the ledger has {tree.size} entries, not {size}")
+        path = [h.hex() for h in tree.inclusion_proof(seq, size)]
+        return InclusionProof(seq, size, tree.leaf(seq).hex(), path)
+
+    def consistency_proof(self, old_size: int, new_size: int | None = None) -> ConsistencyProof:
+        tree = self.tree()
+        size = tree.size if new_size is None else new_size
+        if not 0 <= old_size <= size <= tree.size:
+            raise ValidationError(f"sizes {old_size} and {size} do not fit a ledger of {tree.size} entries")
+        return ConsistencyProof(old_size, size, [h.hex() for h in tree.consistency_proof(old_size, size)])
+
+    def root(self, size: int | None = None) -> str:
+        return self.tree().root(size).hex()
+
+    # --- checking --------------------------------------------------------------------------------
+
+    def verify(
+        self, keys: PublicKeyRing | None = None, older_head: SignedTreeHead | None = None
+    ) -> VerificationReport:
+        """Check the stored ledger as an auditor would check an export of it."""
+        return verify_ledger(
+            self._repo.entries(),
+            self._repo.tree_heads(),
+            keys if keys is not None else self.keyring(),
+            older_head,
+        )
