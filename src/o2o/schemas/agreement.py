@@ -54,8 +54,17 @@ class PartyModel(_Model):
 
 
 class DestinationModel(_Model):
-    prefix: DigitsField
+    # An empty prefix is the catch-all destination: it matches every number (data, flat rates).
+    prefix: DigitsField | Literal[""]
     name: str
+
+
+def _six_places(v: Decimal) -> Decimal:
+    """Prices and fees carry at most 6 decimals (the rating engine works in millionths)."""
+    exponent = v.normalize().as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -6:
+        raise ValueError("at most 6 decimals")
+    return v
 
 
 class RateModel(_Model):
@@ -65,13 +74,7 @@ class RateModel(_Model):
     band: str = t.ANY_BAND
     version: str = ""
 
-    @field_validator("price")
-    @classmethod
-    def _six_places(cls, v: Decimal) -> Decimal:
-        exponent = v.normalize().as_tuple().exponent
-        if isinstance(exponent, int) and exponent < -6:
-            raise ValueError("at most 6 decimals")
-        return v
+    _price_places = field_validator("price")(_six_places)
 
 
 class BandModel(_Model):
@@ -90,6 +93,8 @@ class IncrementsModel(_Model):
 class TierModel(_Model):
     from_quantity: DecimalField = Field(ge=0)
     price: DecimalField = Field(ge=0)
+
+    _price_places = field_validator("price")(_six_places)
 
 
 class TiersModel(_Model):
@@ -131,10 +136,13 @@ class ServiceModel(_Model):
     tiers: TiersModel | None = None
     charges: list[ChargeModel] = []
 
+    _fee_places = field_validator("setup_fee", "minimum_charge")(_six_places)
+
     @model_validator(mode="after")
     def _consistent(self) -> ServiceModel:
         if self.provider == self.customer:
             raise ValueError("provider and customer must differ")
+        self._unique_keys()
         names = {d.name for d in self.destinations}
         for i, rate in enumerate(self.rates):
             if rate.destination not in names:
@@ -148,6 +156,23 @@ class ServiceModel(_Model):
         if self.kind is t.ServiceKind.RECURRING and not self.charges:
             raise ValueError("a recurring service needs at least one charge")
         return self
+
+    def _unique_keys(self) -> None:
+        """One destination per prefix, one price per (destination, valid_from, band), tiers or rates."""
+        seen: dict[str, str] = {}
+        for d in self.destinations:
+            if seen.setdefault(d.prefix, d.name) != d.name:
+                raise ValueError(f"prefix {d.prefix!r} is listed for {seen[d.prefix]!r} and {d.name!r}")
+        keys = set()
+        for i, rate in enumerate(self.rates):
+            key = (rate.destination, rate.valid_from, rate.band)
+            if key in keys:
+                raise ValueError(
+                    f"rates[{i}]: a second price for {rate.destination!r} {rate.band} from {rate.valid_from}"
+                )
+            keys.add(key)
+        if self.tiers is not None and self.rates:
+            raise ValueError("a service is priced by its rates or by its tiers, not both")
 
     def default_unit(self) -> t.PriceUnit:
         if self.unit is not None:

@@ -1,0 +1,94 @@
+"""Local time of usage in the agreement's time zone, as portable SQL over integer epoch seconds.
+
+A record's rate version and time band follow its *start* in the agreement's zone. DST is handled by a
+CASE over the zone's UTC-offset changes inside the data's time range (found with `zoneinfo`), so the
+SQL needs only integer arithmetic: `local_epoch = start_epoch + offset`, `local_day = local_epoch div
+86400` (days since 1970-01-01), `sod` = seconds of the local day, weekday `(local_day + 3) % 7` with
+Monday = 0 (1970-01-01 was a Thursday). Bands follow `o2o.domain.tariffs.local_band` exactly:
+listed holidays first, then the first band whose days and [start, end) hold (end may wrap midnight).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from o2o.domain.periods import zone
+from o2o.domain.tariffs import ANY_BAND, WEEKDAYS, Tariff
+
+EPOCH_DAY = date(1970, 1, 1)
+_STEP = 3600  # offsets never change twice within an hour
+
+
+def day_number(day: date) -> int:
+    """Days since 1970-01-01."""
+    return (day - EPOCH_DAY).days
+
+
+def day_of(number: int) -> date:
+    return EPOCH_DAY + timedelta(days=number)
+
+
+def _offset(z: ZoneInfo, epoch: int) -> int:
+    delta = datetime.fromtimestamp(epoch, UTC).astimezone(z).utcoffset()
+    return int(delta.total_seconds()) if delta is not None else 0
+
+
+def offset_changes(tz: str, lo: int, hi: int) -> list[tuple[int, int]]:
+    """[(from_epoch, offset_s)] covering [lo, hi]: the first entry's offset holds before any change."""
+    z = zone(tz)
+    start = lo - _STEP
+    current = _offset(z, start)
+    out = [(start, current)]
+    t = start
+    while t < hi + _STEP:
+        nxt = t + _STEP
+        if _offset(z, nxt) != current:
+            a, b = t, nxt  # the change is in (a, b]: find its first second
+            while b - a > 1:
+                mid = (a + b) // 2
+                if _offset(z, mid) == current:
+                    a = mid
+                else:
+                    b = mid
+            current = _offset(z, b)
+            out.append((b, current))
+        t = nxt
+    return out
+
+
+def sql_offset(epoch: str, tz: str, lo: int, hi: int) -> str:
+    """SQL: the zone's UTC offset in seconds at `epoch` (valid for epochs in [lo, hi])."""
+    changes = offset_changes(tz, lo, hi)
+    if len(changes) == 1:
+        return str(changes[0][1])
+    whens = " ".join(
+        f"WHEN {epoch} < {changes[i + 1][0]} THEN {changes[i][1]}" for i in range(len(changes) - 1)
+    )
+    return f"(CASE {whens} ELSE {changes[-1][1]} END)"
+
+
+def _seconds(t: time) -> int:
+    return t.hour * 3600 + t.minute * 60 + t.second
+
+
+def _sql_text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def sql_band(tariff: Tariff, local_day: str, sod: str, weekday: str) -> str:
+    """SQL: the band name of a local moment (day number, seconds of day, weekday Monday = 0)."""
+    whens: list[str] = []
+    if tariff.holidays:
+        days = ", ".join(str(day_number(h)) for h in sorted(set(tariff.holidays)))
+        whens.append(f"WHEN {local_day} IN ({days}) THEN {_sql_text(tariff.holiday_band)}")
+    for band in tariff.bands:
+        if not band.days:
+            continue  # a band on no day never holds
+        wd = ", ".join(str(WEEKDAYS.index(d)) for d in band.days)
+        s, e = _seconds(band.start), _seconds(band.end)
+        inside = f"({sod} >= {s} AND {sod} < {e})" if s < e else f"({sod} >= {s} OR {sod} < {e})"
+        whens.append(f"WHEN {weekday} IN ({wd}) AND {inside} THEN {_sql_text(band.name)}")
+    if not whens:
+        return _sql_text(ANY_BAND)
+    return f"(CASE {' '.join(whens)} ELSE {_sql_text(ANY_BAND)} END)"
