@@ -1,0 +1,76 @@
+"""A small bilateral network loaded through the CLI: operators ALFA (UK, +44) and BETA (DE, +49)."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+OPERATORS = textwrap.dedent(
+    """
+    [[operators]]
+    id = "ALFA"
+    name = "Alfa Telecom plc"
+    currency = "GBP"
+    country_code = "44"
+
+    [[operators]]
+    id = "BETA"
+    name = "Beta Netz GmbH"
+    currency = "EUR"
+    country_code = "49"
+    """
+)
+
+AGREEMENT = textwrap.dedent(
+    """
+    id = "AG-ALFA-BETA"
+    currency = "EUR"
+    timezone = "Europe/London"
+    valid_from = 2026-01-01
+
+    [[parties]]
+    operator = "ALFA"
+    country_code = "44"
+
+    [[parties]]
+    operator = "BETA"
+    country_code = "49"
+
+    [[services]]
+    id = "voice-ALFA"
+    kind = "voice"
+    provider = "ALFA"
+    customer = "BETA"
+    increments = { first = 60, next = 60 }
+    destinations = [{ prefix = "44", name = "UK" }]
+    rates = [{ destination = "UK", price = "0.0100", valid_from = 2026-01-01 }]
+
+    [[services]]
+    id = "sms-BETA"
+    kind = "sms"
+    provider = "BETA"
+    customer = "ALFA"
+    destinations = [{ prefix = "49", name = "DE" }]
+    rates = [{ destination = "DE", price = "0.005", valid_from = 2026-01-01 }]
+    """
+)
+
+
+@pytest.fixture
+def network(tmp_path: Path) -> Path:
+    folder = tmp_path / "network"
+    folder.mkdir()
+    (folder / "operators.toml").write_text(OPERATORS, encoding="utf-8")
+    (folder / "AG-ALFA-BETA.toml").write_text(AGREEMENT, encoding="utf-8")
+    return folder
+
+
+@pytest.fixture
+def loaded(db_cli: Any, network: Path) -> Any:
+    """`db_cli` with the network's operators and agreement loaded (on SQLite and PostgreSQL)."""
+    assert db_cli("operator", "add", "--file", network / "operators.toml").code == 0
+    assert db_cli("agreement", "load", network / "AG-ALFA-BETA.toml").code == 0
+    return db_cli
