@@ -41,6 +41,9 @@ def _register() -> None:
     foundation.register(app)
     usage.register(app)
     # rating commands
+    from o2o.cli import rate
+
+    rate.register(app)
     # reconciliation commands
     from o2o.cli import recon
 
