@@ -1,0 +1,192 @@
+"""Ledger use cases: generate keys, register facts, sign tree heads, give proofs, export and verify.
+
+`append_entry(uow, …)` runs inside the caller's unit of work (the settlement cycle registers its facts in the
+same transaction as the state change they record); the other use cases own their unit of work.
+Invariants: private keys live in `$O2O_HOME/keys/OP.pem` (mode 0600, optionally passphrase-encrypted) and are
+registered on the ledger by a `key.registered` entry signed with themselves; tree heads are signed by `HUB`.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from o2o.bootstrap import Workspace
+from o2o.domain.errors import NotFoundError, SignatureError, ValidationError
+from o2o.ledger.chain import Ledger, format_time
+from o2o.ledger.entries import Cosignature, LedgerEntry
+from o2o.ledger.export import verify_export, write_export
+from o2o.ledger.keys import (
+    HUB,
+    PublicKeyRecord,
+    PublicKeyRing,
+    Signer,
+    check_signer_id,
+    read_private_key,
+    write_private_key,
+)
+from o2o.ledger.tree_heads import ConsistencyProof, InclusionProof, SignedTreeHead
+from o2o.ledger.verification import VerificationReport
+from o2o.store.ledger_repository import SqlLedgerRepository
+from o2o.store.repositories import now_utc
+from o2o.store.uow import UnitOfWork
+
+_LEDGERS: weakref.WeakKeyDictionary[UnitOfWork, Ledger] = weakref.WeakKeyDictionary()
+
+
+def ledger_of(uow: UnitOfWork) -> Ledger:
+    """The ledger bound to a unit of work (one per unit of work, so appends keep their place in memory)."""
+    book = _LEDGERS.get(uow)
+    if book is None:
+        book = _LEDGERS[uow] = Ledger(SqlLedgerRepository(uow.connection))
+    return book
+
+
+def append_entry(
+    uow: UnitOfWork,
+    kind: str,
+    subject: str,
+    payload: Mapping[str, Any],
+    actor: str,
+    signer: Signer,
+    cosignatures: Sequence[Cosignature] = (),
+) -> LedgerEntry:
+    """Register a fact signed by `actor` inside the caller's transaction (the caller commits)."""
+    if signer.operator != actor:
+        raise SignatureError(
+            f"an entry by {actor} must be signed with {actor}'s key, not {signer.operator}'s"
+        )
+    return ledger_of(uow).append(kind, subject, payload, signer, cosignatures)
+
+
+def key_path(ws: Workspace, operator: str) -> Path:
+    return ws.settings.keys_dir / f"{check_signer_id(operator)}.pem"
+
+
+def load_signer(ws: Workspace, operator: str, passphrase: bytes | None = None) -> Signer:
+    """The signer of `operator` from the workspace's key file."""
+    return read_private_key(key_path(ws, operator), operator, passphrase)
+
+
+def generate_key(
+    ws: Workspace, operator: str, passphrase: bytes | None = None
+) -> tuple[PublicKeyRecord, Path]:
+    """Make a key pair, keep the private key in the workspace (0600) and register the public key."""
+    path = key_path(ws, operator)
+    if path.exists():
+        raise ValidationError(f"{operator} already has a key at {path}; remove it first to make a new one")
+    signer = Signer.generate(operator)
+    with ws.uow() as uow:
+        if operator != HUB and uow.operators.find(operator) is None:
+            raise NotFoundError(f"unknown operator {operator!r} (add it with `o2o operator add`)")
+        ledger_of(uow).register_key(signer)
+        write_private_key(path, signer, passphrase)
+        try:
+            uow.commit()
+        except Exception:
+            path.unlink(missing_ok=True)
+            raise
+    return signer.record, path
+
+
+def _hub_signer(ws: Workspace, passphrase: bytes | None) -> Signer | None:
+    path = key_path(ws, HUB)
+    return read_private_key(path, HUB, passphrase) if path.exists() else None
+
+
+def current_head(ws: Workspace, passphrase: bytes | None = None) -> SignedTreeHead:
+    """A head covering the whole ledger, signed now if the hub's key is here; else the latest stored one."""
+    hub = _hub_signer(ws, passphrase)
+    with ws.uow() as uow:
+        book = ledger_of(uow)
+        if hub is None:
+            head = book.latest_head()
+            if head is None:
+                raise NotFoundError("no signed tree head yet: the hub needs a key (`o2o keys generate HUB`)")
+            return head
+        head = book.sign_head(hub)
+        uow.commit()
+        return head
+
+
+@dataclass(frozen=True, slots=True)
+class ProofBundle:
+    entry: LedgerEntry
+    inclusion: InclusionProof
+    head: SignedTreeHead
+    consistency: ConsistencyProof | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "entry": self.entry.to_dict(),
+            "inclusion_proof": self.inclusion.to_dict(),
+            "tree_head": self.head.to_dict(),
+            "consistency_proof": self.consistency.to_dict() if self.consistency else None,
+        }
+
+
+def prove_entry(
+    ws: Workspace, seq: int, since_size: int | None = None, passphrase: bytes | None = None
+) -> ProofBundle:
+    """Entry `seq`, its inclusion proof in the current head, and the head's consistency with an older size."""
+    head = current_head(ws, passphrase)
+    with ws.uow() as uow:
+        book = ledger_of(uow)
+        entry = SqlLedgerRepository(uow.connection).entry(seq)
+        if entry is None or seq >= head.tree_size:
+            raise NotFoundError(f"entry {seq} is not in the ledger's signed tree of {head.tree_size} entries")
+        inclusion = book.inclusion_proof(seq, head.tree_size)
+        consistency = None
+        if since_size is not None:
+            consistency = book.consistency_proof(since_size, head.tree_size)
+    return ProofBundle(entry, inclusion, head, consistency)
+
+
+def stored_keys(ws: Workspace) -> PublicKeyRing:
+    with ws.uow() as uow:
+        return ledger_of(uow).keyring()
+
+
+def export_ledger(
+    ws: Workspace, out: Path, keys_out: Path | None = None, passphrase: bytes | None = None
+) -> dict[str, Any]:
+    """Write the JSONL export (entries and signed heads) and, if asked, the public keys an auditor needs."""
+    if _hub_signer(ws, passphrase) is not None:
+        current_head(ws, passphrase)
+    with ws.uow() as uow:
+        repo = SqlLedgerRepository(uow.connection)
+        book = ledger_of(uow)
+        size = book.size
+        heads = repo.tree_heads()
+        written = write_export(out, repo.entries(), heads, size, format_time(now_utc()))
+        keys = book.keyring()
+    if keys_out is not None:
+        keys_out.parent.mkdir(parents=True, exist_ok=True)
+        keys_out.write_text(keys.to_json() + "\n", encoding="utf-8")
+    covered = heads[-1].tree_size if heads else 0
+    return {"out": str(out), "entries": written, "tree_heads": len(heads), "covered": covered}
+
+
+def verify(
+    ws: Workspace | None,
+    export: Path | None = None,
+    keys_file: Path | None = None,
+    since_head: Path | None = None,
+) -> VerificationReport:
+    """Audit the workspace's ledger, or an export with only the export and public keys."""
+    if keys_file is not None:
+        keys = PublicKeyRing.read(keys_file)
+    elif ws is not None:
+        keys = stored_keys(ws)
+    else:
+        raise ValidationError("verifying an export without a workspace needs --keys FILE")
+    older = SignedTreeHead.read(since_head) if since_head is not None else None
+    if export is not None:
+        return verify_export(export, keys, older)
+    if ws is None:
+        raise ValidationError("nothing to verify: give --export FILE or use a workspace")
+    with ws.uow() as uow:
+        return ledger_of(uow).verify(keys, older)

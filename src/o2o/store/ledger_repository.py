@@ -1,0 +1,106 @@
+"""The SQL implementation of the ledger's `LedgerRepository` port, on a unit of work's connection.
+
+Invariants: it never commits; an append at a `seq` someone else already wrote fails with `ConcurrencyError`
+(the primary key decides); payloads are stored as canonical JSON text and read back to equal values, so a
+stored entry re-hashes to its `hash`; reading entries streams in `seq` order.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, insert, select
+from sqlalchemy.exc import IntegrityError
+
+from o2o.domain.errors import ConcurrencyError
+from o2o.ledger.entries import Cosignature, LedgerEntry, canonical_json
+from o2o.ledger.keys import PublicKeyRecord
+from o2o.ledger.tree_heads import SignedTreeHead
+from o2o.store.ledger_tables import ledger_entries as le
+from o2o.store.ledger_tables import ledger_public_keys as lk
+from o2o.store.ledger_tables import ledger_tree_heads as lh
+
+_STREAM_BATCH = 2000
+
+
+def _entry(row: Any) -> LedgerEntry:
+    return LedgerEntry(
+        seq=row.seq,
+        time=row.time,
+        kind=row.kind,
+        subject=row.subject,
+        payload=json.loads(row.payload),
+        actor=row.actor,
+        prev_hash=row.prev_hash,
+        hash=row.hash,
+        key_id=row.key_id,
+        signature=row.signature,
+        cosignatures=tuple(Cosignature(**c) for c in json.loads(row.cosignatures)),
+    )
+
+
+def _head(row: Any) -> SignedTreeHead:
+    return SignedTreeHead(row.tree_size, row.root_hash, row.timestamp, row.signer, row.key_id, row.signature)
+
+
+class SqlLedgerRepository:
+    """Ledger rows through SQLAlchemy Core on one connection (SQLite or PostgreSQL)."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self._insert_entry = insert(le)
+
+    def last_entry(self) -> LedgerEntry | None:
+        row = self.conn.execute(select(le).order_by(le.c.seq.desc()).limit(1)).first()
+        return _entry(row) if row else None
+
+    def add_entry(self, entry: LedgerEntry, leaf_hash: bytes) -> None:
+        values = {
+            "seq": entry.seq,
+            "time": entry.time,
+            "kind": entry.kind,
+            "subject": entry.subject,
+            "actor": entry.actor,
+            "payload": canonical_json(entry.payload).decode(),
+            "prev_hash": entry.prev_hash,
+            "hash": entry.hash,
+            "key_id": entry.key_id,
+            "signature": entry.signature,
+            "cosignatures": json.dumps([c.to_dict() for c in entry.cosignatures]),
+            "leaf_hash": leaf_hash.hex(),
+        }
+        try:
+            self.conn.execute(self._insert_entry, values)
+        except IntegrityError as exc:
+            raise ConcurrencyError(f"ledger entry {entry.seq} was written by someone else first") from exc
+
+    def entry(self, seq: int) -> LedgerEntry | None:
+        row = self.conn.execute(select(le).where(le.c.seq == seq)).first()
+        return _entry(row) if row else None
+
+    def entries(self, start: int = 0) -> Iterator[LedgerEntry]:
+        query = select(le).where(le.c.seq >= start).order_by(le.c.seq)
+        result = self.conn.execution_options(yield_per=_STREAM_BATCH).execute(query)
+        for row in result:
+            yield _entry(row)
+
+    def leaf_hashes(self) -> list[bytes]:
+        rows = self.conn.execute(select(le.c.leaf_hash).order_by(le.c.seq)).scalars()
+        return [bytes.fromhex(h) for h in rows]
+
+    def add_public_key(self, record: PublicKeyRecord) -> None:
+        self.conn.execute(insert(lk).values(**record.to_dict(), created_at=datetime.now(UTC)))
+
+    def public_keys(self) -> list[PublicKeyRecord]:
+        rows = self.conn.execute(select(lk).order_by(lk.c.operator, lk.c.created_at, lk.c.key_id))
+        return [PublicKeyRecord(r.operator, r.key_id, r.public_key) for r in rows]
+
+    def add_tree_head(self, head: SignedTreeHead) -> None:
+        self.conn.execute(insert(lh).values(**head.to_dict()))
+
+    def tree_heads(self) -> list[SignedTreeHead]:
+        rows = self.conn.execute(select(lh).order_by(lh.c.tree_size, lh.c.id))
+        return [_head(r) for r in rows]

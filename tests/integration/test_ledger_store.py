@@ -1,0 +1,134 @@
+"""The ledger through the store, on SQLite and PostgreSQL: append, reload, proofs, rollback, concurrency."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, update
+
+from o2o.domain.errors import ConcurrencyError, SignatureError
+from o2o.ledger import HUB, Signer, cosign
+from o2o.ledger.export import verify_export, write_export
+from o2o.services.ledger import append_entry, ledger_of
+from o2o.store.database import make_engine, migrate
+from o2o.store.ledger_repository import SqlLedgerRepository
+from o2o.store.ledger_tables import ledger_entries
+from o2o.store.uow import UnitOfWork
+
+
+@pytest.fixture
+def engine(store_url: str) -> Engine:
+    eng = make_engine(store_url)
+    migrate(eng)
+    return eng
+
+
+@pytest.fixture(scope="module")
+def keys() -> dict[str, Signer]:
+    return {name: Signer.generate(name) for name in (HUB, "ALFA", "BETA")}
+
+
+def _seed(engine: Engine, keys: dict[str, Signer], facts: int = 20) -> None:
+    with UnitOfWork(engine) as uow:
+        book = ledger_of(uow)
+        for signer in keys.values():
+            book.register_key(signer)
+        for i in range(facts):
+            actor = "ALFA" if i % 2 else "BETA"
+            payload = {"amount": Decimal(f"{i}.50"), "currency": "EUR", "note": "Зачёт ✓"}
+            cosigs = (
+                [cosign(keys["ALFA"], "obligation.created", f"O-{i}", payload)] if actor == "BETA" else []
+            )
+            append_entry(uow, "obligation.created", f"O-{i}", payload, actor, keys[actor], cosigs)
+        book.sign_head(keys[HUB])
+        uow.commit()
+
+
+def test_entries_survive_the_round_trip_and_verify(engine: Engine, keys: dict[str, Signer]) -> None:
+    _seed(engine, keys)
+    with UnitOfWork(engine) as uow:
+        book = ledger_of(uow)
+        assert book.size == 23
+        report = book.verify()
+        assert report.ok, report.findings
+        head = book.latest_head()
+        assert head is not None and head.tree_size == 23
+        assert head.root_hash == report.root_hash
+        entry = SqlLedgerRepository(uow.connection).entry(10)
+        assert entry is not None
+        assert entry.payload["note"] == "Зачёт ✓"
+        assert book.inclusion_proof(10).verify(head.root_hash)
+
+
+def test_appending_continues_after_reopening(engine: Engine, keys: dict[str, Signer]) -> None:
+    _seed(engine, keys, facts=3)
+    with UnitOfWork(engine) as uow:
+        old = ledger_of(uow).latest_head()
+        entry = append_entry(uow, "cycle.closed", "AGR-1/2026-10", {}, "ALFA", keys["ALFA"])
+        new = ledger_of(uow).sign_head(keys[HUB])
+        uow.commit()
+    assert old is not None
+    assert entry.seq == 6
+    with UnitOfWork(engine) as uow:
+        book = ledger_of(uow)
+        assert book.consistency_proof(old.tree_size, new.tree_size).verify(old.root_hash, new.root_hash)
+        assert book.verify(older_head=old).ok
+
+
+def test_nothing_is_written_without_commit(engine: Engine, keys: dict[str, Signer]) -> None:
+    _seed(engine, keys, facts=2)
+    with UnitOfWork(engine) as uow:
+        append_entry(uow, "cycle.closed", "AGR-1/2026-10", {}, "ALFA", keys["ALFA"])
+    with UnitOfWork(engine) as uow:
+        assert ledger_of(uow).size == 5
+
+
+def test_actor_must_sign_its_own_entry(engine: Engine, keys: dict[str, Signer]) -> None:
+    _seed(engine, keys, facts=0)
+    with UnitOfWork(engine) as uow, pytest.raises(SignatureError, match="ALFA's key"):
+        append_entry(uow, "cycle.closed", "AGR-1/2026-10", {}, "ALFA", keys["BETA"])
+
+
+def test_two_writers_of_the_same_position_conflict(engine: Engine, keys: dict[str, Signer]) -> None:
+    _seed(engine, keys, facts=1)
+    with UnitOfWork(engine) as first, UnitOfWork(engine) as second:
+        assert ledger_of(first).size == ledger_of(second).size == 4  # both read the same tip
+        append_entry(first, "a", "S-1", {}, "ALFA", keys["ALFA"])
+        first.commit()
+        with pytest.raises(ConcurrencyError):
+            append_entry(second, "b", "S-2", {}, "BETA", keys["BETA"])
+    with UnitOfWork(engine) as uow:
+        assert ledger_of(uow).size == 5
+        assert ledger_of(uow).verify().ok
+
+
+def test_a_row_changed_in_the_database_is_found(engine: Engine, keys: dict[str, Signer]) -> None:
+    _seed(engine, keys, facts=4)
+    with UnitOfWork(engine) as uow:
+        uow.connection.execute(
+            update(ledger_entries).where(ledger_entries.c.seq == 5).values(payload='{"amount":"9.99"}')
+        )
+        uow.commit()
+    with UnitOfWork(engine) as uow:
+        report = ledger_of(uow).verify()
+    assert "content_changed" in report.kinds()
+
+
+def test_an_export_verifies_alone_and_names_a_changed_byte(
+    engine: Engine, keys: dict[str, Signer], tmp_path: Path
+) -> None:
+    _seed(engine, keys, facts=6)
+    out = tmp_path / "ledger.jsonl"
+    with UnitOfWork(engine) as uow:
+        repo = SqlLedgerRepository(uow.connection)
+        book = ledger_of(uow)
+        write_export(out, repo.entries(), repo.tree_heads(), book.size, "2026-11-25T00:00:00Z")
+        ring = book.keyring()
+    assert verify_export(out, ring).ok
+    lines = out.read_text(encoding="utf-8").splitlines()
+    lines[5] = lines[5].replace('"amount":"1.50"', '"amount":"1.51"')
+    out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    report = verify_export(out, ring)
+    assert [f.seq for f in report.findings if f.kind == "content_changed"] == [4]
