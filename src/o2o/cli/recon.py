@@ -31,6 +31,7 @@ def _plan(country: str | None, trunk: str, international: str) -> NumberingPlan 
 def match(
     ours: Annotated[Path, typer.Argument(help="our usage file (CSV or Parquet)")],
     theirs: Annotated[Path, typer.Argument(help="their usage file (CSV or Parquet)")],
+    *,
     out: Annotated[Path, typer.Option("--out", help="folder for the detail Parquet files")],
     time_tolerance: Annotated[int, typer.Option(help="seconds between start times of a pair")] = 5,
     duration_tolerance: Annotated[int, typer.Option(help="seconds of duration gap still 'partial'")] = 1,
@@ -39,6 +40,7 @@ def match(
     trunk_prefix: Annotated[str, typer.Option(help="national trunk prefix of both sides")] = "0",
     international_prefix: Annotated[str, typer.Option(help="international prefix of both sides")] = "00",
     correct_clock: Annotated[bool, typer.Option(help="subtract the estimated clock offset first")] = False,
+    clock_window: Annotated[int, typer.Option(help="seconds searched to estimate the clock offset")] = 60,
     memory_limit: Annotated[str, typer.Option(help="DuckDB memory limit; past it work spills")] = "1500MB",
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
@@ -51,6 +53,7 @@ def match(
         ours_plan=_plan(ours_country, trunk_prefix, international_prefix),
         theirs_plan=_plan(theirs_country, trunk_prefix, international_prefix),
         correct_clock=correct_clock,
+        clock_window_s=clock_window,
         memory_limit=memory_limit,
     )
     summary = match_files(ours, theirs, options, out)

@@ -4,8 +4,10 @@ Steps: load and normalise both sides (`sources`), flag duplicates, find candidat
 mutual-best rounds (`match_sql`, each round a temp table), solve what is left exactly per component
 (`components`), class every record and write `matches.parquet`, `only_ours.parquet`,
 `only_theirs.parquet`, `duplicates.parquet` and `daily.parquet` into `out_dir`.
-With `correct_clock`, a first pass estimates the clock offset (theirs − ours) from the unambiguous
-pairs, and the final pass matches with their times moved back by it. The result is a maximum matching
+The clock offset (theirs − ours) is the median time gap of the unambiguous pairs (both records with
+one candidate) of the first round. With `correct_clock`, a first pass estimates it with candidates searched
+within `clock_window_s` (so an offset larger than the tolerance is seen), and the final pass matches with
+their times moved back by it; the offset reported is that estimate. The result is a maximum matching
 that prefers duration agreement, then closeness in time (see `match_sql` for why the rounds are exact).
 """
 
@@ -35,9 +37,15 @@ def _count(con: Any, sql: str) -> int:
     return int(row[0]) if row and row[0] is not None else 0
 
 
-def _run_rounds(con: Any, options: MatchOptions, offset_s: int, first_only: bool = False) -> _PassResult:
-    """Candidates, then mutual-best rounds until none is new, then exact components; pairs in `pairs`."""
-    con.execute(match_sql.candidates_step("live_0", options.time_tolerance_s, offset_s))
+def _run_rounds(con: Any, options: MatchOptions, offset_s: int, window_s: int | None = None) -> _PassResult:
+    """Candidates, then mutual-best rounds until none is new, then exact components; pairs in `pairs`.
+
+    With `window_s` (the clock estimate's pass) candidates are searched that far and only the first
+    round is run: its unambiguous pairs are all the estimate needs.
+    """
+    first_only = window_s is not None
+    tolerance = window_s if window_s is not None else options.time_tolerance_s
+    con.execute(match_sql.candidates_step("live_0", tolerance, offset_s))
     rounds: list[str] = []
     live = "live_0"
     for k in range(1, options.max_rounds + 1):
@@ -175,7 +183,8 @@ def match_files(ours: Path, theirs: Path, options: MatchOptions, out_dir: Path) 
         for side in ("ours", "theirs"):
             con.execute(match_sql.records_step(side))
             con.execute(f"DROP TABLE {side}_rec")
-        result = _run_rounds(con, options, 0, first_only=options.correct_clock)
+        window = max(options.time_tolerance_s, options.clock_window_s) if options.correct_clock else None
+        result = _run_rounds(con, options, 0, window)
         offset, per_day = _offsets(con)
         if options.correct_clock:
             _drop_rounds(con)

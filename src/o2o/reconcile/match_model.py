@@ -37,7 +37,8 @@ class MatchOptions:
 
     `ours_plan`/`theirs_plan` say how each side writes numbers (None: no country, so a national number
     with a trunk prefix is kept as written and only `+` and `00` are removed); `correct_clock` subtracts
-    the estimated clock offset (theirs − ours) from their start times before the final pass.
+    the estimated clock offset (theirs − ours) from their start times before the final pass, estimated from
+    pairs searched within `clock_window_s`.
     `memory_limit` and `temp_directory` bound DuckDB so that inputs larger than memory spill to disk.
     """
 
@@ -46,6 +47,7 @@ class MatchOptions:
     ours_plan: NumberingPlan | None = None
     theirs_plan: NumberingPlan | None = None
     correct_clock: bool = False
+    clock_window_s: int = 60
     memory_limit: str = DEFAULT_MEMORY_LIMIT
     temp_directory: Path | None = None
     threads: int | None = None
@@ -56,6 +58,8 @@ class MatchOptions:
             raise ValidationError(f"time tolerance {self.time_tolerance_s} s must not be negative")
         if self.duration_tolerance_s < 0:
             raise ValidationError(f"duration tolerance {self.duration_tolerance_s} s must not be negative")
+        if self.clock_window_s < 0:
+            raise ValidationError(f"clock window {self.clock_window_s} s must not be negative")
         if self.max_rounds < 1:
             raise ValidationError("max_rounds must be at least 1")
 
