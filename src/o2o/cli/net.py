@@ -1,0 +1,134 @@
+"""`o2o net …`: the netting commands (a Typer sub-app; `solve` nets a plain obligations file).
+
+Thin: parse options, read the files, call `o2o.netting.net_obligations`, render JSON or tables.
+Caps are given as `OPERATOR=AMOUNT[:CURRENCY]`; without a currency the cap is in the settlement currency,
+or in the file's only currency.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from o2o.cli.output import console, print_json, print_table
+from o2o.domain.errors import ValidationError
+from o2o.domain.money import D
+from o2o.domain.obligations import Obligation
+from o2o.netting import DirectOptions, NettingMode, NettingResult, SetOffCap, net_obligations
+from o2o.netting.csv_input import read_obligations_csv, read_rate_table_csv
+from o2o.netting.engine import DEFAULT_HUB
+from o2o.netting.report import netting_document
+
+net_app = typer.Typer(
+    name="net",
+    help="Netting: multilateral set-off of obligations, and the payments that remain.",
+    no_args_is_help=True,
+)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(net_app, name="net")
+
+
+def _caps(texts: list[str], obligations: list[Obligation], settle_in: str | None) -> list[SetOffCap]:
+    currencies = sorted({o.currency for o in obligations})
+    caps: list[SetOffCap] = []
+    for text in texts:
+        operator, sep, rest = text.partition("=")
+        amount, _, currency = rest.partition(":")
+        if not sep or not operator.strip() or not amount.strip():
+            raise ValidationError(f"cap {text!r} is not OPERATOR=AMOUNT[:CURRENCY]")
+        code = currency.strip().upper() or settle_in or (currencies[0] if len(currencies) == 1 else "")
+        if not code:
+            raise ValidationError(f"cap {text!r} needs a currency: the file has {', '.join(currencies)}")
+        caps.append(SetOffCap(operator.strip(), code, D(amount.strip())))
+    return caps
+
+
+def _show(result: NettingResult) -> None:
+    if result.fx is not None:
+        rates = ", ".join(f"1 {r.source} = {r.rate} {r.target}" for r in result.fx.rates) or "none needed"
+        console.print(f"converted into {result.fx.settle_in} at the rates of {result.fx.on}: {rates}")
+    for item in result.currencies:
+        print_table(
+            f"Netting round in {item.currency} ({result.mode.value})",
+            ["figure", "value"],
+            [
+                ("gross total", item.gross_total),
+                ("cleared by set-off", item.cleared_total),
+                ("remaining", item.remaining_total),
+                ("net internal debt (least money)", item.net_internal_debt),
+                ("payments", item.payments_count),
+                ("bilateral netting: remaining", item.bilateral.remaining_total),
+                ("bilateral netting: payments", item.bilateral.payments_count),
+                ("excluded obligations", len(item.excluded)),
+                *(
+                    [("direct search", f"{item.direct.method.value}, lower bound {item.direct.lower_bound}")]
+                    if item.direct
+                    else []
+                ),
+            ],
+        )
+        print_table(
+            f"Positions in {item.currency}",
+            ["operator", "payable", "receivable", "net"],
+            [(p.operator, p.payable, p.receivable, p.net) for p in item.positions],
+        )
+        print_table(
+            f"Payments in {item.currency}",
+            ["from", "to", "amount"],
+            [(p.payer, p.payee, p.amount) for p in item.payments],
+        )
+
+
+@net_app.command("solve")
+def solve(
+    obligations: Annotated[Path, typer.Argument(help="CSV: id,debtor,creditor,amount,currency[,due_date]")],
+    mode: Annotated[str, typer.Option(help="conservative | clearing-house | direct")] = "conservative",
+    fx: Annotated[Path | None, typer.Option(help="rate table CSV: date,from,to,rate")] = None,
+    settle_in: Annotated[str | None, typer.Option(help="convert everything into this currency")] = None,
+    fx_date: Annotated[str | None, typer.Option(help="date of the rates to use (default: latest)")] = None,
+    withhold: Annotated[
+        list[str] | None, typer.Option(help="obligation id under dispute (repeatable)")
+    ] = None,
+    opt_out: Annotated[list[str] | None, typer.Option(help="participant left out (repeatable)")] = None,
+    cap: Annotated[
+        list[str] | None, typer.Option(help="set-off cap OPERATOR=AMOUNT[:CURRENCY] (repeatable)")
+    ] = None,
+    hub: Annotated[str, typer.Option(help="id of the clearing house in payments")] = DEFAULT_HUB,
+    milp_seconds: Annotated[float, typer.Option(help="time limit of the direct mode's MILP")] = 5.0,
+    json_out: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Net a file of obligations: the largest set-off, then the payments that remain."""
+    netting_mode = NettingMode.parse(mode)
+    if (fx is None) != (settle_in is None):
+        raise ValidationError("--fx and --settle-in go together")
+    items = read_obligations_csv(obligations)
+    table = None
+    if fx is not None:
+        on = None
+        if fx_date:
+            try:
+                on = date.fromisoformat(fx_date)
+            except ValueError:
+                raise ValidationError(f"--fx-date {fx_date!r} is not a date (YYYY-MM-DD)") from None
+        table = read_rate_table_csv(fx, on)
+    code = settle_in.upper() if settle_in else None
+    result = net_obligations(
+        items,
+        mode=netting_mode,
+        withheld=withhold or (),
+        opt_out=opt_out or (),
+        caps=_caps(cap or [], items, code),
+        fx=table,
+        settle_in=code,
+        hub=hub,
+        direct_options=DirectOptions(milp_seconds=milp_seconds),
+    )
+    if json_out:
+        print_json(netting_document(result))
+    else:
+        _show(result)
