@@ -49,6 +49,9 @@ def _register() -> None:
 
     recon.register(app)
     # netting commands
+    from o2o.cli import net
+
+    net.register(app)
     # ledger commands
     # accounts commands
     # cycle commands
