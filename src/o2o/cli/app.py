@@ -36,6 +36,9 @@ def _register() -> None:
         return
     _registered.append(True)
     # foundation commands (operators, agreements, usage, generate, demo)
+    from o2o.cli import generate
+
+    generate.register(app)
     from o2o.cli import foundation, usage
 
     foundation.register(app)
@@ -53,6 +56,9 @@ def _register() -> None:
 
     net.register(app)
     # ledger commands
+    from o2o.cli import ledger
+
+    ledger.register(app)
     # accounts commands
     # cycle commands
 

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from o2o.domain.errors import O2OError
 from o2o.ledger.entries import (
     FACT_CONTEXT,
     GENESIS_HASH,
@@ -45,6 +46,10 @@ FINDING_KINDS = {
     "missing_tree_head": "an export without a signed tree head (its end could be cut unnoticed)",
     "history_rewritten": "entries covered by an older tree head were changed (consistency proof fails)",
 }
+
+
+class TamperingDetected(O2OError):
+    """A ledger or export that does not verify; the message names the kinds of tampering found."""
 
 
 @dataclass(frozen=True, slots=True)

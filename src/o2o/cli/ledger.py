@@ -1,0 +1,170 @@
+"""Commands of the ledger: `keys generate`, `ledger head|proof|export|verify`.
+
+Thin: each parses options, calls `o2o.services.ledger` and renders. `ledger verify` exits 1 when it finds
+tampering (after printing every finding); with `--export` and `--keys` it needs no workspace at all.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from o2o.cli.context import workspace
+from o2o.cli.output import console, print_json, print_table
+from o2o.domain.errors import ValidationError
+from o2o.ledger.verification import TamperingDetected
+from o2o.services import ledger as svc
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
+PassphraseOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--passphrase-env", metavar="VAR", help="Environment variable holding the key's passphrase."
+    ),
+]
+
+keys_app = typer.Typer(help="Signing keys of operators and of the hub.", no_args_is_help=True)
+ledger_app = typer.Typer(
+    help="The tamper-evident ledger: heads, proofs, export, verification.", no_args_is_help=True
+)
+
+
+def _passphrase(var: str | None) -> bytes | None:
+    if var is None:
+        return None
+    value = os.environ.get(var)
+    if not value:
+        raise ValidationError(f"--passphrase-env {var}: the variable is not set or empty")
+    return value.encode()
+
+
+@keys_app.command("generate")
+def keys_generate(
+    operator: Annotated[str, typer.Argument(help="Operator id, or HUB for the settlement hub.")],
+    passphrase_env: PassphraseOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Make an Ed25519 key pair: the private key stays in the workspace (0600), the public key registered."""
+    record, path = svc.generate_key(workspace(), operator, _passphrase(passphrase_env))
+    info = {**record.to_dict(), "private_key": str(path), "encrypted": passphrase_env is not None}
+    if json_out:
+        print_json(info)
+    else:
+        console.print(f"key {record.key_id} of {record.operator} registered; private key at {path}")
+
+
+@ledger_app.command("head")
+def ledger_head(
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Also save the head (keep it to audit later).")
+    ] = None,
+    passphrase_env: PassphraseOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """The signed tree head of the whole ledger (signed now if the hub's key is in the workspace)."""
+    head = svc.current_head(workspace(), _passphrase(passphrase_env))
+    if out is not None:
+        out.write_text(head.to_json() + "\n", encoding="utf-8")
+    if json_out:
+        print_json(head.to_dict())
+    else:
+        print_table("tree head", ["field", "value"], head.to_dict().items())
+
+
+@ledger_app.command("proof")
+def ledger_proof(
+    seq: Annotated[int, typer.Argument(help="Sequence number of the entry.")],
+    since_size: Annotated[
+        int | None, typer.Option("--since-size", help="Also prove the head extends the tree of this size.")
+    ] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Also save the proof bundle as JSON.")] = None,
+    passphrase_env: PassphraseOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """An entry with its inclusion proof in the current signed tree head (RFC 9162)."""
+    bundle = svc.prove_entry(workspace(), seq, since_size, _passphrase(passphrase_env))
+    data = bundle.to_dict()
+    if out is not None:
+        from o2o.cli.output import to_json
+
+        out.write_text(to_json(data) + "\n", encoding="utf-8")
+    if json_out:
+        print_json(data)
+        return
+    e, head = bundle.entry, bundle.head
+    console.print(f"entry {e.seq}: {e.kind} {e.subject} by {e.actor} at {e.time}")
+    console.print(f"leaf hash {bundle.inclusion.leaf_hash}")
+    console.print(f"in tree head of {head.tree_size} entries, root {head.root_hash}")
+    print_table("inclusion proof", ["#", "hash"], enumerate(bundle.inclusion.path))
+    if bundle.consistency is not None:
+        c = bundle.consistency
+        print_table(f"consistency proof {c.old_size} → {c.new_size}", ["#", "hash"], enumerate(c.path))
+
+
+@ledger_app.command("export")
+def ledger_export(
+    out: Annotated[Path, typer.Option("--out", help="The JSONL file to write.")],
+    keys_out: Annotated[
+        Path | None, typer.Option("--keys-out", help="Also write the registered public keys (JSON).")
+    ] = None,
+    passphrase_env: PassphraseOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Export every entry and signed tree head, for an audit without the hub's database."""
+    info = svc.export_ledger(workspace(), out, keys_out, _passphrase(passphrase_env))
+    if keys_out is not None:
+        info["keys_out"] = str(keys_out)
+    if json_out:
+        print_json(info)
+    else:
+        console.print(
+            f"exported {info['entries']} entries and {info['tree_heads']} tree heads to {out} "
+            f"(signed up to entry {info['covered']})"
+        )
+
+
+def _render_report(data: dict[str, Any]) -> None:
+    if data["ok"]:
+        console.print(
+            f"[green]ledger verified[/green]: {data['entries']} entries, root {data['root_hash']}, "
+            f"{data['heads_checked']} tree heads checked"
+        )
+    else:
+        console.print(f"[red]ledger NOT verified[/red]: {len(data['findings'])} findings")
+        rows = [(f["kind"], "" if f["seq"] is None else f["seq"], f["message"]) for f in data["findings"]]
+        print_table("findings", ["kind", "seq", "message"], rows[:50])
+    for note in data["notes"]:
+        console.print(f"note: {note}")
+
+
+@ledger_app.command("verify")
+def ledger_verify(
+    export: Annotated[Path | None, typer.Option("--export", help="Verify this export instead.")] = None,
+    keys: Annotated[
+        Path | None, typer.Option("--keys", help="Trusted public keys (JSON); default: the workspace's.")
+    ] = None,
+    since_head: Annotated[
+        Path | None,
+        typer.Option("--since-head", help="A tree head kept earlier: prove history was not rewritten."),
+    ] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Check hashes, signatures, chain, sequence and tree heads; name every kind of tampering found."""
+    ws = None if export is not None and keys is not None else workspace()
+    report = svc.verify(ws, export, keys, since_head)
+    data = report.to_dict()
+    if json_out:
+        print_json(data)
+    else:
+        _render_report(data)
+    if not report.ok:
+        kinds = ", ".join(sorted(report.kinds()))
+        raise TamperingDetected(f"the ledger did not verify ({len(report.findings)} findings: {kinds})")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(keys_app, name="keys")
+    app.add_typer(ledger_app, name="ledger")
