@@ -163,12 +163,13 @@ def _tiers(tariff: Tariff, records: list[Rec], out: list[Outcome]) -> None:
     base = tariff.unit.base_quantity
     rated = [(r, o) for r, o in zip(records, out, strict=True) if o.reason is None]
     levels = [(Fraction(t.from_quantity) * base, Fraction(t.price)) for t in tariff.tiers.levels]
+    labels = [f"tier from {t.from_quantity.normalize():f} {tariff.unit}" for t in tariff.tiers.levels]
     if tariff.tiers.mode is TierMode.STEPPED:
         total = sum(o.billed for _, o in rated)
-        reached = [lv for lv in levels if total >= lv[0]][-1]
+        reached = [i for i, lv in enumerate(levels) if total >= lv[0]][-1]
         for _, o in rated:
-            o.num = reached[1] * o.billed
-            o.version = f"tier from {reached[0] / base}"
+            o.num = levels[reached][1] * o.billed
+            o.version = labels[reached]
         return
     rated.sort(key=lambda ro: (ro[0].start_epoch, ro[0].record_id is None, ro[0].record_id or "", ro[0].line))
     cum = 0
