@@ -183,4 +183,6 @@ def test_proofs_agree_with_the_reference_definition(leaves: list[bytes], data: s
     assert verify_consistency(old, size, old_root, root, tree.consistency_proof(old, size))
     if 0 < old < size:
         changed = [*hashes[: old - 1], leaf_hash(b"forged"), *hashes[old:size]]
-        assert not verify_consistency(old, size, old_root, reference_root(changed), tree.consistency_proof(old, size))
+        assert not verify_consistency(
+            old, size, old_root, reference_root(changed), tree.consistency_proof(old, size)
+        )
