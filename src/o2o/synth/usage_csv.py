@@ -93,7 +93,8 @@ def _leads(leads: tuple[str, str, str]) -> pa.Array:
 
 @lru_cache(maxsize=16)
 def _clock_table(suffix: str) -> pa.Array:
-    return pa.array([f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}{suffix}" for s in range(86_400)])
+    two = [f"{i:02d}" for i in range(60)]
+    return pa.array([f"{h}:{m}:{sec}{suffix}" for h in two[:24] for m in two for sec in two], pa.string())
 
 
 @dataclass(frozen=True, slots=True)
