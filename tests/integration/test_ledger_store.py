@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import Engine, update
 
 from o2o.domain.errors import ConcurrencyError, SignatureError
-from o2o.ledger import HUB, Signer, cosign
+from o2o.ledger import HUB, Fact, Signer, cosign
 from o2o.ledger.export import verify_export, write_export
-from o2o.services.ledger import append_entry, ledger_of
+from o2o.services.ledger import append_entries, append_entry, ledger_of
 from o2o.store.database import make_engine, migrate
 from o2o.store.ledger_repository import SqlLedgerRepository
 from o2o.store.ledger_tables import ledger_entries
@@ -132,3 +132,16 @@ def test_an_export_verifies_alone_and_names_a_changed_byte(
     out.write_text("\n".join(lines) + "\n", encoding="utf-8")
     report = verify_export(out, ring)
     assert [f.seq for f in report.findings if f.kind == "content_changed"] == [4]
+
+
+def test_many_facts_in_one_round_trip(engine: Engine, keys: dict[str, Signer]) -> None:
+    _seed(engine, keys, facts=2)
+    facts = [Fact("usage.declared", f"D-{i}", {"rows": i}, keys["BETA"]) for i in range(50)]
+    with UnitOfWork(engine) as uow:
+        entries = append_entries(uow, facts)
+        uow.commit()
+    assert [e.seq for e in entries] == list(range(5, 55))
+    with UnitOfWork(engine) as uow:
+        report = ledger_of(uow).verify()
+    assert report.ok, report.findings
+    assert report.entries == 55

@@ -6,10 +6,18 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from o2o.domain.errors import NotFoundError, SignatureError, ValidationError
-from o2o.ledger import HUB, InMemoryLedgerRepository, Ledger, Signer, cosign
-from o2o.ledger.entries import GENESIS_HASH, canonical_json, entry_hash, json_value
+from o2o.ledger import HUB, Fact, InMemoryLedgerRepository, Ledger, Signer, cosign
+from o2o.ledger.entries import (
+    GENESIS_HASH,
+    canonical_json,
+    canonical_json_reference,
+    entry_hash,
+    json_value,
+)
 from o2o.ledger.merkle import leaf_hash
 
 
@@ -138,3 +146,69 @@ def test_a_clean_ledger_verifies(ledger: Ledger, keys: dict[str, Signer]) -> Non
     assert report.entries == 5
     assert report.heads_checked == 2
     assert any("consistent with the older head" in n for n in report.notes)
+
+
+_json = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**60), max_value=2**60)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_json)
+def test_fast_canonical_json_equals_the_rfc8785_package(value: object) -> None:
+    try:
+        expected: bytes | None = canonical_json_reference(value)
+    except ValidationError:
+        expected = None
+    if expected is None:
+        with pytest.raises(ValidationError):
+            canonical_json(value)
+    else:
+        assert canonical_json(value) == expected
+
+
+def test_canonical_json_edge_cases_match_the_package() -> None:
+    for value in [
+        {"\U0001f600": 1, "\ufb01": 2, "a": 3},
+        {"s": '\x00\x1f\x7f\u2028\b\f\n\r\t"\\/é'},
+        {"big": 2**53 - 1, "neg": -(2**53 - 1)},
+        [1.5, 1e21, -0.0],
+    ]:
+        assert canonical_json(value) == canonical_json_reference(value)
+    with pytest.raises(ValidationError):
+        canonical_json({"big": 2**53})
+
+
+def test_append_many_equals_appending_one_by_one(keys: dict[str, Signer]) -> None:
+    one, many = (Ledger(InMemoryLedgerRepository(), clock=StepClock()) for _ in range(2))
+    for book in (one, many):
+        for signer in keys.values():
+            book.register_key(signer)
+    payload = {"amount": Decimal("3.00")}
+    facts = [
+        Fact(
+            "obligation.created",
+            f"O-{i}",
+            payload,
+            keys["ALFA"],
+            [cosign(keys["BETA"], "obligation.created", f"O-{i}", payload)],
+        )
+        for i in range(5)
+    ]
+    singles = [one.append(f.kind, f.subject, f.payload, f.signer, f.cosignatures) for f in facts]
+    batch = many.append_many(facts)
+    assert batch == singles
+    assert many.root() == one.root()
+    assert many.verify().ok
+    bad = Fact(
+        "obligation.created", "O-9", payload, keys["ALFA"], [cosign(keys["BETA"], "x", "O-9", payload)]
+    )
+    with pytest.raises(SignatureError):
+        many.append_many([facts[0], bad])
+    assert many.size == 8

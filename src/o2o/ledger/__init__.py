@@ -5,7 +5,7 @@ Pure computation over a `LedgerRepository` port (in memory here, SQL in `o2o.sto
 proofs, JSONL export and its verification with only the export and trusted public keys.
 """
 
-from o2o.ledger.chain import Ledger, format_time
+from o2o.ledger.chain import Fact, Ledger, format_time
 from o2o.ledger.entries import Cosignature, LedgerEntry, cosign
 from o2o.ledger.export import verify_export, write_export
 from o2o.ledger.keys import HUB, PublicKeyRecord, PublicKeyRing, Signer
@@ -18,6 +18,7 @@ __all__ = [
     "HUB",
     "ConsistencyProof",
     "Cosignature",
+    "Fact",
     "Finding",
     "InMemoryLedgerRepository",
     "InclusionProof",

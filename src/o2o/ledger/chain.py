@@ -12,6 +12,7 @@ Invariants:
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -33,6 +34,17 @@ from o2o.ledger.tree_heads import ConsistencyProof, InclusionProof, SignedTreeHe
 from o2o.ledger.verification import VerificationReport, verify_ledger
 
 Clock = Callable[[], datetime]
+
+
+@dataclass(frozen=True, slots=True)
+class Fact:
+    """A fact to register: what, about what, its content, who acts, and counterparties' co-signatures."""
+
+    kind: str
+    subject: str
+    payload: Mapping[str, Any]
+    signer: Signer
+    cosignatures: Sequence[Cosignature] = ()
 
 
 def _utc_now() -> datetime:
@@ -87,6 +99,38 @@ class Ledger:
             self._check_cosignatures(kind, subject, payload, cosignatures, keys)
         return self._append(kind, subject, payload, signer, cosignatures)
 
+    def append_many(self, facts: Sequence[Fact]) -> list[LedgerEntry]:
+        """Register several facts in order, written to the repository at once (one round trip)."""
+        keys = self.keyring()
+        for fact in facts:
+            if keys.get(fact.signer.operator, fact.signer.key_id) is None:
+                raise SignatureError(
+                    f"the key {fact.signer.key_id} of {fact.signer.operator} is not registered"
+                )
+            if fact.cosignatures:
+                self._check_cosignatures(fact.kind, fact.subject, fact.payload, fact.cosignatures, keys)
+        seq, prev = self._tip()
+        made: list[tuple[LedgerEntry, bytes]] = []
+        for fact in facts:
+            entry = make_entry(
+                seq,
+                format_time(self._clock()),
+                fact.kind,
+                fact.subject,
+                fact.payload,
+                fact.signer,
+                prev,
+                fact.cosignatures,
+            )
+            made.append((entry, leaf_hash(entry.leaf_input())))
+            seq, prev = seq + 1, entry.hash
+        self._repo.add_entries(made)
+        self._next = (seq, prev)
+        if self._tree is not None:
+            for _, leaf in made:
+                self._tree.append(leaf)
+        return [entry for entry, _ in made]
+
     def _append(
         self,
         kind: str,
@@ -100,7 +144,7 @@ class Ledger:
             seq, format_time(self._clock()), kind, subject, payload, signer, prev, cosignatures
         )
         leaf = leaf_hash(entry.leaf_input())
-        self._repo.add_entry(entry, leaf)
+        self._repo.add_entries([(entry, leaf)])
         self._next = (seq + 1, entry.hash)
         if self._tree is not None:
             self._tree.append(leaf)

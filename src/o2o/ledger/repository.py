@@ -9,7 +9,7 @@ Invariants every implementation keeps:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Protocol
 
 from o2o.domain.errors import ConcurrencyError
@@ -21,7 +21,9 @@ from o2o.ledger.tree_heads import SignedTreeHead
 class LedgerRepository(Protocol):
     def last_entry(self) -> LedgerEntry | None: ...
 
-    def add_entry(self, entry: LedgerEntry, leaf_hash: bytes) -> None: ...
+    def add_entries(self, entries: Sequence[tuple[LedgerEntry, bytes]]) -> None:
+        """Append entries (each with its leaf hash) in seq order."""
+        ...
 
     def entry(self, seq: int) -> LedgerEntry | None: ...
 
@@ -50,11 +52,12 @@ class InMemoryLedgerRepository:
     def last_entry(self) -> LedgerEntry | None:
         return self._entries[-1] if self._entries else None
 
-    def add_entry(self, entry: LedgerEntry, leaf_hash: bytes) -> None:
-        if entry.seq != len(self._entries):
-            raise ConcurrencyError(f"ledger entry {entry.seq} was written by someone else first")
-        self._entries.append(entry)
-        self._leaves.append(leaf_hash)
+    def add_entries(self, entries: Sequence[tuple[LedgerEntry, bytes]]) -> None:
+        for entry, leaf in entries:
+            if entry.seq != len(self._entries):
+                raise ConcurrencyError(f"ledger entry {entry.seq} was written by someone else first")
+            self._entries.append(entry)
+            self._leaves.append(leaf)
 
     def entry(self, seq: int) -> LedgerEntry | None:
         return self._entries[seq] if 0 <= seq < len(self._entries) else None

@@ -16,7 +16,7 @@ from typing import Any
 
 from o2o.bootstrap import Workspace
 from o2o.domain.errors import NotFoundError, SignatureError, ValidationError
-from o2o.ledger.chain import Ledger, format_time
+from o2o.ledger.chain import Fact, Ledger, format_time
 from o2o.ledger.entries import Cosignature, LedgerEntry
 from o2o.ledger.export import verify_export, write_export
 from o2o.ledger.keys import (
@@ -60,6 +60,11 @@ def append_entry(
             f"an entry by {actor} must be signed with {actor}'s key, not {signer.operator}'s"
         )
     return ledger_of(uow).append(kind, subject, payload, signer, cosignatures)
+
+
+def append_entries(uow: UnitOfWork, facts: Sequence[Fact]) -> list[LedgerEntry]:
+    """Register several facts at once inside the caller's transaction (one insert round trip)."""
+    return ledger_of(uow).append_many(facts)
 
 
 def key_path(ws: Workspace, operator: str) -> Path:

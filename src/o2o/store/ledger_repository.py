@@ -8,7 +8,7 @@ stored entry re-hashes to its `hash`; reading entries streams in `seq` order.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -42,6 +42,23 @@ def _entry(row: Any) -> LedgerEntry:
     )
 
 
+def _row(entry: LedgerEntry, leaf_hash: bytes) -> dict[str, Any]:
+    return {
+        "seq": entry.seq,
+        "time": entry.time,
+        "kind": entry.kind,
+        "subject": entry.subject,
+        "actor": entry.actor,
+        "payload": canonical_json(entry.payload).decode(),
+        "prev_hash": entry.prev_hash,
+        "hash": entry.hash,
+        "key_id": entry.key_id,
+        "signature": entry.signature,
+        "cosignatures": json.dumps([c.to_dict() for c in entry.cosignatures]),
+        "leaf_hash": leaf_hash.hex(),
+    }
+
+
 def _head(row: Any) -> SignedTreeHead:
     return SignedTreeHead(row.tree_size, row.root_hash, row.timestamp, row.signer, row.key_id, row.signature)
 
@@ -57,25 +74,15 @@ class SqlLedgerRepository:
         row = self.conn.execute(select(le).order_by(le.c.seq.desc()).limit(1)).first()
         return _entry(row) if row else None
 
-    def add_entry(self, entry: LedgerEntry, leaf_hash: bytes) -> None:
-        values = {
-            "seq": entry.seq,
-            "time": entry.time,
-            "kind": entry.kind,
-            "subject": entry.subject,
-            "actor": entry.actor,
-            "payload": canonical_json(entry.payload).decode(),
-            "prev_hash": entry.prev_hash,
-            "hash": entry.hash,
-            "key_id": entry.key_id,
-            "signature": entry.signature,
-            "cosignatures": json.dumps([c.to_dict() for c in entry.cosignatures]),
-            "leaf_hash": leaf_hash.hex(),
-        }
+    def add_entries(self, entries: Sequence[tuple[LedgerEntry, bytes]]) -> None:
+        if not entries:
+            return
+        rows = [_row(entry, leaf) for entry, leaf in entries]
         try:
-            self.conn.execute(self._insert_entry, values)
+            self.conn.execute(self._insert_entry, rows)
         except IntegrityError as exc:
-            raise ConcurrencyError(f"ledger entry {entry.seq} was written by someone else first") from exc
+            first = entries[0][0].seq
+            raise ConcurrencyError(f"ledger entry {first} was written by someone else first") from exc
 
     def entry(self, seq: int) -> LedgerEntry | None:
         row = self.conn.execute(select(le).where(le.c.seq == seq)).first()
