@@ -60,6 +60,11 @@ class Difference:
     contribution: Decimal  # this difference's share of the closing-balance gap
 
     @property
+    def document(self) -> str:
+        line = self.ours or self.theirs
+        return line.document if line is not None else ""
+
+    @property
     def amount_difference(self) -> Decimal:
         return (self.ours.amount if self.ours else ZERO) - (self.theirs.amount if self.theirs else ZERO)
 
