@@ -60,6 +60,9 @@ def _register() -> None:
 
     ledger.register(app)
     # accounts commands
+    from o2o.cli import accounts
+
+    accounts.register(app)
     # cycle commands
 
 
