@@ -1,0 +1,259 @@
+"""The accounts commands end to end, on SQLite and PostgreSQL: post, statement, reconcile, ageing."""
+
+from __future__ import annotations
+
+import csv
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+OPERATORS = textwrap.dedent(
+    """
+    [[operators]]
+    id = "ALFA"
+    name = "Alfa Telecom plc"
+    currency = "GBP"
+    country_code = "44"
+
+    [[operators]]
+    id = "BETA"
+    name = "Beta Netz GmbH"
+    currency = "EUR"
+    country_code = "49"
+    """
+)
+
+OPENING = (
+    "creditor,debtor,amount,currency,date,due_date,document\n"
+    "ALFA,BETA,1000.00,EUR,2025-12-31,2026-01-15,OB-2025\n"
+)
+
+
+@pytest.fixture
+def books(db_cli: Any, tmp_path: Path) -> Any:
+    (tmp_path / "ops.toml").write_text(OPERATORS)
+    assert db_cli("operator", "add", "--file", tmp_path / "ops.toml").code == 0
+    (tmp_path / "opening.csv").write_text(OPENING)
+    r = db_cli("accounts", "opening", tmp_path / "opening.csv", "--json")
+    assert r.code == 0, r.err
+    common = ["--currency", "EUR", "--actor", "HUB", "--json"]
+    r = db_cli(
+        "accounts",
+        "post",
+        "adjustment",
+        "--dispute",
+        "D-9",
+        "--provider",
+        "ALFA",
+        "--customer",
+        "BETA",
+        "--amount",
+        "250.50",
+        "--date",
+        "2026-02-10",
+        *common,
+    )
+    assert r.code == 0, r.err
+    r = db_cli(
+        "accounts",
+        "post",
+        "payment",
+        "--id",
+        "PAY-77",
+        "--payer",
+        "BETA",
+        "--payee",
+        "ALFA",
+        "--amount",
+        "600",
+        "--date",
+        "2026-03-31",
+        *common,
+    )
+    assert r.code == 0, r.err
+    return db_cli
+
+
+def test_statement_of_account_in_json_csv_and_xlsx(books: Any, tmp_path: Path) -> None:
+    r = books(
+        "accounts",
+        "statement",
+        "--between",
+        "BETA",
+        "ALFA",
+        "--from",
+        "2026-01-01",
+        "--to",
+        "2026-12-31",
+        "--json",
+    )
+    assert r.code == 0, r.err
+    (sec,) = r.json()["sections"]
+    assert sec["opening"]["BETA"] == {"debit": "0.00", "credit": "1000.00"}
+    assert [(ln["document"], ln["BETA"]["debit"], ln["BETA"]["credit"]) for ln in sec["lines"]] == [
+        ("D-9", "0.00", "250.50"),
+        ("PAY-77", "600.00", "0.00"),
+    ]
+    assert sec["closing"]["BETA"] == {"debit": "0.00", "credit": "650.50"}
+    assert sec["closing_balance"] == "BETA owes ALFA 650.50 EUR"
+    out_csv, out_xlsx = tmp_path / "st.csv", tmp_path / "st.xlsx"
+    r = books(
+        "accounts",
+        "statement",
+        "--between",
+        "ALFA",
+        "BETA",
+        "--from",
+        "2026-01-01",
+        "--to",
+        "2026-12-31",
+        "--csv",
+        out_csv,
+        "--xlsx",
+        out_xlsx,
+    )
+    assert r.code == 0, r.err
+    rows = list(csv.reader(out_csv.read_text(encoding="utf-8").splitlines()))
+    assert rows[-1][3:] == ["closing", "closing balance", "650.50", "0.00", "0.00", "650.50"]
+    from openpyxl import load_workbook
+
+    wb = load_workbook(out_xlsx, read_only=True)
+    values = [list(row) for row in wb.active.iter_rows(values_only=True)]
+    wb.close()
+    assert [
+        "EUR",
+        "2026-12-31",
+        None,
+        "closing",
+        "closing balance",
+        "650.50",
+        "0.00",
+        "0.00",
+        "650.50",
+    ] in values
+
+
+def test_balances_ageing_and_reversal(books: Any) -> None:
+    r = books("accounts", "balances", "--as-of", "2026-02-28", "--json")
+    assert r.code == 0, r.err
+    assert {(b["owner"], b["balance"], b["side"]) for b in r.json()} == {
+        ("ALFA", "1250.50", "debit"),
+        ("BETA", "-1250.50", "credit"),
+    }
+    r = books("accounts", "ageing", "--as-of", "2026-04-30", "--operator", "BETA", "--json")
+    assert r.code == 0, r.err
+    (row,) = r.json()["rows"]
+    assert row["side"] == "payable" and row["counterparty"] == "ALFA"
+    # 600 paid goes to the opening balance (due 15 January) first: 400 of it is 105 days past due;
+    # the debit note (no due date: due on 10 February, its value date) is 79 days past due.
+    assert row["total"] == "650.50"
+    assert row["buckets"] == {
+        "not_due": "0.00",
+        "1-30": "0.00",
+        "31-60": "0.00",
+        "61-90": "250.50",
+        "over_90": "400.00",
+    }
+    r = books("accounts", "reverse", "3", "--reason", "paid twice", "--actor", "HUB", "--json")
+    assert r.code == 0, r.err
+    assert r.json()[0]["reverses"] == 3
+    r = books("accounts", "balances", "--as-of", "2026-12-31", "--operator", "ALFA", "--json")
+    assert [b["balance"] for b in r.json()] == ["1250.50"]
+    r = books("accounts", "reverse", "3", "--reason", "again", "--actor", "HUB")
+    assert r.code == 1 and "already reversed" in r.err
+
+
+EXTRACT = textwrap.dedent(
+    """\
+    date,document,description,debit,credit,currency
+    2025-12-31,OB-2025,opening balance,,1000.00,EUR
+    2026-02-10,D-9,debit note,,205.50,EUR
+    2026-04-02,PAY-77,payment sent,600.00,,EUR
+    """
+)
+
+
+def test_reconcile_with_a_partner_extract(
+    books: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "beta.csv").write_text(EXTRACT)
+    monkeypatch.setenv("O2O_OPERATOR", "ALFA")
+    r = books(
+        "accounts",
+        "reconcile",
+        "--counterparty",
+        "BETA",
+        "--with",
+        tmp_path / "beta.csv",
+        "--as-of",
+        "2026-03-31",
+        "--json",
+    )
+    assert r.code == 0, r.err
+    data = r.json()
+    assert data["agreed"] is False
+    (cur,) = data["currencies"]
+    assert (cur["our_balance"], cur["their_balance"], cur["gap"]) == ("650.50", "-1205.50", "-555.00")
+    assert cur["explained"] == cur["gap"]
+    assert [(d["kind"], d["document"], d["contribution"]) for d in cur["differences"]] == [
+        ("amount", "D-9", "45.00"),
+        ("date", "PAY-77", "-600.00"),
+    ]
+    assert cur["matched"] == 1
+
+
+def test_malformed_extract_is_refused_with_line_numbers(books: Any, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text(
+        "date,document,description,debit,credit,currency\n2026-01-01,X,,1,,EUR\n2026-13-01,Y,,1,,EUR\n"
+    )
+    r = books(
+        "accounts",
+        "reconcile",
+        "--operator",
+        "ALFA",
+        "--counterparty",
+        "BETA",
+        "--with",
+        bad,
+        "--as-of",
+        "2026-03-31",
+    )
+    assert r.code == 1
+    assert "1 bad line(s): line 3: date '2026-13-01' is not YYYY-MM-DD" in r.err
+
+
+def test_user_mistakes_are_one_line_errors(books: Any, tmp_path: Path) -> None:
+    r = books(
+        "accounts", "statement", "--between", "ALFA", "ZETA", "--from", "2026-01-01", "--to", "2026-12-31"
+    )
+    assert r.code == 1 and "unknown operator 'ZETA'" in r.err
+    r = books(
+        "accounts", "statement", "--between", "ALFA", "BETA", "--from", "2026-31-01", "--to", "2026-12-31"
+    )
+    assert r.code == 1 and "--from '2026-31-01' is not a date" in r.err
+    r = books(
+        "accounts",
+        "post",
+        "payment",
+        "--id",
+        "P",
+        "--payer",
+        "BETA",
+        "--payee",
+        "ALFA",
+        "--amount",
+        "1.234",
+        "--currency",
+        "EUR",
+        "--date",
+        "2026-01-01",
+        "--actor",
+        "HUB",
+    )
+    assert r.code == 1 and "minor unit" in r.err
+    (tmp_path / "dup.csv").write_text(OPENING + "BETA,ALFA,5.00,EUR,2025-12-31,,\n")
+    r = books("accounts", "opening", tmp_path / "dup.csv")
+    assert r.code == 1 and "line 3: a second opening balance for the pair (line 2)" in r.err
