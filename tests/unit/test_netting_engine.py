@@ -182,8 +182,13 @@ def test_checks_abort_on_a_broken_round() -> None:
     with pytest.raises(NettingCheckError, match="exceeds its cap"):
         check_setoff(2, debtor, creditor, amount, amount, np.array([5, -1], dtype=np.int64))
     one = np.array([0], dtype=np.int64)
+    pair_of = np.array([0, 1], dtype=np.int64)
+    remainder = np.array([10, 0], dtype=np.int64)
+    # Pairs sorted by key: (0, 1) then (1, 0).
     with pytest.raises(NettingCheckError, match="pair by pair"):
-        check_payments_per_pair(2, debtor, creditor, np.array([10, 0]), one, one + 1, np.array([9]))
+        check_payments_per_pair(2, debtor, creditor, pair_of, remainder, one, one + 1, np.array([9]))
+    with pytest.raises(NettingCheckError, match="owe each other nothing"):
+        check_payments_per_pair(3, debtor, creditor, pair_of, remainder, one, one + 2, np.array([10]))
     with pytest.raises(NettingCheckError, match="net position"):
         check_payments_per_participant(2, debtor, creditor, np.array([10, 0]), one, one + 2, np.array([10]))
 

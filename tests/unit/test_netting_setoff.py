@@ -177,3 +177,13 @@ def test_bilateral_netting_pays_only_differences() -> None:
         np.array([100, 30, 40, 40], dtype=np.int64),
     )
     assert list(zip(payer.tolist(), payee.tolist(), paid.tolist(), strict=True)) == [(0, 1, 70)]
+
+
+def test_components_behind_a_long_chain_are_found() -> None:
+    # A chain 0->1->…->39 longer than the trimming rounds, ending in the circle 39->40->41->39.
+    edges = [(k, k + 1, 5) for k in range(39)] + [(39, 40, 5), (40, 41, 5), (41, 39, 5)]
+    d, c, _ = arrays(edges)
+    labels = strong_components(42, d, c)
+    assert (labels[:39] == -1).all()
+    assert len(set(labels[39:].tolist())) == 1
+    assert labels[39] >= 0

@@ -56,20 +56,26 @@ def check_setoff(
 
 def check_payments_per_pair(
     n_nodes: int,
-    debtor: NodeArray,
-    creditor: NodeArray,
+    pair_debtor: NodeArray,
+    pair_creditor: NodeArray,
+    pair_of: IntArray,
     remainder: IntArray,
     payer: IntArray,
     payee: IntArray,
     paid: IntArray,
 ) -> None:
-    """Every (debtor, creditor) pair is paid exactly what remains of its obligations."""
+    """Every (debtor, creditor) pair is paid exactly what remains of its obligations, and nobody else is paid.
+
+    Pairs come sorted by key (debtor * n + creditor), so each payment finds its pair by binary search.
+    """
     _fail_where(paid <= 0, "a payment is not positive")
-    owed_keys = debtor.astype(np.int64) * n_nodes + creditor.astype(np.int64)
-    paid_keys = payer * n_nodes + payee
-    keys = np.unique(np.concatenate([owed_keys, paid_keys]))
-    owed = sum_by(np.searchsorted(keys, owed_keys), remainder, len(keys))
-    settled = sum_by(np.searchsorted(keys, paid_keys), paid, len(keys))
+    pair_key = pair_debtor.astype(np.int64) * n_nodes + pair_creditor.astype(np.int64)
+    paid_key = payer * n_nodes + payee
+    at = np.minimum(np.searchsorted(pair_key, paid_key), max(len(pair_key) - 1, 0))
+    if len(paid_key):
+        _fail_where(pair_key[at] != paid_key, "a payment between participants who owe each other nothing")
+    owed = sum_by(pair_of, remainder, len(pair_key))
+    settled = sum_by(at, paid, len(pair_key))
     _fail_where(owed != settled, "payments do not settle the remaining obligations pair by pair")
 
 

@@ -21,6 +21,7 @@ BoolArray = npt.NDArray[np.bool_]
 
 # Sums of minor units stay exact in int64 and inside OR-Tools' capacity range below this total.
 MAX_TOTAL_MINOR = 1 << 60
+_TRIM_ROUNDS = 8
 
 
 def sum_by(index: npt.NDArray[np.integer], values: IntArray, size: int) -> IntArray:
@@ -51,8 +52,11 @@ def aggregate_pairs(n_nodes: int, debtor: NodeArray, creditor: NodeArray, amount
         raise ValidationError("an obligation has a negative amount")
     if np.any(debtor == creditor):
         raise ValidationError("an obligation has the same debtor and creditor")
-    if int(amount.sum(dtype=np.int64)) >= MAX_TOTAL_MINOR or (
-        len(amount) and int(amount.max()) >= MAX_TOTAL_MINOR
+    # int64 sums could wrap: only when the cheap bound fails is the exact (Python int) total needed.
+    if (
+        len(amount)
+        and int(amount.max()) * len(amount) >= MAX_TOTAL_MINOR
+        and sum(amount.tolist()) >= MAX_TOTAL_MINOR
     ):
         raise ValidationError("the round's total is too large to net exactly")
     key = debtor.astype(np.int64) * n_nodes + creditor.astype(np.int64)
@@ -73,15 +77,17 @@ def _trim(n_nodes: int, tails: NodeArray, heads: NodeArray) -> BoolArray:
     Such nodes are singleton components; removing them in bulk with numpy leaves Tarjan the core only.
     """
     alive = np.ones(len(tails), dtype=bool)
-    while True:
+    # A few rounds catch most such nodes; a long chain is left to Tarjan rather than peeled one per round.
+    for _ in range(_TRIM_ROUNDS):
         t, h = tails[alive], heads[alive]
         outdeg = np.bincount(t, minlength=n_nodes)
         indeg = np.bincount(h, minlength=n_nodes)
         keep_node = (outdeg > 0) & (indeg > 0)
         still = alive & keep_node[tails] & keep_node[heads]
         if int(still.sum()) == int(alive.sum()):
-            return alive
+            break
         alive = still
+    return alive
 
 
 def _pop_component(stack: list[int], on_stack: list[bool], comp: list[int], root: int, label: int) -> None:

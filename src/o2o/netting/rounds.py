@@ -91,7 +91,9 @@ def solve_round(
     direct: DirectPlan | None = None
     if mode is NettingMode.CONSERVATIVE:
         payer, payee, paid = pair_payments(graph.pair_debtor, graph.pair_creditor, graph.pair_of, remainder)
-        check_payments_per_pair(n, data.debtor, data.creditor, remainder, payer, payee, paid)
+        check_payments_per_pair(
+            n, graph.pair_debtor, graph.pair_creditor, graph.pair_of, remainder, payer, payee, paid
+        )
     else:
         if mode is NettingMode.CLEARING_HOUSE:
             payer, payee, paid = hub_payments(receivable - payable, hub=n)
