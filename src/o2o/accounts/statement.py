@@ -75,13 +75,17 @@ def statement_of_account(
     if date_from > date_to:
         raise ValidationError(f"--from {date_from} is after --to {date_to}")
     lines: dict[str, list[StatementLine]] = {cur: [] for cur in opening}
+    zeros: dict[str, Decimal] = {}
+    pair = {party_a, party_b}
     for t in transfers:
-        if {t.debit_party, t.credit_party} != {party_a, party_b}:
+        if t.debit_party not in pair or t.credit_party not in pair:
             raise ValidationError(f"transfer {t.id} is not between {party_a} and {party_b}")
         if not date_from <= t.value_date <= date_to:
             raise ValidationError(f"transfer {t.id} dated {t.value_date} is outside the statement's range")
-        signed = t.signed_for(party_a)
-        zero = from_minor(0, t.currency)
+        zero = zeros.get(t.currency)
+        if zero is None:
+            zero = zeros[t.currency] = from_minor(0, t.currency)
+        a_debits = t.debit_party == party_a
         lines.setdefault(t.currency, []).append(
             StatementLine(
                 value_date=t.value_date,
@@ -89,8 +93,8 @@ def statement_of_account(
                 kind=t.kind,
                 document=t.document,
                 description=t.description,
-                debit=signed if signed > 0 else zero,
-                credit=-signed if signed < 0 else zero,
+                debit=t.amount if a_debits else zero,
+                credit=zero if a_debits else t.amount,
             )
         )
     sections = []

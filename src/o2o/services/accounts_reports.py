@@ -29,11 +29,12 @@ def statement(
 ) -> StatementOfAccount:
     """The statement of account of A and B over [date_from, date_to], per currency, from A's side first."""
     with ws.uow() as uow:
-        uow.operators.get(party_a)
-        uow.operators.get(party_b)
         repo = books(uow)
         opening = repo.opening_between(party_a, party_b, date_from)
         lines = repo.between(party_a, party_b, date_from, date_to)
+        if not opening and not lines:  # books with both parties exist only if both parties do
+            uow.operators.get(party_a)
+            uow.operators.get(party_b)
     return statement_of_account(party_a, party_b, date_from, date_to, opening, lines)
 
 

@@ -9,12 +9,12 @@ retry), refuses a different one unless the earlier booking was reversed (then it
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, and_, case, func, insert, or_, select
+from sqlalchemy import Connection, and_, bindparam, case, func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from o2o.accounts.journal import Account, Posting, Transfer, TransferKind, pair_key
@@ -23,6 +23,44 @@ from o2o.domain.money import from_minor
 from o2o.store.accounts_tables import account_transfers as tt
 
 _c = tt.c
+
+
+# The columns a Transfer is read from, in the order `_transfer` unpacks them.
+_COLUMNS = (
+    _c.id,
+    _c.posting_no,
+    _c.kind,
+    _c.key,
+    _c.document,
+    _c.description,
+    _c.debit_party,
+    _c.credit_party,
+    _c.amount,
+    _c.currency,
+    _c.booking_date,
+    _c.value_date,
+    _c.due_date,
+    _c.actor,
+    _c.reverses,
+    _c.refs,
+)
+
+
+# Statements and balances run often: their queries are built once (bound parameters), not per call.
+_SIGNED = case((_c.debit_party == bindparam("owner"), _c.amount_minor), else_=-_c.amount_minor)
+_SUMS = select(_c.currency, func.sum(_SIGNED)).where(_c.pair_key == bindparam("pair"))
+_SUMS_ALL = _SUMS.group_by(_c.currency).order_by(_c.currency)
+_SUMS_UP_TO = _SUMS.where(_c.value_date <= bindparam("day")).group_by(_c.currency).order_by(_c.currency)
+_SUMS_BEFORE = _SUMS.where(_c.value_date < bindparam("day")).group_by(_c.currency).order_by(_c.currency)
+_RANGE = (
+    select(*_COLUMNS)
+    .where(
+        _c.pair_key == bindparam("pair"),
+        _c.value_date >= bindparam("first"),
+        _c.value_date <= bindparam("last"),
+    )
+    .order_by(_c.value_date, _c.id)
+)
 
 
 class AccountsRepository:
@@ -59,17 +97,17 @@ class AccountsRepository:
     # --- reading -------------------------------------------------------------------------------------
 
     def get(self, transfer_id: int) -> Transfer:
-        row = self.conn.execute(select(tt).where(_c.id == transfer_id)).mappings().first()
+        row = self.conn.execute(select(*_COLUMNS).where(_c.id == transfer_id)).first()
         if row is None:
             raise NotFoundError(f"unknown transfer {transfer_id}")
         return _transfer(row)
 
     def by_key(self, key: str) -> list[Transfer]:
-        q = select(tt).where(_c.key == key).order_by(_c.posting_no)
-        return [_transfer(r) for r in self.conn.execute(q).mappings()]
+        q = select(*_COLUMNS).where(_c.key == key).order_by(_c.posting_no)
+        return [_transfer(r) for r in self.conn.execute(q).all()]
 
     def reversal_of(self, transfer_id: int) -> Transfer | None:
-        row = self.conn.execute(select(tt).where(_c.reverses == transfer_id)).mappings().first()
+        row = self.conn.execute(select(*_COLUMNS).where(_c.reverses == transfer_id)).first()
         return _transfer(row) if row else None
 
     def _reversed_ids(self, ids: list[int]) -> set[int]:
@@ -88,19 +126,16 @@ class AccountsRepository:
         self, owner: str, counterparty: str, as_of: date | None = None
     ) -> dict[str, Decimal]:
         """Per currency, `owner`'s balances with `counterparty` as of `as_of` (value dates on or before)."""
-        return self._sums(owner, counterparty, None if as_of is None else _c.value_date <= as_of)
+        query = _SUMS_ALL if as_of is None else _SUMS_UP_TO
+        return self._sums(query, owner, counterparty, as_of)
 
     def opening_between(self, owner: str, counterparty: str, before: date) -> dict[str, Decimal]:
         """Per currency, `owner`'s balances with `counterparty` just before `before`."""
-        return self._sums(owner, counterparty, _c.value_date < before)
+        return self._sums(_SUMS_BEFORE, owner, counterparty, before)
 
-    def _sums(self, owner: str, counterparty: str, when: Any) -> dict[str, Decimal]:
-        signed = case((_c.debit_party == owner, _c.amount_minor), else_=-_c.amount_minor)
-        q = select(_c.currency, func.sum(signed)).where(_c.pair_key == pair_key(owner, counterparty))
-        if when is not None:
-            q = q.where(when)
-        q = q.group_by(_c.currency).order_by(_c.currency)
-        return {cur: from_minor(int(total), cur) for cur, total in self.conn.execute(q)}
+    def _sums(self, query: Any, owner: str, counterparty: str, day: date | None) -> dict[str, Decimal]:
+        params = {"owner": owner, "pair": pair_key(owner, counterparty), "day": day}
+        return {cur: from_minor(int(total), cur) for cur, total in self.conn.execute(query, params)}
 
     def between(
         self,
@@ -111,7 +146,10 @@ class AccountsRepository:
         currency: str | None = None,
     ) -> list[Transfer]:
         """Transfers between `a` and `b` with value dates in [date_from, date_to], in value-date order."""
-        q = select(tt).where(_c.pair_key == pair_key(a, b))
+        if date_from is not None and date_to is not None and currency is None:
+            params = {"pair": pair_key(a, b), "first": date_from, "last": date_to}
+            return [_transfer(r) for r in self.conn.execute(_RANGE, params).all()]
+        q = select(*_COLUMNS).where(_c.pair_key == pair_key(a, b))
         if date_from is not None:
             q = q.where(_c.value_date >= date_from)
         if date_to is not None:
@@ -119,14 +157,14 @@ class AccountsRepository:
         if currency is not None:
             q = q.where(_c.currency == currency)
         q = q.order_by(_c.value_date, _c.id)
-        return [_transfer(r) for r in self.conn.execute(q).mappings()]
+        return [_transfer(r) for r in self.conn.execute(q).all()]
 
     def up_to(self, as_of: date, operator: str | None = None) -> list[Transfer]:
         """Every transfer with a value date on or before `as_of` (of one operator's accounts if named)."""
-        q = select(tt).where(_c.value_date <= as_of)
+        q = select(*_COLUMNS).where(_c.value_date <= as_of)
         if operator is not None:
             q = q.where(or_(_c.debit_party == operator, _c.credit_party == operator))
-        return [_transfer(r) for r in self.conn.execute(q.order_by(_c.id)).mappings()]
+        return [_transfer(r) for r in self.conn.execute(q.order_by(_c.id)).all()]
 
     def all_balances(self, as_of: date, operator: str | None = None) -> dict[Account, Decimal]:
         """Every account's balance as of `as_of` (both sides of each pair, or one operator's side)."""
@@ -147,10 +185,10 @@ class AccountsRepository:
         }
 
     def journal(self, kinds: Iterable[TransferKind] | None = None) -> list[Transfer]:
-        q = select(tt).order_by(_c.id)
+        q = select(*_COLUMNS).order_by(_c.id)
         if kinds is not None:
             q = q.where(_c.kind.in_([k.value for k in kinds]))
-        return [_transfer(r) for r in self.conn.execute(q).mappings()]
+        return [_transfer(r) for r in self.conn.execute(q).all()]
 
     def count_between(self, a: str, b: str) -> int:
         q = select(func.count()).where(and_(_c.pair_key == pair_key(a, b)))
@@ -181,21 +219,50 @@ def _row(p: Posting, number: int) -> dict[str, Any]:
 
 
 def _transfer(row: Any) -> Transfer:
-    return Transfer(
-        id=int(row["id"]),
-        posting_no=int(row["posting_no"]),
-        kind=TransferKind(row["kind"]),
-        key=row["key"],
-        document=row["document"],
-        description=row["description"],
-        debit_party=row["debit_party"],
-        credit_party=row["credit_party"],
-        amount=row["amount"],
-        currency=row["currency"],
-        booking_date=row["booking_date"],
-        value_date=row["value_date"],
-        due_date=row["due_date"],
-        actor=row["actor"],
-        reverses=None if row["reverses"] is None else int(row["reverses"]),
-        refs=json.loads(row["refs"]),
+    (id_, posting_no, kind, key, document, description, debit, credit, amount, currency, booked, value, due,
+     actor, reverses, refs) = row  # fmt: skip
+    return Transfer.trusted(
+        id=id_,
+        posting_no=posting_no,
+        kind=TransferKind(kind),
+        key=key,
+        document=document,
+        description=description,
+        debit_party=debit,
+        credit_party=credit,
+        amount=amount,
+        currency=currency,
+        booking_date=booked,
+        value_date=value,
+        due_date=due,
+        actor=actor,
+        reverses=reverses,
+        refs=StoredRefs(refs),
     )
+
+
+class StoredRefs(Mapping[str, str]):
+    """A transfer's source ids as stored (JSON), parsed on first use: statements never need them."""
+
+    __slots__ = ("_parsed", "_text")
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+        self._parsed: dict[str, str] | None = None
+
+    def _data(self) -> dict[str, str]:
+        if self._parsed is None:
+            self._parsed = dict(json.loads(self._text))
+        return self._parsed
+
+    def __getitem__(self, key: str) -> str:
+        return self._data()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data())
+
+    def __len__(self) -> int:
+        return len(self._data())
+
+    def __repr__(self) -> str:
+        return repr(self._data())

@@ -4,8 +4,8 @@ One row per balanced transfer (debit `debit_party`'s account with `credit_party`
 Rows are never updated or deleted; a correction is a new row with `reverses` set. `amount` is the exact
 Decimal (NUMERIC / text); `amount_minor` is the same amount in integer minor units so that SQL sums are
 exact on every backend (SQLite would sum decimal text as float). `pair_key` ("LO|HI") is shared by both
-parties' accounts with each other; the covering index on (pair_key, value_date, currency, debit_party,
-amount_minor) serves statements (a range of one pair) and balances (an index-only sum).
+parties' accounts with each other; the covering index on (pair_key, value_date, id, currency,
+debit_party, amount_minor) serves statements (a range of one pair) and balances (an index-only sum).
 `(key, posting_no)` is unique: a source document is booked once, again only after its reversal.
 The migration `0003_accounts` creates these; Alembic's env never imports this module.
 """
@@ -58,6 +58,7 @@ account_transfers = Table(
         "ix_account_transfers_pair_value_date",
         "pair_key",
         "value_date",
+        "id",
         "currency",
         "debit_party",
         "amount_minor",

@@ -47,7 +47,7 @@ def upgrade() -> None:
     op.create_index(
         "ix_account_transfers_pair_value_date",
         "account_transfers",
-        ["pair_key", "value_date", "currency", "debit_party", "amount_minor"],
+        ["pair_key", "value_date", "id", "currency", "debit_party", "amount_minor"],
     )
     op.create_index("uq_account_transfers_reverses", "account_transfers", ["reverses"], unique=True)
 
