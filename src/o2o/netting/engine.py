@@ -11,11 +11,13 @@ Decimal in its currency's minor unit.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
+from decimal import Decimal
 
 import numpy as np
 
-from o2o.domain.errors import MoneyError, ValidationError
-from o2o.domain.money import from_minor, to_minor
+from o2o.domain.currencies import minor_units
+from o2o.domain.errors import ValidationError
+from o2o.domain.money import to_minor
 from o2o.domain.obligations import Obligation
 from o2o.netting.allocation import NO_DUE_DATE
 from o2o.netting.fx import RateTable, convert_obligations
@@ -61,17 +63,26 @@ def _check_inputs(
         raise ValidationError(f"the clearing house id {hub!r} is also a participant's id")
 
 
-def _minor(item: Obligation) -> int:
-    try:
-        return to_minor(item.amount, item.currency)
-    except MoneyError as exc:
-        raise ValidationError(f"obligation {item.id}: {exc}") from None
+def _minor(item: Obligation, places: int) -> int:
+    """Exact minor units (`to_minor` inlined with the currency's places looked up once per round)."""
+    scaled = item.amount.scaleb(places)
+    if scaled != scaled.to_integral_value():
+        raise ValidationError(
+            f"obligation {item.id}: {item.amount} {item.currency} is finer than the minor unit"
+        )
+    return int(scaled)
+
+
+def _decimal(units: int, places: int) -> Decimal:
+    """Decimal from minor units with exactly `places` decimals (as `from_minor`, without re-quantizing)."""
+    return Decimal(units).scaleb(-places)
 
 
 def _round_input(
     included: Sequence[Obligation], participants: list[str], caps: Sequence[SetOffCap], currency: str
 ) -> RoundInput:
     node = {name: k for k, name in enumerate(participants)}
+    places = minor_units(currency)
     node_cap: np.ndarray | None = None
     currency_caps = [c for c in caps if c.currency == currency and c.operator in node]
     if currency_caps:
@@ -82,7 +93,7 @@ def _round_input(
         n_nodes=len(participants),
         debtor=np.fromiter((node[o.debtor] for o in included), dtype=np.int32, count=len(included)),
         creditor=np.fromiter((node[o.creditor] for o in included), dtype=np.int32, count=len(included)),
-        amount=np.fromiter((_minor(o) for o in included), dtype=np.int64, count=len(included)),
+        amount=np.fromiter((_minor(o, places) for o in included), dtype=np.int64, count=len(included)),
         due_key=np.fromiter(
             (o.due_date.toordinal() if o.due_date else NO_DUE_DATE for o in included),
             dtype=np.int64,
@@ -93,10 +104,10 @@ def _round_input(
 
 
 def _payments(
-    names: list[str], payer: np.ndarray, payee: np.ndarray, paid: np.ndarray, cur: str
+    names: list[str], payer: np.ndarray, payee: np.ndarray, paid: np.ndarray, places: int
 ) -> tuple[Payment, ...]:
     found = [
-        Payment(names[int(a)], names[int(b)], from_minor(int(m), cur))
+        Payment(names[a], names[b], _decimal(m, places))
         for a, b, m in zip(payer.tolist(), payee.tolist(), paid.tolist(), strict=True)
     ]
     return tuple(sorted(found, key=lambda p: (p.payer, p.payee)))
@@ -111,30 +122,35 @@ def _currency_result(
     hub: str,
 ) -> CurrencyNetting:
     names = [*participants, hub]
+    places = minor_units(currency)
     gross = outcome.gross_total
     cleared = outcome.cleared_total
     direct = outcome.direct
     return CurrencyNetting(
         currency=currency,
-        gross_total=from_minor(gross, currency),
-        cleared_total=from_minor(cleared, currency),
-        remaining_total=from_minor(gross - cleared, currency),
-        net_internal_debt=from_minor(outcome.net_internal_debt, currency),
+        gross_total=_decimal(gross, places),
+        cleared_total=_decimal(cleared, places),
+        remaining_total=_decimal(gross - cleared, places),
+        net_internal_debt=_decimal(outcome.net_internal_debt, places),
         positions=tuple(
-            Position(name, from_minor(int(p), currency), from_minor(int(r), currency))
+            Position(name, _decimal(p, places), _decimal(r, places))
             for name, p, r in zip(
                 participants, outcome.payable.tolist(), outcome.receivable.tolist(), strict=True
             )
         ),
         setoffs=tuple(
-            SetOff(included[k].id, from_minor(int(outcome.setoff[k]), currency))
-            for k in np.flatnonzero(outcome.setoff > 0).tolist()
+            SetOff(included[k].id, _decimal(units, places))
+            for k, units in zip(
+                np.flatnonzero(outcome.setoff > 0).tolist(),
+                outcome.setoff[outcome.setoff > 0].tolist(),
+                strict=True,
+            )
         ),
-        payments=_payments(names, outcome.payer, outcome.payee, outcome.paid, currency),
+        payments=_payments(names, outcome.payer, outcome.payee, outcome.paid, places),
         bilateral=BilateralReport(
-            remaining_total=from_minor(int(outcome.bilateral_paid.sum()), currency),
+            remaining_total=_decimal(int(outcome.bilateral_paid.sum()), places),
             payments=_payments(
-                names, outcome.bilateral_payer, outcome.bilateral_payee, outcome.bilateral_paid, currency
+                names, outcome.bilateral_payer, outcome.bilateral_payee, outcome.bilateral_paid, places
             ),
         ),
         excluded=excluded,
