@@ -211,3 +211,10 @@ def test_the_document_has_the_listed_keys_and_decimal_strings() -> None:
     assert eur["setoffs"][0] == {"obligation": "1", "amount": "50.00"}
     assert eur["payments"][0] == {"from": "A", "to": "B", "amount": "20.00"}
     assert eur["direct"] == {"method": "exact", "positions": 4, "lower_bound": 3, "optimal": True}
+
+
+def test_caps_must_be_non_negative_amounts_in_a_known_currency() -> None:
+    with pytest.raises(ValidationError, match="negative"):
+        SetOffCap("A", "EUR", Decimal("-1"))
+    with pytest.raises(ValidationError, match="unknown currency"):
+        SetOffCap("A", "EURO", Decimal("1"))

@@ -13,6 +13,7 @@ from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 
+from o2o.domain.currencies import check_currency
 from o2o.domain.errors import ValidationError
 from o2o.domain.money import D
 
@@ -54,6 +55,7 @@ class SetOffCap:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "amount", D(self.amount))
+        check_currency(self.currency)
         if self.amount < 0:
             raise ValidationError(f"set-off cap of {self.operator} is negative: {self.amount}")
 
