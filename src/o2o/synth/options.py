@@ -45,7 +45,7 @@ class SynthOptions:
     rate_change: float = 0.5
     stale_deck: float = 0.5
     offset_files: float = 0.25
-    chunk_calls: int = 500_000
+    chunk_calls: int = 100_000
 
     def check(self) -> SynthOptions:
         """Return self when the options make a consistent network, else raise a ValidationError."""

@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from o2o.domain.errors import ValidationError
 from o2o.synth.network import SynthAgreement, SynthService, rng_for
 from o2o.synth.options import SynthOptions
 
@@ -135,6 +136,8 @@ def plan_service(
     else:
         pool_b = min(10**prov.subscriber_digits, max(10, math.isqrt(3 * slots) + 1))
     pool_a = -(-3 * slots // pool_b) + 1
+    if pool_a > 10**cust.subscriber_digits:
+        raise ValidationError(f"{svc.id}: {calls} calls are more than its number blocks can keep apart")
     mod = pool_a * pool_b
     a_pool = NumberPool(
         np.array([int(svc.customer.mobile_block) * 10**cust.subscriber_digits], dtype=INT),

@@ -71,7 +71,9 @@ class NumberHabit:
 
     def write(self, nsn: np.ndarray, codes: np.ndarray) -> pa.Array:
         text = pc.cast(pa.array(nsn), pa.string())
-        plain = pc.binary_join_element_wise(pc.take(_leads(self.leads), pa.array(codes // 3)), text, "")
+        plain = pc.binary_join_element_wise(
+            pc.take(pa.array(list(self.leads)), pa.array(codes // 3)), text, ""
+        )
         spaced = codes % 3 != 0
         rows = np.flatnonzero(spaced)
         if not len(rows):
@@ -85,10 +87,6 @@ class NumberHabit:
         head, tail = pc.utf8_slice_codeunits(sub, 0, 4), pc.utf8_slice_codeunits(sub, 4)
         joined = pc.binary_join_element_wise(lead, first, head, second, tail, "")
         return pc.replace_with_mask(plain, pa.array(spaced), joined)
-
-
-def _leads(leads: tuple[str, str, str]) -> pa.Array:
-    return pa.array(list(leads))
 
 
 @lru_cache(maxsize=16)
