@@ -22,13 +22,12 @@ from typing import Any
 from o2o.reconcile import match_sql
 from o2o.reconcile.components import solve_components
 from o2o.reconcile.match_model import MatchOptions, MatchSummary
-from o2o.reconcile.sources import connect, copy_to_parquet, load_side, sql_day_to_date
+from o2o.reconcile.sources import connect, copy_to_parquet, load_side, sql_day_to_date, sql_key_to_number
 
 
 @dataclass(frozen=True, slots=True)
 class _PassResult:
-    pairs_table: str
-    rounds: int
+    rounds: list[str]
     components: int
 
 
@@ -37,51 +36,55 @@ def _count(con: Any, sql: str) -> int:
     return int(row[0]) if row and row[0] is not None else 0
 
 
-def _run_rounds(con: Any, options: MatchOptions, offset_s: int, window_s: int | None = None) -> _PassResult:
-    """Candidates, then mutual-best rounds until none is new, then exact components; pairs in `pairs`.
+def _exact_components(con: Any, live: str) -> tuple[str, int]:
+    """Solve what the rounds left; the pairs with their gaps in `pairs_exact`."""
+    edges = con.execute(f"SELECT o_line, t_line, dgap, tgap FROM {live} ORDER BY o_line, t_line").fetchall()
+    result = solve_components(edges)
+    con.execute("CREATE OR REPLACE TEMP TABLE exact_keys (o_line BIGINT, t_line BIGINT)")
+    if result.pairs:
+        con.executemany("INSERT INTO exact_keys VALUES (?, ?)", result.pairs)
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE pairs_exact AS
+            SELECT e.* FROM {live} e JOIN exact_keys k ON k.o_line = e.o_line AND k.t_line = e.t_line"""
+    )
+    con.execute("DROP TABLE exact_keys")
+    return "pairs_exact", result.components
 
-    With `window_s` (the clock estimate's pass) candidates are searched that far and only the first
-    round is run: its unambiguous pairs are all the estimate needs.
+
+def _run_rounds(con: Any, options: MatchOptions, offset_s: int, window_s: int | None = None) -> _PassResult:
+    """Candidates, round 1 (isolated edges), mutual-best rounds until none is new, exact components.
+
+    With `window_s` (the clock estimate's pass) candidates are searched that far and only round 1 is run:
+    its unambiguous pairs are all the estimate needs.
     """
-    first_only = window_s is not None
     tolerance = window_s if window_s is not None else options.time_tolerance_s
-    con.execute(match_sql.candidates_step("live_0", tolerance, offset_s))
-    rounds: list[str] = []
-    live = "live_0"
-    for k in range(1, options.max_rounds + 1):
+    con.execute(match_sql.candidates_step("cand", tolerance, offset_s))
+    for step in match_sql.contested_steps("cand"):
+        con.execute(step)
+    con.execute(match_sql.isolated_step("pairs_1", "cand"))
+    if window_s is not None:
+        con.execute("DROP TABLE cand")
+        return _PassResult(["pairs_1"], 0)
+    con.execute(match_sql.contested_edges_step("live_1", "cand"))
+    con.execute("DROP TABLE cand")
+    rounds, live = ["pairs_1"], "live_1"
+    for k in range(2, options.max_rounds + 1):
         pairs = f"pairs_{k}"
-        con.execute(match_sql.round_step(pairs, live, k))
+        con.execute(match_sql.round_step(pairs, live))
         if _count(con, f"SELECT count(*) FROM {pairs}") == 0:
             con.execute(f"DROP TABLE {pairs}")
             break
         rounds.append(pairs)
-        new_live = f"live_{k}"
-        con.execute(match_sql.live_step(new_live, live, pairs))
+        con.execute(match_sql.live_step(f"live_{k}", live, pairs))
         con.execute(f"DROP TABLE {live}")
-        live = new_live
-        if first_only:
-            break
-    con.execute("CREATE OR REPLACE TEMP TABLE pairs_exact (o_line BIGINT, t_line BIGINT)")
-    components = 0
-    if not first_only:
-        edges = con.execute(
-            f"SELECT o_line, t_line, dgap, tgap FROM {live} ORDER BY o_line, t_line"
-        ).fetchall()
-        result = solve_components(edges)
-        components = result.components
-        if result.pairs:
-            con.executemany("INSERT INTO pairs_exact VALUES (?, ?)", result.pairs)
+        live = f"live_{k}"
+    exact, components = _exact_components(con, live)
     con.execute(f"DROP TABLE {live}")
-    union = " UNION ALL ".join(f"SELECT o_line, t_line FROM {r}" for r in [*rounds, "pairs_exact"])
-    con.execute(f"CREATE OR REPLACE TEMP TABLE pairs AS {union}")
-    return _PassResult("pairs", len(rounds), components)
+    return _PassResult([*rounds, exact], components)
 
 
 def _offsets(con: Any) -> tuple[int | None, dict[int, int]]:
-    """Overall and per-day clock offsets from the first round's unambiguous pairs."""
-    exists = _count(con, "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'pairs_1'")
-    if not exists:
-        return None, {}
+    """Overall and per-day clock offsets from round 1's unambiguous pairs."""
     overall: int | None = None
     per_day: dict[int, int] = {}
     for day, offset, _ in con.execute(match_sql.offsets_query("pairs_1")).fetchall():
@@ -92,48 +95,45 @@ def _offsets(con: Any) -> tuple[int | None, dict[int, int]]:
     return overall, per_day
 
 
-def _drop_rounds(con: Any) -> None:
-    for (name,) in con.execute(
-        "SELECT table_name FROM duckdb_tables() WHERE table_name LIKE 'pairs_%' OR table_name = 'pairs'"
-    ).fetchall():
-        con.execute(f"DROP TABLE {name}")
+def _drop(con: Any, tables: list[str]) -> None:
+    for name in tables:
+        con.execute(f"DROP TABLE IF EXISTS {name}")
 
 
-def _write_outputs(
-    con: Any, out_dir: Path, duration_tolerance_s: int, per_day_offsets: dict[int, int]
-) -> None:
-    day = sql_day_to_date("day")
-    con.execute(match_sql.matches_step("pairs", duration_tolerance_s))
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE only_ours AS " + match_sql.unmatched_select("ours", "ours_line")
-    )
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE only_theirs AS " + match_sql.unmatched_select("theirs", "theirs_line")
-    )
-    con.execute(match_sql.daily_step())
-    con.execute("CREATE OR REPLACE TEMP TABLE day_offsets (day BIGINT, clock_offset_s BIGINT)")
-    if per_day_offsets:
-        con.executemany("INSERT INTO day_offsets VALUES (?, ?)", sorted(per_day_offsets.items()))
+def _write_outputs(con: Any, out_dir: Path, per_day_offsets: dict[int, int]) -> None:
+    a, b = sql_key_to_number("o.a_key"), sql_key_to_number("o.b_key")
     copy_to_parquet(
         con,
-        f"SELECT * EXCLUDE (day), {day} AS day FROM matches ORDER BY ours_line",
+        f"""SELECT o_line AS ours_line, o_id AS ours_record_id,
+                   t_line AS theirs_line, t_id AS theirs_record_id,
+                   o_start AS ours_start_epoch, t_start AS theirs_start_epoch,
+                   ours_duration_s, theirs_duration_s, time_gap_s, duration_gap_s, class,
+                   {sql_day_to_date("day")} AS day
+            FROM pairs""",
         out_dir / "matches.parquet",
     )
-    for name in ("only_ours", "only_theirs"):
+    for name, side in (("only_ours", "ours"), ("only_theirs", "theirs")):
         copy_to_parquet(
             con,
-            f"SELECT * EXCLUDE (day), {day} AS day FROM {name} ORDER BY line",
+            f"""SELECT o.line, o.record_id, {a} AS a_number, {b} AS b_number, o.start_epoch, o.duration_s,
+                       {sql_day_to_date("u.day")} AS day
+                FROM {name} u JOIN {side} o ON o.line = u.line ORDER BY o.line""",
             out_dir / f"{name}.parquet",
         )
     copy_to_parquet(
         con,
-        f"""SELECT 'ours' AS side, line, record_id, a_number, b_number, start_epoch, duration_s, {day} AS day
-            FROM ours WHERE duplicate
-            UNION ALL
-            SELECT 'theirs', line, record_id, a_number, b_number, start_epoch, duration_s, {day}
-            FROM theirs WHERE duplicate ORDER BY side, line""",
+        " UNION ALL ".join(
+            f"""SELECT '{side}' AS side, o.line, o.record_id, {a} AS a_number, {b} AS b_number,
+                       o.start_epoch, o.duration_s
+                FROM {side}_dups d JOIN {side} o ON o.line = d.line"""
+            for side in ("ours", "theirs")
+        )
+        + " ORDER BY side, line",
         out_dir / "duplicates.parquet",
     )
+    con.execute("CREATE OR REPLACE TEMP TABLE day_offsets (day BIGINT, clock_offset_s BIGINT)")
+    if per_day_offsets:
+        con.executemany("INSERT INTO day_offsets VALUES (?, ?)", sorted(per_day_offsets.items()))
     copy_to_parquet(
         con,
         f"""SELECT {sql_day_to_date("d.day")} AS day, d.* EXCLUDE (day), o.clock_offset_s
@@ -148,25 +148,21 @@ def _summary(con: Any, offset: int | None, result: _PassResult, out_dir: Path) -
                   count(*) FILTER (WHERE class = 'exact'),
                   count(*) FILTER (WHERE class = 'partial'),
                   count(*) FILTER (WHERE class = 'duration_mismatch')
-           FROM matches"""
+           FROM pairs"""
     ).fetchone()
-    side_rows = {
-        side: con.execute(f"SELECT count(*), count(*) FILTER (WHERE duplicate) FROM {side}").fetchone()
-        for side in ("ours", "theirs")
-    }
     return MatchSummary(
-        ours=int(side_rows["ours"][0]),
-        theirs=int(side_rows["theirs"][0]),
+        ours=_count(con, "SELECT count(*) FROM ours_rec"),
+        theirs=_count(con, "SELECT count(*) FROM theirs_rec"),
         matched=int(row[0]),
         exact=int(row[1]),
         partial=int(row[2]),
         duration_mismatch=int(row[3]),
         only_ours=_count(con, "SELECT count(*) FROM only_ours"),
         only_theirs=_count(con, "SELECT count(*) FROM only_theirs"),
-        duplicates_ours=int(side_rows["ours"][1]),
-        duplicates_theirs=int(side_rows["theirs"][1]),
+        duplicates_ours=_count(con, "SELECT count(*) FROM ours_dups"),
+        duplicates_theirs=_count(con, "SELECT count(*) FROM theirs_dups"),
         clock_offset_s=offset,
-        rounds=result.rounds,
+        rounds=len(result.rounds) - 1,
         contested_components=result.components,
         out_dir=out_dir,
     )
@@ -181,15 +177,23 @@ def match_files(ours: Path, theirs: Path, options: MatchOptions, out_dir: Path) 
         load_side(con, "ours", Path(ours), options.ours_plan)
         load_side(con, "theirs", Path(theirs), options.theirs_plan)
         for side in ("ours", "theirs"):
-            con.execute(match_sql.records_step(side))
-            con.execute(f"DROP TABLE {side}_rec")
+            con.execute(match_sql.duplicates_step(side))
         window = max(options.time_tolerance_s, options.clock_window_s) if options.correct_clock else None
         result = _run_rounds(con, options, 0, window)
         offset, per_day = _offsets(con)
         if options.correct_clock:
-            _drop_rounds(con)
+            _drop(con, result.rounds)
             result = _run_rounds(con, options, offset or 0)
-        _write_outputs(con, out_dir, options.duration_tolerance_s, per_day)
+        union = " UNION ALL ".join(
+            f"SELECT o_line, t_line, day, tgap, dgap, o_dur, {match_sql.PAYLOAD} FROM {r}"
+            for r in result.rounds
+        )
+        con.execute(match_sql.classified_step(union, options.duration_tolerance_s))
+        _drop(con, result.rounds)
+        con.execute(match_sql.unmatched_step("only_ours", "ours", "o_line"))
+        con.execute(match_sql.unmatched_step("only_theirs", "theirs", "t_line"))
+        con.execute(match_sql.daily_step())
+        _write_outputs(con, out_dir, per_day)
         return _summary(con, offset, result, out_dir)
     finally:
         con.close()

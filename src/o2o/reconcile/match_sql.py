@@ -1,8 +1,10 @@
 """The SQL steps of record matching, in the subset DuckDB and Spark SQL both accept.
 
-Each function returns the text of one materialised step (a temp table). The steps read only the tables the
-adapter (`sources`) made, `ours_rec` and `theirs_rec`, with integer epoch seconds; every ranking orders by an
-explicit key that ends with the unique record key (`line`) and says NULLS LAST.
+Each function returns the text of one materialised step (a temp table). The steps read only the views the
+adapter (`sources`) made, `ours` and `theirs` (line, record_id, a_key, b_key, start_epoch, duration_s), with
+integer keys and epoch seconds; every ranking orders by an explicit key that ends with the unique record
+key (`line`) and says NULLS LAST. Round 1 takes the isolated edges (both records have one candidate) with
+hash aggregates; later rounds rank what is left with window functions.
 
 Why the rounds are exact: a round commits a pair (o, t) only when it is mutually best by
 (|duration gap|, |time gap|, line) and one of the two has no other live candidate. Some optimal matching
@@ -15,69 +17,119 @@ Pairs both of whose records have other candidates are left for the exact per-com
 from __future__ import annotations
 
 SECONDS_PER_DAY = 86400
+# What a candidate edge carries for the detail files, so that writing them needs no join back.
+PAYLOAD = "o_id, t_id, o_start, t_start"
+_MATCHABLE = "r.a_key IS NOT NULL AND r.b_key IS NOT NULL AND r.start_epoch IS NOT NULL"
 
 
-def records_step(side: str) -> str:
-    """`{side}`: the records with their epoch day and the duplicate flag.
+def duplicates_step(side: str) -> str:
+    """`{side}_dups(line)`: the records repeating (a, b, start, duration) of an earlier line of `side`.
 
-    A duplicate repeats (a_number, b_number, start_epoch, duration_s) of an earlier line of the same side;
-    records with a missing number or time are never duplicates (they cannot be matched either).
+    Only groups that occur more than once are ranked, so the sort touches the few repeated records.
+    Records with a missing number or time are never duplicates (they cannot be matched either).
     """
     return f"""
-    CREATE OR REPLACE TEMP TABLE {side} AS
-    SELECT line, record_id, a_number, b_number, start_epoch, duration_s,
-           CAST(floor(start_epoch / {SECONDS_PER_DAY}.0) AS BIGINT) AS day,
-           COALESCE(a_number IS NOT NULL AND b_number IS NOT NULL AND start_epoch IS NOT NULL
-                    AND row_number() OVER (PARTITION BY a_number, b_number, start_epoch, duration_s
-                                           ORDER BY line NULLS LAST) > 1, FALSE) AS duplicate
-    FROM {side}_rec
+    CREATE OR REPLACE TEMP TABLE {side}_dups AS
+    SELECT line FROM (
+        SELECT r.line, row_number() OVER (PARTITION BY r.a_key, r.b_key, r.start_epoch, r.duration_s
+                                          ORDER BY r.line ASC NULLS LAST) AS rn
+        FROM {side} r
+        JOIN (SELECT a_key, b_key, start_epoch, duration_s FROM {side} r
+              WHERE {_MATCHABLE}
+              GROUP BY a_key, b_key, start_epoch, duration_s HAVING count(*) > 1) g
+          ON r.a_key = g.a_key AND r.b_key = g.b_key AND r.start_epoch = g.start_epoch
+         AND r.duration_s IS NOT DISTINCT FROM g.duration_s
+    ) ranked
+    WHERE rn > 1
     """
+
+
+def _live(side: str) -> str:
+    return f"{_MATCHABLE} AND NOT EXISTS (SELECT 1 FROM {side}_dups d WHERE d.line = r.line)"
 
 
 def candidates_step(table: str, tolerance_s: int, offset_s: int) -> str:
     """`{table}`: every pair of live records with equal numbers and start times within the tolerance.
 
-    Their start times are corrected by `offset_s` (theirs − ours). Times are bucketed so the join is an
-    equality join: a bucket is wider than twice the tolerance, so their window [s − tol, s + tol] touches at
-    most two buckets and each candidate pair is produced exactly once.
+    Their start times are corrected by `offset_s` (theirs − ours); `tgap` is the corrected gap, `dgap`
+    the duration gap. Times are bucketed so the join is an equality join: a bucket is wider than twice
+    the tolerance, so their window [s − tol, s + tol] touches at most two buckets and each candidate
+    pair is produced exactly once.
     """
     width = max(3600, 2 * tolerance_s + 1)
-    live = "NOT duplicate AND a_number IS NOT NULL AND b_number IS NOT NULL AND start_epoch IS NOT NULL"
     return f"""
     CREATE OR REPLACE TEMP TABLE {table} AS
     WITH o AS (
-        SELECT line, a_number, b_number, start_epoch, duration_s, day,
-               CAST(floor(start_epoch / {width}.0) AS BIGINT) AS bucket
-        FROM ours WHERE {live}
+        SELECT r.line, r.record_id, r.a_key, r.b_key, r.start_epoch, r.duration_s,
+               CAST(floor(r.start_epoch / {width}.0) AS BIGINT) AS bucket
+        FROM ours r WHERE {_live("ours")}
     ), t0 AS (
-        SELECT line, a_number, b_number, start_epoch - ({offset_s}) AS start_corr, duration_s
-        FROM theirs WHERE {live}
+        SELECT r.line, r.record_id, r.a_key, r.b_key, r.start_epoch,
+               r.start_epoch - ({offset_s}) AS start_corr, r.duration_s
+        FROM theirs r WHERE {_live("theirs")}
     ), t1 AS (
         SELECT t0.*,
                CAST(floor((start_corr - {tolerance_s}) / {width}.0) AS BIGINT) AS lo,
                CAST(floor((start_corr + {tolerance_s}) / {width}.0) AS BIGINT) AS hi
         FROM t0
     ), t AS (
-        SELECT line, a_number, b_number, start_corr, duration_s, lo AS bucket FROM t1
+        SELECT line, record_id, a_key, b_key, start_epoch, start_corr, duration_s, lo AS bucket FROM t1
         UNION ALL
-        SELECT line, a_number, b_number, start_corr, duration_s, hi AS bucket FROM t1 WHERE hi <> lo
+        SELECT line, record_id, a_key, b_key, start_epoch, start_corr, duration_s, hi AS bucket
+        FROM t1 WHERE hi <> lo
     )
-    SELECT o.line AS o_line, t.line AS t_line, o.day AS day,
+    SELECT o.line AS o_line, t.line AS t_line,
+           CAST(floor(o.start_epoch / {SECONDS_PER_DAY}.0) AS BIGINT) AS day,
            t.start_corr - o.start_epoch AS tgap,
-           t.duration_s - o.duration_s AS dgap
+           t.duration_s - o.duration_s AS dgap,
+           o.duration_s AS o_dur,
+           o.record_id AS o_id, t.record_id AS t_id,
+           o.start_epoch AS o_start, t.start_epoch AS t_start
     FROM o JOIN t
-      ON o.a_number = t.a_number AND o.b_number = t.b_number AND o.bucket = t.bucket
+      ON o.a_key = t.a_key AND o.b_key = t.b_key AND o.bucket = t.bucket
     WHERE t.start_corr - o.start_epoch BETWEEN -{tolerance_s} AND {tolerance_s}
     """
 
 
-def round_step(pairs: str, live: str, round_no: int) -> str:
+def contested_steps(cand: str) -> list[str]:
+    """`multi_o`/`multi_t`: the records with more than one candidate (hash aggregates, no sort)."""
+    return [
+        f"""CREATE OR REPLACE TEMP TABLE multi_{s} AS
+            SELECT {s}_line FROM {cand} GROUP BY {s}_line HAVING count(*) > 1"""
+        for s in ("o", "t")
+    ]
+
+
+def isolated_step(pairs: str, cand: str) -> str:
+    """`{pairs}`: round 1, the isolated candidate edges (both records have one candidate).
+
+    They are mutual-best pairs of degree one, so safe; they are also the unambiguous pairs of the
+    clock offset estimate.
+    """
+    return f"""
+    CREATE OR REPLACE TEMP TABLE {pairs} AS
+    SELECT c.* FROM {cand} c
+    WHERE NOT EXISTS (SELECT 1 FROM multi_o m WHERE m.o_line = c.o_line)
+      AND NOT EXISTS (SELECT 1 FROM multi_t m WHERE m.t_line = c.t_line)
+    """
+
+
+def contested_edges_step(live: str, cand: str) -> str:
+    """`{live}`: the candidate edges left after round 1 (those touching a record with several)."""
+    return f"""
+    CREATE OR REPLACE TEMP TABLE {live} AS
+    SELECT c.* FROM {cand} c
+    WHERE c.o_line IN (SELECT o_line FROM multi_o) OR c.t_line IN (SELECT t_line FROM multi_t)
+    """
+
+
+def round_step(pairs: str, live: str) -> str:
     """`{pairs}`: the safe mutual-best pairs among the `{live}` candidates (see the module's docstring)."""
     return f"""
     CREATE OR REPLACE TEMP TABLE {pairs} AS
-    SELECT o_line, t_line, day, tgap, o_deg, t_deg, {round_no} AS round_no
+    SELECT o_line, t_line, day, tgap, dgap, o_dur, {PAYLOAD}
     FROM (
-        SELECT o_line, t_line, day, tgap,
+        SELECT o_line, t_line, day, tgap, dgap, o_dur, {PAYLOAD},
                count(*) OVER (PARTITION BY o_line) AS o_deg,
                count(*) OVER (PARTITION BY t_line) AS t_deg,
                row_number() OVER (PARTITION BY o_line
@@ -103,62 +155,55 @@ def live_step(new_live: str, live: str, pairs: str) -> str:
 
 
 def offsets_query(first_round: str) -> str:
-    """Median time gap (lower median) of unambiguous pairs, per day and overall (day NULL).
-
-    Unambiguous pairs are the isolated edges of the candidate graph: both records have one candidate.
-    """
+    """Median time gap (lower median) of the unambiguous (isolated) pairs, per day and overall (day NULL)."""
     return f"""
     SELECT day, percentile_disc(0.5) WITHIN GROUP (ORDER BY tgap) AS offset_s, count(*) AS pairs
-    FROM {first_round} WHERE o_deg = 1 AND t_deg = 1
+    FROM {first_round}
     GROUP BY GROUPING SETS ((day), ())
     """
 
 
-def matches_step(pairs: str, duration_tolerance_s: int) -> str:
-    """`matches`: each pair with both records, the raw gaps (theirs − ours) and its class."""
+def classified_step(union_sql: str, duration_tolerance_s: int) -> str:
+    """`pairs`: every matched pair with its raw time gap (theirs − ours), duration gap and class."""
     return f"""
-    CREATE OR REPLACE TEMP TABLE matches AS
-    SELECT o.line AS ours_line, o.record_id AS ours_record_id,
-           t.line AS theirs_line, t.record_id AS theirs_record_id,
-           o.a_number AS a_number, o.b_number AS b_number,
-           o.start_epoch AS ours_start_epoch, t.start_epoch AS theirs_start_epoch,
-           o.duration_s AS ours_duration_s, t.duration_s AS theirs_duration_s,
-           t.start_epoch - o.start_epoch AS time_gap_s,
-           t.duration_s - o.duration_s AS duration_gap_s,
-           CASE WHEN t.duration_s - o.duration_s = 0 THEN 'exact'
-                WHEN abs(t.duration_s - o.duration_s) <= {duration_tolerance_s} THEN 'partial'
-                ELSE 'duration_mismatch' END AS class,
-           o.day AS day
-    FROM {pairs} p
-    JOIN ours o ON o.line = p.o_line
-    JOIN theirs t ON t.line = p.t_line
+    CREATE OR REPLACE TEMP TABLE pairs AS
+    SELECT o_line, t_line, day, t_start - o_start AS time_gap_s, dgap AS duration_gap_s,
+           o_dur AS ours_duration_s, o_dur + dgap AS theirs_duration_s, {PAYLOAD},
+           CASE WHEN dgap = 0 THEN 'exact'
+                WHEN abs(dgap) <= {duration_tolerance_s} THEN 'partial'
+                ELSE 'duration_mismatch' END AS class
+    FROM ({union_sql}) u
     """
 
 
-def unmatched_select(side: str, key: str) -> str:
-    """The records of `side` that are neither duplicates nor in `matches` (joined on `key`)."""
+def unmatched_step(table: str, side: str, key: str) -> str:
+    """`{table}`: the line, day and duration of the records of `side` neither duplicate nor paired."""
     return f"""
-    SELECT r.line, r.record_id, r.a_number, r.b_number, r.start_epoch, r.duration_s, r.day
+    CREATE OR REPLACE TEMP TABLE {table} AS
+    SELECT r.line, CAST(floor(r.start_epoch / {SECONDS_PER_DAY}.0) AS BIGINT) AS day, r.duration_s
     FROM {side} r
-    WHERE NOT r.duplicate AND NOT EXISTS (SELECT 1 FROM matches m WHERE m.{key} = r.line)
+    WHERE NOT EXISTS (SELECT 1 FROM {side}_dups d WHERE d.line = r.line)
+      AND NOT EXISTS (SELECT 1 FROM pairs p WHERE p.{key} = r.line)
     """
 
 
 def daily_step() -> str:
     """`daily`: per day, counts by class and the durations each side declared (matched and in all)."""
-    return """
+    return f"""
     CREATE OR REPLACE TEMP TABLE daily AS
     WITH facts AS (
         SELECT day, class, 1 AS ours_n, 1 AS theirs_n,
-               ours_duration_s AS ours_d, theirs_duration_s AS theirs_d FROM matches
+               ours_duration_s AS ours_d, theirs_duration_s AS theirs_d FROM pairs
         UNION ALL
         SELECT day, 'only_ours', 1, 0, duration_s, 0 FROM only_ours
         UNION ALL
         SELECT day, 'only_theirs', 0, 1, 0, duration_s FROM only_theirs
         UNION ALL
-        SELECT day, 'duplicate_ours', 1, 0, 0, 0 FROM ours WHERE duplicate
+        SELECT CAST(floor(r.start_epoch / {SECONDS_PER_DAY}.0) AS BIGINT), 'duplicate_ours', 1, 0, 0, 0
+        FROM ours_dups d JOIN ours r ON r.line = d.line
         UNION ALL
-        SELECT day, 'duplicate_theirs', 0, 1, 0, 0 FROM theirs WHERE duplicate
+        SELECT CAST(floor(r.start_epoch / {SECONDS_PER_DAY}.0) AS BIGINT), 'duplicate_theirs', 0, 1, 0, 0
+        FROM theirs_dups d JOIN theirs r ON r.line = d.line
     )
     SELECT day,
            CAST(sum(ours_n) AS BIGINT) AS ours, CAST(sum(theirs_n) AS BIGINT) AS theirs,

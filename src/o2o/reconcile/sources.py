@@ -1,11 +1,11 @@
 """The thin DuckDB adapter of the reconciliation engine: the connection, and the two inputs as tables.
 
 Everything DuckDB-specific lives here (reading CSV/Parquet, parsing ISO-8601 times, memory limits, writing
-Parquet); the core steps in `match_sql` read only the tables made here:
-`{side}_rec(line, record_id, a_number, b_number, start_epoch, duration_s)` with `line` unique per side
-(the CSV line, data lines counted from 2; the `line` column of canonical lake Parquet, else the row
-number + 1), numbers normalised to E.164 digits (NULL when not a number) and times as integer epoch
-seconds UTC (NULL when unreadable).
+Parquet); the core steps in `match_sql` read only the views made here:
+`{side}(line, record_id, a_key, b_key, start_epoch, duration_s)` with `line` unique per side (the CSV
+line, data lines counted from 2; the `line` column of canonical lake Parquet, else the row number + 1),
+numbers normalised to E.164 digits by `o2o.domain.numbers` and kept as BIGINT keys (`1` + digits, NULL
+when not a number) and times as integer epoch seconds UTC (NULL when unreadable).
 """
 
 from __future__ import annotations
@@ -66,68 +66,80 @@ def _start_epoch_expr(columns: dict[str, str]) -> str:
     return "CAST(floor(epoch(TRY_CAST(trim(start_time) AS TIMESTAMPTZ))) AS BIGINT)"
 
 
-def _number_expr(column: str, columns: dict[str, str], plan: NumberingPlan | None) -> str:
+def _number_key(column: str, columns: dict[str, str], plan: NumberingPlan | None) -> tuple[str, str]:
+    """(the cleaned text, the BIGINT key of its E.164 digits): `1` before the digits keeps leading zeros."""
     text = f"CAST({column} AS VARCHAR)" if columns[column] != "VARCHAR" else column
-    return sql_normalise(sql_clean(text), plan or _NO_COUNTRY)
+    clean = f"{column}_clean"
+    key = f"CAST('1' || {sql_normalise(clean, plan or _NO_COUNTRY)} AS BIGINT)"
+    return f"{sql_clean(text)} AS {clean}", key
 
 
 def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _stage_raw(con: Any, side: str, path: Path) -> tuple[dict[str, str], str, str]:
-    """Expose the file as `{side}_raw`; return its columns, the SQL of its unique line, and its kind."""
+def _source(con: Any, path: Path) -> tuple[str, dict[str, str], bool]:
+    """The table function reading `path`, its columns, and whether it is Parquet."""
     if not path.exists():
         raise ImportRefusedError(f"{path}: no such file")
     if _is_parquet(path):
         source = f"read_parquet({_literal(str(path))}, file_row_number = true)"
-        columns = _columns(con, source)
-        con.execute(f"CREATE OR REPLACE TEMP VIEW {side}_raw AS SELECT * FROM {source}")
-        line = "CAST(line AS BIGINT)" if "line" in columns else "file_row_number + 1"
-        return columns, line, "VIEW"
+        return source, _columns(con, source), True
     source = f"read_csv({_literal(str(path))}, all_varchar = true, header = true)"
     try:
-        columns = _columns(con, source)
+        return source, _columns(con, source), False
     except duckdb.Error as exc:
         raise ImportRefusedError(f"{path}: not a readable CSV or Parquet file ({exc})") from None
-    # The CSV line is the record key: keep file order while the rows get their row ids.
-    con.execute("SET preserve_insertion_order = true")
-    try:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {side}_raw AS SELECT * FROM {source}")
-    finally:
-        con.execute("SET preserve_insertion_order = false")
-    return columns, "rowid + 2", "TABLE"
 
 
 def load_side(con: Any, side: str, path: Path, plan: NumberingPlan | None) -> None:
-    """Make `{side}_rec` from a usage file (CSV or Parquet with the canonical columns)."""
-    columns, line, kind = _stage_raw(con, side, path)
+    """Make `{side}_rec` (stored) and the view `{side}` over it from a usage file (CSV or Parquet).
+
+    The view has `line, record_id, a_key, b_key, start_epoch, duration_s`; a key is the BIGINT of `1`
+    followed by the E.164 digits (NULL when not a number), so joins and groupings run on integers.
+    """
+    source, columns, parquet = _source(con, path)
     missing = [c for c in ("a_number", "b_number") if c not in columns]
     if "start_time" not in columns and "start_epoch" not in columns:
         missing.append("start_time")
     if missing:
-        con.execute(f"DROP {kind} IF EXISTS {side}_raw")
         raise ImportRefusedError(f"{path}: missing column(s) {', '.join(missing)}")
     record_id = "CAST(record_id AS VARCHAR)" if "record_id" in columns else "CAST(NULL AS VARCHAR)"
     duration = "TRY_CAST(duration_s AS BIGINT)" if "duration_s" in columns else "CAST(0 AS BIGINT)"
+    a_clean, a_key = _number_key("a_number", columns, plan)
+    b_clean, b_key = _number_key("b_number", columns, plan)
+    if parquet:
+        line = "CAST(line AS BIGINT)" if "line" in columns else "file_row_number + 1"
+        stored_line, view_line = f"{line} AS line,", "line"
+    else:
+        # The CSV line is the record key: rows keep file order in the table, so rowid + 2 is the line.
+        stored_line, view_line = "", "rowid + 2"
+        con.execute("SET preserve_insertion_order = true")
+    try:
+        con.execute(
+            f"""
+            CREATE OR REPLACE TEMP TABLE {side}_rec AS
+            SELECT {stored_line} {record_id} AS record_id, {a_key} AS a_key, {b_key} AS b_key,
+                   {_start_epoch_expr(columns)} AS start_epoch, {duration} AS duration_s
+            FROM (SELECT *, {a_clean}, {b_clean} FROM {source})
+            """
+        )
+    finally:
+        con.execute("SET preserve_insertion_order = false")
     con.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE {side}_rec AS
-        SELECT {line} AS line,
-               {record_id} AS record_id,
-               {_number_expr("a_number", columns, plan)} AS a_number,
-               {_number_expr("b_number", columns, plan)} AS b_number,
-               {_start_epoch_expr(columns)} AS start_epoch,
-               {duration} AS duration_s
-        FROM {side}_raw
-        """
+        f"""CREATE OR REPLACE TEMP VIEW {side} AS
+            SELECT {view_line} AS line, record_id, a_key, b_key, start_epoch, duration_s FROM {side}_rec"""
     )
-    con.execute(f"DROP {kind} {side}_raw")
+
+
+def sql_key_to_number(key: str) -> str:
+    """SQL giving the E.164 digits back from a number key (used only when writing outputs)."""
+    return f"substr(CAST({key} AS VARCHAR), 2)"
 
 
 def copy_to_parquet(con: Any, select_sql: str, path: Path) -> None:
     """Write the rows of `select_sql` to one Parquet file."""
-    con.execute(f"COPY ({select_sql}) TO {_literal(str(path))} (FORMAT parquet, COMPRESSION zstd)")
+    con.execute(f"COPY ({select_sql}) TO {_literal(str(path))} (FORMAT parquet)")
 
 
 def sql_day_to_date(day_column: str) -> str:
