@@ -257,3 +257,25 @@ def test_user_mistakes_are_one_line_errors(books: Any, tmp_path: Path) -> None:
     (tmp_path / "dup.csv").write_text(OPENING + "BETA,ALFA,5.00,EUR,2025-12-31,,\n")
     r = books("accounts", "opening", tmp_path / "dup.csv")
     assert r.code == 1 and "line 3: a second opening balance for the pair (line 2)" in r.err
+
+
+def test_tables_for_people(books: Any, tmp_path: Path) -> None:
+    r = books("accounts", "post", "invoice", "--statement", "ST-2026-03", "--service", "voice",
+              "--provider", "BETA", "--customer", "ALFA", "--amount", "70.25", "--currency", "EUR",
+              "--date", "2026-03-31", "--due", "2026-04-15", "--actor", "HUB")  # fmt: skip
+    assert r.code == 0, r.err
+    assert "ST-2026-03" in r.out and "70.25" in r.out
+    r = books(
+        "accounts", "statement", "--between", "ALFA", "BETA", "--from", "2026-01-01", "--to", "2026-12-31"
+    )
+    assert r.code == 0, r.err
+    assert "closing" in r.out and "580.25" in r.out  # 1000 + 250.50 - 600 - 70.25
+    r = books("accounts", "ageing", "--as-of", "2026-04-30")
+    assert r.code == 0 and "580.25" in r.out
+    r = books("accounts", "balances")
+    assert r.code == 0 and "-580.25" in r.out
+    (tmp_path / "beta.csv").write_text(EXTRACT)
+    r = books("accounts", "reconcile", "--operator", "ALFA", "--counterparty", "BETA", "--with",
+              tmp_path / "beta.csv", "--as-of", "2026-03-31")  # fmt: skip
+    assert r.code == 0, r.err
+    assert "books differ" in r.out and "ST-2026" in r.out

@@ -151,3 +151,22 @@ def test_many_cent_amounts_sum_exactly_in_sql(engine: Engine) -> None:
         st = statement_of_account("ALFA", "BETA", date(2026, 4, 1), date(2026, 9, 30), opening, lines)
         for sec in st.sections:
             assert sec.closing == repo.balance(Account("ALFA", "BETA", sec.currency), date(2026, 9, 30))
+
+
+def test_the_journal_is_append_only_in_the_database(engine: Engine) -> None:
+    from sqlalchemy import delete, update
+    from sqlalchemy.exc import DBAPIError
+
+    from o2o.store.accounts_tables import account_transfers
+
+    with UnitOfWork(engine) as uow:
+        booked = invoice(uow)
+        uow.commit()
+    for statement in (
+        update(account_transfers).where(account_transfers.c.id == booked.id).values(amount_minor=1),
+        delete(account_transfers).where(account_transfers.c.id == booked.id),
+    ):
+        with pytest.raises(DBAPIError, match="append-only"), UnitOfWork(engine) as uow:
+            uow.connection.execute(statement)
+    with UnitOfWork(engine) as uow:
+        assert acc.books(uow).get(booked.id) == booked

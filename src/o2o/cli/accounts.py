@@ -1,5 +1,5 @@
 """Commands of the mutual-settlement books: `accounts statement|reconcile|ageing|balances`, and
-`accounts post payment|adjustment`, `accounts opening`, `accounts reverse`.
+`accounts post invoice|payment|adjustment`, `accounts opening`, `accounts reverse`.
 
 Thin: parse options, call `o2o.services.accounts` / `accounts_reports`, render a table or JSON
 (decimals as strings). Dates are `YYYY-MM-DD`.
@@ -167,6 +167,35 @@ def balances(
         return
     cols = ["owner", "counterparty", "currency", "balance", "side"]
     print_table("Balances (+ receivable, - payable)", cols, ([r[c] for c in cols] for r in rows))
+
+
+@post_app.command("invoice")
+def post_invoice(
+    statement_id: Annotated[str, typer.Option("--statement", help="The signed statement's id.")],
+    service: Annotated[str, typer.Option("--service")],
+    provider: Annotated[str, typer.Option("--provider", help="Who provided the service (is owed).")],
+    customer: Annotated[str, typer.Option("--customer", help="Who used it (owes).")],
+    amount: Annotated[str, typer.Option("--amount", help="Positive decimal in the currency's minor unit.")],
+    currency: Annotated[str, typer.Option("--currency")],
+    on: Annotated[str, typer.Option("--date", help="Value (document) date YYYY-MM-DD.")],
+    actor: Annotated[str, typer.Option("--actor")],
+    due: Annotated[str | None, typer.Option("--due", help="Due date YYYY-MM-DD.")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Post one direction of a signed statement (the settlement cycle does this on signing)."""
+    t = svc.record_invoice(
+        workspace(),
+        statement_id=statement_id,
+        service=service,
+        provider=provider,
+        customer=customer,
+        amount=D(amount),
+        currency=currency.upper(),
+        value_date=_date(on, "--date"),
+        due_date=_opt_date(due, "--due"),
+        actor=actor,
+    )
+    _print_transfers([t], json_out)
 
 
 @post_app.command("payment")

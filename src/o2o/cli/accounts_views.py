@@ -10,7 +10,7 @@ from typing import Any
 
 from o2o.accounts.ageing import BUCKETS, AgeingRow
 from o2o.accounts.book_reconciliation import BookLine, Difference
-from o2o.accounts.statement import StatementOfAccount
+from o2o.accounts.statement import StatementOfAccount, side_amounts
 from o2o.cli.output import console, print_table
 from o2o.services.accounts_reports import BookReconciliation
 
@@ -31,8 +31,8 @@ def print_statement(st: StatementOfAccount) -> None:
         f"{b} credit",
     ]
     for sec in st.sections:
-        od, oc = (sec.opening, 0) if sec.opening > 0 else (0, -sec.opening)
-        cd, cc = (sec.closing, 0) if sec.closing > 0 else (0, -sec.closing)
+        od, oc = side_amounts(sec.opening)
+        cd, cc = side_amounts(sec.closing)
         rows: list[list[Any]] = [[st.date_from, "", "", "opening balance", od, oc, oc, od]]
         rows += [
             [

@@ -243,6 +243,38 @@ def import_opening_balances(ws: Workspace, path: Path, actor: str) -> list[Trans
     return booked
 
 
+def record_invoice(
+    ws: Workspace,
+    *,
+    statement_id: str,
+    service: str,
+    provider: str,
+    customer: str,
+    amount: Decimal,
+    currency: str,
+    value_date: date,
+    due_date: date | None,
+    actor: str,
+) -> Transfer:
+    """Post one direction of a signed statement in its own transaction (booked today)."""
+    with ws.uow() as uow:
+        t = post_invoice(
+            uow,
+            statement_id=statement_id,
+            service=service,
+            provider=provider,
+            customer=customer,
+            amount=amount,
+            currency=currency,
+            booking_date=today(),
+            value_date=value_date,
+            due_date=due_date,
+            actor=actor,
+        )
+        uow.commit()
+    return t
+
+
 def record_payment(
     ws: Workspace,
     *,

@@ -1,4 +1,4 @@
-"""Accounts: the journal of the mutual-settlement books (`account_transfers`).
+"""Accounts: the journal of the mutual-settlement books (`account_transfers`), append-only by trigger.
 
 Revision ID: 0003
 """
@@ -50,9 +50,35 @@ def upgrade() -> None:
         ["pair_key", "value_date", "id", "currency", "debit_party", "amount_minor"],
     )
     op.create_index("uq_account_transfers_reverses", "account_transfers", ["reverses"], unique=True)
+    _append_only()
+
+
+def _append_only() -> None:
+    """The journal refuses UPDATE and DELETE in the database itself: corrections are reversing transfers."""
+    if op.get_bind().dialect.name == "sqlite":
+        for action in ("UPDATE", "DELETE"):
+            op.execute(
+                f"CREATE TRIGGER account_transfers_no_{action.lower()} BEFORE {action} ON account_transfers "
+                "BEGIN SELECT RAISE(ABORT, 'account_transfers is append-only: post a reversal'); END"
+            )
+        return
+    op.execute(
+        "CREATE FUNCTION account_transfers_append_only() RETURNS trigger LANGUAGE plpgsql AS $$ "
+        "BEGIN RAISE EXCEPTION 'account_transfers is append-only: post a reversal'; END $$"
+    )
+    op.execute(
+        "CREATE TRIGGER account_transfers_append_only BEFORE UPDATE OR DELETE ON account_transfers "
+        "FOR EACH ROW EXECUTE FUNCTION account_transfers_append_only()"
+    )
 
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name == "sqlite":
+        op.execute("DROP TRIGGER IF EXISTS account_transfers_no_update")
+        op.execute("DROP TRIGGER IF EXISTS account_transfers_no_delete")
+    else:
+        op.execute("DROP TRIGGER IF EXISTS account_transfers_append_only ON account_transfers")
+        op.execute("DROP FUNCTION IF EXISTS account_transfers_append_only()")
     op.drop_index("uq_account_transfers_reverses", table_name="account_transfers")
     op.drop_index("ix_account_transfers_pair_value_date", table_name="account_transfers")
     op.drop_table("account_transfers")
