@@ -145,3 +145,21 @@ def test_many_facts_in_one_round_trip(engine: Engine, keys: dict[str, Signer]) -
         report = ledger_of(uow).verify()
     assert report.ok, report.findings
     assert report.entries == 55
+
+
+def test_unreadable_lines_and_a_missing_header_are_named(
+    engine: Engine, keys: dict[str, Signer], tmp_path: Path
+) -> None:
+    _seed(engine, keys, facts=3)
+    out = tmp_path / "ledger.jsonl"
+    with UnitOfWork(engine) as uow:
+        repo = SqlLedgerRepository(uow.connection)
+        write_export(out, repo.entries(), repo.tree_heads(), ledger_of(uow).size, "2026-11-25T00:00:00Z")
+        ring = ledger_of(uow).keyring()
+    lines = out.read_text(encoding="utf-8").splitlines()
+    out.write_text("\n".join([*lines[:3], "{not json", *lines[3:]]) + "\n", encoding="utf-8")
+    report = verify_export(out, ring)
+    assert any(f.kind == "malformed" and f.message.startswith("line 4") for f in report.findings)
+    out.write_text("\n".join(lines[1:]) + "\n", encoding="utf-8")
+    report = verify_export(out, ring)
+    assert report.kinds() == {"malformed"}
