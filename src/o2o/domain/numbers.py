@@ -39,8 +39,8 @@ def sql_clean(column: str) -> str:
     return f"regexp_replace({column}, '[\\s\\-().\\/]', '', 'g')"
 
 
-def sql_normalise(clean: str, plan: NumberingPlan) -> str:
-    """SQL giving E.164 digits of the already cleaned column `clean`, or NULL when not a number."""
+def sql_prefix_rules(clean: str, plan: NumberingPlan) -> str:
+    """SQL applying the plan's prefix rules to the cleaned column `clean` (not yet validated)."""
     intl, trunk, cc = plan.international_prefix, plan.trunk_prefix, plan.country_code
     branches = [f"WHEN substr({clean}, 1, 1) = '+' THEN substr({clean}, 2)"]
     if intl:
@@ -53,5 +53,10 @@ def sql_normalise(clean: str, plan: NumberingPlan) -> str:
             f"WHEN substr({clean}, 1, {len(trunk)}) = {_sql_literal(trunk)} "
             f"THEN {_sql_literal(cc)} || substr({clean}, {len(trunk) + 1})"
         )
-    digits = "(CASE " + " ".join(branches) + f" ELSE {clean} END)"
+    return "(CASE " + " ".join(branches) + f" ELSE {clean} END)"
+
+
+def sql_normalise(clean: str, plan: NumberingPlan) -> str:
+    """SQL giving E.164 digits of the already cleaned column `clean`, or NULL when not a number."""
+    digits = sql_prefix_rules(clean, plan)
     return f"(CASE WHEN regexp_matches({digits}, '^[0-9]{{3,15}}$') THEN {digits} END)"

@@ -12,15 +12,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from o2o.domain.errors import ImportRefusedError
-from o2o.domain.numbers import sql_clean, sql_normalise
+from o2o.domain.numbers import sql_clean, sql_prefix_rules
 from o2o.domain.operators import NumberingPlan
 from o2o.domain.tariffs import ServiceKind
 from o2o.domain.usage import CANONICAL_COLUMNS, OPTIONAL_INPUT_COLUMNS, REQUIRED_INPUT_COLUMNS
-
-_ISO_WITH_OFFSET = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}(:?\d{2})?)$"
-_INTEGER = r"^\s*-?\d+\s*$"
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +51,7 @@ def _connect(workdir: Path, memory_limit: str) -> duckdb.DuckDBPyConnection:
     con.execute(f"SET memory_limit = {_q(memory_limit)}")
     con.execute(f"SET temp_directory = {_q(str(workdir / 'spill'))}")
     con.execute("SET preserve_insertion_order = true")
+    con.execute("SET enable_progress_bar = false")
     con.execute("SET TimeZone = 'UTC'")
     return con
 
@@ -84,33 +84,58 @@ def _text(col: str, columns: list[str]) -> str:
     return f'CAST("{col}" AS VARCHAR)' if col in columns else "CAST(NULL AS VARCHAR)"
 
 
+def _number_stages(side: str, plan: NumberingPlan) -> tuple[str, str, str, str]:
+    """Four SQL stages for one number column: fast test + clean, prefix rules, validation.
+
+    Text that is already `+digits` or `digits` skips the punctuation regex; only cleaned text is
+    checked digit by digit afterwards (the fast path already was).
+    """
+    raw = f"{side}_raw"
+    fast = f"regexp_full_match({raw}, '\\+?[0-9]+') AS {side}_fast"
+    clean = f"CASE WHEN {side}_fast THEN {raw} ELSE {sql_clean(raw)} END AS {side}_clean"
+    digits = f"{sql_prefix_rules(f'{side}_clean', plan)} AS {side}_digits"
+    valid = (
+        f"CASE WHEN length({side}_digits) BETWEEN 3 AND 15 "
+        f"AND ({side}_fast OR regexp_full_match({side}_digits, '[0-9]+')) THEN {side}_digits END AS {side}_number"
+    )
+    return fast, clean, digits, valid
+
+
 def _validated_sql(columns: list[str], spec: ImportSpec) -> str:
     t = {c: _text(c, columns) for c in REQUIRED_INPUT_COLUMNS + OPTIONAL_INPUT_COLUMNS}
-    volume_default = "'1'" if spec.kind in (ServiceKind.SMS,) else "'0'"
-    a_norm = sql_normalise("a_clean", spec.plan)
-    b_norm = sql_normalise("b_clean", spec.plan)
+    volume_default = "'1'" if spec.kind is ServiceKind.SMS else "'0'"
+    a_fast, a_clean, a_digits, a_valid = _number_stages("a", spec.plan)
+    b_fast, b_clean, b_digits, b_valid = _number_stages("b", spec.plan)
+    # An ISO-8601 time with a date, a time and a UTC offset (Z, ±HH, ±HHMM or ±HH:MM).
+    has_offset = (
+        "(length(s) >= 19 AND substr(s, 11, 1) IN ('T', ' ') AND (right(s, 1) = 'Z' "
+        "OR substr(s, -6, 1) IN ('+', '-') OR substr(s, -5, 1) IN ('+', '-') OR substr(s, -3, 1) IN ('+', '-')))"
+    )
     return f"""
     WITH base AS (
         SELECT row_number() OVER () AS rn,
                {t["record_id"]} AS record_id, {t["service"]} AS service_raw,
                {t["a_number"]} AS a_raw, {t["b_number"]} AS b_raw,
-               {t["start_time"]} AS start_raw, {t["duration_s"]} AS duration_raw,
-               coalesce(nullif(trim({t["volume"]}), ''), {volume_default}) AS volume_raw,
-               {t["route"]} AS route
+               {t["start_time"]} AS start_raw, trim(coalesce({t["duration_s"]}, '0')) AS duration_raw,
+               trim(coalesce(nullif(trim({t["volume"]}), ''), {volume_default})) AS volume_raw,
+               {t["route"]} AS route, trim({t["start_time"]}) AS s
         FROM raw
+    ), tested AS (
+        SELECT *, {a_fast}, {b_fast} FROM base
     ), cleaned AS (
-        SELECT *, {sql_clean("a_raw")} AS a_clean, {sql_clean("b_raw")} AS b_clean,
-               CASE WHEN regexp_matches(trim(start_raw), {_q(_ISO_WITH_OFFSET)})
-                    THEN TRY_CAST(trim(start_raw) AS TIMESTAMPTZ) END AS start_ts
-        FROM base
+        SELECT *, {a_clean}, {b_clean},
+               CASE WHEN {has_offset} THEN TRY_CAST(s AS TIMESTAMPTZ) END AS start_ts,
+               regexp_full_match(duration_raw, '-?[0-9]{{1,18}}') AS duration_ok,
+               regexp_full_match(volume_raw, '-?[0-9]{{1,18}}') AS volume_ok
+        FROM tested
+    ), prefixed AS (
+        SELECT *, {a_digits}, {b_digits} FROM cleaned
     ), parsed AS (
-        SELECT *, {a_norm} AS a_number, {b_norm} AS b_number,
+        SELECT *, {a_valid}, {b_valid},
                CAST(epoch_ms(start_ts) // 1000 AS BIGINT) AS start_epoch,
-               CASE WHEN regexp_matches(coalesce(duration_raw, '0'), {_q(_INTEGER)})
-                    THEN TRY_CAST(trim(coalesce(duration_raw, '0')) AS BIGINT) END AS duration_s,
-               CASE WHEN regexp_matches(volume_raw, {_q(_INTEGER)})
-                    THEN TRY_CAST(trim(volume_raw) AS BIGINT) END AS volume
-        FROM cleaned
+               CASE WHEN duration_ok THEN CAST(duration_raw AS BIGINT) END AS duration_s,
+               CASE WHEN volume_ok THEN CAST(volume_raw AS BIGINT) END AS volume
+        FROM prefixed
     )
     SELECT rn, record_id, {_q(spec.service)} AS service, a_number, b_number, a_raw, b_raw,
            start_epoch, duration_s, volume, route, start_raw, duration_raw, volume_raw,
@@ -121,7 +146,7 @@ def _validated_sql(columns: list[str], spec: ImportSpec) -> str:
              WHEN a_number IS NULL THEN 'a_number: not a phone number: ' || a_raw
              WHEN b_raw IS NULL OR trim(b_raw) = '' THEN 'b_number: missing'
              WHEN b_number IS NULL THEN 'b_number: not a phone number: ' || b_raw
-             WHEN start_raw IS NULL OR trim(start_raw) = '' THEN 'start_time: missing'
+             WHEN start_raw IS NULL OR s = '' THEN 'start_time: missing'
              WHEN start_ts IS NULL
                THEN 'start_time: not an ISO-8601 time with a UTC offset: ' || start_raw
              WHEN start_epoch < {spec.period_start} OR start_epoch >= {spec.period_end}
@@ -135,6 +160,9 @@ def _validated_sql(columns: list[str], spec: ImportSpec) -> str:
     """
 
 
+_REJECT_FIELDS = ("rn", "reason", "record_id", "a_raw", "b_raw", "start_raw", "duration_raw", "volume_raw")
+
+
 def normalise_usage(
     src: Path,
     fmt: str,
@@ -142,10 +170,17 @@ def normalise_usage(
     out_parquet: Path,
     rejects_csv: Path,
     workdir: Path,
-    memory_limit: str = "2GB",
+    memory_limit: str = "1GB",
 ) -> ImportCounts:
-    """Write accepted rows to `out_parquet` and rejected ones to `rejects_csv`; return the counts."""
+    """Write accepted rows to `out_parquet` and rejected ones to `rejects_csv`; return the counts.
+
+    One streaming pass: DuckDB validates the file and hands over Arrow batches in file order; each
+    batch is split into accepted rows (appended to the canonical Parquet) and rejected ones (kept
+    aside). Only when the CSV reader itself rejected lines is the accepted file rewritten, to shift
+    its line numbers past them.
+    """
     con = _connect(workdir, memory_limit)
+    staged_rejects = workdir / "rejects.parquet"
     try:
         columns = _source(con, src, fmt)
         missing = [c for c in _required_columns(spec.kind) if c not in columns]
@@ -154,17 +189,60 @@ def normalise_usage(
                 f"{src}: missing column(s) {', '.join(missing)} (found: {', '.join(columns)})"
             )
         try:
-            con.execute("CREATE TEMP TABLE v AS " + _validated_sql(columns, spec))
+            counts = _split(con, _validated_sql(columns, spec), out_parquet, staged_rejects)
         except duckdb.Error as e:
             raise ImportRefusedError(f"{src}: cannot read: {e}") from None
-        _attach_lines(con, fmt)
-        return _write(con, out_parquet, rejects_csv)
+        reader_rejected = _reader_rejects(con, fmt)
+        if reader_rejected:
+            _shift_lines(con, out_parquet, workdir)
+        _write_rejects(con, staged_rejects, rejects_csv, shifted=bool(reader_rejected))
+        return ImportCounts(counts.rows, counts.rejected + reader_rejected, counts.duration_s, counts.volume)
     finally:
         con.close()
+        staged_rejects.unlink(missing_ok=True)
 
 
-def _attach_lines(con: duckdb.DuckDBPyConnection, fmt: str) -> None:
-    """`line` = the file line of each row: header is line 1; rows the reader rejected shift the rest."""
+def _split(con: duckdb.DuckDBPyConnection, validated: str, out_parquet: Path, rejects: Path) -> ImportCounts:
+    canonical = ", ".join("rn + 1 AS line" if c == "line" else c for c in CANONICAL_COLUMNS)
+    # Raw text of times and counts is only needed to explain a rejected row.
+    extra = ", ".join(
+        f if f in ("rn", "reason") else f"CASE WHEN reason IS NOT NULL THEN {f} END AS {f}"
+        for f in _REJECT_FIELDS
+        if f not in CANONICAL_COLUMNS
+    )
+    query = f"SELECT {canonical}, {extra} FROM ({validated})"
+    reader = con.sql(query).to_arrow_reader(1 << 18)
+    canonical_names = list(CANONICAL_COLUMNS)
+    rows = rejected = duration = volume = 0
+    good_writer: pq.ParquetWriter | None = None
+    bad_writer: pq.ParquetWriter | None = None
+    try:
+        for batch in reader:
+            ok = pc.is_null(batch.column("reason"))
+            good = batch.filter(ok).select(canonical_names)
+            bad = batch.filter(pc.invert(ok)).select(list(_REJECT_FIELDS))
+            if good_writer is None:
+                good_writer = pq.ParquetWriter(out_parquet, good.schema, compression="zstd")
+            if good.num_rows:
+                good_writer.write_batch(good)
+                rows += good.num_rows
+                duration += pc.sum(good.column("duration_s")).as_py() or 0
+                volume += pc.sum(good.column("volume")).as_py() or 0
+            if bad.num_rows:
+                if bad_writer is None:
+                    bad_writer = pq.ParquetWriter(rejects, bad.schema)
+                bad_writer.write_batch(bad)
+                rejected += bad.num_rows
+    finally:
+        if good_writer is not None:
+            good_writer.close()
+        if bad_writer is not None:
+            bad_writer.close()
+    return ImportCounts(rows, rejected, duration, volume)
+
+
+def _reader_rejects(con: duckdb.DuckDBPyConnection, fmt: str) -> int:
+    """Collect the lines the CSV reader rejected; `pos` = how many good rows come before each."""
     con.execute("CREATE TEMP TABLE reader_rejects (line BIGINT, reason VARCHAR, raw VARCHAR, pos BIGINT)")
     if fmt == "csv":
         con.execute(
@@ -177,40 +255,34 @@ def _attach_lines(con: duckdb.DuckDBPyConnection, fmt: str) -> None:
                 FROM csv_rejects GROUP BY line)
             """
         )
-    has_rejects = con.execute("SELECT count(*) FROM reader_rejects").fetchone()
-    shift = (
-        "(SELECT count(*) FROM reader_rejects r WHERE r.pos < v.rn)"
-        if has_rejects is not None and has_rejects[0]
-        else "0"
-    )
-    con.execute("ALTER TABLE v ADD COLUMN line BIGINT")
-    con.execute(f"UPDATE v SET line = rn + 1 + {shift}")
+    found = con.execute("SELECT count(*) FROM reader_rejects").fetchone()
+    return int(found[0]) if found else 0
 
 
-def _write(con: duckdb.DuckDBPyConnection, out_parquet: Path, rejects_csv: Path) -> ImportCounts:
-    cols = ", ".join(CANONICAL_COLUMNS)
+_SHIFTED = "line + (SELECT count(*) FROM reader_rejects r WHERE r.pos < t.line - 1)"
+
+
+def _shift_lines(con: duckdb.DuckDBPyConnection, out_parquet: Path, workdir: Path) -> None:
+    """Rewrite the accepted file with line numbers that count the lines the reader rejected."""
+    shifted = workdir / "shifted.parquet"
+    cols = ", ".join(f"{_SHIFTED} AS line" if c == "line" else c for c in CANONICAL_COLUMNS)
     con.execute(
-        f"COPY (SELECT {cols} FROM v WHERE reason IS NULL ORDER BY rn) "
-        f"TO {_q(str(out_parquet))} (FORMAT parquet, COMPRESSION zstd)"
+        f"COPY (SELECT {cols} FROM read_parquet({_q(str(out_parquet))}) t) "
+        f"TO {_q(str(shifted))} (FORMAT parquet, COMPRESSION zstd)"
+    )
+    shifted.replace(out_parquet)
+
+
+def _write_rejects(con: duckdb.DuckDBPyConnection, staged: Path, rejects_csv: Path, shifted: bool) -> None:
+    line = _SHIFTED.replace("t.line - 1", "t.rn").replace("line +", "t.rn + 1 +") if shifted else "t.rn + 1"
+    ours = (
+        f"SELECT {line} AS line, reason, "
+        "concat_ws(',', record_id, a_raw, b_raw, start_raw, duration_raw, volume_raw) AS raw "
+        f"FROM read_parquet({_q(str(staged))}) t"
+        if staged.exists()
+        else "SELECT NULL::BIGINT AS line, NULL AS reason, NULL AS raw WHERE false"
     )
     con.execute(
-        f"""
-        COPY (
-            SELECT line, reason, raw FROM (
-                SELECT line, reason,
-                       concat_ws(',', record_id, a_raw, b_raw, start_raw, duration_raw, volume_raw) AS raw
-                FROM v WHERE reason IS NOT NULL
-                UNION ALL SELECT line, reason, raw FROM reader_rejects
-            ) ORDER BY line
-        ) TO {_q(str(rejects_csv))} (HEADER, DELIMITER ',')
-        """
+        f"COPY (SELECT line, reason, raw FROM ({ours} UNION ALL SELECT line, reason, raw FROM reader_rejects) "
+        f"ORDER BY line) TO {_q(str(rejects_csv))} (HEADER, DELIMITER ',')"
     )
-    row = con.execute(
-        "SELECT count(*) FILTER (WHERE reason IS NULL), count(*) FILTER (WHERE reason IS NOT NULL), "
-        "coalesce(sum(duration_s) FILTER (WHERE reason IS NULL), 0), "
-        "coalesce(sum(volume) FILTER (WHERE reason IS NULL), 0) FROM v"
-    ).fetchone()
-    reader = con.execute("SELECT count(*) FROM reader_rejects").fetchone()
-    if row is None or reader is None:
-        raise ImportRefusedError("import produced no counts")
-    return ImportCounts(int(row[0]), int(row[1]) + int(reader[0]), int(row[2]), int(row[3]))
