@@ -117,15 +117,17 @@ def agreement_edges(ops: list[SynthOperator], seed: int) -> list[tuple[int, int]
     return sorted(edges)
 
 
-def _price(rng: np.random.Generator, low: float, high: float, factor: Decimal) -> Decimal:
-    usd = Decimal(str(round(float(rng.uniform(low, high)), 5)))
+def _price(rng: np.random.Generator, low: str, high: str, factor: Decimal) -> Decimal:
+    """A price drawn between `low` and `high` dollars, in the agreement's currency."""
+    scale = 10**5
+    usd = Decimal(int(rng.integers(int(Decimal(low) * scale), int(Decimal(high) * scale) + 1))) / scale
     return max((usd * factor).quantize(FOUR, ROUND_HALF_UP), FOUR)
 
 
 def _changed(rng: np.random.Generator, prices: tuple[Decimal, ...]) -> tuple[Decimal, ...]:
     out = []
     for p in prices:
-        step = Decimal(str(round(float(rng.uniform(0.05, 0.15)), 3)))
+        step = Decimal(int(rng.integers(50, 151))) / 1000  # 5% to 15%
         sign = 1 if rng.random() < 0.5 else -1
         new = (p * (1 + sign * step)).quantize(FOUR, ROUND_HALF_UP)
         out.append(new if new != p and new > 0 else p + FOUR)
@@ -148,10 +150,10 @@ def _service(
 ) -> SynthService:  # fmt: skip
     sid = f"{'lease' if kind == 'recurring' else kind}-{prov.id}-{cust.id}"
     if kind == "recurring":
-        amount = _price(rng, 800, 3000, factor).quantize(Decimal("0.01"))
+        amount = _price(rng, "800", "3000", factor).quantize(Decimal("0.01"))
         return SynthService(sid, kind, prov, cust, (), (), None, (1, 1), None, amount)
     dests = _destinations(kind, prov)
-    low, high = {"voice": (0.008, 0.06), "sms": (0.002, 0.02), "data": (0.001, 0.005)}[kind]
+    low, high = {"voice": ("0.008", "0.06"), "sms": ("0.002", "0.02"), "data": ("0.001", "0.005")}[kind]
     prices = tuple(_price(rng, low, high, factor) for _ in dests)
     new = _changed(rng, prices) if rng.random() < opts.rate_change else None
     stale = None
