@@ -68,7 +68,11 @@ class SqlLedgerRepository:
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
-        self._insert_entry = insert(le)
+        # Appending is the hot path: the INSERT is compiled once for the dialect and sent as driver SQL
+        # (every column is a plain string or integer, so no type processing is skipped).
+        compiled = insert(le).compile(dialect=conn.dialect, column_keys=[c.name for c in le.columns])
+        self._insert_sql = str(compiled)
+        self._positions = list(compiled.positiontup or []) if compiled.positional else None
 
     def last_entry(self) -> LedgerEntry | None:
         row = self.conn.execute(select(le).order_by(le.c.seq.desc()).limit(1)).first()
@@ -78,8 +82,11 @@ class SqlLedgerRepository:
         if not entries:
             return
         rows = [_row(entry, leaf) for entry, leaf in entries]
+        params: list[Any] = rows
+        if self._positions is not None:
+            params = [tuple(row[k] for k in self._positions) for row in rows]
         try:
-            self.conn.execute(self._insert_entry, rows)
+            self.conn.exec_driver_sql(self._insert_sql, params[0] if len(params) == 1 else params)
         except IntegrityError as exc:
             first = entries[0][0].seq
             raise ConcurrencyError(f"ledger entry {first} was written by someone else first") from exc
