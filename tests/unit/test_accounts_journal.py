@@ -88,7 +88,7 @@ def accounts_of(transfers: list[Transfer]) -> set[Account]:
     return found
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(posting_lists(), st.integers(0, 420))
 def test_every_transfer_balances_and_sides_mirror(items: list[Posting], offset: int) -> None:
     transfers = book(items)
@@ -105,7 +105,7 @@ def test_every_transfer_balances_and_sides_mirror(items: list[Posting], offset: 
         assert tb.get(acc, Decimal(0)) == mine.amount
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(posting_lists(), st.integers(0, 420))
 def test_balance_as_of_a_date_is_the_sum_of_transfers_up_to_it(items: list[Posting], offset: int) -> None:
     transfers = book(items)
@@ -124,7 +124,7 @@ def test_balance_as_of_a_date_is_the_sum_of_transfers_up_to_it(items: list[Posti
         assert moved.net == expected
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(posting_lists(), st.data())
 def test_a_reversal_restores_every_balance(items: list[Posting], data: st.DataObject) -> None:
     transfers = book(items)
