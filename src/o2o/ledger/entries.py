@@ -50,20 +50,21 @@ def _plain(value: JsonValue) -> bool:
     It is when there is no float (ES6 number form differs), every int is within ±(2**53 - 1) and no object key
     leaves the Basic Multilingual Plane (RFC 8785 sorts keys by UTF-16 code units, Python by code points).
     """
-    if isinstance(value, str) or value is None or isinstance(value, bool):
+    kind = type(value)
+    if kind is str or value is None or kind is bool:
         return True
-    if isinstance(value, int):
-        return -_MAX_SAFE_INT <= value <= _MAX_SAFE_INT
-    if isinstance(value, dict):
+    if kind is int:
+        return bool(-_MAX_SAFE_INT <= value <= _MAX_SAFE_INT)
+    if kind is dict:
         for key, item in value.items():
-            if not isinstance(key, str) or (not key.isascii() and max(key) > "\uffff"):
+            if type(key) is not str or (not key.isascii() and max(key) > "\uffff"):
                 return False
-            if not _plain(item):
+            if type(item) is not str and not _plain(item):
                 return False
         return True
-    if isinstance(value, list | tuple):
-        return all(_plain(item) for item in value)
-    return False
+    if kind is list or kind is tuple:
+        return all(type(item) is str or _plain(item) for item in value)
+    return False  # floats, subclasses and anything else: the reference decides
 
 
 def canonical_json(value: JsonValue) -> bytes:
