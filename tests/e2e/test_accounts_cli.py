@@ -202,6 +202,9 @@ def test_reconcile_with_a_partner_extract(
         ("date", "PAY-77", "-600.00"),
     ]
     assert cur["matched"] == 1
+    (match,) = cur["matched_lines"]
+    assert match["ours"]["document"] == match["theirs"]["document"] == "OB-2025"
+    assert match["ours"]["amount"] == match["theirs"]["amount"] == "1000.00"
 
 
 def test_malformed_extract_is_refused_with_line_numbers(books: Any, tmp_path: Path) -> None:

@@ -170,3 +170,32 @@ def test_the_journal_is_append_only_in_the_database(engine: Engine) -> None:
             uow.connection.execute(statement)
     with UnitOfWork(engine) as uow:
         assert acc.books(uow).get(booked.id) == booked
+
+
+def test_concurrent_postings_of_one_document_book_it_once(engine: Engine) -> None:
+    import threading
+
+    from o2o.domain.errors import ConcurrencyError
+
+    outcome: list[object] = []
+
+    def other_writer() -> None:
+        try:
+            with UnitOfWork(engine) as uow2:
+                outcome.append(invoice(uow2))
+                uow2.commit()
+        except ConcurrencyError as exc:
+            outcome.append(exc)
+
+    with UnitOfWork(engine) as uow1:
+        first = invoice(uow1)
+        thread = threading.Thread(target=other_writer)
+        thread.start()
+        thread.join(timeout=0.5)  # the other writer is now waiting behind our uncommitted row
+        uow1.commit()
+    thread.join(timeout=30)
+    assert not thread.is_alive()
+    # Either the other writer saw our committed row (a retry) or lost the race on the unique key.
+    assert isinstance(outcome[0], ConcurrencyError) or outcome[0] == first
+    with UnitOfWork(engine) as uow:
+        assert len(acc.books(uow).between("ALFA", "BETA")) == 1

@@ -95,6 +95,7 @@ def reconciliation_dict(r: BookReconciliation) -> dict[str, Any]:
                 "explained": sum((d.contribution for d in c.differences), c.gap - c.gap),
                 "matched": len(c.matched),
                 "differences": [difference_dict(d) for d in c.differences],
+                "matched_lines": [{"ours": _line(o), "theirs": _line(t)} for o, t in c.matched],
             }
             for c in r.currencies
         ],
