@@ -138,13 +138,21 @@ def test_many_cent_amounts_sum_exactly_in_sql(engine: Engine) -> None:
             )  # fmt: skip
         uow.commit()
     with UnitOfWork(engine) as uow:
+        reversed_ids = set(rng.sample(range(1, 151), 20))
+        for tid in sorted(reversed_ids):
+            acc.reverse(uow, tid, "entered twice", "HUB")
+        uow.commit()
+    with UnitOfWork(engine) as uow:
         repo = acc.books(uow)
         everything = repo.journal()
+        kept = [t for t in everything if t.id not in reversed_ids and t.reverses is None]
+        assert len(everything) == 170 and len(kept) == 130
         for day in (date(2026, 3, 1), date(2026, 12, 31)):
             found = repo.all_balances(day)
             assert sum(found.values(), Decimal(0)) == 0
             for account, amount in found.items():
                 assert amount == pure_balance(everything, account, day).amount
+                assert amount == pure_balance(kept, account, day).amount  # reversals restore
                 assert found[account.mirror] == -amount
         opening = repo.opening_between("ALFA", "BETA", date(2026, 4, 1))
         lines = repo.between("ALFA", "BETA", date(2026, 4, 1), date(2026, 9, 30))

@@ -156,7 +156,9 @@ class Transfer(Posting):
             return self.amount
         if owner == self.credit_party:
             return -self.amount
-        raise ValidationError(f"transfer {self.id} is not between {owner} and anyone")
+        raise ValidationError(
+            f"transfer {self.id} is between {self.debit_party} and {self.credit_party}, not {owner}"
+        )
 
     def touches(self, account: Account) -> bool:
         return self.currency == account.currency and {self.debit_party, self.credit_party} == {
