@@ -90,38 +90,27 @@ class Ledger:
         cosignatures: Sequence[Cosignature] = (),
     ) -> LedgerEntry:
         """Register a fact signed by its acting party (and co-signed by counterparties)."""
-        keys = self.keyring()
-        if keys.get(signer.operator, signer.key_id) is None:
-            raise SignatureError(
-                f"the key {signer.key_id} of {signer.operator} is not registered (run `o2o keys generate`)"
-            )
-        if cosignatures:
-            self._check_cosignatures(kind, subject, payload, cosignatures, keys)
-        return self._append(kind, subject, payload, signer, cosignatures)
+        return self.append_many([Fact(kind, subject, payload, signer, cosignatures)])[0]
 
     def append_many(self, facts: Sequence[Fact]) -> list[LedgerEntry]:
         """Register several facts in order, written to the repository at once (one round trip)."""
         keys = self.keyring()
         for fact in facts:
-            if keys.get(fact.signer.operator, fact.signer.key_id) is None:
+            signer = fact.signer
+            if keys.get(signer.operator, signer.key_id) is None:
                 raise SignatureError(
-                    f"the key {fact.signer.key_id} of {fact.signer.operator} is not registered"
+                    f"the key {signer.key_id} of {signer.operator} is not registered (run `o2o keys generate`)"
                 )
             if fact.cosignatures:
                 self._check_cosignatures(fact.kind, fact.subject, fact.payload, fact.cosignatures, keys)
+        return self._write(facts)
+
+    def _write(self, facts: Sequence[Fact]) -> list[LedgerEntry]:
         seq, prev = self._tip()
         made: list[tuple[LedgerEntry, bytes]] = []
-        for fact in facts:
-            entry = make_entry(
-                seq,
-                format_time(self._clock()),
-                fact.kind,
-                fact.subject,
-                fact.payload,
-                fact.signer,
-                prev,
-                fact.cosignatures,
-            )
+        for f in facts:
+            moment = format_time(self._clock())
+            entry = make_entry(seq, moment, f.kind, f.subject, f.payload, f.signer, prev, f.cosignatures)
             made.append((entry, leaf_hash(entry.leaf_input())))
             seq, prev = seq + 1, entry.hash
         self._repo.add_entries(made)
@@ -130,25 +119,6 @@ class Ledger:
             for _, leaf in made:
                 self._tree.append(leaf)
         return [entry for entry, _ in made]
-
-    def _append(
-        self,
-        kind: str,
-        subject: str,
-        payload: Mapping[str, Any],
-        signer: Signer,
-        cosignatures: Sequence[Cosignature],
-    ) -> LedgerEntry:
-        seq, prev = self._tip()
-        entry = make_entry(
-            seq, format_time(self._clock()), kind, subject, payload, signer, prev, cosignatures
-        )
-        leaf = leaf_hash(entry.leaf_input())
-        self._repo.add_entries([(entry, leaf)])
-        self._next = (seq + 1, entry.hash)
-        if self._tree is not None:
-            self._tree.append(leaf)
-        return entry
 
     @staticmethod
     def _check_cosignatures(
@@ -173,7 +143,7 @@ class Ledger:
         if keys.get(record.operator, record.key_id) is None:
             self._repo.add_public_key(record)
             keys.add(record)
-        return self._append(KEY_REGISTERED, record.operator, record.to_dict(), signer, ())
+        return self._write([Fact(KEY_REGISTERED, record.operator, record.to_dict(), signer)])[0]
 
     def add_public_key(self, record: PublicKeyRecord) -> None:
         """Record a public key without a ledger entry (a verifier's trusted copy)."""
