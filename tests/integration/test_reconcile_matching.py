@@ -256,3 +256,23 @@ def test_missing_columns_and_missing_files_are_refused(tmp_path: Path) -> None:
             assert message in str(exc)
         else:
             raise AssertionError("expected a refusal")
+
+
+def test_evidence_lists_the_differing_records_of_the_chosen_days(tmp_path: Path) -> None:
+    from datetime import date
+
+    from o2o.reconcile.evidence import write_evidence
+
+    ours, theirs = _write(tmp_path / "o.csv", OURS_CSV), _write(tmp_path / "t.csv", THEIRS_CSV)
+    uk = NumberingPlan(country_code="44")
+    match_files(ours, theirs, MatchOptions(ours_plan=uk, theirs_plan=uk), tmp_path / "out")
+    ev = write_evidence(tmp_path / "out", [date(2026, 10, 1)], tmp_path / "evidence.parquet")
+    assert ev.counts == {"partial": 1, "only_ours": 1, "only_theirs": 1} and ev.records == 3
+    rows = pq.read_table(ev.path).to_pylist()
+    assert [(r["kind"], r["ours_record_id"], r["theirs_record_id"]) for r in rows] == [
+        ("only_ours", "o5", None),
+        ("only_theirs", None, "t4"),
+        ("partial", "o1", "t1"),
+    ]
+    other = write_evidence(tmp_path / "out", [date(2026, 9, 30)], tmp_path / "e2.parquet")
+    assert other.counts == {"duration_mismatch": 1}

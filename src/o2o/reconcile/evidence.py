@@ -1,0 +1,72 @@
+"""The record lists behind a dispute: for the days over tolerance, every record that differs.
+
+Reads the detail files `match_files` wrote (matches, only_ours, only_theirs) and writes one
+`evidence.parquet` with a row per differing record of the chosen days: the kind (`only_ours`,
+`only_theirs`, `duration_mismatch`, `partial`), both sides' lines and ids where present, the start
+times and durations. Exact matches are never evidence. Rows are ordered by day, kind, then lines.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import duckdb
+
+from o2o.domain.errors import NotFoundError
+
+DETAIL_FILES = ("matches.parquet", "only_ours.parquet", "only_theirs.parquet")
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """Where the evidence was written and how many records of each kind it holds."""
+
+    path: Path
+    counts: dict[str, int]
+
+    @property
+    def records(self) -> int:
+        return sum(self.counts.values())
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def write_evidence(details_dir: Path, days: Iterable[date], out: Path) -> Evidence:
+    """Collect the differing records of `days` from `details_dir` into the Parquet file `out`."""
+    for name in DETAIL_FILES:
+        if not (details_dir / name).exists():
+            raise NotFoundError(f"{details_dir}: no {name} (run the record matching first)")
+    wanted = sorted(set(days))
+    con = duckdb.connect()
+    try:
+        con.execute("CREATE TEMP TABLE wanted (day DATE)")
+        if wanted:
+            con.executemany("INSERT INTO wanted VALUES (?)", [(d,) for d in wanted])
+        m, o, t = (_literal(str(details_dir / name)) for name in DETAIL_FILES)
+        con.execute(
+            f"""COPY (
+                SELECT day, class AS kind, ours_line, ours_record_id, theirs_line, theirs_record_id,
+                       ours_start_epoch, theirs_start_epoch, ours_duration_s, theirs_duration_s
+                FROM read_parquet({m}) WHERE class <> 'exact' AND day IN (SELECT day FROM wanted)
+                UNION ALL
+                SELECT day, 'only_ours', line, record_id, NULL, NULL, start_epoch, NULL, duration_s, NULL
+                FROM read_parquet({o}) WHERE day IN (SELECT day FROM wanted)
+                UNION ALL
+                SELECT day, 'only_theirs', NULL, NULL, line, record_id, NULL, start_epoch, NULL, duration_s
+                FROM read_parquet({t}) WHERE day IN (SELECT day FROM wanted)
+                ORDER BY day, kind, ours_line NULLS LAST, theirs_line NULLS LAST
+            ) TO {_literal(str(out))} (FORMAT parquet)"""
+        )
+        counts = dict(
+            con.execute(
+                f"SELECT kind, count(*) FROM read_parquet({_literal(str(out))}) GROUP BY kind"
+            ).fetchall()
+        )
+    finally:
+        con.close()
+    return Evidence(out, {str(k): int(v) for k, v in counts.items()})
