@@ -76,19 +76,34 @@ def _sql_text(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+def band_ids(tariff: Tariff) -> dict[str, int]:
+    """Band name → small integer id (`any` is 0), in the order the tariff lists them."""
+    ids = {ANY_BAND: 0}
+    for name in [b.name for b in tariff.bands] + ([tariff.holiday_band] if tariff.holidays else []):
+        ids.setdefault(name, len(ids))
+    return ids
+
+
 def sql_band(tariff: Tariff, local_day: str, sod: str, weekday: str) -> str:
-    """SQL: the band name of a local moment (day number, seconds of day, weekday Monday = 0)."""
+    """SQL: the band id of a local moment (day number, seconds of day, weekday Monday = 0)."""
+    ids = band_ids(tariff)
     whens: list[str] = []
     if tariff.holidays:
         days = ", ".join(str(day_number(h)) for h in sorted(set(tariff.holidays)))
-        whens.append(f"WHEN {local_day} IN ({days}) THEN {_sql_text(tariff.holiday_band)}")
+        whens.append(f"WHEN {local_day} IN ({days}) THEN {ids[tariff.holiday_band]}")
     for band in tariff.bands:
         if not band.days:
             continue  # a band on no day never holds
         wd = ", ".join(str(WEEKDAYS.index(d)) for d in band.days)
         s, e = _seconds(band.start), _seconds(band.end)
         inside = f"({sod} >= {s} AND {sod} < {e})" if s < e else f"({sod} >= {s} OR {sod} < {e})"
-        whens.append(f"WHEN {weekday} IN ({wd}) AND {inside} THEN {_sql_text(band.name)}")
+        whens.append(f"WHEN {weekday} IN ({wd}) AND {inside} THEN {ids[band.name]}")
     if not whens:
-        return _sql_text(ANY_BAND)
-    return f"(CASE {' '.join(whens)} ELSE {_sql_text(ANY_BAND)} END)"
+        return "0"
+    return f"(CASE {' '.join(whens)} ELSE 0 END)"
+
+
+def sql_band_name(tariff: Tariff, band_id: str) -> str:
+    """SQL: the band name of a band id."""
+    whens = " ".join(f"WHEN {i} THEN {_sql_text(name)}" for name, i in band_ids(tariff).items())
+    return f"(CASE {band_id} {whens} END)"

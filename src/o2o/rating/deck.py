@@ -1,18 +1,24 @@
-"""A service's tariff turned into the small tables the rating SQL joins to.
+"""A service's tariff turned into the small integer-keyed tables the rating SQL joins to.
 
-- `prefixes(prefix, plen, destination)`: one row per non-empty prefix; the catch-all destination (empty
-  prefix) is kept aside. Longest-prefix match joins once per distinct prefix length, so a deck of 50,000
-  prefixes costs a handful of hash joins, not a range scan.
-- `rates(destination, band, from_day, to_day, price_micros, version)`: rate versions as day intervals. A
-  destination's version in force on a local day is its latest `valid_from` on or before that day; within
-  that version the record's band price is used, else the version's `any` price, else the record is unrated
-  (a newer version replaces all band prices of the older one).
+- `deck_prefixes(pkey, plen, dest_id)`: each non-empty prefix as an integer key per length (a bijection
+  within one length, so leading zeros are safe). Longest-prefix match joins once per distinct length on
+  integer keys, so a deck of 50,000 prefixes costs a handful of cheap hash joins. The catch-all
+  destination (empty prefix) is kept aside. Prefixes are at most 15 digits (the longest E.164 number).
+- `deck_rates(rkey, price_micros, version, destination)`: one row per destination, band and *slot*, with
+  the price in force already resolved, so that pricing is one equi-join. Slots cut the data's local days
+  at every `valid_from` inside them (`slot_days`); a record's slot is the number of those days on or
+  before its local day. For each slot, a destination's version in force is its latest `valid_from` on or
+  before the slot's first day; within it the band's price, else the version's `any` price, else no row
+  (the record is unrated). A newer version replaces all band prices of the older one.
+  `rkey = (dest_id × band_count + band_id) × slot_count + slot`.
+- `deck_names(dest_id, destination)`: names, for tier-priced services (which have no rates).
 - Tiers with boundaries in base units (seconds, events, bytes).
-Invariants: every price is integer millionths; intervals of one destination do not overlap.
+Invariants: prices are integer millionths; rkeys are unique.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
@@ -20,11 +26,11 @@ from decimal import Decimal
 import pyarrow as pa
 
 from o2o.domain.errors import ValidationError
-from o2o.domain.tariffs import ServiceKind, Tariff, TierMode
-from o2o.rating.clock import day_number
+from o2o.domain.tariffs import ANY_BAND, ServiceKind, Tariff, TierMode
+from o2o.rating.clock import band_ids, day_number
 from o2o.rating.exact import micros
 
-FOREVER_DAY = 10**7  # far beyond any real date (year 29349)
+MAX_PREFIX = 15
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,43 +50,60 @@ class Deck:
     base: int  # base units per priced unit (60 s per minute, 10^6 bytes per MB …)
     prefixes: pa.Table
     lengths: tuple[int, ...]  # distinct prefix lengths, longest first
-    catch_all: str | None  # destination of the empty prefix, if any
+    catch_all: int | None  # dest_id of the empty prefix (or of the service, without destinations)
+    band_count: int
+    slot_days: tuple[int, ...]  # local days where a rate version starts, inside the data's days
     rates: pa.Table
+    names: pa.Table
     tiers: tuple[TierLevel, ...]
     tier_mode: TierMode | None
     setup_micros: int
     minimum_micros: int
 
 
-def build_deck(service_id: str, kind: ServiceKind, tariff: Tariff) -> Deck:
-    """Validate what SQL cannot check and build the join tables."""
+def build_deck(service_id: str, kind: ServiceKind, tariff: Tariff, days: tuple[int, int]) -> Deck:
+    """Validate what SQL cannot check and build the join tables for usage on local `days` [first, last]."""
     prefixes: dict[str, str] = {}
-    catch_all = None
+    catch_all_name = None if tariff.destinations else service_id
     for d in tariff.destinations:
         if prefixes.get(d.prefix, d.name) != d.name:
             raise ValidationError(f"service {service_id}: prefix {d.prefix!r} has two destinations")
+        if len(d.prefix) > MAX_PREFIX:
+            raise ValidationError(
+                f"service {service_id}: prefix {d.prefix} is longer than {MAX_PREFIX} digits"
+            )
         if d.prefix == "":
-            catch_all = d.name
-        else:
-            prefixes[d.prefix] = d.name
-    if not tariff.destinations:
-        catch_all = service_id  # no destinations: every record is of the service as a whole
-    lengths = tuple(sorted({len(p) for p in prefixes}, reverse=True))
-    prefix_table = pa.table(
-        {
-            "prefix": pa.array(list(prefixes), pa.string()),
-            "plen": pa.array([len(p) for p in prefixes], pa.int32()),
-            "destination": pa.array(list(prefixes.values()), pa.string()),
-        }
-    )
+            catch_all_name = d.name
+        prefixes[d.prefix] = d.name
+    names = sorted(set(prefixes.values()) | ({catch_all_name} if catch_all_name else set()))
+    ids = {name: i + 1 for i, name in enumerate(names)}
+    keyed = [(p, ids[n]) for p, n in prefixes.items() if p]
+    bands = band_ids(tariff)
     base = tariff.unit.base_quantity
+    slot_days = tuple(
+        sorted({day_number(r.valid_from) for r in tariff.rates} & set(range(days[0] + 1, days[1] + 1)))
+    )
     return Deck(
         kind=kind,
         base=base,
-        prefixes=prefix_table,
-        lengths=lengths,
-        catch_all=catch_all,
-        rates=_rate_table(service_id, tariff),
+        prefixes=pa.table(
+            {
+                "pkey": pa.array([int(p) for p, _ in keyed], pa.int64()),
+                "plen": pa.array([len(p) for p, _ in keyed], pa.int32()),
+                "dest_id": pa.array([i for _, i in keyed], pa.int64()),
+            }
+        ),
+        lengths=tuple(sorted({len(p) for p, _ in keyed}, reverse=True)),
+        catch_all=ids[catch_all_name] if catch_all_name else None,
+        band_count=len(bands),
+        slot_days=slot_days,
+        rates=_rate_table(service_id, tariff, ids, bands, (days[0], *slot_days)),
+        names=pa.table(
+            {
+                "dest_id": pa.array(list(ids.values()), pa.int64()),
+                "destination": pa.array(list(ids), pa.string()),
+            }
+        ),
         tiers=_tiers(service_id, tariff, base),
         tier_mode=tariff.tiers.mode if tariff.tiers else None,
         setup_micros=micros(tariff.setup_fee),
@@ -88,34 +111,45 @@ def build_deck(service_id: str, kind: ServiceKind, tariff: Tariff) -> Deck:
     )
 
 
-def _rate_table(service_id: str, tariff: Tariff) -> pa.Table:
-    versions: dict[str, set[int]] = defaultdict(set)
+def _rate_table(
+    service_id: str, tariff: Tariff, ids: dict[str, int], bands: dict[str, int], slot_starts: tuple[int, ...]
+) -> pa.Table:
+    # destination → valid_from day → band → (price, version label)
+    versions: dict[str, dict[int, dict[str, tuple[int, str]]]] = defaultdict(dict)
     for r in tariff.rates:
-        versions[r.destination].add(day_number(r.valid_from))
-    cols: dict[str, list[object]] = {k: [] for k in ("destination", "band", "from_day", "to_day")}
-    cols |= {"price_micros": [], "version": []}
-    seen: set[tuple[str, int, str]] = set()
-    for r in tariff.rates:
-        start = day_number(r.valid_from)
-        key = (r.destination, start, r.band)
-        if key in seen:
-            raise ValidationError(f"service {service_id}: two prices for {r.destination} {r.band} {start}")
-        seen.add(key)
-        later = [d for d in versions[r.destination] if d > start]
-        cols["destination"].append(r.destination)
-        cols["band"].append(r.band)
-        cols["from_day"].append(start)
-        cols["to_day"].append(min(later) if later else FOREVER_DAY)
-        cols["price_micros"].append(micros(r.price))
-        cols["version"].append(r.version or r.valid_from.isoformat())
+        if r.destination not in ids:
+            raise ValidationError(f"service {service_id}: rate for unlisted destination {r.destination!r}")
+        prices = versions[r.destination].setdefault(day_number(r.valid_from), {})
+        if r.band in prices:
+            raise ValidationError(
+                f"service {service_id}: two prices for {r.destination} {r.band} {r.valid_from}"
+            )
+        prices[r.band] = (micros(r.price), r.version or r.valid_from.isoformat())
+    slots = len(slot_starts)
+    rkey: list[int] = []
+    price: list[int] = []
+    label: list[str] = []
+    dest_name: list[str] = []
+    for dest, by_day in versions.items():
+        days = sorted(by_day)
+        for slot, start in enumerate(slot_starts):
+            i = bisect_right(days, start)
+            if i == 0:
+                continue  # no version yet: records of this slot are unrated (no_rate)
+            prices = by_day[days[i - 1]]
+            for band, band_id in bands.items():
+                found = prices.get(band) or prices.get(ANY_BAND)
+                if found is not None:
+                    rkey.append((ids[dest] * len(bands) + band_id) * slots + slot)
+                    price.append(found[0])
+                    label.append(found[1])
+                    dest_name.append(dest)
     return pa.table(
         {
-            "destination": pa.array(cols["destination"], pa.string()),
-            "band": pa.array(cols["band"], pa.string()),
-            "from_day": pa.array(cols["from_day"], pa.int64()),
-            "to_day": pa.array(cols["to_day"], pa.int64()),
-            "price_micros": pa.array(cols["price_micros"], pa.int64()),
-            "version": pa.array(cols["version"], pa.string()),
+            "rkey": pa.array(rkey, pa.int64()),
+            "price_micros": pa.array(price, pa.int64()),
+            "version": pa.array(label, pa.string()),
+            "destination": pa.array(dest_name, pa.string()),
         }
     )
 

@@ -3,13 +3,17 @@
 `rate_usage` prices one service's canonical usage Parquet files by the agreement's tariff and writes
 `rated.parquet` (each priced record), `summary.parquet` (per service, destination and local day) and
 `unrated.parquet` (each record that cannot be priced, with its reason). It touches no store: the
-caller passes the agreement and the files. Only this module knows DuckDB (read_parquet, COPY, DATE
-arithmetic); the step texts in `o2o.rating.steps` are portable SELECTs.
-Invariants: records = rated + unrated; money is DECIMAL(38, s) in SQL and Decimal in Python.
+caller passes the agreement and the files. Only this module knows DuckDB (read_parquet, COPY with
+PARTITION_BY, DATE arithmetic); the step texts in `o2o.rating.steps` are portable SELECTs.
+The records are computed in one streaming pass, split by outcome while they are written; the summary
+and totals are then read back from the rated file.
+Invariants: records = rated + unrated; money is DECIMAL(38, s) in SQL and Decimal in Python;
+`exact_numerator / exact_denominator` is each rated record's charge before any rounding.
 """
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Sequence
 from decimal import Decimal
 from fractions import Fraction
@@ -21,18 +25,20 @@ from o2o.domain.agreements import Agreement
 from o2o.domain.currencies import minor_units
 from o2o.domain.errors import ValidationError
 from o2o.domain.periods import Period
-from o2o.domain.tariffs import ServiceKind
+from o2o.domain.tariffs import ServiceKind, Tariff
 from o2o.domain.usage import CANONICAL_COLUMNS
 from o2o.rating import steps
-from o2o.rating.deck import build_deck
-from o2o.rating.exact import MICROS, UNROUNDED_PLACES, round_fraction
+from o2o.rating.deck import Deck, build_deck
+from o2o.rating.exact import DUCKDB, MICROS, UNROUNDED_PLACES, fits_bigint, micros, round_fraction
 from o2o.rating.result import QUANTITY_UNITS, RatingResult
 
 RATED_FILE = "rated.parquet"
 SUMMARY_FILE = "summary.parquet"
 UNRATED_FILE = "unrated.parquet"
+_PARTS = ".rating-parts"
 
 _DAY_SQL = "CAST(DATE '1970-01-01' + CAST(local_day AS INTEGER) AS DATE)"
+_INPUT_COLS = "src, line, record_id, service, a_number, b_number, start_epoch, duration_s, volume, route"
 
 
 def _quote(path: Path) -> str:
@@ -78,28 +84,107 @@ def rate_usage(
     for path in usage_paths:
         if not path.is_file():
             raise ValidationError(f"usage file {path} does not exist")
-    deck = build_deck(service_id, service.kind, service.tariff)
     out_dir.mkdir(parents=True, exist_ok=True)
     con = connect(memory_limit, threads)
     try:
         con.execute(f"CREATE VIEW usage AS {_usage_view(usage_paths)}")
-        lo, hi = con.execute("SELECT MIN(start_epoch), MAX(start_epoch) FROM usage").fetchall()[0]
+        lo, hi, max_duration, max_volume = con.execute(
+            "SELECT MIN(start_epoch), MAX(start_epoch), MAX(duration_s), MAX(volume) FROM usage"
+        ).fetchall()[0]
+        lo, hi = int(lo or 0), int(hi or 0)
+        deck = build_deck(service_id, service.kind, service.tariff, _local_days(lo, hi))
+        places = agreement.rounding.record_decimals
+        bound = _max_numerator(deck, service.tariff, int(max_duration or 0), int(max_volume or 0))
         ctx = steps.StepContext(
             service_id=service_id,
             other_services=tuple(s.id for s in agreement.services if s.id != service_id),
             tariff=service.tariff,
             deck=deck,
             timezone=agreement.timezone,
-            data_range=(int(lo or 0), int(hi or 0)),
+            data_range=(lo, hi),
             period_range=period.bounds_epoch(agreement.timezone) if period else None,
-            record_places=agreement.rounding.record_decimals,
+            record_places=places,
             mode=agreement.rounding.mode,
+            num_type="BIGINT"
+            if fits_bigint(bound, deck.base, UNROUNDED_PLACES if places is None else places)
+            else DUCKDB.int128,
         )
         return _run(con, agreement, ctx, out_dir, period)
     except duckdb.Error as exc:
         raise ValidationError(f"rating {service_id} failed: {exc}") from None
     finally:
         con.close()
+        shutil.rmtree(out_dir / _PARTS, ignore_errors=True)
+
+
+def _local_days(lo: int, hi: int) -> tuple[int, int]:
+    """Local day numbers that epochs in [lo, hi] can fall on in any zone (offsets are within ±14 h)."""
+    margin = 14 * 3600
+    return (lo - margin) // 86400, (hi + margin) // 86400
+
+
+def _max_numerator(deck: Deck, tariff: Tariff, max_duration: int, max_volume: int) -> int:
+    """An upper bound of any record's charge numerator, to choose the integer width of the arithmetic."""
+    if deck.kind is ServiceKind.VOICE:
+        inc = tariff.increments
+        billed = max(max_duration, inc.minimum_s) + inc.first + inc.next
+    else:
+        billed = max(max_volume, 1) + tariff.volume_increment
+    prices = [micros(r.price) for r in tariff.rates] + [lv.price_micros for lv in deck.tiers] + [0]
+    return max(prices) * billed + (deck.setup_micros + deck.minimum_micros) * deck.base
+
+
+def _write_records(con: duckdb.DuckDBPyConnection, ctx: steps.StepContext, out_dir: Path) -> Path:
+    """One pass over the usage: every record to `out_dir/.rating-parts/outcome=<rated|reason>/`."""
+    con.register("deck_prefixes", ctx.deck.prefixes)
+    con.register("deck_rates", ctx.deck.rates)
+    con.register("deck_names", ctx.deck.names)
+    con.execute(f"CREATE TEMP VIEW rating_clock AS {steps.clock_view(ctx)}")
+    con.execute(f"CREATE TEMP VIEW rating_banded AS {steps.banded_view(ctx)}")
+    con.execute(f"CREATE TEMP VIEW rating_destined AS {steps.destined_view(ctx)}")
+    con.execute(f"CREATE TEMP VIEW rating_priced AS {steps.priced_view(ctx)}")
+    con.execute(f"CREATE TEMP VIEW rating_records AS {steps.records_view(ctx)}")
+    denominator = ctx.deck.base * MICROS
+    con.execute(
+        f"""CREATE TEMP VIEW rating_out AS
+            SELECT {_INPUT_COLS}, {_DAY_SQL} AS day, band, destination, prefix, rate_version,
+                 CAST(price_micros AS DECIMAL(38, 0)) * CAST('0.000001' AS DECIMAL(38, 6)) AS price,
+                 billed_quantity, charge, CAST(num AS DECIMAL(38, 0)) AS exact_numerator,
+                 CAST({denominator} AS BIGINT) AS exact_denominator, COALESCE(reason, 'rated') AS outcome
+            FROM rating_records"""
+    )
+    parts = out_dir / _PARTS
+    shutil.rmtree(parts, ignore_errors=True)
+    con.execute(
+        f"COPY (SELECT * FROM rating_out) TO {_quote(parts)} (FORMAT parquet, PARTITION_BY (outcome))"
+    )
+    return parts
+
+
+def _collect(con: duckdb.DuckDBPyConnection, parts: Path, out_dir: Path) -> tuple[Path, Path]:
+    """rated.parquet: the `rated` part as written; unrated.parquet: the other parts with their reason."""
+    rated, unrated = out_dir / RATED_FILE, out_dir / UNRATED_FILE
+    rated_files = sorted((parts / "outcome=rated").glob("*.parquet"))
+    rated.unlink(missing_ok=True)
+    if len(rated_files) == 1:
+        rated_files[0].replace(rated)
+    else:  # several parts are merged; none gives an empty file with the same columns
+        source = f"read_parquet({_quote(parts / 'outcome=rated' / '*.parquet')}, hive_partitioning = false)"
+        if not rated_files:
+            source = "(SELECT * EXCLUDE (outcome) FROM rating_out WHERE FALSE)"
+        con.execute(f"COPY (SELECT * FROM {source}) TO {_quote(rated)} (FORMAT parquet)")
+    others = [p for p in parts.glob("outcome=*") if p.name != "outcome=rated"]
+    sources = " UNION ALL ".join(
+        f"SELECT {_INPUT_COLS}, {steps.lit(p.name.removeprefix('outcome='))} AS reason "
+        f"FROM read_parquet({_quote(p / '*.parquet')}, hive_partitioning = false)"
+        for p in sorted(others)
+    )
+    if not sources:
+        sources = f"SELECT {_INPUT_COLS}, CAST(NULL AS VARCHAR) AS reason FROM usage WHERE FALSE"
+    con.execute(
+        f"COPY (SELECT * FROM ({sources}) u ORDER BY src, line) TO {_quote(unrated)} (FORMAT parquet)"
+    )
+    return rated, unrated
 
 
 def _run(
@@ -109,41 +194,26 @@ def _run(
     out_dir: Path,
     period: Period | None,
 ) -> RatingResult:
-    con.register("deck_prefixes", ctx.deck.prefixes)
-    con.register("deck_rates", ctx.deck.rates)
-    con.execute(f"CREATE TEMP VIEW rating_clock AS {steps.clock_view(ctx)}")
-    con.execute(f"CREATE TEMP VIEW rating_banded AS {steps.banded_view(ctx)}")
-    con.execute(f"CREATE TEMP VIEW rating_destined AS {steps.destined_view(ctx)}")
-    con.execute(f"CREATE TEMP TABLE rating_priced AS {steps.priced_table(ctx)}")
-    con.execute(f"CREATE TEMP VIEW rating_charged AS {steps.charged_view(ctx)}")
-    rated, summary, unrated = out_dir / RATED_FILE, out_dir / SUMMARY_FILE, out_dir / UNRATED_FILE
+    parts = _write_records(con, ctx, out_dir)
+    rated, unrated = _collect(con, parts, out_dir)
+    summary = out_dir / SUMMARY_FILE
     con.execute(
-        f"""COPY (SELECT src, line, record_id, service, a_number, b_number, start_epoch, duration_s, volume,
-                 route, {_DAY_SQL} AS day, band, destination, prefix, rate_version,
-                 CAST(price_micros AS DECIMAL(38, 0)) * CAST('0.000001' AS DECIMAL(38, 6)) AS price,
-                 billed_quantity, charge
-              FROM rating_charged ORDER BY {steps.ORDER_KEY})
-            TO {_quote(rated)} (FORMAT parquet)"""
+        f"CREATE TEMP VIEW rating_rated AS SELECT *, CAST(exact_numerator AS {ctx.dialect.int128}) AS num, "
+        f"{steps.DAY_NUMBER_SQL} AS local_day FROM read_parquet({_quote(rated)})"
     )
-    con.execute(f"CREATE TEMP TABLE rating_summary AS {steps.summary_select(ctx)}")
+    con.execute(f"CREATE TEMP TABLE rating_summary AS {steps.summary_select(ctx, 'rating_rated')}")
     con.execute(
         f"""COPY (SELECT service, destination, {_DAY_SQL} AS day, events, billed_quantity, amount
               FROM rating_summary ORDER BY service, destination, local_day)
             TO {_quote(summary)} (FORMAT parquet)"""
     )
-    con.execute(
-        f"""COPY (SELECT src, line, record_id, service, a_number, b_number, start_epoch, duration_s, volume,
-                 route, reason FROM rating_priced WHERE reason IS NOT NULL ORDER BY src, line)
-            TO {_quote(unrated)} (FORMAT parquet)"""
-    )
     reasons = con.execute(
-        "SELECT reason, COUNT(*) FROM rating_priced WHERE reason IS NOT NULL GROUP BY reason"
+        f"SELECT reason, COUNT(*) FROM read_parquet({_quote(unrated)}) GROUP BY reason"
     ).fetchall()
-    totals = con.execute(
+    count_rated, quantity, amount_sum, num_text = con.execute(
         "SELECT COALESCE(SUM(events), 0), COALESCE(SUM(billed_quantity), 0), COALESCE(SUM(amount), 0), "
         "CAST(COALESCE(SUM(num), 0) AS VARCHAR) FROM rating_summary"
     ).fetchall()[0]
-    count_rated, quantity, amount_sum, num_text = totals
     unrated_by = {str(r): int(n) for r, n in reasons}
     amount, unrounded = _line_amounts(agreement, ctx, Decimal(amount_sum), int(num_text))
     return RatingResult(

@@ -37,18 +37,31 @@ class Dialect:
 DUCKDB = Dialect()
 
 
-def _scaled(num: str, base: int, places: int, d: Dialect) -> tuple[str, str]:
+def _scaled(num: str, base: int, places: int, int_type: str) -> tuple[str, str]:
     """Numerator and divisor (SQL) of `num / (base · 10^6)` expressed in units of 10^-places."""
     if places >= PRICE_PLACES:
         factor = 10 ** (places - PRICE_PLACES)
-        n = f"CAST({num} AS {d.int128}) * {factor}" if factor != 1 else f"CAST({num} AS {d.int128})"
+        n = f"CAST({num} AS {int_type}) * {factor}" if factor != 1 else f"CAST({num} AS {int_type})"
         return n, str(base)
-    return f"CAST({num} AS {d.int128})", str(base * 10 ** (PRICE_PLACES - places))
+    return f"CAST({num} AS {int_type})", str(base * 10 ** (PRICE_PLACES - places))
 
 
-def sql_round_ratio(num: str, base: int, places: int, mode: Rounding, d: Dialect = DUCKDB) -> str:
-    """SQL: `num / (base · 10^6)` rounded to `places` decimals by `mode`, as DECIMAL(38, places)."""
-    n, q = _scaled(num, base, places, d)
+def fits_bigint(max_num: int, base: int, places: int) -> bool:
+    """Whether the rounding arithmetic on numerators up to `max_num` stays inside a signed 64-bit integer."""
+    scale = 10 ** max(places - PRICE_PLACES, 0)
+    q = base * 10 ** max(PRICE_PLACES - places, 0)
+    return bool(2 * (max_num * scale + q) < 2**63 - 1)
+
+
+def sql_round_ratio(
+    num: str, base: int, places: int, mode: Rounding, d: Dialect = DUCKDB, int_type: str | None = None
+) -> str:
+    """SQL: `num / (base · 10^6)` rounded to `places` decimals by `mode`, as DECIMAL(38, places).
+
+    `int_type` is the integer type of the arithmetic: the dialect's 128-bit type unless the caller has
+    proved (`fits_bigint`) that BIGINT holds every intermediate value.
+    """
+    n, q = _scaled(num, base, places, int_type or d.int128)
     if mode is Rounding.HALF_UP:
         k = d.idiv(f"2 * {n} + {q}", f"2 * {q}")
     elif mode is Rounding.DOWN:

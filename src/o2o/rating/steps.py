@@ -1,13 +1,16 @@
 """The rating steps as plain SELECT texts over named views (portable to Spark through `Dialect`).
 
 Inputs, registered by the engine adapter: `usage` (canonical columns plus `src`, the file index),
-`deck_prefixes` and `deck_rates` (see `o2o.rating.deck`). Steps:
-1. `rating_clock`   – local epoch and day in the agreement's zone (integer arithmetic only);
-2. `rating_banded`  – band of the start, billed quantity after increments (base units);
-3. `rating_destined`– longest prefix: one LEFT JOIN per distinct prefix length, the longest hit wins;
-4. `rating_priced`  – the rate version in force and the reason a record cannot be priced (materialised);
-5. `rating_charged` – the integer numerator `num` (see `o2o.rating.exact`) and the rounded charge.
-Every ordering (banded tiers) ends with the unique key (src, line) and says NULLS LAST.
+`deck_prefixes`, `deck_rates`, `deck_names` (see `o2o.rating.deck`). Steps, each a view on the last:
+1. `rating_clock`    – local epoch and day in the agreement's zone (integer arithmetic only);
+2. `rating_banded`   – band id of the start, billed quantity after increments (base units);
+3. `rating_destined` – longest prefix: one LEFT JOIN per distinct prefix length on integer keys;
+4. `rating_priced`   – the rate in force (one join: band fallback is resolved in the deck) and the reason
+                       a record cannot be priced;
+5. `rating_records`  – every record, with `num` (the exact charge as an integer numerator, see
+                       `o2o.rating.exact`) and the rounded `charge` for the priced ones.
+The adapter writes `rating_records` once; nothing is materialised in between. Every ordering (banded
+tiers) ends with the unique key (src, line) and says NULLS LAST.
 """
 
 from __future__ import annotations
@@ -16,11 +19,14 @@ from dataclasses import dataclass
 
 from o2o.domain.money import Rounding
 from o2o.domain.tariffs import ServiceKind, Tariff, TierMode
-from o2o.rating.clock import sql_band, sql_offset
+from o2o.rating.clock import sql_band, sql_band_name, sql_offset
 from o2o.rating.deck import Deck
 from o2o.rating.exact import DUCKDB, UNROUNDED_PLACES, Dialect, sql_round_ratio
 
 DAY = 86400
+# The local day number back from the DATE column `day` of a rated file.
+DAY_NUMBER_SQL = "CAST(day - DATE '1970-01-01' AS BIGINT)"
+ORDER_KEY = "start_epoch NULLS LAST, record_id NULLS LAST, src, line"
 
 
 def lit(value: str) -> str:
@@ -41,12 +47,12 @@ class StepContext:
     period_range: tuple[int, int] | None  # [start, end) epochs of the period, if one is rated
     record_places: int | None
     mode: Rounding
+    num_type: str  # integer type of the charge arithmetic: BIGINT when proved wide enough
     dialect: Dialect = DUCKDB
 
 
 def clock_view(c: StepContext) -> str:
-    offset = sql_offset("start_epoch", c.timezone, *c.data_range)
-    local = f"start_epoch + {offset}"
+    local = f"start_epoch + {sql_offset('start_epoch', c.timezone, *c.data_range)}"
     return f"""
 SELECT src, line, record_id, COALESCE(NULLIF(service, ''), {lit(c.service_id)}) AS service,
        a_number, b_number, start_epoch, duration_s, volume, route,
@@ -76,29 +82,37 @@ def banded_view(c: StepContext) -> str:
     band = sql_band(c.tariff, "local_day", "sod", "weekday")
     return f"""
 SELECT src, line, record_id, service, a_number, b_number, start_epoch, duration_s, volume, route,
-       local_day, {band} AS band, {_billed_quantity(c)} AS billed_quantity
+       local_day, {band} AS band_id, {_billed_quantity(c)} AS billed_quantity
 FROM (SELECT *, local_epoch - local_day * {DAY} AS sod, (local_day + 3) % 7 AS weekday FROM rating_clock) k"""
 
 
 def destined_view(c: StepContext) -> str:
-    joins, dests, prefixes = [], [], []
-    for n in c.deck.lengths:
+    """Longest prefix: the number's first digits as integer keys, one LEFT JOIN per prefix length."""
+    lengths = c.deck.lengths
+    top = lengths[0] if lengths else 1
+    joins, ids, plens = [], [], []
+    for n in lengths:
+        # One integer cast of the first `top` digits serves every length; short numbers cast again.
+        key = c.dialect.idiv("b.bkey", str(10 ** (top - n))) if n < top else "b.bkey"
+        short = f"WHEN b.blen >= {n} THEN TRY_CAST(substr(b.b_number, 1, {n}) AS BIGINT) " if n < top else ""
         joins.append(
-            f"LEFT JOIN (SELECT prefix, destination FROM deck_prefixes WHERE plen = {n}) p{n} "
-            f"ON p{n}.prefix = substr(b.b_number, 1, {n})"
+            f"LEFT JOIN (SELECT pkey, dest_id FROM deck_prefixes WHERE plen = {n}) p{n} "
+            f"ON p{n}.pkey = CASE WHEN b.blen >= {top} THEN {key} {short}END"
         )
-        dests.append(f"p{n}.destination")
-        prefixes.append(f"p{n}.prefix")
+        ids.append(f"p{n}.dest_id")
+        plens.append(f"WHEN p{n}.dest_id IS NOT NULL THEN {n}")
     if c.deck.catch_all is not None:
-        dests.append(lit(c.deck.catch_all))
-        prefixes.append("''")
-    dest = f"COALESCE({', '.join(dests)})" if len(dests) > 1 else (dests[0] if dests else "NULL")
-    prefix = (
-        f"COALESCE({', '.join(prefixes)})" if len(prefixes) > 1 else (prefixes[0] if prefixes else "NULL")
-    )
+        ids.append(str(c.deck.catch_all))
+        plens.append("ELSE 0")
+    dest = f"COALESCE({', '.join(ids)})" if ids else "NULL"
+    if not lengths:
+        plen = "0" if c.deck.catch_all is not None else "CAST(NULL AS INTEGER)"
+    else:
+        plen = f"CASE {' '.join(plens)} END"
     return f"""
-SELECT b.*, CAST({dest} AS VARCHAR) AS destination, CAST({prefix} AS VARCHAR) AS prefix
-FROM rating_banded b
+SELECT b.*, CAST({dest} AS BIGINT) AS dest_id, {plen} AS plen
+FROM (SELECT *, TRY_CAST(substr(b_number, 1, {top}) AS BIGINT) AS bkey, length(b_number) AS blen
+      FROM rating_banded) b
 {chr(10).join(joins)}"""
 
 
@@ -114,91 +128,89 @@ def _reason(c: StepContext, price: str) -> str:
         "WHEN d.start_epoch IS NULL THEN 'no_start_time' "
         f"{period}"
         "WHEN d.billed_quantity IS NULL THEN 'bad_quantity' "
-        "WHEN d.destination IS NULL THEN 'no_destination' "
+        "WHEN d.dest_id IS NULL THEN 'no_destination' "
         f"WHEN {price} IS NULL THEN 'no_rate' END"
     )
 
 
-def priced_table(c: StepContext) -> str:
+def priced_view(c: StepContext) -> str:
     cols = "d.src, d.line, d.record_id, d.service, d.a_number, d.b_number, d.start_epoch, d.duration_s, "
-    cols += "d.volume, d.route, d.local_day, d.band, d.billed_quantity, d.destination, d.prefix"
+    cols += "d.volume, d.route, d.local_day, d.band_id, d.billed_quantity, d.plen"
     if c.deck.tier_mode is not None:
-        # Tier prices depend on the period's volume; they are set in the charge step.
+        # Tier prices depend on the period's volume; they are set in the next step.
         return f"""
-SELECT {cols}, CAST(NULL AS BIGINT) AS price_micros, CAST(NULL AS VARCHAR) AS rate_version,
+SELECT {cols}, n.destination, CAST(NULL AS BIGINT) AS price_micros, CAST(NULL AS VARCHAR) AS rate_version,
        {_reason(c, "0")} AS reason
-FROM rating_destined d"""
-    in_force = "AND d.local_day >= {t}.from_day AND d.local_day < {t}.to_day"
-    return f"""
-SELECT {cols}, COALESCE(rb.price_micros, ra.price_micros) AS price_micros,
-       COALESCE(rb.version, ra.version) AS rate_version,
-       {_reason(c, "COALESCE(rb.price_micros, ra.price_micros)")} AS reason
 FROM rating_destined d
-LEFT JOIN deck_rates rb ON rb.destination = d.destination AND rb.band = d.band {in_force.format(t="rb")}
-LEFT JOIN deck_rates ra ON ra.destination = d.destination AND ra.band = 'any' {in_force.format(t="ra")}"""
+LEFT JOIN deck_names n ON n.dest_id = d.dest_id"""
+    slots = len(c.deck.slot_days) + 1
+    whens = " ".join(
+        f"WHEN d.local_day >= {day} THEN {i + 1}" for i, day in reversed(list(enumerate(c.deck.slot_days)))
+    )
+    slot = f"(CASE {whens} ELSE 0 END)" if whens else "0"
+    return f"""
+SELECT {cols}, r.destination, r.price_micros, r.version AS rate_version,
+       {_reason(c, "r.price_micros")} AS reason
+FROM rating_destined d
+LEFT JOIN deck_rates r ON r.rkey = (d.dest_id * {c.deck.band_count} + d.band_id) * {slots} + {slot}"""
 
 
-ORDER_KEY = "start_epoch NULLS LAST, record_id NULLS LAST, src, line"
+def _rated_quantity() -> str:
+    return "CASE WHEN reason IS NULL THEN billed_quantity ELSE 0 END"
 
 
-def _tier_price(c: StepContext) -> tuple[str, str, str]:
-    """(inner select extras, quantity numerator, version label) for a tiered service."""
-    big = c.dialect.int128
+def _tier_price(c: StepContext) -> tuple[str, str, str, str]:
+    """(window columns, quantity numerator, version label, unit price) for a tiered service."""
+    big = c.num_type
     levels = c.deck.tiers
     if c.deck.tier_mode is TierMode.STEPPED:
         whens = " ".join(f"WHEN total_quantity >= {lv.lo} THEN {lv.price_micros}" for lv in reversed(levels))
         labels = " ".join(f"WHEN total_quantity >= {lv.lo} THEN {lit(lv.label)}" for lv in reversed(levels))
-        extra = "SUM(billed_quantity) OVER () AS total_quantity"
-        return extra, f"CAST(CASE {whens} END AS {big}) * billed_quantity", f"CASE {labels} END"
-    extra = (
-        f"SUM(billed_quantity) OVER (ORDER BY {ORDER_KEY} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)"
-        " AS cum_after"
+        window = f"SUM({_rated_quantity()}) OVER () AS total_quantity"
+        price = f"CAST(CASE {whens} END AS BIGINT)"
+        return window, f"CAST({price} AS {big}) * billed_quantity", f"CASE {labels} END", price
+    window = (
+        f"SUM({_rated_quantity()}) OVER (ORDER BY {ORDER_KEY} "
+        "ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS cum_after"
     )
     parts = []
     for i, lv in enumerate(levels):
         upper = f"LEAST(cum_after, {levels[i + 1].lo})" if i + 1 < len(levels) else "cum_after"
         overlap = f"GREATEST({upper} - GREATEST(cum_after - billed_quantity, {lv.lo}), 0)"
         parts.append(f"CAST({overlap} AS {big}) * {lv.price_micros}")
-    return extra, " + ".join(parts), lit("banded")
+    return window, " + ".join(parts), lit("banded"), "CAST(NULL AS BIGINT)"
 
 
-def charged_view(c: StepContext) -> str:
-    """Rated records with `price`, `num` and `charge`; only records with no reason."""
-    big, base = c.dialect.int128, c.deck.base
+def records_view(c: StepContext) -> str:
+    """Every record: `reason` (NULL when priced), and for the priced ones `num` and `charge`."""
+    big, base = c.num_type, c.deck.base
     if c.deck.tier_mode is None:
-        extra, qty_num, version = "", f"CAST(price_micros AS {big}) * billed_quantity", "rate_version"
-        price = "price_micros"
+        window, version, price = "", "rate_version", "price_micros"
+        qty_num = f"CAST(price_micros AS {big}) * billed_quantity"
     else:
-        extra, qty_num, version = _tier_price(c)
-        extra = ", " + extra
-        price = "CAST(NULL AS BIGINT)" if c.deck.tier_mode is TierMode.BANDED else _stepped_price(c)
-    fees = f"{c.deck.setup_micros * base}"
-    floor = f"{c.deck.minimum_micros * base}"
+        window, qty_num, version, price = _tier_price(c)
+        window = ", " + window
+    fees, floor = c.deck.setup_micros * base, c.deck.minimum_micros * base
     num = (
-        f"CASE WHEN billed_quantity = 0 THEN CAST(0 AS {big}) "
+        f"CASE WHEN reason IS NOT NULL THEN NULL WHEN billed_quantity = 0 THEN CAST(0 AS {big}) "
         f"ELSE GREATEST({qty_num} + {fees}, CAST({floor} AS {big})) END"
     )
     places = c.record_places if c.record_places is not None else UNROUNDED_PLACES
-    charge = sql_round_ratio("num", base, places, c.mode, c.dialect)
+    prefix = "CASE WHEN plen IS NOT NULL THEN substr(COALESCE(b_number, ''), 1, plen) END"
     return f"""
-SELECT *, {charge} AS charge
+SELECT src, line, record_id, service, a_number, b_number, start_epoch, duration_s, volume, route,
+       local_day, {sql_band_name(c.tariff, "band_id")} AS band, destination, {prefix} AS prefix,
+       rate_version_out AS rate_version, price_out AS price_micros, billed_quantity, num,
+       {sql_round_ratio("num", base, places, c.mode, c.dialect, big)} AS charge, reason
 FROM (
-  SELECT src, line, record_id, service, a_number, b_number, start_epoch, duration_s, volume, route,
-         local_day, band, destination, prefix, {version} AS rate_version, {price} AS price_micros,
-         billed_quantity, {num} AS num
-  FROM (SELECT *{extra} FROM rating_priced WHERE reason IS NULL) p
+  SELECT *, CASE WHEN reason IS NULL THEN {version} END AS rate_version_out,
+         CASE WHEN reason IS NULL THEN {price} END AS price_out, {num} AS num
+  FROM (SELECT *{window} FROM rating_priced) p
 ) n"""
 
 
-def _stepped_price(c: StepContext) -> str:
-    whens = " ".join(
-        f"WHEN total_quantity >= {lv.lo} THEN {lv.price_micros}" for lv in reversed(c.deck.tiers)
-    )
-    return f"CAST(CASE {whens} END AS BIGINT)"
-
-
-def summary_select(c: StepContext) -> str:
-    """Per (service, destination, day): events, billed quantity, amount, and the exact numerator sum."""
+def summary_select(c: StepContext, rated: str) -> str:
+    """Per (service, destination, local day) over the rated records in `rated` (a view or file)."""
     if c.record_places is not None:
         amount = "SUM(charge)"
     else:
@@ -206,5 +218,5 @@ def summary_select(c: StepContext) -> str:
     return f"""
 SELECT service, destination, local_day, COUNT(*) AS events,
        CAST(SUM(billed_quantity) AS BIGINT) AS billed_quantity, {amount} AS amount, SUM(num) AS num
-FROM rating_charged
+FROM {rated}
 GROUP BY service, destination, local_day"""
