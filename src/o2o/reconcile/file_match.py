@@ -27,7 +27,7 @@ from o2o.reconcile.sources import connect, copy_to_parquet, load_side, sql_day_t
 
 @dataclass(frozen=True, slots=True)
 class _PassResult:
-    rounds: list[str]
+    rounds: list[str]  # the tables of rounds 2… and of the exact components (round 1 stays in `cand`)
     components: int
 
 
@@ -51,23 +51,21 @@ def _exact_components(con: Any, live: str) -> tuple[str, int]:
     return "pairs_exact", result.components
 
 
-def _run_rounds(con: Any, options: MatchOptions, offset_s: int, window_s: int | None = None) -> _PassResult:
-    """Candidates, round 1 (isolated edges), mutual-best rounds until none is new, exact components.
-
-    With `window_s` (the clock estimate's pass) candidates are searched that far and only round 1 is run:
-    its unambiguous pairs are all the estimate needs.
-    """
-    tolerance = window_s if window_s is not None else options.time_tolerance_s
-    con.execute(match_sql.candidates_step("cand", tolerance, offset_s))
+def _candidates(con: Any, tolerance_s: int, offset_s: int) -> None:
+    """`cand` and the records with several candidates (`multi_o`, `multi_t`)."""
+    con.execute(match_sql.candidates_step("cand", tolerance_s, offset_s))
     for step in match_sql.contested_steps("cand"):
         con.execute(step)
-    con.execute(match_sql.isolated_step("pairs_1", "cand"))
-    if window_s is not None:
-        con.execute("DROP TABLE cand")
-        return _PassResult(["pairs_1"], 0)
+
+
+def _run_rounds(con: Any, options: MatchOptions, offset_s: int) -> _PassResult:
+    """Candidates, mutual-best rounds 2… until none is new, then exact components.
+
+    Round 1 (the isolated edges) is not materialised: `classified_step` reads it from `cand`.
+    """
+    _candidates(con, options.time_tolerance_s, offset_s)
     con.execute(match_sql.contested_edges_step("live_1", "cand"))
-    con.execute("DROP TABLE cand")
-    rounds, live = ["pairs_1"], "live_1"
+    rounds, live = [], "live_1"
     for k in range(2, options.max_rounds + 1):
         pairs = f"pairs_{k}"
         con.execute(match_sql.round_step(pairs, live))
@@ -83,16 +81,24 @@ def _run_rounds(con: Any, options: MatchOptions, offset_s: int, window_s: int | 
     return _PassResult([*rounds, exact], components)
 
 
-def _offsets(con: Any) -> tuple[int | None, dict[int, int]]:
-    """Overall and per-day clock offsets from round 1's unambiguous pairs."""
+def _offsets(con: Any, isolated_sql: str) -> tuple[int | None, dict[int, int]]:
+    """Overall and per-day clock offsets from the unambiguous pairs selected by `isolated_sql`."""
     overall: int | None = None
     per_day: dict[int, int] = {}
-    for day, offset, _ in con.execute(match_sql.offsets_query("pairs_1")).fetchall():
+    for day, offset, _ in con.execute(match_sql.offsets_query(isolated_sql)).fetchall():
         if day is None:
             overall = None if offset is None else int(offset)
         elif offset is not None:
             per_day[int(day)] = int(offset)
     return overall, per_day
+
+
+def _estimate_clock(con: Any, options: MatchOptions) -> tuple[int | None, dict[int, int]]:
+    """The clock pass: candidates searched within the clock window, offsets from the isolated edges."""
+    _candidates(con, max(options.time_tolerance_s, options.clock_window_s), 0)
+    estimate = _offsets(con, match_sql.isolated_select("cand"))
+    _drop(con, ["cand", "multi_o", "multi_t"])
+    return estimate
 
 
 def _drop(con: Any, tables: list[str]) -> None:
@@ -162,7 +168,7 @@ def _summary(con: Any, offset: int | None, result: _PassResult, out_dir: Path) -
         duplicates_ours=_count(con, "SELECT count(*) FROM ours_dups"),
         duplicates_theirs=_count(con, "SELECT count(*) FROM theirs_dups"),
         clock_offset_s=offset,
-        rounds=len(result.rounds) - 1,
+        rounds=len(result.rounds),
         contested_components=result.components,
         out_dir=out_dir,
     )
@@ -178,18 +184,18 @@ def match_files(ours: Path, theirs: Path, options: MatchOptions, out_dir: Path) 
         load_side(con, "theirs", Path(theirs), options.theirs_plan)
         for side in ("ours", "theirs"):
             con.execute(match_sql.duplicates_step(side))
-        window = max(options.time_tolerance_s, options.clock_window_s) if options.correct_clock else None
-        result = _run_rounds(con, options, 0, window)
-        offset, per_day = _offsets(con)
-        if options.correct_clock:
-            _drop(con, result.rounds)
-            result = _run_rounds(con, options, offset or 0)
-        union = " UNION ALL ".join(
-            f"SELECT o_line, t_line, day, tgap, dgap, o_dur, {match_sql.PAYLOAD} FROM {r}"
+        estimate = _estimate_clock(con, options) if options.correct_clock else None
+        result = _run_rounds(con, options, (estimate[0] or 0) if estimate else 0)
+        later = [
+            f"SELECT o_line, t_line, day, tgap, dgap, o_dur, {match_sql.PAYLOAD}, FALSE FROM {r}"
             for r in result.rounds
-        )
+        ]
+        union = " UNION ALL ".join([match_sql.isolated_select("cand"), *later])
         con.execute(match_sql.classified_step(union, options.duration_tolerance_s))
-        _drop(con, result.rounds)
+        _drop(con, [*result.rounds, "cand", "multi_o", "multi_t"])
+        offset, per_day = estimate or _offsets(
+            con, "SELECT day, time_gap_s AS tgap FROM pairs WHERE isolated"
+        )
         con.execute(match_sql.unmatched_step("only_ours", "ours", "o_line"))
         con.execute(match_sql.unmatched_step("only_theirs", "theirs", "t_line"))
         con.execute(match_sql.daily_step())

@@ -25,22 +25,19 @@ _MATCHABLE = "r.a_key IS NOT NULL AND r.b_key IS NOT NULL AND r.start_epoch IS N
 def duplicates_step(side: str) -> str:
     """`{side}_dups(line)`: the records repeating (a, b, start, duration) of an earlier line of `side`.
 
-    Only groups that occur more than once are ranked, so the sort touches the few repeated records.
+    Groups are found by a hash aggregate; only the few repeated records are joined back.
     Records with a missing number or time are never duplicates (they cannot be matched either).
     """
     return f"""
     CREATE OR REPLACE TEMP TABLE {side}_dups AS
-    SELECT line FROM (
-        SELECT r.line, row_number() OVER (PARTITION BY r.a_key, r.b_key, r.start_epoch, r.duration_s
-                                          ORDER BY r.line ASC NULLS LAST) AS rn
-        FROM {side} r
-        JOIN (SELECT a_key, b_key, start_epoch, duration_s FROM {side} r
-              WHERE {_MATCHABLE}
-              GROUP BY a_key, b_key, start_epoch, duration_s HAVING count(*) > 1) g
-          ON r.a_key = g.a_key AND r.b_key = g.b_key AND r.start_epoch = g.start_epoch
-         AND r.duration_s IS NOT DISTINCT FROM g.duration_s
-    ) ranked
-    WHERE rn > 1
+    SELECT r.line
+    FROM {side} r
+    JOIN (SELECT a_key, b_key, start_epoch, duration_s, min(line) AS first_line FROM {side} r
+          WHERE {_MATCHABLE}
+          GROUP BY a_key, b_key, start_epoch, duration_s HAVING count(*) > 1) g
+      ON r.a_key = g.a_key AND r.b_key = g.b_key AND r.start_epoch = g.start_epoch
+     AND r.duration_s IS NOT DISTINCT FROM g.duration_s
+    WHERE r.line <> g.first_line
     """
 
 
@@ -73,10 +70,9 @@ def candidates_step(table: str, tolerance_s: int, offset_s: int) -> str:
                CAST(floor((start_corr + {tolerance_s}) / {width}.0) AS BIGINT) AS hi
         FROM t0
     ), t AS (
-        SELECT line, record_id, a_key, b_key, start_epoch, start_corr, duration_s, lo AS bucket FROM t1
-        UNION ALL
-        SELECT line, record_id, a_key, b_key, start_epoch, start_corr, duration_s, hi AS bucket
-        FROM t1 WHERE hi <> lo
+        SELECT line, record_id, a_key, b_key, start_epoch, start_corr, duration_s, lo + k.i AS bucket
+        FROM t1 CROSS JOIN (VALUES (0), (1)) AS k(i)
+        WHERE k.i = 0 OR hi <> lo
     )
     SELECT o.line AS o_line, t.line AS t_line,
            CAST(floor(o.start_epoch / {SECONDS_PER_DAY}.0) AS BIGINT) AS day,
@@ -100,15 +96,16 @@ def contested_steps(cand: str) -> list[str]:
     ]
 
 
-def isolated_step(pairs: str, cand: str) -> str:
-    """`{pairs}`: round 1, the isolated candidate edges (both records have one candidate).
+def isolated_select(cand: str) -> str:
+    """Round 1: the isolated candidate edges (both records have one candidate), flagged `isolated`.
 
     They are mutual-best pairs of degree one, so safe; they are also the unambiguous pairs of the
-    clock offset estimate.
+    clock offset estimate. Not materialised: they go straight into `pairs` (`classified_step`).
     """
     return f"""
-    CREATE OR REPLACE TEMP TABLE {pairs} AS
-    SELECT c.* FROM {cand} c
+    SELECT c.o_line, c.t_line, c.day, c.tgap, c.dgap, c.o_dur, {", ".join("c." + p for p in PAYLOAD.split(", "))},
+           TRUE AS isolated
+    FROM {cand} c
     WHERE NOT EXISTS (SELECT 1 FROM multi_o m WHERE m.o_line = c.o_line)
       AND NOT EXISTS (SELECT 1 FROM multi_t m WHERE m.t_line = c.t_line)
     """
@@ -154,21 +151,26 @@ def live_step(new_live: str, live: str, pairs: str) -> str:
     """
 
 
-def offsets_query(first_round: str) -> str:
-    """Median time gap (lower median) of the unambiguous (isolated) pairs, per day and overall (day NULL)."""
+def offsets_query(isolated: str) -> str:
+    """Median time gap (lower median) of the unambiguous pairs `isolated` (a SELECT with day and tgap),
+    per day and overall (day NULL)."""
     return f"""
     SELECT day, percentile_disc(0.5) WITHIN GROUP (ORDER BY tgap) AS offset_s, count(*) AS pairs
-    FROM {first_round}
+    FROM ({isolated}) i
     GROUP BY GROUPING SETS ((day), ())
     """
 
 
 def classified_step(union_sql: str, duration_tolerance_s: int) -> str:
-    """`pairs`: every matched pair with its raw time gap (theirs − ours), duration gap and class."""
+    """`pairs`: every matched pair with its raw time gap (theirs − ours), duration gap and class.
+
+    `union_sql` gives the candidate columns and `isolated` of every pair chosen (round 1, later rounds,
+    exact components).
+    """
     return f"""
     CREATE OR REPLACE TEMP TABLE pairs AS
     SELECT o_line, t_line, day, t_start - o_start AS time_gap_s, dgap AS duration_gap_s,
-           o_dur AS ours_duration_s, o_dur + dgap AS theirs_duration_s, {PAYLOAD},
+           o_dur AS ours_duration_s, o_dur + dgap AS theirs_duration_s, {PAYLOAD}, isolated,
            CASE WHEN dgap = 0 THEN 'exact'
                 WHEN abs(dgap) <= {duration_tolerance_s} THEN 'partial'
                 ELSE 'duration_mismatch' END AS class
