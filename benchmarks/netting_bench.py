@@ -150,7 +150,7 @@ CONTENDERS = {
     "highs-pdlp": run_highs_pdlp,
 }
 # HiGHS simplex takes about a minute at 3k x 100k; on the 2M case it is stopped here and shown as a bound.
-HIGHS_TIME_LIMIT = 900.0
+HIGHS_TIME_LIMIT = 600.0
 
 
 def child(contender: str, path: str) -> None:
