@@ -64,6 +64,9 @@ def _register() -> None:
 
     accounts.register(app)
     # cycle commands
+    from o2o.cli import cycle
+
+    cycle.register(app)
 
 
 def run(argv: list[str]) -> int:

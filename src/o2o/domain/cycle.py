@@ -28,7 +28,8 @@ TRANSITIONS: dict[CycleState, frozenset[CycleState]] = {
     CycleState.DECLARED: frozenset({CycleState.RECONCILED, CycleState.DECLARED}),
     CycleState.RECONCILED: frozenset({CycleState.AGREED, CycleState.DISPUTED, CycleState.DECLARED}),
     CycleState.AGREED: frozenset({CycleState.SIGNED, CycleState.DECLARED}),
-    CycleState.DISPUTED: frozenset({CycleState.AGREED, CycleState.DECLARED}),
+    # The undisputed part of a disputed statement can be signed; the contested part is withheld.
+    CycleState.DISPUTED: frozenset({CycleState.AGREED, CycleState.SIGNED, CycleState.DECLARED}),
     CycleState.SIGNED: frozenset({CycleState.NETTED, CycleState.SETTLED}),
     CycleState.NETTED: frozenset({CycleState.SETTLED}),
     CycleState.SETTLED: frozenset({CycleState.CLOSED}),

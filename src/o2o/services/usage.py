@@ -20,7 +20,9 @@ from o2o.domain.declarations import Declaration, DeclarationStatus, UsageTotals
 from o2o.domain.errors import ConcurrencyError, ImportRefusedError, NotFoundError, ValidationError
 from o2o.domain.periods import Period
 from o2o.lake.usage_import import ImportSpec, normalise_usage
+from o2o.services.cycle_common import hub_signer
 from o2o.services.registry_data import get_agreement, require_party
+from o2o.services.settlement import note_declaration
 from o2o.store.repositories import now_utc
 
 FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
@@ -116,12 +118,13 @@ def import_usage(
             created_at=now_utc(),
             supersedes=active.id if active else None,
         )
-        _commit(ws, declaration, staged_usage, staged_rejects, final_dir, active)
+        _commit(ws, agreement, declaration, staged_usage, staged_rejects, final_dir, active)
     return ImportResult(declaration, already_imported=False, replaced=active)
 
 
 def _commit(
     ws: Workspace,
+    agreement: Agreement,
     declaration: Declaration,
     staged_usage: Path,
     staged_rejects: Path,
@@ -130,12 +133,14 @@ def _commit(
 ) -> None:
     """Record the declaration and move its files into place in one step; undo the move on failure."""
     moved: list[Path] = []
+    hub = hub_signer(ws)
     try:
         with ws.uow() as uow:
             ws.lake.sweep_orphans(final_dir, uow.declarations.paths())
             if active is not None:
                 uow.declarations.supersede(active.id)
             uow.declarations.add(declaration)
+            note_declaration(uow, agreement, declaration.period, hub)
             uow.events.record(
                 "declaration.imported",
                 f"{declaration.agreement_id}/{declaration.period}",

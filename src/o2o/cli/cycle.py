@@ -1,0 +1,334 @@
+"""Commands of the settlement cycle: rate and reconcile imported usage, statements, disputes, netting
+rounds, payments, closing a period, and the cycle's status."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, Any
+
+import typer
+
+from o2o.cli.context import workspace
+from o2o.cli.net import net_app
+from o2o.cli.output import console, print_json, print_table
+from o2o.cli.rate import rate_app, render
+from o2o.services import disputes as dsp
+from o2o.services import reconciliation, settlement, statements
+from o2o.services.rating import rate_declarations
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
+cycle_app = typer.Typer(help="The settlement cycle of each agreement and period.", no_args_is_help=True)
+statement_app = typer.Typer(help="Reconciliation statements: show and sign.", no_args_is_help=True)
+dispute_app = typer.Typer(help="Disputes: evidence, proposals, acceptance.", no_args_is_help=True)
+payment_app = typer.Typer(help="Payment instructions after netting.", no_args_is_help=True)
+period_app = typer.Typer(help="Settlement periods.", no_args_is_help=True)
+
+
+def rate_declared(
+    ctx: typer.Context,
+    agreement: Annotated[
+        str | None, typer.Option("--agreement", help="Agreement id (imported usage).")
+    ] = None,
+    period: Annotated[str | None, typer.Option("--period", help="Period YYYY-MM.")] = None,
+    declarer: Annotated[
+        str | None, typer.Option("--declarer", help="Only this party's declarations.")
+    ] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Rate imported declarations: `o2o rate --agreement ID --period P [--declarer OP]`."""
+    if ctx.invoked_subcommand is not None:
+        return
+    if not (agreement and period):
+        console.print(ctx.get_help())
+        raise typer.Exit(0 if agreement is None and period is None else 2)
+    results = rate_declarations(workspace(), agreement, period, declarer)
+    if json_out:
+        print_json([r.to_dict() for r in results])
+        return
+    for r in results:
+        render(r, as_json=False)
+
+
+def reconcile(
+    agreement: Annotated[
+        str | None, typer.Option("--agreement", help="Agreement id (default: every declared one).")
+    ] = None,
+    period: Annotated[str, typer.Option("--period", help="Period YYYY-MM.")] = ...,  # type: ignore[assignment]
+    correct_clock: Annotated[
+        bool, typer.Option("--correct-clock", help="Correct switch clock offsets.")
+    ] = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Rate both parties' declarations, match records, apply tolerance: the statement, agreed or disputed."""
+    ws = workspace()
+    ids = (
+        [agreement]
+        if agreement
+        else [c["agreement"] for c in settlement.cycle_status(ws, period) if c["state"] == "declared"]
+    )
+    reports = [reconciliation.reconcile_agreement(ws, a, period, correct_clock=correct_clock) for a in ids]
+    rows: list[dict[str, Any]] = [
+        {
+            "agreement": r.agreement_id,
+            "statement": r.statement_id,
+            "state": r.state.value,
+            "disputes": list(r.disputes),
+            "seconds": round(r.seconds, 2),
+            "lines": [
+                {
+                    "service": ln.service.id,
+                    "provider_amount": ln.verdict.provider_amount,
+                    "customer_amount": ln.verdict.customer_amount,
+                    "agreed_amount": ln.agreed_amount,
+                    "disputed_amount": ln.disputed_amount,
+                    "matched": ln.match.matched if ln.match else None,
+                }
+                for ln in r.lines
+            ],
+        }
+        for r in reports
+    ]
+    if json_out:
+        print_json(rows)
+        return
+    print_table(
+        f"Reconciliation {period}",
+        ["agreement", "state", "service", "provider", "customer", "agreed", "disputed", "matched"],
+        (
+            (r["agreement"], r["state"], ln["service"], ln["provider_amount"], ln["customer_amount"],
+             ln["agreed_amount"], ln["disputed_amount"], ln["matched"] or "")
+            for r in rows for ln in r["lines"]
+        ),
+    )  # fmt: skip
+
+
+@cycle_app.command("status")
+def cycle_status(
+    period: Annotated[str | None, typer.Option("--period")] = None, json_out: JsonOpt = False
+) -> None:
+    """Each agreement's cycle: state, statement, signatures, open disputes, obligations."""
+    rows = settlement.cycle_status(workspace(), period)
+    if json_out:
+        print_json(rows)
+        return
+    cols = ["cycle", "state", "signatures", "disputes_open", "obligations", "obligations_amount"]
+    print_table(
+        "Settlement cycles",
+        cols,
+        ([", ".join(r[c]) if c == "signatures" else r[c] for c in cols] for r in rows),
+    )
+
+
+@statement_app.command("show")
+def statement_show(statement_id: str, json_out: JsonOpt = False) -> None:
+    """A statement: both views and the agreed amount per service line, signatures, disputes."""
+    data = statements.show_statement(workspace(), statement_id)
+    if json_out:
+        print_json(data)
+        return
+    console.print(f"[bold]{data['id']}[/bold] {data['state']} ({data['currency']}) digest {data['digest']}")
+    cols = [
+        "service",
+        "provider",
+        "customer",
+        "provider_amount",
+        "customer_amount",
+        "agreed_amount",
+        "disputed_amount",
+        "outcome",
+    ]
+    print_table("Lines", cols, ([ln[c] for c in cols] for ln in data["lines"]))
+    console.print("signed by: " + (", ".join(s["operator"] for s in data["signatures"]) or "nobody yet"))
+
+
+@statement_app.command("sign")
+def statement_sign(
+    statement_id: str,
+    operator: Annotated[
+        str, typer.Option("--as", help="The signing operator (its key is in the workspace).")
+    ],
+    json_out: JsonOpt = False,
+) -> None:
+    """Sign a statement with the operator's key; the second signature creates the obligations."""
+    result = statements.sign_statement(workspace(), statement_id, operator)
+    data = {"statement": result.statement_id, "operator": result.operator, "signature": result.signature,
+            "complete": result.complete, "obligations": list(result.obligations)}  # fmt: skip
+    if json_out:
+        print_json(data)
+    else:
+        state = (
+            f"complete, {len(result.obligations)} obligation(s)"
+            if result.complete
+            else "waiting for the other party"
+        )
+        console.print(f"{operator} signed {statement_id}: {state}")
+
+
+def _dispute_out(data: dict[str, Any], json_out: bool) -> None:
+    if json_out:
+        print_json(data)
+        return
+    rows = [(k, v) for k, v in data.items() if k not in ("evidence", "proposals")]
+    print_table(f"Dispute {data['id']}", ["field", "value"], rows)
+    if data.get("proposals"):
+        print_table("Proposals", ["seq", "by", "amount", "status", "note"],
+                    ((p["seq"], p["by"], p["amount"], p["status"], p["note"]) for p in data["proposals"]))  # fmt: skip
+
+
+@dispute_app.command("list")
+def dispute_list(
+    state: Annotated[str | None, typer.Option("--state")] = None, json_out: JsonOpt = False
+) -> None:
+    """Disputes with both figures, the contested amount and the split-the-difference offer."""
+    rows = dsp.list_disputes(workspace(), state)
+    if json_out:
+        print_json(rows)
+        return
+    cols = [
+        "id",
+        "state",
+        "provider_amount",
+        "customer_amount",
+        "contested_amount",
+        "split_offer",
+        "deadline",
+    ]
+    print_table("Disputes", cols, ([r[c] for c in cols] for r in rows))
+
+
+@dispute_app.command("show")
+def dispute_show(dispute_id: str, json_out: JsonOpt = False) -> None:
+    """A dispute with its evidence (days over tolerance, record files) and proposals."""
+    _dispute_out(dsp.show_dispute(workspace(), dispute_id), json_out)
+
+
+@dispute_app.command("propose")
+def dispute_propose(
+    dispute_id: str,
+    operator: Annotated[str, typer.Option("--as", help="The proposing party.")],
+    amount: Annotated[str | None, typer.Option("--amount", help="Amount for the whole line.")] = None,
+    split: Annotated[bool, typer.Option("--split", help="Split the difference.")] = False,
+    note: Annotated[str, typer.Option("--note")] = "",
+    json_out: JsonOpt = False,
+) -> None:
+    """Propose (or counter-propose) an amount for the disputed line."""
+    from o2o.domain.errors import ValidationError
+    from o2o.domain.money import D
+
+    if (amount is None) == (not split):
+        raise ValidationError("dispute propose: give --amount AMOUNT or --split")
+    value: Decimal | None = None if split else D(amount or "")
+    _dispute_out(dsp.propose(workspace(), dispute_id, operator, value, note), json_out)
+
+
+@dispute_app.command("accept")
+def dispute_accept(
+    dispute_id: str, operator: Annotated[str, typer.Option("--as")], json_out: JsonOpt = False
+) -> None:
+    """Accept the other party's latest proposal: the dispute is resolved at its amount."""
+    _dispute_out(dsp.accept(workspace(), dispute_id, operator), json_out)
+
+
+@dispute_app.command("reject")
+def dispute_reject(
+    dispute_id: str, operator: Annotated[str, typer.Option("--as")], json_out: JsonOpt = False
+) -> None:
+    """Reject the other party's latest proposal."""
+    _dispute_out(dsp.reject(workspace(), dispute_id, operator), json_out)
+
+
+@dispute_app.command("escalate")
+def dispute_escalate(
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Date (default: today).")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Escalate every open dispute past its deadline."""
+    day = date.fromisoformat(as_of) if as_of else settlement_today()
+    ids = dsp.escalate_overdue(workspace(), day)
+    if json_out:
+        print_json({"escalated": ids})
+    else:
+        console.print(f"escalated {len(ids)} dispute(s)")
+
+
+def settlement_today() -> date:
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC).date()
+
+
+def net_run(
+    period: Annotated[str, typer.Option("--period", help="Period YYYY-MM.")],
+    mode: Annotated[
+        str, typer.Option("--mode", help="conservative | clearing-house | direct")
+    ] = "clearing-house",
+    json_out: JsonOpt = False,
+) -> None:
+    """Net a period's signed obligations: set-offs and the payment instructions that remain."""
+    data = settlement.run_netting(workspace(), period, mode)
+    if json_out:
+        print_json(data)
+        return
+    for cur, f in data["currencies"].items():
+        print_table(
+            f"Netting round {data['round']} ({cur}, {data['mode']})",
+            ["gross", "cleared", "remaining", "net internal debt", "payments"],
+            [
+                (
+                    f["gross_total"],
+                    f["cleared_total"],
+                    f["remaining_total"],
+                    f["net_internal_debt"],
+                    f["payments_count"],
+                )
+            ],
+        )
+
+
+@payment_app.command("list")
+def payment_list(
+    round_id: Annotated[str | None, typer.Option("--round")] = None, json_out: JsonOpt = False
+) -> None:
+    """Payment instructions and whether they are confirmed."""
+    rows = settlement.list_payments(workspace(), round_id)
+    if json_out:
+        print_json(rows)
+        return
+    cols = ["id", "payer", "payee", "amount", "currency", "status"]
+    print_table("Payment instructions", cols, ([r[c] for c in cols] for r in rows))
+
+
+@payment_app.command("confirm")
+def payment_confirm(
+    payment_id: str,
+    reference: Annotated[str, typer.Option("--reference", help="Bank reference.")] = "",
+    json_out: JsonOpt = False,
+) -> None:
+    """Confirm a payment; the last of a round settles the period's cycles."""
+    data = settlement.confirm_payment(workspace(), payment_id, reference)
+    if json_out:
+        print_json(data)
+    else:
+        console.print(f"confirmed {payment_id}" + (" — round settled" if data["round_settled"] else ""))
+
+
+@period_app.command("close")
+def period_close(period: str, json_out: JsonOpt = False) -> None:
+    """Close a settled period."""
+    closed = settlement.close_period(workspace(), period)
+    if json_out:
+        print_json({"period": period, "closed": closed})
+    else:
+        console.print(f"closed {len(closed)} cycle(s) of {period}")
+
+
+def register(app: typer.Typer) -> None:
+    rate_app.callback(invoke_without_command=True)(rate_declared)
+    app.command("reconcile")(reconcile)
+    net_app.command("run")(net_run)
+    app.add_typer(cycle_app, name="cycle")
+    app.add_typer(statement_app, name="statement")
+    app.add_typer(dispute_app, name="dispute")
+    app.add_typer(payment_app, name="payment")
+    app.add_typer(period_app, name="period")

@@ -1,0 +1,54 @@
+"""What the cycle's use cases share: the hub's signer, registering facts, canonical documents."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+import rfc8785
+
+from o2o.bootstrap import Workspace
+from o2o.domain.cycle import CycleState
+from o2o.ledger.keys import HUB, Signer
+from o2o.services.ledger import append_entry, generate_key, key_path, load_signer
+from o2o.store.cycle_repository import CycleRepository
+from o2o.store.uow import UnitOfWork
+
+
+def hub_signer(ws: Workspace) -> Signer:
+    """The hub's key, made on first use (the hub runs the platform and registers its facts)."""
+    if not key_path(ws, HUB).exists():
+        generate_key(ws, HUB)
+    return load_signer(ws, HUB)
+
+
+def register(uow: UnitOfWork, signer: Signer, kind: str, subject: str, payload: Mapping[str, Any]) -> None:
+    """Record the fact as an event and register it on the ledger, in the caller's transaction."""
+    plain = json.loads(json.dumps(payload, default=_plain))
+    uow.events.record(kind, subject, signer.operator, plain)
+    append_entry(uow, kind, subject, plain, signer.operator, signer)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    return str(value)
+
+
+def canonical(document: Mapping[str, Any]) -> bytes:
+    """RFC 8785 canonical JSON of a document whose amounts are decimal strings."""
+    return bytes(rfc8785.dumps(json.loads(json.dumps(document, default=_plain))))
+
+
+def digest(document: Mapping[str, Any]) -> str:
+    return hashlib.sha256(canonical(document)).hexdigest()
+
+
+def move_cycle(uow: UnitOfWork, cycle: dict[str, Any], target: CycleState, signer: Signer) -> dict[str, Any]:
+    """Move a cycle (optimistic lock on the version read) and register the transition on the ledger."""
+    moved = CycleRepository(uow.connection).move(cycle, target)
+    register(uow, signer, f"cycle.{target.value}", str(cycle["id"]), {"from": cycle["state"]})
+    return moved

@@ -1,0 +1,199 @@
+"""The dispute lifecycle: proposals and counter-proposals, acceptance, rejection, escalation at the deadline.
+
+A proposal names the amount the proposer would accept for the whole service line, between the two
+parties' figures; split-the-difference (the average) is always offered. The other party accepts or
+rejects the latest pending proposal, or counters with its own. A resolution before anyone signed
+changes the statement's line; after a signature it releases the withheld obligation with what the
+resolution adds to the undisputed part, and posts that adjustment to the books.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from o2o.bootstrap import Workspace
+from o2o.domain.cycle import CycleState
+from o2o.domain.errors import InvalidTransitionError, ValidationError
+from o2o.domain.money import ZERO, round_to_currency
+from o2o.domain.periods import Period
+from o2o.services.accounts import post_dispute_adjustment
+from o2o.services.cycle_common import canonical, digest, hub_signer, move_cycle, register
+from o2o.services.ledger import load_signer
+from o2o.store.cycle_repository import CycleRepository
+from o2o.store.uow import UnitOfWork
+
+
+def split_amount(dispute: dict[str, Any]) -> Decimal:
+    """Split the difference: the average of the two figures, to the currency's minor unit."""
+    avg = (Decimal(dispute["provider_amount"]) + Decimal(dispute["customer_amount"])) / 2
+    return round_to_currency(avg, dispute["currency"])
+
+
+def list_disputes(ws: Workspace, state: str | None = None) -> list[dict[str, Any]]:
+    with ws.uow() as uow:
+        rows = CycleRepository(uow.connection).disputes(state=state)
+    return [_summary(d) for d in rows]
+
+
+def _summary(d: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": d["id"],
+        "statement": d["statement_id"],
+        "service": d["service"],
+        "provider": d["provider"],
+        "customer": d["customer"],
+        "currency": d["currency"],
+        "provider_amount": d["provider_amount"],
+        "customer_amount": d["customer_amount"],
+        "contested_amount": d["contested_amount"],
+        "resolved_amount": d["resolved_amount"],
+        "split_offer": split_amount(d),
+        "state": d["state"],
+        "deadline": d["deadline"],
+    }
+
+
+def show_dispute(ws: Workspace, dispute_id: str) -> dict[str, Any]:
+    with ws.uow() as uow:
+        repo = CycleRepository(uow.connection)
+        d = repo.dispute(dispute_id)
+        out = _summary(d)
+        out["evidence"] = json.loads(d["evidence"])
+        out["proposals"] = [
+            {
+                "seq": p["seq"],
+                "by": p["by_operator"],
+                "amount": p["amount"],
+                "note": p["note"],
+                "status": p["status"],
+            }
+            for p in repo.proposals(dispute_id)
+        ]
+        return out
+
+
+def _open(repo: CycleRepository, dispute_id: str, operator: str) -> dict[str, Any]:
+    d = repo.dispute(dispute_id)
+    if operator not in (d["provider"], d["customer"]):
+        raise InvalidTransitionError(f"{operator} is not a party to dispute {dispute_id}")
+    if d["state"] != "open":
+        raise InvalidTransitionError(f"dispute {dispute_id} is {d['state']}: no more proposals")
+    return d
+
+
+def propose(
+    ws: Workspace, dispute_id: str, operator: str, amount: Decimal | None, note: str = ""
+) -> dict[str, Any]:
+    """Propose an amount for the line (None: split the difference)."""
+    signer = load_signer(ws, operator)
+    with ws.uow() as uow:
+        repo = CycleRepository(uow.connection)
+        d = _open(repo, dispute_id, operator)
+        value = split_amount(d) if amount is None else amount
+        low, high = sorted((Decimal(d["provider_amount"]), Decimal(d["customer_amount"])))
+        if not low <= value <= high:
+            raise ValidationError(f"proposal {value} is outside the two figures ({low} … {high})")
+        seq = repo.add_proposal(
+            dispute_id, operator, value, note or ("split the difference" if amount is None else "")
+        )
+        register(uow, signer, "dispute.proposed", dispute_id, {"seq": seq, "amount": str(value)})
+        uow.commit()
+    return show_dispute(ws, dispute_id)
+
+
+def _pending_from_other(repo: CycleRepository, d: dict[str, Any], operator: str) -> dict[str, Any]:
+    pending = [p for p in repo.proposals(d["id"]) if p["status"] == "pending"]
+    if not pending:
+        raise InvalidTransitionError(f"dispute {d['id']} has no pending proposal")
+    latest = pending[-1]
+    if latest["by_operator"] == operator:
+        raise InvalidTransitionError(f"{operator} cannot answer its own proposal on {d['id']}")
+    return latest
+
+
+def reject(ws: Workspace, dispute_id: str, operator: str) -> dict[str, Any]:
+    signer = load_signer(ws, operator)
+    with ws.uow() as uow:
+        repo = CycleRepository(uow.connection)
+        d = _open(repo, dispute_id, operator)
+        latest = _pending_from_other(repo, d, operator)
+        repo.set_proposal_status(dispute_id, latest["seq"], "rejected")
+        register(uow, signer, "dispute.rejected", dispute_id, {"seq": latest["seq"]})
+        uow.commit()
+    return show_dispute(ws, dispute_id)
+
+
+def accept(ws: Workspace, dispute_id: str, operator: str) -> dict[str, Any]:
+    """Accept the other party's latest proposal: the dispute is resolved at that amount."""
+    signer = load_signer(ws, operator)
+    hub = hub_signer(ws)
+    with ws.uow() as uow:
+        repo = CycleRepository(uow.connection)
+        d = _open(repo, dispute_id, operator)
+        latest = _pending_from_other(repo, d, operator)
+        amount = Decimal(latest["amount"])
+        repo.set_proposal_status(dispute_id, latest["seq"], "accepted")
+        repo.update_dispute(d, state="resolved", resolved_amount=amount)
+        register(uow, signer, "dispute.accepted", dispute_id, {"seq": latest["seq"], "amount": str(amount)})
+        _apply_resolution(uow, repo, d, amount, hub)
+        uow.commit()
+    return show_dispute(ws, dispute_id)
+
+
+def _apply_resolution(
+    uow: UnitOfWork, repo: CycleRepository, d: dict[str, Any], amount: Decimal, hub: Any
+) -> None:
+    st = repo.statement(d["statement_id"])
+    if not repo.signatures(st["id"]):
+        # Nobody signed yet: the line itself takes the resolved amount and the document is re-issued.
+        repo.update_line(
+            st["id"], d["service"], agreed_amount=amount, disputed_amount=ZERO, outcome="resolved"
+        )
+        document = json.loads(st["document"])
+        for line in document["lines"]:
+            if line["service"] == d["service"]:
+                line.update(agreed_amount=str(amount), disputed_amount="0", outcome="resolved")
+        open_left = [x for x in repo.disputes(st["id"]) if x["state"] == "open" and x["id"] != d["id"]]
+        repo.update_statement(
+            st,
+            state="disputed" if open_left else "agreed",
+            document=canonical(document).decode(),
+            digest=digest(document),
+        )
+        if not open_left:
+            cycle = repo.cycle(st["agreement_id"], st["period"])
+            if cycle is not None and cycle["state"] == CycleState.DISPUTED.value:
+                move_cycle(uow, cycle, CycleState.AGREED, hub)
+        register(uow, hub, "statement.reissued", st["id"], {"digest": digest(document), "dispute": d["id"]})
+        return
+    ob = repo.obligation_of_dispute(d["id"])
+    line = next(x for x in repo.lines(st["id"]) if x["service"] == d["service"])
+    extra = round_to_currency(max(amount - Decimal(line["agreed_amount"]), ZERO), d["currency"])
+    if ob is not None:
+        status = "open" if extra > ZERO else "cancelled"
+        repo.update_obligation(ob, amount=extra, remaining=extra, status=status)
+        if extra > ZERO:
+            period = Period.parse(st["period"])
+            post_dispute_adjustment(
+                uow, dispute_id=d["id"], provider=d["provider"], customer=d["customer"], amount=extra,
+                currency=d["currency"], date=period.next.first_day, actor="HUB", due_date=ob["due_date"],
+            )  # fmt: skip
+    register(uow, hub, "obligation.released", d["id"], {"amount": str(extra)})
+
+
+def escalate_overdue(ws: Workspace, as_of: date) -> list[str]:
+    """Escalate every open dispute whose deadline has passed by `as_of`."""
+    hub = hub_signer(ws)
+    escalated = []
+    with ws.uow() as uow:
+        repo = CycleRepository(uow.connection)
+        for d in repo.disputes(state="open"):
+            if d["deadline"] < as_of:
+                repo.update_dispute(d, state="escalated")
+                register(uow, hub, "dispute.escalated", d["id"], {"deadline": d["deadline"].isoformat()})
+                escalated.append(d["id"])
+        uow.commit()
+    return escalated

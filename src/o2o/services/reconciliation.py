@@ -1,0 +1,295 @@
+"""Reconcile an agreement's period: rate both parties' declarations, match their records, compare the
+totals and apply the tolerance policy; the result is a statement (agreed, or disputed with evidence).
+
+Rating and matching write their detail files into the lake under `results/AGREEMENT/PERIOD/RUN/`; the
+statement, its lines, the disputes and the cycle's transitions are written in one transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from dataclasses import dataclass, field
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from o2o.bootstrap import Workspace
+from o2o.domain.agreements import Agreement, Role, Service
+from o2o.domain.cycle import CycleState
+from o2o.domain.declarations import Declaration
+from o2o.domain.errors import InvalidTransitionError
+from o2o.domain.money import ZERO
+from o2o.domain.periods import Period
+from o2o.domain.tariffs import ServiceKind
+from o2o.rating import RatingResult, rate_recurring, rate_usage
+from o2o.reconcile import MatchOptions, MatchSummary, match_files
+from o2o.reconcile.aggregates import compare_by_day, compare_summaries, read_summary
+from o2o.reconcile.verdict import Verdict, verdict
+from o2o.services.cycle_common import canonical, digest, hub_signer, move_cycle, register
+from o2o.services.registry_data import get_agreement
+from o2o.store.cycle_repository import CycleRepository, cycle_id
+from o2o.store.repositories import now_utc
+
+
+@dataclass(frozen=True, slots=True)
+class LineResult:
+    """One service direction reconciled."""
+
+    service: Service
+    provider_rating: RatingResult
+    customer_rating: RatingResult
+    verdict: Verdict
+    match: MatchSummary | None = None
+
+    @property
+    def agreed_amount(self) -> Decimal:
+        v = self.verdict
+        return v.amount if v.agreed and v.amount is not None else (v.undisputed_amount or ZERO)
+
+    @property
+    def disputed_amount(self) -> Decimal:
+        return ZERO if self.verdict.agreed else (self.verdict.contested_amount or ZERO)
+
+
+@dataclass(frozen=True, slots=True)
+class ReconcileReport:
+    agreement_id: str
+    period: str
+    statement_id: str
+    state: CycleState
+    lines: tuple[LineResult, ...]
+    disputes: tuple[str, ...] = ()
+    seconds: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def statement_id_of(agreement_id: str, period: str) -> str:
+    return f"ST-{agreement_id}-{period}"
+
+
+def _declarations(decls: list[Declaration], agreement: Agreement) -> dict[tuple[str, Role], Declaration]:
+    found = {(d.service, d.role): d for d in decls}
+    missing = [
+        f"{s.provider if role is Role.PROVIDER else s.customer} ({role.value}) for {s.id}"
+        for s in agreement.services
+        if s.kind is not ServiceKind.RECURRING
+        for role in (Role.PROVIDER, Role.CUSTOMER)
+        if (s.id, role) not in found
+    ]
+    if missing:
+        raise InvalidTransitionError(
+            f"{agreement.id}: cannot reconcile before both parties declare; waiting for " + "; ".join(missing)
+        )
+    return found
+
+
+def _usage_line(
+    ws: Workspace,
+    agreement: Agreement,
+    svc: Service,
+    per: Period,
+    decls: dict[tuple[str, Role], Declaration],
+    run_dir: Path,
+    correct_clock: bool,
+) -> LineResult:
+    prov, cust = decls[(svc.id, Role.PROVIDER)], decls[(svc.id, Role.CUSTOMER)]
+    prov_path, cust_path = ws.lake.resolve(prov.lake_path), ws.lake.resolve(cust.lake_path)
+    base = run_dir / svc.id
+    p_rating = rate_usage(agreement, svc.id, [prov_path], base / "rated-provider", per)
+    c_rating = rate_usage(agreement, svc.id, [cust_path], base / "rated-customer", per)
+    tol = agreement.tolerance
+    options = MatchOptions(
+        time_tolerance_s=tol.time_s,
+        duration_tolerance_s=tol.duration_s,
+        correct_clock=correct_clock,
+        temp_directory=run_dir,
+    )
+    match = match_files(prov_path, cust_path, options, base / "match")
+    comparison = compare_summaries(
+        read_summary(_required(p_rating.summary_path)), read_summary(_required(c_rating.summary_path))
+    )
+    days = compare_by_day(comparison)
+    v = verdict(p_rating.amount, c_rating.amount, tol, days, agreement.currency)
+    return LineResult(svc, p_rating, c_rating, v, match)
+
+
+def _required(path: Path | None) -> Path:
+    if path is None:
+        raise InvalidTransitionError("rating wrote no summary file")
+    return path
+
+
+def _recurring_line(agreement: Agreement, svc: Service, per: Period) -> LineResult:
+    rating = rate_recurring(agreement, svc.id, per)
+    v = verdict(rating.amount, rating.amount, agreement.tolerance, (), agreement.currency)
+    return LineResult(svc, rating, rating, v)
+
+
+def _evidence(line: LineResult, ws: Workspace) -> dict[str, Any]:
+    def rating(r: RatingResult) -> dict[str, Any]:
+        return {
+            "records": r.records,
+            "rated": r.rated,
+            "unrated": r.unrated,
+            "billed_quantity": r.billed_quantity,
+            "amount": str(r.amount),
+            "summary": ws.lake.relative(r.summary_path) if r.summary_path else None,
+            "unrated_file": ws.lake.relative(r.unrated_path) if r.unrated_path else None,
+        }
+
+    out: dict[str, Any] = {
+        "provider": rating(line.provider_rating),
+        "customer": rating(line.customer_rating),
+        "difference": str(line.verdict.difference),
+        "allowed": None if line.verdict.allowed is None else str(line.verdict.allowed),
+        "days_over_tolerance": [
+            {"day": d.day.isoformat(), "provider": str(d.provider_amount), "customer": str(d.customer_amount)}
+            for d in line.verdict.days
+        ],
+    }
+    if line.match is not None:
+        m = line.match
+        out["match"] = {
+            "ours": m.ours, "theirs": m.theirs, "matched": m.matched, "exact": m.exact, "partial": m.partial,
+            "duration_mismatch": m.duration_mismatch, "only_ours": m.only_ours, "only_theirs": m.only_theirs,
+            "duplicates_ours": m.duplicates_ours, "duplicates_theirs": m.duplicates_theirs,
+            "clock_offset_s": m.clock_offset_s,
+            "files": ws.lake.relative(m.out_dir) if m.out_dir else None,
+        }  # fmt: skip
+    return out
+
+
+def statement_document(
+    statement_id: str, agreement: Agreement, period: str, lines: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """What both parties sign: the agreed amounts of the period, per service line."""
+    return {
+        "statement": statement_id,
+        "agreement": agreement.id,
+        "parties": list(agreement.operator_ids),
+        "period": period,
+        "currency": agreement.currency,
+        "lines": [
+            {k: str(v) if isinstance(v, Decimal) else v for k, v in sorted(line.items())} for line in lines
+        ],
+    }
+
+
+def reconcile_agreement(
+    ws: Workspace, agreement_id: str, period: str, *, correct_clock: bool = False
+) -> ReconcileReport:
+    """Rate, match, compare and judge; write the statement and open disputes for lines over tolerance."""
+    started = time.perf_counter()
+    per = Period.parse(period)
+    agreement, _ = get_agreement(ws, agreement_id)
+    with ws.uow() as uow:
+        decls = _declarations(uow.declarations.all(agreement.id, str(per)), agreement)
+    run_dir = ws.lake.root / "results" / agreement.id / str(per) / f"run-{secrets.token_hex(4)}"
+    results = [
+        _recurring_line(agreement, svc, per)
+        if svc.kind is ServiceKind.RECURRING
+        else _usage_line(ws, agreement, svc, per, decls, run_dir, correct_clock)
+        for svc in agreement.services
+    ]
+    hub = hub_signer(ws)
+    st_id = statement_id_of(agreement.id, str(per))
+    with ws.uow() as uow:
+        repo = CycleRepository(uow.connection)
+        state, dispute_ids = _write_statement(uow, repo, hub, agreement, str(per), st_id, results, ws)
+        uow.commit()
+    return ReconcileReport(
+        agreement.id,
+        str(per),
+        st_id,
+        state,
+        tuple(results),
+        tuple(dispute_ids),
+        time.perf_counter() - started,
+    )
+
+
+def _write_statement(
+    uow: Any,
+    repo: CycleRepository,
+    hub: Any,
+    agreement: Agreement,
+    period: str,
+    st_id: str,
+    results: list[LineResult],
+    ws: Workspace,
+) -> tuple[CycleState, list[str]]:
+    cycle = repo.ensure_cycle(agreement.id, period)
+    current = CycleState(cycle["state"])
+    if current in (CycleState.SIGNED, CycleState.NETTED, CycleState.SETTLED, CycleState.CLOSED):
+        raise InvalidTransitionError(f"cycle {cycle['id']} is {current.value}: its statement is signed")
+    old = repo.statement_of(agreement.id, period)
+    if old is not None:
+        repo.delete_statement(old["id"])
+    if current is not CycleState.DECLARED:
+        cycle = move_cycle(uow, cycle, CycleState.DECLARED, hub)
+    cycle = move_cycle(uow, cycle, CycleState.RECONCILED, hub)
+    lines = [
+        {
+            "service": r.service.id,
+            "provider": r.service.provider,
+            "customer": r.service.customer,
+            "provider_amount": r.verdict.provider_amount,
+            "customer_amount": r.verdict.customer_amount,
+            "agreed_amount": r.agreed_amount,
+            "disputed_amount": r.disputed_amount,
+            "outcome": r.verdict.outcome.value,
+        }
+        for r in results
+    ]
+    disputed = [r for r in results if not r.verdict.agreed]
+    state = CycleState.DISPUTED if disputed else CycleState.AGREED
+    document = statement_document(st_id, agreement, period, lines)
+    evidence = {r.service.id: _evidence(r, ws) for r in results}
+    repo.add_statement(
+        {
+            "id": st_id,
+            "cycle_id": cycle_id(agreement.id, period),
+            "agreement_id": agreement.id,
+            "period": period,
+            "currency": agreement.currency,
+            "state": state.value,
+            "digest": digest(document),
+            "document": canonical(document).decode(),
+            "evidence": json.dumps(evidence, sort_keys=True),
+        },
+        lines,
+    )
+    register(
+        uow, hub, "statement.reconciled", st_id, {"digest": digest(document), "lines": document["lines"]}
+    )
+    deadline = now_utc().date() + timedelta(days=agreement.dispute_days)
+    dispute_ids = []
+    for r in disputed:
+        d_id = f"DSP-{agreement.id}-{period}-{r.service.id}"
+        repo.add_dispute(
+            {
+                "id": d_id,
+                "statement_id": st_id,
+                "service": r.service.id,
+                "provider": r.service.provider,
+                "customer": r.service.customer,
+                "currency": agreement.currency,
+                "provider_amount": r.verdict.provider_amount,
+                "customer_amount": r.verdict.customer_amount,
+                "contested_amount": r.disputed_amount,
+                "resolved_amount": None,
+                "state": "open",
+                "evidence": json.dumps(evidence[r.service.id], sort_keys=True),
+                "deadline": deadline,
+            }
+        )
+        register(
+            uow, hub, "dispute.opened", d_id,
+            {"statement": st_id, "contested": str(r.disputed_amount), "deadline": deadline.isoformat()},
+        )  # fmt: skip
+        dispute_ids.append(d_id)
+    move_cycle(uow, cycle, state, hub)
+    return state, dispute_ids

@@ -1,0 +1,245 @@
+"""After signing: netting rounds over a period's obligations, payment confirmation, closing the period,
+and the cycle's status.
+
+A round nets every open obligation of the period (withheld ones, under dispute, stay out), records the
+set-off per obligation and posts it to the books, and issues the payment instructions that remain. When
+every instruction of a round is confirmed, each obligation's remainder is posted as paid and the cycles
+of the period are settled.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import asdict
+from decimal import Decimal
+from typing import Any
+
+from o2o.bootstrap import Workspace
+from o2o.domain.agreements import Agreement, Role
+from o2o.domain.cycle import CycleState
+from o2o.domain.errors import InvalidTransitionError, NotFoundError
+from o2o.domain.money import ZERO
+from o2o.domain.obligations import Obligation
+from o2o.domain.periods import Period
+from o2o.ledger.keys import Signer
+from o2o.netting import NettingMode, NettingResult, net_obligations
+from o2o.services.accounts import post_payment, post_setoff
+from o2o.services.cycle_common import hub_signer, move_cycle, register
+from o2o.store.cycle_repository import CycleRepository
+from o2o.store.uow import UnitOfWork
+
+
+def note_declaration(uow: UnitOfWork, agreement: Agreement, period: str, hub: Signer) -> None:
+    """After an import: the cycle is `declared` once both parties declared every usage service; a
+    re-declaration of an unsigned cycle sends it back to `declared` (its statement is recomputed)."""
+    repo = CycleRepository(uow.connection)
+    cycle = repo.ensure_cycle(agreement.id, period)
+    state = CycleState(cycle["state"])
+    declared = {(d.service, d.role) for d in uow.declarations.all(agreement.id, period)}
+    complete = all(
+        (s.id, role) in declared
+        for s in agreement.services
+        if s.kind.value != "recurring"
+        for role in (Role.PROVIDER, Role.CUSTOMER)
+    )
+    if (state is CycleState.OPEN and complete) or state in (
+        CycleState.RECONCILED,
+        CycleState.AGREED,
+        CycleState.DISPUTED,
+    ):
+        move_cycle(uow, cycle, CycleState.DECLARED, hub)
+    elif state in (CycleState.SIGNED, CycleState.NETTED, CycleState.SETTLED, CycleState.CLOSED):
+        raise InvalidTransitionError(
+            f"cycle {cycle['id']} is {state.value}: its statement is signed, usage can no longer change"
+        )
+
+
+def _domain(rows: list[dict[str, Any]]) -> list[Obligation]:
+    return [
+        Obligation(
+            r["id"],
+            r["debtor"],
+            r["creditor"],
+            Decimal(r["remaining"]),
+            r["currency"],
+            r["due_date"],
+            r["statement_id"],
+        )
+        for r in rows
+    ]
+
+
+def figures_of(result: NettingResult, obligations_count: int) -> dict[str, Any]:
+    """The round's headline figures per currency (amounts as strings)."""
+    out: dict[str, Any] = {"mode": result.mode.value, "currencies": {}}
+    for cur in result.currencies:
+        out["currencies"][cur.currency] = {
+            "gross_total": str(cur.gross_total),
+            "cleared_total": str(cur.cleared_total),
+            "remaining_total": str(cur.remaining_total),
+            "net_internal_debt": str(cur.net_internal_debt),
+            "payments_count": len(cur.payments),
+            "positions": {
+                p.operator: {"payable": str(p.payable), "receivable": str(p.receivable), "net": str(p.net)}
+                for p in cur.positions
+            },
+            "excluded": [asdict(e) | {"amount": str(e.amount)} for e in cur.excluded],
+        }
+    out["obligations"] = obligations_count
+    return out
+
+
+def run_netting(ws: Workspace, period: str, mode: str = "clearing-house") -> dict[str, Any]:
+    """Net the period's signed obligations; record set-offs and payment instructions; cycles → netted."""
+    per = Period.parse(period)
+    netting_mode = NettingMode.parse(mode)
+    hub = hub_signer(ws)
+    with ws.uow() as uow:
+        repo = CycleRepository(uow.connection)
+        rows = repo.obligations(str(per), statuses=("open", "withheld"))
+        signed = [c for c in repo.cycles(str(per)) if c["state"] == CycleState.SIGNED.value]
+        if not rows and not signed:
+            raise InvalidTransitionError(f"period {per}: no signed statements with open obligations to net")
+        withheld = [r["id"] for r in rows if r["status"] == "withheld"]
+        result = net_obligations(_domain(rows), mode=netting_mode, withheld=withheld)
+        round_id = f"RND-{per}-{secrets.token_hex(3)}"
+        figures = figures_of(result, len(rows))
+        repo.add_round(round_id, str(per), netting_mode.value, figures)
+        by_id = {r["id"]: r for r in rows}
+        for cur in result.currencies:
+            for so in cur.setoffs:
+                ob = by_id[so.obligation]
+                repo.add_setoff(round_id, so.obligation, so.amount)
+                remaining = Decimal(ob["remaining"]) - so.amount
+                repo.update_obligation(ob, remaining=remaining, status="netted")
+                post_setoff(
+                    uow, round_id=round_id, obligation_id=so.obligation, debtor=ob["debtor"],
+                    creditor=ob["creditor"], amount=so.amount, currency=ob["currency"],
+                    date=per.next.first_day, actor="HUB",
+                )  # fmt: skip
+            for i, pay in enumerate(cur.payments, start=1):
+                repo.add_payment(
+                    {"id": f"PAY-{round_id[4:]}-{cur.currency}-{i:03d}", "round_id": round_id, "payer": pay.payer,
+                     "payee": pay.payee, "amount": pay.amount, "currency": cur.currency}
+                )  # fmt: skip
+        for ob in rows:
+            if ob["status"] == "open" and not any(
+                so.obligation == ob["id"] for c in result.currencies for so in c.setoffs
+            ):
+                repo.update_obligation(ob, status="netted")
+        for cycle in signed:
+            move_cycle(uow, cycle, CycleState.NETTED, hub)
+        register(uow, hub, "netting.round", round_id, figures)
+        if not repo.payments(round_id):
+            _settle_round(uow, repo, round_id, hub)
+        uow.commit()
+    return {"round": round_id, **figures, "payments": list_payments(ws, round_id)}
+
+
+def list_payments(ws: Workspace, round_id: str | None = None) -> list[dict[str, Any]]:
+    with ws.uow() as uow:
+        rows = CycleRepository(uow.connection).payments(round_id)
+    return [
+        {k: r[k] for k in ("id", "round_id", "payer", "payee", "amount", "currency", "status", "reference")}
+        for r in rows
+    ]
+
+
+def confirm_payment(ws: Workspace, payment_id: str, reference: str = "") -> dict[str, Any]:
+    """Confirm a payment instruction was paid; the last one of a round settles the round."""
+    hub = hub_signer(ws)
+    with ws.uow() as uow:
+        repo = CycleRepository(uow.connection)
+        pay = repo.payment(payment_id)
+        repo.confirm_payment(pay, reference)
+        register(
+            uow, hub, "payment.confirmed", payment_id, {"amount": str(pay["amount"]), "reference": reference}
+        )
+        settled = not repo.payments(pay["round_id"], status="pending")
+        if settled:
+            _settle_round(uow, repo, pay["round_id"], hub)
+        uow.commit()
+    return {"payment": payment_id, "round": pay["round_id"], "round_settled": settled}
+
+
+def _settle_round(uow: UnitOfWork, repo: CycleRepository, round_id: str, hub: Any) -> None:
+    """Every instruction paid: each netted obligation's remainder is paid; the period's cycles settle."""
+    rnd = repo.round(round_id)
+    per = Period.parse(rnd["period"])
+    for ob in repo.obligations(rnd["period"], statuses=("netted",)):
+        remaining = Decimal(ob["remaining"])
+        if remaining > ZERO:
+            post_payment(
+                uow, payment_id=f"{round_id}/{ob['id']}", payer=ob["debtor"], payee=ob["creditor"],
+                amount=remaining, currency=ob["currency"], date=per.next.first_day, actor="HUB",
+                description=f"settled through netting round {round_id} ({rnd['mode']})",
+            )  # fmt: skip
+        repo.update_obligation(ob, remaining=ZERO, status="settled")
+    repo.set_round_state(rnd, "settled")
+    for cycle in repo.cycles(rnd["period"]):
+        if cycle["state"] == CycleState.NETTED.value:
+            move_cycle(uow, cycle, CycleState.SETTLED, hub)
+    register(uow, hub, "netting.settled", round_id, {"period": rnd["period"]})
+
+
+def close_period(ws: Workspace, period: str) -> list[str]:
+    """Close every settled cycle of the period; refuses while a cycle is not settled or a dispute is open."""
+    per = Period.parse(period)
+    hub = hub_signer(ws)
+    with ws.uow() as uow:
+        repo = CycleRepository(uow.connection)
+        cycles = repo.cycles(str(per))
+        if not cycles:
+            raise NotFoundError(f"period {per} has no cycles")
+        waiting = [f"{c['id']} ({c['state']})" for c in cycles if c["state"] not in ("settled", "closed")]
+        if waiting:
+            raise InvalidTransitionError(f"period {per} cannot close: not settled: {', '.join(waiting)}")
+        open_disputes = [
+            d["id"] for d in repo.disputes(state="open") if d["statement_id"].endswith(f"-{per}")
+        ]
+        if open_disputes:
+            raise InvalidTransitionError(
+                f"period {per} cannot close: open disputes {', '.join(open_disputes)}"
+            )
+        closed = []
+        for c in cycles:
+            if c["state"] == "settled":
+                move_cycle(uow, c, CycleState.CLOSED, hub)
+                closed.append(c["id"])
+        register(uow, hub, "period.closed", str(per), {"cycles": closed})
+        uow.commit()
+    return closed
+
+
+def cycle_status(ws: Workspace, period: str | None = None) -> list[dict[str, Any]]:
+    """Each cycle with its statement, disputes and obligations."""
+    with ws.uow() as uow:
+        repo = CycleRepository(uow.connection)
+        out = []
+        for c in repo.cycles(period):
+            st = repo.statement_of(c["agreement_id"], c["period"])
+            disputes = repo.disputes(st["id"]) if st else []
+            obligations = [o for o in repo.obligations(c["period"]) if st and o["statement_id"] == st["id"]]
+            out.append(
+                {
+                    "cycle": c["id"],
+                    "agreement": c["agreement_id"],
+                    "period": c["period"],
+                    "state": c["state"],
+                    "statement": st["id"] if st else None,
+                    "signatures": [s["operator"] for s in repo.signatures(st["id"])] if st else [],
+                    "disputes_open": sum(1 for d in disputes if d["state"] == "open"),
+                    "obligations": len(obligations),
+                    "obligations_amount": sum((Decimal(o["amount"]) for o in obligations), ZERO),
+                }
+            )
+        return out
+
+
+def rounds_of(ws: Workspace, period: str) -> list[dict[str, Any]]:
+    with ws.uow() as uow:
+        return [
+            {"id": r["id"], "mode": r["mode"], "state": r["state"], "figures": json.loads(r["figures"])}
+            for r in CycleRepository(uow.connection).rounds(period)
+        ]

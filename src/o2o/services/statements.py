@@ -1,0 +1,168 @@
+"""Signing reconciliation statements: each party signs the statement's canonical document with its key;
+the signature is verified against the key registered on the ledger and registered itself. When both
+parties have signed, the statement's obligations are created and its invoices posted to the books.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from o2o.bootstrap import Workspace
+from o2o.domain.cycle import CycleState
+from o2o.domain.errors import InvalidTransitionError, NotFoundError, SignatureError
+from o2o.domain.money import ZERO, round_to_currency
+from o2o.domain.periods import Period
+from o2o.services.accounts import post_dispute_adjustment, post_invoice
+from o2o.services.cycle_common import hub_signer, move_cycle, register
+from o2o.services.ledger import key_path, load_signer, stored_keys
+from o2o.services.registry_data import get_agreement
+from o2o.store.cycle_repository import CycleRepository, due_date
+from o2o.store.uow import UnitOfWork
+
+
+@dataclass(frozen=True, slots=True)
+class SignResult:
+    statement_id: str
+    operator: str
+    signature: str
+    complete: bool
+    obligations: tuple[str, ...] = ()
+
+
+def show_statement(ws: Workspace, statement_id: str) -> dict[str, Any]:
+    """The statement with its lines, signatures, disputes and evidence."""
+    with ws.uow() as uow:
+        repo = CycleRepository(uow.connection)
+        st = repo.statement(statement_id)
+        return {
+            "id": st["id"],
+            "agreement": st["agreement_id"],
+            "period": st["period"],
+            "currency": st["currency"],
+            "state": st["state"],
+            "digest": st["digest"],
+            "document": json.loads(st["document"]),
+            "lines": repo.lines(statement_id),
+            "signatures": [
+                {"operator": s["operator"], "key_id": s["key_id"], "signature": s["signature"]}
+                for s in repo.signatures(statement_id)
+            ],
+            "disputes": [{"id": d["id"], "state": d["state"]} for d in repo.disputes(statement_id)],
+            "evidence": json.loads(st["evidence"]),
+        }
+
+
+def sign_statement(
+    ws: Workspace, statement_id: str, operator: str, passphrase: bytes | None = None
+) -> SignResult:
+    """`operator` signs the statement with its workspace key; the second signature completes it."""
+    if not key_path(ws, operator).exists():
+        raise NotFoundError(
+            f"operator {operator} has no signing key here (make one: `o2o keys generate {operator}`)"
+        )
+    signer = load_signer(ws, operator, passphrase)
+    with ws.uow() as uow:
+        st = CycleRepository(uow.connection).statement(statement_id)
+    message = st["document"].encode()
+    signature = signer.sign(message)
+    if not stored_keys(ws).verify(operator, signer.key_id, signature, message):
+        raise SignatureError(f"the key of {operator} ({signer.key_id}) is not registered on the ledger")
+    hub = hub_signer(ws)
+    with ws.uow() as uow:
+        repo = CycleRepository(uow.connection)
+        st = repo.statement(statement_id)
+        _check_can_sign(repo, st, operator)
+        repo.add_signature(statement_id, operator, signer.key_id, signature)
+        register(
+            uow, signer, "statement.signed", statement_id, {"digest": st["digest"], "signature": signature}
+        )
+        complete = len(repo.signatures(statement_id)) == 2
+        created: list[str] = []
+        if complete:
+            created = _complete(ws, uow, repo, st, hub)
+        uow.commit()
+    return SignResult(statement_id, operator, signature, complete, tuple(created))
+
+
+def _check_can_sign(repo: CycleRepository, st: dict[str, Any], operator: str) -> None:
+    parties = json.loads(st["document"])["parties"]
+    if operator not in parties:
+        raise InvalidTransitionError(f"{operator} is not a party to statement {st['id']}")
+    if st["state"] == "signed":
+        raise InvalidTransitionError(f"statement {st['id']} is already signed by both parties")
+    if any(s["operator"] == operator for s in repo.signatures(st["id"])):
+        raise InvalidTransitionError(f"{operator} has already signed statement {st['id']}")
+
+
+def _complete(
+    ws: Workspace, uow: UnitOfWork, repo: CycleRepository, st: dict[str, Any], hub: Any
+) -> list[str]:
+    """Both signed: obligations per line (the contested part withheld while disputed), invoices posted."""
+    agreement, _ = get_agreement(ws, st["agreement_id"])
+    period = Period.parse(st["period"])
+    due = due_date(period.next.first_day, agreement.payment_days)
+    booked = period.next.first_day
+    created = []
+    disputes = {d["service"]: d for d in repo.disputes(st["id"])}
+    for line in repo.lines(st["id"]):
+        amount = round_to_currency(Decimal(line["agreed_amount"]), st["currency"])
+        if amount > ZERO:
+            ob_id = f"OBL-{st['agreement_id']}-{st['period']}-{line['service']}"
+            _add_obligation(repo, ob_id, st, line, amount, due, "open", None)
+            post_invoice(
+                uow, statement_id=st["id"], service=line["service"], provider=line["provider"],
+                customer=line["customer"], amount=amount, currency=st["currency"], booking_date=booked,
+                value_date=booked, due_date=due, actor="HUB",
+            )  # fmt: skip
+            created.append(ob_id)
+        dispute = disputes.get(line["service"])
+        if dispute is not None:
+            extra, status = _disputed_part(dispute, line, st["currency"])
+            if extra > ZERO or status == "withheld":
+                ob_id = f"OBL-{st['agreement_id']}-{st['period']}-{line['service']}-disputed"
+                _add_obligation(repo, ob_id, st, line, extra, due, status, dispute["id"])
+                created.append(ob_id)
+            if status == "open" and extra > ZERO:
+                post_dispute_adjustment(
+                    uow, dispute_id=dispute["id"], provider=line["provider"], customer=line["customer"],
+                    amount=extra, currency=st["currency"], date=booked, actor="HUB", due_date=due,
+                )  # fmt: skip
+    repo.update_statement(repo.statement(st["id"]), state="signed")
+    cycle = repo.cycle(st["agreement_id"], st["period"])
+    if cycle is None:
+        raise NotFoundError(f"no cycle for statement {st['id']}")
+    move_cycle(uow, cycle, CycleState.SIGNED, hub)
+    register(uow, hub, "statement.countersigned", st["id"], {"obligations": created, "digest": st["digest"]})
+    return created
+
+
+def _disputed_part(dispute: dict[str, Any], line: dict[str, Any], currency: str) -> tuple[Decimal, str]:
+    """The contested part of a line: withheld at its full size while open, else what the resolution added."""
+    if dispute["state"] == "resolved":
+        extra = Decimal(dispute["resolved_amount"]) - Decimal(line["agreed_amount"])
+        return round_to_currency(max(extra, ZERO), currency), "open"
+    return round_to_currency(Decimal(dispute["contested_amount"]), currency), "withheld"
+
+
+def _add_obligation(
+    repo: CycleRepository, ob_id: str, st: dict[str, Any], line: dict[str, Any],
+    amount: Decimal, due: Any, status: str, dispute_id: str | None,
+) -> None:  # fmt: skip
+    repo.add_obligation(
+        {
+            "id": ob_id,
+            "statement_id": st["id"],
+            "period": st["period"],
+            "debtor": line["customer"],
+            "creditor": line["provider"],
+            "amount": amount,
+            "remaining": amount,
+            "currency": st["currency"],
+            "due_date": due,
+            "status": status,
+            "dispute_id": dispute_id,
+        }
+    )
