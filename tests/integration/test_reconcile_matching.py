@@ -57,12 +57,16 @@ def brute_force_cost(edges: Sequence[Edge]) -> tuple[int, int, int]:
     return best[0]
 
 
+def _digits(number: str) -> str:
+    return number[1:] if number.startswith("+") else number[2:]
+
+
 def _first_lines(rows: Sequence[Row]) -> dict[int, Row]:
-    """The non-duplicate records by CSV line (data lines count from 2)."""
+    """The non-duplicate records by CSV line (data lines count from 2), compared after normalisation."""
     seen: set[tuple[str, str, int, int]] = set()
     kept: dict[int, Row] = {}
     for i, row in enumerate(rows):
-        key = (row[1], row[2], row[3], row[4])
+        key = (_digits(row[1]), _digits(row[2]), row[3], row[4])
         if key not in seen:
             seen.add(key)
             kept[i + 2] = row
@@ -93,9 +97,7 @@ def two_sides(draw: st.DrawFn) -> tuple[list[Row], list[Row]]:
 
 
 def _edges(ours: dict[int, Row], theirs: dict[int, Row], tol: int) -> list[Edge]:
-    def digits(n: str) -> str:
-        return n[1:] if n.startswith("+") else n[2:]
-
+    digits = _digits
     return [
         (ol, tl, t[4] - o[4], t[3] - o[3])
         for ol, o in ours.items()

@@ -66,12 +66,23 @@ def _start_epoch_expr(columns: dict[str, str]) -> str:
     return "CAST(floor(epoch(TRY_CAST(trim(start_time) AS TIMESTAMPTZ))) AS BIGINT)"
 
 
-def _number_key(column: str, columns: dict[str, str], plan: NumberingPlan | None) -> tuple[str, str]:
-    """(the cleaned text, the BIGINT key of its E.164 digits): `1` before the digits keeps leading zeros."""
-    text = f"CAST({column} AS VARCHAR)" if columns[column] != "VARCHAR" else column
-    clean = f"{column}_clean"
-    key = f"CAST('1' || {sql_normalise(clean, plan or _NO_COUNTRY)} AS BIGINT)"
-    return f"{sql_clean(text)} AS {clean}", key
+def _text(column: str, columns: dict[str, str]) -> str:
+    return f"CAST({column} AS VARCHAR)" if columns[column] != "VARCHAR" else column
+
+
+def _number_dictionary(con: Any, side: str, plan: NumberingPlan | None) -> None:
+    """`{side}_numbers(raw, key)`: each distinct number text of the side once, with its key.
+
+    Numbers repeat across records (a subscriber calls many times), so normalising the distinct texts
+    and joining them back costs a fraction of normalising every record.
+    """
+    digits = sql_normalise("clean", plan or _NO_COUNTRY)
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE {side}_numbers AS
+            SELECT raw, CAST('1' || {digits} AS BIGINT) AS key
+            FROM (SELECT raw, {sql_clean("raw")} AS clean
+                  FROM (SELECT a_raw AS raw FROM {side}_raw UNION SELECT b_raw FROM {side}_raw) u) n"""
+    )
 
 
 def _literal(text: str) -> str:
@@ -97,6 +108,8 @@ def load_side(con: Any, side: str, path: Path, plan: NumberingPlan | None) -> No
 
     The view has `line, record_id, a_key, b_key, start_epoch, duration_s`; a key is the BIGINT of `1`
     followed by the E.164 digits (NULL when not a number), so joins and groupings run on integers.
+    Steps: the file's rows as read (`{side}_raw`, file order kept for CSV lines), the dictionary of its
+    distinct number texts, then the keyed records.
     """
     source, columns, parquet = _source(con, path)
     missing = [c for c in ("a_number", "b_number") if c not in columns]
@@ -106,30 +119,38 @@ def load_side(con: Any, side: str, path: Path, plan: NumberingPlan | None) -> No
         raise ImportRefusedError(f"{path}: missing column(s) {', '.join(missing)}")
     record_id = "CAST(record_id AS VARCHAR)" if "record_id" in columns else "CAST(NULL AS VARCHAR)"
     duration = "TRY_CAST(duration_s AS BIGINT)" if "duration_s" in columns else "CAST(0 AS BIGINT)"
-    a_clean, a_key = _number_key("a_number", columns, plan)
-    b_clean, b_key = _number_key("b_number", columns, plan)
     if parquet:
         line = "CAST(line AS BIGINT)" if "line" in columns else "file_row_number + 1"
-        stored_line, view_line = f"{line} AS line,", "line"
     else:
         # The CSV line is the record key: rows keep file order in the table, so rowid + 2 is the line.
-        stored_line, view_line = "", "rowid + 2"
+        line = "NULL"
         con.execute("SET preserve_insertion_order = true")
     try:
         con.execute(
             f"""
-            CREATE OR REPLACE TEMP TABLE {side}_rec AS
-            SELECT {stored_line} {record_id} AS record_id, {a_key} AS a_key, {b_key} AS b_key,
+            CREATE OR REPLACE TEMP TABLE {side}_raw AS
+            SELECT {line} AS line, {record_id} AS record_id,
+                   {_text("a_number", columns)} AS a_raw, {_text("b_number", columns)} AS b_raw,
                    {_start_epoch_expr(columns)} AS start_epoch, {duration} AS duration_s
-            FROM (SELECT *, {a_clean}, {b_clean} FROM {source})
+            FROM {source}
             """
         )
     finally:
         con.execute("SET preserve_insertion_order = false")
+    _number_dictionary(con, side, plan)
     con.execute(
-        f"""CREATE OR REPLACE TEMP VIEW {side} AS
-            SELECT {view_line} AS line, record_id, a_key, b_key, start_epoch, duration_s FROM {side}_rec"""
+        f"""
+        CREATE OR REPLACE TEMP TABLE {side}_rec AS
+        SELECT {"r.line" if parquet else "r.rowid + 2"} AS line, r.record_id,
+               a.key AS a_key, b.key AS b_key, r.start_epoch, r.duration_s
+        FROM {side}_raw r
+        LEFT JOIN {side}_numbers a ON a.raw = r.a_raw
+        LEFT JOIN {side}_numbers b ON b.raw = r.b_raw
+        """
     )
+    con.execute(f"DROP TABLE {side}_raw")
+    con.execute(f"DROP TABLE {side}_numbers")
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {side} AS SELECT * FROM {side}_rec")
 
 
 def sql_key_to_number(key: str) -> str:
