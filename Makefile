@@ -19,7 +19,7 @@ $(STAMP): $(UV) pyproject.toml uv.lock
 venv: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/o2o demo
+	$(BIN)/o2o demo --fresh
 
 test: $(STAMP)
 	$(BIN)/pytest -n 2 -q

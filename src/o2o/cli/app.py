@@ -67,6 +67,9 @@ def _register() -> None:
     from o2o.cli import cycle
 
     cycle.register(app)
+    from o2o.cli import demo
+
+    demo.register(app)
 
 
 def run(argv: list[str]) -> int:

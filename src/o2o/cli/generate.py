@@ -54,6 +54,9 @@ def generate(
     rate_change: Annotated[float, typer.Option(help="Services with a mid-month rate change.")] = 0.5,
     stale_deck: Annotated[float, typer.Option(help="Changed voice services one party rates stale.")] = 0.5,
     offset_files: Annotated[float, typer.Option(help="Files with local +HH:MM times.")] = 0.25,
+    tolerance_absolute: Annotated[
+        int, typer.Option(help="Agreements' absolute tolerance (USD-like, scaled per currency; 0: none).")
+    ] = 1000,
     force: Annotated[bool, typer.Option("--force", help="Replace a network already in --out.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
@@ -79,6 +82,7 @@ def generate(
         rate_change=rate_change,
         stale_deck=stale_deck,
         offset_files=offset_files,
+        tolerance_absolute=tolerance_absolute,
     ).check()
     started = time.perf_counter()
     with Progress(

@@ -70,11 +70,13 @@ def _domain(rows: list[dict[str, Any]]) -> list[Obligation]:
     ]
 
 
-def figures_of(result: NettingResult, obligations_count: int) -> dict[str, Any]:
+def figures_of(result: NettingResult, rows: list[dict[str, Any]]) -> dict[str, Any]:
     """The round's headline figures per currency (amounts as strings)."""
     out: dict[str, Any] = {"mode": result.mode.value, "currencies": {}}
     for cur in result.currencies:
+        netted = [r for r in rows if r["currency"] == cur.currency and r["status"] == "open"]
         out["currencies"][cur.currency] = {
+            "obligations_count": len(netted),
             "gross_total": str(cur.gross_total),
             "cleared_total": str(cur.cleared_total),
             "remaining_total": str(cur.remaining_total),
@@ -86,7 +88,7 @@ def figures_of(result: NettingResult, obligations_count: int) -> dict[str, Any]:
             },
             "excluded": [asdict(e) | {"amount": str(e.amount)} for e in cur.excluded],
         }
-    out["obligations"] = obligations_count
+    out["obligations"] = len(rows)
     return out
 
 
@@ -104,7 +106,7 @@ def run_netting(ws: Workspace, period: str, mode: str = "clearing-house") -> dic
         withheld = [r["id"] for r in rows if r["status"] == "withheld"]
         result = net_obligations(_domain(rows), mode=netting_mode, withheld=withheld)
         round_id = f"RND-{per}-{secrets.token_hex(3)}"
-        figures = figures_of(result, len(rows))
+        figures = figures_of(result, rows)
         repo.add_round(round_id, str(per), netting_mode.value, figures)
         by_id = {r["id"]: r for r in rows}
         for cur in result.currencies:
@@ -123,10 +125,9 @@ def run_netting(ws: Workspace, period: str, mode: str = "clearing-house") -> dic
                     {"id": f"PAY-{round_id[4:]}-{cur.currency}-{i:03d}", "round_id": round_id, "payer": pay.payer,
                      "payee": pay.payee, "amount": pay.amount, "currency": cur.currency}
                 )  # fmt: skip
+        set_off = {so.obligation for cur in result.currencies for so in cur.setoffs}
         for ob in rows:
-            if ob["status"] == "open" and not any(
-                so.obligation == ob["id"] for c in result.currencies for so in c.setoffs
-            ):
+            if ob["status"] == "open" and ob["id"] not in set_off:
                 repo.update_obligation(ob, status="netted")
         for cycle in signed:
             move_cycle(uow, cycle, CycleState.NETTED, hub)

@@ -191,7 +191,7 @@ def build_agreements(opts: SynthOptions, ops: list[SynthOperator]) -> list[Synth
                 timezone=big.country.timezone,
                 valid_from=valid_from,
                 change_day=change_day,
-                tolerance_absolute=(Decimal(1000) * factor).quantize(Decimal(1)),
+                tolerance_absolute=(Decimal(opts.tolerance_absolute) * factor).quantize(Decimal(1)),
                 services=tuple(services),
             )
         )

@@ -46,15 +46,14 @@ class SynthOptions:
     stale_deck: float = 0.5
     offset_files: float = 0.25
     chunk_calls: int = 100_000
+    # Absolute tolerance of every agreement, in USD-like units scaled to its currency (0: relative 1% only).
+    tolerance_absolute: int = 1000
 
     def check(self) -> SynthOptions:
         """Return self when the options make a consistent network, else raise a ValidationError."""
         if not 2 <= self.operators <= MAX_OPERATORS:
             raise ValidationError(f"--operators {self.operators}: between 2 and {MAX_OPERATORS}")
-        if self.cdrs < 1:
-            raise ValidationError(f"--cdrs {self.cdrs}: must be positive")
-        if self.seed < 0:
-            raise ValidationError(f"--seed {self.seed}: must not be negative")
+        self._check_counts()
         unknown = [k for k in self.services if k not in ALL_KINDS]
         if unknown or not self.services:
             raise ValidationError(f"--services {','.join(self.services)}: choose from {', '.join(ALL_KINDS)}")
@@ -75,6 +74,14 @@ class SynthOptions:
         if self.chunk_calls < 1_000:
             raise ValidationError(f"chunk size {self.chunk_calls}: at least 1000")
         return self
+
+    def _check_counts(self) -> None:
+        if self.cdrs < 1:
+            raise ValidationError(f"--cdrs {self.cdrs}: must be positive")
+        if self.seed < 0:
+            raise ValidationError(f"--seed {self.seed}: must not be negative")
+        if self.tolerance_absolute < 0:
+            raise ValidationError(f"--tolerance-absolute {self.tolerance_absolute}: must not be negative")
 
     def rates(self) -> dict[str, float]:
         return {
