@@ -278,3 +278,31 @@ def test_evidence_lists_the_differing_records_of_the_chosen_days(tmp_path: Path)
     ]
     other = write_evidence(tmp_path / "out", [date(2026, 9, 30)], tmp_path / "e2.parquet")
     assert other.counts == {"duration_mismatch": 1}
+
+
+def test_unreadable_times_and_durations_stay_unmatched(tmp_path: Path) -> None:
+    ours = _write(
+        tmp_path / "o.csv",
+        "record_id,a_number,b_number,start_time,duration_s\n"
+        "o1,+442079460000,+447911123456,2026-10-01T12:00:00Z,60\n"
+        "o2,+442079460001,+447911123456,yesterday noon,60\n"
+        "o3,+442079460002,+447911123456,2026-10-01T12:00:00Z,sixty\n",
+    )
+    theirs = _write(
+        tmp_path / "t.csv",
+        "record_id,a_number,b_number,start_time,duration_s\n"
+        "t1,+442079460000,+447911123456,2026-10-01T12:00:01Z,60\n"
+        "t2,+442079460001,+447911123456,2026-10-01T12:00:00Z,60\n"
+        "t3,+442079460002,+447911123456,2026-10-01T12:00:00Z,60\n",
+    )
+    s = match_files(ours, theirs, MatchOptions(), tmp_path / "out")
+    # o2's time cannot be read: it cannot match; o3's unknown duration still pairs, as a mismatch.
+    assert (s.exact, s.duration_mismatch, s.only_ours, s.only_theirs) == (1, 1, 1, 1)
+    only = pq.read_table(tmp_path / "out" / "only_ours.parquet").to_pylist()
+    assert [(r["line"], r["record_id"], r["start_epoch"]) for r in only] == [(3, "o2", None)]
+    m = {r["ours_record_id"]: r for r in pq.read_table(tmp_path / "out" / "matches.parquet").to_pylist()}
+    assert (m["o3"]["ours_duration_s"], m["o3"]["theirs_duration_s"], m["o3"]["class"]) == (
+        None,
+        60,
+        "duration_mismatch",
+    )

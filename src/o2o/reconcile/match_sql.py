@@ -18,7 +18,7 @@ from __future__ import annotations
 
 SECONDS_PER_DAY = 86400
 # What a candidate edge carries for the detail files, so that writing them needs no join back.
-PAYLOAD = "o_id, t_id, o_start, t_start"
+PAYLOAD = "o_id, t_id, o_start, t_start, t_dur"
 _MATCHABLE = "r.a_key IS NOT NULL AND r.b_key IS NOT NULL AND r.start_epoch IS NOT NULL"
 
 
@@ -80,7 +80,7 @@ def candidates_step(table: str, tolerance_s: int, offset_s: int) -> str:
            t.duration_s - o.duration_s AS dgap,
            o.duration_s AS o_dur,
            o.record_id AS o_id, t.record_id AS t_id,
-           o.start_epoch AS o_start, t.start_epoch AS t_start
+           o.start_epoch AS o_start, t.start_epoch AS t_start, t.duration_s AS t_dur
     FROM o JOIN t
       ON o.a_key = t.a_key AND o.b_key = t.b_key AND o.bucket = t.bucket
     WHERE t.start_corr - o.start_epoch BETWEEN -{tolerance_s} AND {tolerance_s}
@@ -170,7 +170,7 @@ def classified_step(union_sql: str, duration_tolerance_s: int) -> str:
     return f"""
     CREATE OR REPLACE TEMP TABLE pairs AS
     SELECT o_line, t_line, day, t_start - o_start AS time_gap_s, dgap AS duration_gap_s,
-           o_dur AS ours_duration_s, o_dur + dgap AS theirs_duration_s, {PAYLOAD}, isolated,
+           o_dur AS ours_duration_s, t_dur AS theirs_duration_s, {PAYLOAD}, isolated,
            CASE WHEN dgap = 0 THEN 'exact'
                 WHEN abs(dgap) <= {duration_tolerance_s} THEN 'partial'
                 ELSE 'duration_mismatch' END AS class

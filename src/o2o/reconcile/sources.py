@@ -103,6 +103,45 @@ def _source(con: Any, path: Path) -> tuple[str, dict[str, str], bool]:
         raise ImportRefusedError(f"{path}: not a readable CSV or Parquet file ({exc})") from None
 
 
+_CSV_TYPES = {
+    "record_id": "VARCHAR",
+    "a_number": "VARCHAR",
+    "b_number": "VARCHAR",
+    "start_time": "TIMESTAMP WITH TIME ZONE",
+    "start_epoch": "BIGINT",
+    "duration_s": "BIGINT",
+}
+
+
+def _stage_raw(
+    con: Any, side: str, source: str, columns: dict[str, str], line: str, record_id: str, duration: str
+) -> None:
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE {side}_raw AS
+        SELECT {line} AS line, {record_id} AS record_id,
+               {_text("a_number", columns)} AS a_raw, {_text("b_number", columns)} AS b_raw,
+               {_start_epoch_expr(columns)} AS start_epoch, {duration} AS duration_s
+        FROM {source}
+        """
+    )
+
+
+def _stage_csv(
+    con: Any, side: str, path: Path, columns: dict[str, str], record_id: str, duration: str
+) -> None:
+    """Read the CSV with typed columns (fast); if any value does not parse, read it all as text instead,
+    where an unreadable time or duration becomes NULL (that record then cannot match)."""
+    types = {c: t for c, t in _CSV_TYPES.items() if c in columns}
+    spec = "{" + ", ".join(f"{_literal(c)}: {_literal(t)}" for c, t in types.items()) + "}"
+    typed = f"read_csv({_literal(str(path))}, header = true, types = {spec})"
+    try:
+        _stage_raw(con, side, typed, {**columns, **types}, "NULL", record_id, duration)
+    except duckdb.Error:
+        text = f"read_csv({_literal(str(path))}, all_varchar = true, header = true)"
+        _stage_raw(con, side, text, columns, "NULL", record_id, duration)
+
+
 def load_side(con: Any, side: str, path: Path, plan: NumberingPlan | None) -> None:
     """Make `{side}_rec` (stored) and the view `{side}` over it from a usage file (CSV or Parquet).
 
@@ -121,22 +160,14 @@ def load_side(con: Any, side: str, path: Path, plan: NumberingPlan | None) -> No
     duration = "TRY_CAST(duration_s AS BIGINT)" if "duration_s" in columns else "CAST(0 AS BIGINT)"
     if parquet:
         line = "CAST(line AS BIGINT)" if "line" in columns else "file_row_number + 1"
+        _stage_raw(con, side, source, columns, line, record_id, duration)
     else:
         # The CSV line is the record key: rows keep file order in the table, so rowid + 2 is the line.
-        line = "NULL"
         con.execute("SET preserve_insertion_order = true")
-    try:
-        con.execute(
-            f"""
-            CREATE OR REPLACE TEMP TABLE {side}_raw AS
-            SELECT {line} AS line, {record_id} AS record_id,
-                   {_text("a_number", columns)} AS a_raw, {_text("b_number", columns)} AS b_raw,
-                   {_start_epoch_expr(columns)} AS start_epoch, {duration} AS duration_s
-            FROM {source}
-            """
-        )
-    finally:
-        con.execute("SET preserve_insertion_order = false")
+        try:
+            _stage_csv(con, side, path, columns, record_id, duration)
+        finally:
+            con.execute("SET preserve_insertion_order = false")
     _number_dictionary(con, side, plan)
     con.execute(
         f"""
