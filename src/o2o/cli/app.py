@@ -76,7 +76,8 @@ def run(argv: list[str]) -> int:
     """Run the CLI on `argv` and return the exit code; a user's mistake prints one line, no traceback."""
     _register()
     try:
-        app(args=argv, prog_name="o2o", standalone_mode=False)
+        # Without standalone mode, `typer.Exit(code)` comes back as the return value.
+        result = app(args=argv, prog_name="o2o", standalone_mode=False)
     except O2OError as exc:
         err_console.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
         return 1
@@ -92,7 +93,7 @@ def run(argv: list[str]) -> int:
     except typer.Abort:
         err_console.print("aborted")
         return 1
-    return 0
+    return result if isinstance(result, int) else 0
 
 
 def main() -> None:
