@@ -4,8 +4,8 @@ Steps: load and normalise both sides (`sources`), flag duplicates, find candidat
 mutual-best rounds (`match_sql`, each round a temp table), solve what is left exactly per component
 (`components`), class every record and write `matches.parquet`, `only_ours.parquet`,
 `only_theirs.parquet`, `duplicates.parquet` and `daily.parquet` into `out_dir`.
-The clock offset (theirs − ours) is the median time gap of the unambiguous pairs (both records with
-one candidate) of the first round. With `correct_clock`, a first pass estimates it with candidates searched
+The clock offset (theirs − ours) is the lower median time gap of the unambiguous pairs (both records
+with one candidate: round 1). With `correct_clock`, a first pass estimates it with candidates searched
 within `clock_window_s` (so an offset larger than the tolerance is seen), and the final pass matches with
 their times moved back by it; the offset reported is that estimate. The result is a maximum matching
 that prefers duration agreement, then closeness in time (see `match_sql` for why the rounds are exact).
@@ -27,7 +27,8 @@ from o2o.reconcile.sources import connect, copy_to_parquet, load_side, sql_day_t
 
 @dataclass(frozen=True, slots=True)
 class _PassResult:
-    rounds: list[str]  # the tables of rounds 2… and of the exact components (round 1 stays in `cand`)
+    tables: list[str]  # the pairs of rounds 2… and of the exact components (round 1 stays in `cand`)
+    rounds: int  # rounds that found pairs, round 1 included
     components: int
 
 
@@ -78,7 +79,7 @@ def _run_rounds(con: Any, options: MatchOptions, offset_s: int) -> _PassResult:
         live = f"live_{k}"
     exact, components = _exact_components(con, live)
     con.execute(f"DROP TABLE {live}")
-    return _PassResult([*rounds, exact], components)
+    return _PassResult([*rounds, exact], 1 + len(rounds), components)
 
 
 def _offsets(con: Any, isolated_sql: str) -> tuple[int | None, dict[int, int]]:
@@ -168,7 +169,7 @@ def _summary(con: Any, offset: int | None, result: _PassResult, out_dir: Path) -
         duplicates_ours=_count(con, "SELECT count(*) FROM ours_dups"),
         duplicates_theirs=_count(con, "SELECT count(*) FROM theirs_dups"),
         clock_offset_s=offset,
-        rounds=len(result.rounds),
+        rounds=result.rounds,
         contested_components=result.components,
         out_dir=out_dir,
     )
@@ -188,11 +189,11 @@ def match_files(ours: Path, theirs: Path, options: MatchOptions, out_dir: Path) 
         result = _run_rounds(con, options, (estimate[0] or 0) if estimate else 0)
         later = [
             f"SELECT o_line, t_line, day, tgap, dgap, o_dur, {match_sql.PAYLOAD}, FALSE FROM {r}"
-            for r in result.rounds
+            for r in result.tables
         ]
         union = " UNION ALL ".join([match_sql.isolated_select("cand"), *later])
         con.execute(match_sql.classified_step(union, options.duration_tolerance_s))
-        _drop(con, [*result.rounds, "cand", "multi_o", "multi_t"])
+        _drop(con, [*result.tables, "cand", "multi_o", "multi_t"])
         offset, per_day = estimate or _offsets(
             con, "SELECT day, time_gap_s AS tgap FROM pairs WHERE isolated"
         )
