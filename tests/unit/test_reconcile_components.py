@@ -84,3 +84,27 @@ def test_components_split_by_shared_records() -> None:
     groups = split_components(edges)
     assert sorted(len(g) for g in groups) == [1, 2, 2]
     assert solve_components(edges).components == 2
+
+
+def test_a_large_dense_component_agrees_with_networkx() -> None:
+    import random
+
+    import networkx as nx
+
+    rng = random.Random(4)
+    edges: list[Edge] = [
+        (o, 1000 + t, rng.randint(-30, 30), rng.randint(-5, 5))
+        for o in range(45)
+        for t in range(38)
+        if rng.random() < 0.3
+    ]
+    pairs = solve_component(edges)
+    graph = nx.Graph()
+    for o, t, d, g in edges:
+        graph.add_edge(("o", o), ("t", t), weight=10**7 - (abs(d or 0) * 1000 + abs(g)))
+    reference = [
+        (u[1], v[1]) if u[0] == "o" else (v[1], u[1])
+        for u, v in nx.max_weight_matching(graph, maxcardinality=True)
+    ]
+    assert _is_matching(edges, pairs)
+    assert matching_cost(edges, pairs) == matching_cost(edges, reference)

@@ -8,7 +8,8 @@ connected components; each is solved as an assignment problem so that the matchi
 3. of least total |time gap|.
 The three goals become one integer cost per edge (|duration gap| · S + |time gap|) with S larger than any
 total of time gaps, and an "unmatched" cost U per record larger than any total of edge costs; the
-component is padded to a square assignment (each record may take its own dummy) and solved by OR-Tools.
+component is padded to a square assignment (each record may take its own dummy) and solved by OR-Tools
+(`SimpleLinearSumAssignment`, arcs linear in the edges, so a large component stays cheap).
 """
 
 from __future__ import annotations
@@ -94,8 +95,10 @@ def solve_component(edges: Sequence[Edge]) -> list[tuple[int, int]]:
         solver.add_arc_with_cost(i, n_t + i, unmatched)
     for j in range(n_t):
         solver.add_arc_with_cost(n_o + j, j, unmatched)
-        for i in range(n_o):
-            solver.add_arc_with_cost(n_o + j, n_t + i, 0)
+    # A dummy of t may take the dummy of o only along an edge (o, t): when o–t is matched both dummies are
+    # free for each other, so every matching still completes, with arcs linear in the edges.
+    for o, t, _, _ in edges:
+        solver.add_arc_with_cost(n_o + t_index[t], n_t + o_index[o], 0)
     status = solver.solve()
     if status != solver.OPTIMAL:
         raise RuntimeError(f"assignment solver failed on a component of {len(edges)} edges: {status}")
