@@ -98,3 +98,34 @@ def test_cycle_from_declarations_to_closed_period(declared: tuple[Any, dict[str,
     assert cli("period", "close", period).code == 0
     assert cli("cycle", "status", "--json").json()[0]["state"] == "closed"
     assert cli("ledger", "verify", "--json").json()["ok"] is True
+
+
+def test_rate_imported_declarations(declared: tuple[Any, dict[str, Any]]) -> None:
+    cli, ctx = declared
+    ag, period = ctx["agreement"], ctx["truth"]["period"]
+    provider = ag["parties"][0]
+    r = cli("rate", "--agreement", ag["id"], "--period", period, "--declarer", provider, "--json")
+    assert r.code == 0, r.err
+    results = r.json()
+    files = {f["service"]: f for f in ctx["truth"]["files"] if f["declarer"] == provider}
+    usage = [x for x in results if next(iter(x["services"])) in files]
+    assert len(usage) == len(files) > 0
+    for res in usage:
+        (service,) = res["services"]
+        assert res["records"] == files[service]["rows"]
+    r = cli("rate", "--agreement", ag["id"], "--period", period, "--declarer", "NOBODY")
+    assert r.code == 1 and "not a party" in r.err
+
+
+def test_overdue_disputes_are_escalated_and_closed_to_proposals(declared: tuple[Any, dict[str, Any]]) -> None:
+    cli, ctx = declared
+    ag, period = ctx["agreement"], ctx["truth"]["period"]
+    (report,) = cli("reconcile", "--agreement", ag["id"], "--period", period, "--json").json()
+    assert report["disputes"]
+    assert cli("dispute", "escalate", "--as-of", "2000-01-01", "--json").json() == {"escalated": []}
+    escalated = cli("dispute", "escalate", "--as-of", "2099-01-01", "--json").json()["escalated"]
+    assert sorted(escalated) == sorted(report["disputes"])
+    d = cli("dispute", "show", escalated[0], "--json").json()
+    assert d["state"] == "escalated"
+    r = cli("dispute", "propose", escalated[0], "--as", d["provider"], "--split")
+    assert r.code == 1 and "escalated" in r.err
