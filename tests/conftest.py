@@ -32,9 +32,7 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]
     yield home
 
 
-@pytest.fixture
-def cli(workspace: Path, capsys: pytest.CaptureFixture[str]) -> Any:
-    """Run `o2o ARGS…` in-process, as a user would, and return its exit code and output."""
+def _invoker(capsys: pytest.CaptureFixture[str]) -> Any:
     from o2o.cli.app import run
 
     def invoke(*args: str | Path) -> CliResult:
@@ -44,6 +42,12 @@ def cli(workspace: Path, capsys: pytest.CaptureFixture[str]) -> Any:
         return CliResult(code, captured.out, captured.err)
 
     return invoke
+
+
+@pytest.fixture
+def cli(workspace: Path, capsys: pytest.CaptureFixture[str]) -> Any:
+    """Run `o2o ARGS…` in-process, as a user would, and return its exit code and output."""
+    return _invoker(capsys)
 
 
 # --- store fixtures: every store test runs on SQLite and on PostgreSQL --------------------------------
@@ -98,12 +102,4 @@ def db_workspace(store_url: str, workspace: Path, monkeypatch: pytest.MonkeyPatc
 @pytest.fixture
 def db_cli(db_workspace: Path, capsys: pytest.CaptureFixture[str]) -> Any:
     """Like `cli`, on SQLite and on PostgreSQL."""
-    from o2o.cli.app import run
-
-    def invoke(*args: str | Path) -> CliResult:
-        capsys.readouterr()
-        code = run([str(a) for a in args])
-        captured = capsys.readouterr()
-        return CliResult(code, captured.out, captured.err)
-
-    return invoke
+    return _invoker(capsys)
