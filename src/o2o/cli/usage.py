@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -68,7 +69,8 @@ def usage_import(
 ) -> None:
     """Validate, normalise and store one party's usage file; rejected rows go to a rejects file."""
     ws = workspace()
-    result = svc.import_usage(ws, file, agreement, period, declarer, service, fmt)
+    with console.status(f"importing {file}", spinner="dots") if not json_out else nullcontext():
+        result = svc.import_usage(ws, file, agreement, period, declarer, service, fmt)
     row = declaration_row(result.declaration, ws.home)
     row["already_imported"] = result.already_imported
     row["replaced"] = result.replaced.id if result.replaced else None
