@@ -51,10 +51,10 @@ def rate_declared(
 
 
 def reconcile(
+    period: Annotated[str, typer.Option("--period", help="Period YYYY-MM.")],
     agreement: Annotated[
         str | None, typer.Option("--agreement", help="Agreement id (default: every declared one).")
     ] = None,
-    period: Annotated[str, typer.Option("--period", help="Period YYYY-MM.")] = ...,  # type: ignore[assignment]
     correct_clock: Annotated[
         bool, typer.Option("--correct-clock", help="Correct switch clock offsets.")
     ] = False,

@@ -19,6 +19,7 @@ from o2o.domain.cycle import CycleState
 from o2o.domain.errors import InvalidTransitionError, ValidationError
 from o2o.domain.money import ZERO, round_to_currency
 from o2o.domain.periods import Period
+from o2o.ledger.keys import Signer
 from o2o.services.accounts import post_dispute_adjustment
 from o2o.services.cycle_common import canonical, digest, hub_signer, move_cycle, register
 from o2o.services.ledger import load_signer
@@ -144,7 +145,7 @@ def accept(ws: Workspace, dispute_id: str, operator: str) -> dict[str, Any]:
 
 
 def _apply_resolution(
-    uow: UnitOfWork, repo: CycleRepository, d: dict[str, Any], amount: Decimal, hub: Any
+    uow: UnitOfWork, repo: CycleRepository, d: dict[str, Any], amount: Decimal, hub: Signer
 ) -> None:
     st = repo.statement(d["statement_id"])
     if not repo.signatures(st["id"]):

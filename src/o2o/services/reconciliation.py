@@ -24,6 +24,7 @@ from o2o.domain.errors import InvalidTransitionError
 from o2o.domain.money import ZERO
 from o2o.domain.periods import Period
 from o2o.domain.tariffs import ServiceKind
+from o2o.ledger.keys import Signer
 from o2o.rating import RatingResult, rate_recurring, rate_usage
 from o2o.reconcile import MatchOptions, MatchSummary, match_files
 from o2o.reconcile.aggregates import compare_by_day, compare_summaries, read_summary
@@ -32,6 +33,7 @@ from o2o.services.cycle_common import canonical, digest, hub_signer, move_cycle,
 from o2o.services.registry_data import get_agreement
 from o2o.store.cycle_repository import CycleRepository, cycle_id
 from o2o.store.repositories import now_utc
+from o2o.store.uow import UnitOfWork
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,9 +214,9 @@ def reconcile_agreement(
 
 
 def _write_statement(
-    uow: Any,
+    uow: UnitOfWork,
     repo: CycleRepository,
-    hub: Any,
+    hub: Signer,
     agreement: Agreement,
     period: str,
     st_id: str,

@@ -164,7 +164,7 @@ def confirm_payment(ws: Workspace, payment_id: str, reference: str = "") -> dict
     return {"payment": payment_id, "round": pay["round_id"], "round_settled": settled}
 
 
-def _settle_round(uow: UnitOfWork, repo: CycleRepository, round_id: str, hub: Any) -> None:
+def _settle_round(uow: UnitOfWork, repo: CycleRepository, round_id: str, hub: Signer) -> None:
     """Every instruction paid: each netted obligation's remainder is paid; the period's cycles settle."""
     rnd = repo.round(round_id)
     per = Period.parse(rnd["period"])

@@ -15,6 +15,7 @@ from o2o.domain.cycle import CycleState
 from o2o.domain.errors import InvalidTransitionError, NotFoundError, SignatureError
 from o2o.domain.money import ZERO, round_to_currency
 from o2o.domain.periods import Period
+from o2o.ledger.keys import Signer
 from o2o.services.accounts import post_dispute_adjustment, post_invoice
 from o2o.services.cycle_common import hub_signer, move_cycle, register
 from o2o.services.ledger import key_path, load_signer, stored_keys
@@ -98,7 +99,7 @@ def _check_can_sign(repo: CycleRepository, st: dict[str, Any], operator: str) ->
 
 
 def _complete(
-    ws: Workspace, uow: UnitOfWork, repo: CycleRepository, st: dict[str, Any], hub: Any
+    ws: Workspace, uow: UnitOfWork, repo: CycleRepository, st: dict[str, Any], hub: Signer
 ) -> list[str]:
     """Both signed: obligations per line (the contested part withheld while disputed), invoices posted."""
     agreement, _ = get_agreement(ws, st["agreement_id"])
