@@ -1,13 +1,23 @@
-"""Engines and migrations: one SQLAlchemy engine per workspace, schema brought to head by Alembic."""
+"""Engines and migrations: one SQLAlchemy engine per workspace, schema brought to head by Alembic.
+
+Every process opens the workspace, so bringing the schema to head must be cheap when there is nothing
+to do: the heads of the migration scripts are read from the scripts' own `revision`/`down_revision`
+literals (no Alembic import) and compared with the stored `alembic_version` rows; Alembic runs only
+when they differ, or when a script is not plain enough to read that way (then Alembic decides).
+"""
 
 from __future__ import annotations
 
+import ast
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy.exc import SQLAlchemyError
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -40,17 +50,81 @@ def _create(url: str) -> Engine:
 
 
 def alembic_config() -> Config:
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     return cfg
 
 
 def migrate(engine: Engine) -> None:
-    """Bring the database to every head (areas add their own migration branches)."""
+    """Bring the database to every head (areas add their own migration branches); no-op when at head."""
+    heads = script_heads()
+    if heads is not None and stored_revisions(engine) == heads:
+        return
+    from alembic import command
+
     cfg = alembic_config()
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "heads")
+
+
+@cache
+def script_heads() -> frozenset[str] | None:
+    """The head revisions of the migration scripts, or None when a script is not plain literals."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for script in sorted((MIGRATIONS / "versions").glob("*.py")):
+        found = _script_revision(script)
+        if found is None:
+            return None
+        revision, down = found
+        revisions.add(revision)
+        parents.update(down)
+    heads = frozenset(revisions - parents)
+    return heads or None
+
+
+def _script_revision(script: Path) -> tuple[str, tuple[str, ...]] | None:
+    """`revision` and `down_revision` of one script read as literals; None when it cannot be read so."""
+    values: dict[str, object] = {}
+    try:
+        tree = ast.parse(script.read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, ValueError):
+        return None
+    for node in tree.body:
+        value: ast.expr | None
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target, value = node.targets[0], node.value
+        elif isinstance(node, ast.AnnAssign):
+            target, value = node.target, node.value
+        else:
+            continue
+        if isinstance(target, ast.Name) and target.id in ("revision", "down_revision", "depends_on"):
+            try:
+                values[target.id] = ast.literal_eval(value) if value is not None else None
+            except ValueError:
+                return None
+    revision, down = values.get("revision"), values.get("down_revision")
+    if not isinstance(revision, str) or values.get("depends_on") is not None:
+        return None
+    if down is None:
+        return revision, ()
+    if isinstance(down, str):
+        return revision, (down,)
+    if isinstance(down, tuple | list) and all(isinstance(d, str) for d in down):
+        return revision, tuple(down)
+    return None
+
+
+def stored_revisions(engine: Engine) -> frozenset[str] | None:
+    """The revisions recorded in `alembic_version`, or None when there is no such table yet."""
+    try:
+        with engine.connect() as conn:
+            return frozenset(str(r[0]) for r in conn.execute(text("SELECT version_num FROM alembic_version")))
+    except SQLAlchemyError:
+        return None
 
 
 def is_initialised(engine: Engine) -> bool:
