@@ -4,7 +4,8 @@ Data (written once under bench-data/rating/, reused): a rate deck CSV of P prefi
 own destination) with 3 versions (from 2026-01-01, 2026-10-11, 2026-10-21) of a peak and an off-peak
 price each, an agreement TOML (Europe/Berlin, 30/6 increments, bands, setup fee, 4-decimal records), and
 N canonical voice CDRs in October 2026 whose called numbers extend a deck prefix (1% match nothing).
-Contenders, each in its own subprocess (wall time of the work, peak RSS from wait4):
+Contenders, each in its own subprocess (wall and CPU time of the work after imports and set-up, peak RSS
+of the process from wait4):
 - project: `rate_usage` (local time and band, longest prefix, rate version, increments, exact charges;
   writes rated, summary and unrated Parquet);
 - floor: a bare DuckDB hash join of the same CDRs to a table keyed by the first 5 digits of b_number
@@ -123,13 +124,14 @@ def run_project(folder: Path, memory_limit: str) -> dict[str, float]:
     pa.array([0])  # warm the imports (pyarrow pulls in pandas when present), as the floor's are
     t0 = time.perf_counter()
     agreement = to_domain(load_agreement_file(folder / "agreement.toml"))
-    t1 = time.perf_counter()
+    t1, cpu1 = time.perf_counter(), time.process_time()
     result = rate_usage(
         agreement, "voice", [folder / "usage.parquet"], folder / "out-project", memory_limit=memory_limit
     )
-    t2 = time.perf_counter()
+    t2, cpu2 = time.perf_counter(), time.process_time()
     return {
         "seconds": t2 - t1,
+        "cpu": cpu2 - cpu1,
         "load_seconds": t1 - t0,
         "records": result.records,
         "rated": result.rated,
@@ -145,16 +147,16 @@ def run_floor(folder: Path, memory_limit: str) -> dict[str, float]:
         SELECT substr(prefix, 1, 5) AS key, MIN(CAST(price AS DECIMAL(18, 6))) AS price
         FROM read_csv('{folder / "deck.csv"}', all_varchar = true) GROUP BY 1"""
     )
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), time.process_time()
     out = folder / "out-floor.parquet"
     con.execute(
         f"""COPY (SELECT u.*, k.price FROM read_parquet('{folder / "usage.parquet"}') u
                   JOIN keyed k ON k.key = substr(u.b_number, 1, 5))
             TO '{out}' (FORMAT parquet)"""
     )
-    seconds = time.perf_counter() - t0
+    seconds, cpu = time.perf_counter() - t0, time.process_time() - cpu0
     joined = con.execute(f"SELECT COUNT(*) FROM read_parquet('{out}')").fetchall()[0][0]
-    return {"seconds": seconds, "records": joined}
+    return {"seconds": seconds, "cpu": cpu, "records": joined}
 
 
 def _child(role: str, folder: Path, memory_limit: str) -> tuple[dict[str, float], float]:
@@ -188,11 +190,19 @@ def main() -> None:
     floor, floor_rss = _child("floor", folder, args.memory_limit)
     project, project_rss = _child("project", folder, args.memory_limit)
     p_rate, f_rate = project["records"] / project["seconds"], floor["records"] / floor["seconds"]
-    print(f"CDRs {rows:,}, deck {prefixes:,} prefixes x 3 versions x 2 bands")
-    print(f"{'contender':<10} {'seconds':>9} {'records/s':>12} {'peak RSS MiB':>13}")
-    print(f"{'project':<10} {project['seconds']:>9.2f} {p_rate:>12,.0f} {project_rss:>13,.0f}")
-    print(f"{'floor':<10} {floor['seconds']:>9.2f} {f_rate:>12,.0f} {floor_rss:>13,.0f}")
+    print(
+        f"CDRs {rows:,}, deck {prefixes:,} prefixes x 3 versions x 2 bands; load average {os.getloadavg()[0]:.1f}"
+    )
+    print(f"{'contender':<10} {'seconds':>9} {'records/s':>12} {'work CPU s':>11} {'peak RSS MiB':>13}")
+    for name, res, rss, rate in (
+        ("project", project, project_rss, p_rate),
+        ("floor", floor, floor_rss, f_rate),
+    ):
+        print(f"{name:<10} {res['seconds']:>9.2f} {rate:>12,.0f} {res['cpu']:>11.2f} {rss:>13,.0f}")
     print(f"project/floor time ratio: {project['seconds'] / floor['seconds']:.2f}x (goal <= 3x)")
+    print(
+        f"project/floor CPU ratio:  {project['cpu'] / floor['cpu']:.2f}x (steadier when the cores are shared)"
+    )
     print(f"project peak RSS: {project_rss / 1024:.2f} GiB (goal < 4 GiB)")
     print(f"agreement load (deck CSV validated): {project['load_seconds']:.2f} s, not in the ratio")
     print(f"rated {project['rated']:,} of {project['records']:,}; amount {project['amount']:.2f} EUR")

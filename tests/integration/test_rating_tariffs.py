@@ -436,3 +436,25 @@ def test_summary_per_destination_and_local_day(tmp_path: Path) -> None:
         (r["day"], r["events"], r["billed_quantity"], r["amount"]) for r in read_rows(result.summary_path)
     ]
     assert summary == [(date(2026, 10, 24), 1, 60, D("0.0600")), (date(2026, 10, 25), 2, 150, D("0.1500"))]
+
+
+def test_exact_numerator_carries_the_unrounded_charge(tmp_path: Path) -> None:
+    from fractions import Fraction
+
+    _result, rated, _ = run(tmp_path, voice("0.05"), calls(61))
+    row = rated["c0"]
+    assert Fraction(int(row["exact_numerator"]), row["exact_denominator"]) == Fraction(61 * 5, 6000)
+    _, rounded, _ = run(tmp_path / "r", voice("0.05"), calls(61), record_decimals=4)
+    assert "exact_numerator" not in rounded["c0"]  # per-record rounding: the charge is the exact figure
+
+
+def test_nothing_priced_still_writes_every_file(tmp_path: Path) -> None:
+    result, rated, unrated = run(tmp_path, voice(), calls(60, 60, b="1212"))
+    assert (result.rated, result.amount, len(rated), len(unrated)) == (0, D("0.00"), 0, 2)
+    assert result.summary_path is not None and read_rows(result.summary_path) == []
+
+
+def test_everything_priced_writes_an_empty_unrated_file(tmp_path: Path) -> None:
+    result, _rated, unrated = run(tmp_path, voice(), calls(60, 60))
+    assert (result.rated, result.unrated, len(unrated)) == (2, {}, 0)
+    assert result.unrated_path is not None and result.unrated_path.is_file()

@@ -3,17 +3,16 @@
 `rate_usage` prices one service's canonical usage Parquet files by the agreement's tariff and writes
 `rated.parquet` (each priced record), `summary.parquet` (per service, destination and local day) and
 `unrated.parquet` (each record that cannot be priced, with its reason). It touches no store: the
-caller passes the agreement and the files. Only this module knows DuckDB (read_parquet, COPY with
-PARTITION_BY, DATE arithmetic); the step texts in `o2o.rating.steps` are portable SELECTs.
-The records are computed in one streaming pass, split by outcome while they are written; the summary
-and totals are then read back from the rated file.
-Invariants: records = rated + unrated; money is DECIMAL(38, s) in SQL and Decimal in Python;
-`exact_numerator / exact_denominator` is each rated record's charge before any rounding.
+caller passes the agreement and the files. Only this module knows DuckDB (read_parquet, COPY, DATE
+arithmetic); the step texts in `o2o.rating.steps` are portable SELECTs.
+Two streaming passes, nothing materialised but small results: pass 1 writes the priced records; pass 2
+writes the records that cannot be priced; the summary then reads a few columns of the rated file back.
+Invariants: records = rated + unrated; money is DECIMAL(38, s) in SQL and Decimal in Python; when the
+agreement rounds only at the line, `exact_numerator / exact_denominator` is each record's exact charge.
 """
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Sequence
 from decimal import Decimal
 from fractions import Fraction
@@ -35,7 +34,6 @@ from o2o.rating.result import QUANTITY_UNITS, RatingResult
 RATED_FILE = "rated.parquet"
 SUMMARY_FILE = "summary.parquet"
 UNRATED_FILE = "unrated.parquet"
-_PARTS = ".rating-parts"
 
 _DAY_SQL = "CAST(DATE '1970-01-01' + CAST(local_day AS INTEGER) AS DATE)"
 _INPUT_COLS = "src, line, record_id, service, a_number, b_number, start_epoch, duration_s, volume, route"
@@ -58,6 +56,8 @@ def connect(memory_limit: str | None = None, threads: int | None = None) -> duck
     """An in-memory DuckDB for one run (spills to a temp directory beyond `memory_limit`)."""
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
+    # Outputs are ordered by explicit ORDER BY where order matters; elsewhere threads write as they go.
+    con.execute("SET preserve_insertion_order = false")
     if memory_limit:
         con.execute(f"SET memory_limit = '{memory_limit}'")
     if threads:
@@ -88,8 +88,8 @@ def rate_usage(
     con = connect(memory_limit, threads)
     try:
         con.execute(f"CREATE VIEW usage AS {_usage_view(usage_paths)}")
-        lo, hi, max_duration, max_volume = con.execute(
-            "SELECT MIN(start_epoch), MAX(start_epoch), MAX(duration_s), MAX(volume) FROM usage"
+        lo, hi, max_duration, max_volume, records = con.execute(
+            "SELECT MIN(start_epoch), MAX(start_epoch), MAX(duration_s), MAX(volume), COUNT(*) FROM usage"
         ).fetchall()[0]
         lo, hi = int(lo or 0), int(hi or 0)
         deck = build_deck(service_id, service.kind, service.tariff, _local_days(lo, hi))
@@ -109,12 +109,11 @@ def rate_usage(
             if fits_bigint(bound, deck.base, UNROUNDED_PLACES if places is None else places)
             else DUCKDB.int128,
         )
-        return _run(con, agreement, ctx, out_dir, period)
+        return _run(con, agreement, ctx, out_dir, period, int(records))
     except duckdb.Error as exc:
         raise ValidationError(f"rating {service_id} failed: {exc}") from None
     finally:
         con.close()
-        shutil.rmtree(out_dir / _PARTS, ignore_errors=True)
 
 
 def _local_days(lo: int, hi: int) -> tuple[int, int]:
@@ -134,8 +133,7 @@ def _max_numerator(deck: Deck, tariff: Tariff, max_duration: int, max_volume: in
     return max(prices) * billed + (deck.setup_micros + deck.minimum_micros) * deck.base
 
 
-def _write_records(con: duckdb.DuckDBPyConnection, ctx: steps.StepContext, out_dir: Path) -> Path:
-    """One pass over the usage: every record to `out_dir/.rating-parts/outcome=<rated|reason>/`."""
+def _register_steps(con: duckdb.DuckDBPyConnection, ctx: steps.StepContext) -> None:
     con.register("deck_prefixes", ctx.deck.prefixes)
     con.register("deck_rates", ctx.deck.rates)
     con.register("deck_names", ctx.deck.names)
@@ -144,47 +142,23 @@ def _write_records(con: duckdb.DuckDBPyConnection, ctx: steps.StepContext, out_d
     con.execute(f"CREATE TEMP VIEW rating_destined AS {steps.destined_view(ctx)}")
     con.execute(f"CREATE TEMP VIEW rating_priced AS {steps.priced_view(ctx)}")
     con.execute(f"CREATE TEMP VIEW rating_records AS {steps.records_view(ctx)}")
-    denominator = ctx.deck.base * MICROS
+
+
+def _write_rated(con: duckdb.DuckDBPyConnection, ctx: steps.StepContext, rated: Path) -> None:
+    """Pass 1: every priced record, streamed to Parquet (the exact numerator only when not rounded)."""
+    exact = ""
+    if ctx.record_places is None:
+        exact = (
+            ", CAST(num AS DECIMAL(38, 0)) AS exact_numerator, "
+            f"CAST({ctx.deck.base * MICROS} AS BIGINT) AS exact_denominator"
+        )
     con.execute(
-        f"""CREATE TEMP VIEW rating_out AS
-            SELECT {_INPUT_COLS}, {_DAY_SQL} AS day, band, destination, prefix, rate_version,
+        f"""COPY (SELECT {_INPUT_COLS}, {_DAY_SQL} AS day, band, destination, prefix, rate_version,
                  CAST(price_micros AS DECIMAL(38, 0)) * CAST('0.000001' AS DECIMAL(38, 6)) AS price,
-                 billed_quantity, charge, CAST(num AS DECIMAL(38, 0)) AS exact_numerator,
-                 CAST({denominator} AS BIGINT) AS exact_denominator, COALESCE(reason, 'rated') AS outcome
-            FROM rating_records"""
+                 billed_quantity, charge{exact}
+              FROM rating_records WHERE reason IS NULL)
+            TO {_quote(rated)} (FORMAT parquet)"""
     )
-    parts = out_dir / _PARTS
-    shutil.rmtree(parts, ignore_errors=True)
-    con.execute(
-        f"COPY (SELECT * FROM rating_out) TO {_quote(parts)} (FORMAT parquet, PARTITION_BY (outcome))"
-    )
-    return parts
-
-
-def _collect(con: duckdb.DuckDBPyConnection, parts: Path, out_dir: Path) -> tuple[Path, Path]:
-    """rated.parquet: the `rated` part as written; unrated.parquet: the other parts with their reason."""
-    rated, unrated = out_dir / RATED_FILE, out_dir / UNRATED_FILE
-    rated_files = sorted((parts / "outcome=rated").glob("*.parquet"))
-    rated.unlink(missing_ok=True)
-    if len(rated_files) == 1:
-        rated_files[0].replace(rated)
-    else:  # several parts are merged; none gives an empty file with the same columns
-        source = f"read_parquet({_quote(parts / 'outcome=rated' / '*.parquet')}, hive_partitioning = false)"
-        if not rated_files:
-            source = "(SELECT * EXCLUDE (outcome) FROM rating_out WHERE FALSE)"
-        con.execute(f"COPY (SELECT * FROM {source}) TO {_quote(rated)} (FORMAT parquet)")
-    others = [p for p in parts.glob("outcome=*") if p.name != "outcome=rated"]
-    sources = " UNION ALL ".join(
-        f"SELECT {_INPUT_COLS}, {steps.lit(p.name.removeprefix('outcome='))} AS reason "
-        f"FROM read_parquet({_quote(p / '*.parquet')}, hive_partitioning = false)"
-        for p in sorted(others)
-    )
-    if not sources:
-        sources = f"SELECT {_INPUT_COLS}, CAST(NULL AS VARCHAR) AS reason FROM usage WHERE FALSE"
-    con.execute(
-        f"COPY (SELECT * FROM ({sources}) u ORDER BY src, line) TO {_quote(unrated)} (FORMAT parquet)"
-    )
-    return rated, unrated
 
 
 def _run(
@@ -193,13 +167,20 @@ def _run(
     ctx: steps.StepContext,
     out_dir: Path,
     period: Period | None,
+    records: int,
 ) -> RatingResult:
-    parts = _write_records(con, ctx, out_dir)
-    rated, unrated = _collect(con, parts, out_dir)
-    summary = out_dir / SUMMARY_FILE
+    _register_steps(con, ctx)
+    rated, summary, unrated = out_dir / RATED_FILE, out_dir / SUMMARY_FILE, out_dir / UNRATED_FILE
+    _write_rated(con, ctx, rated)
+    # The summary reads back only the few columns it needs from the rated file.
+    num = (
+        "CAST(exact_numerator AS DECIMAL(38, 0))"
+        if ctx.record_places is None
+        else "CAST(NULL AS DECIMAL(38, 0))"
+    )
     con.execute(
-        f"CREATE TEMP VIEW rating_rated AS SELECT *, CAST(exact_numerator AS {ctx.dialect.int128}) AS num, "
-        f"{steps.DAY_NUMBER_SQL} AS local_day FROM read_parquet({_quote(rated)})"
+        f"CREATE TEMP VIEW rating_rated AS SELECT service, destination, {steps.DAY_NUMBER_SQL} AS local_day, "
+        f"billed_quantity, charge, {num} AS num FROM read_parquet({_quote(rated)})"
     )
     con.execute(f"CREATE TEMP TABLE rating_summary AS {steps.summary_select(ctx, 'rating_rated')}")
     con.execute(
@@ -207,13 +188,19 @@ def _run(
               FROM rating_summary ORDER BY service, destination, local_day)
             TO {_quote(summary)} (FORMAT parquet)"""
     )
-    reasons = con.execute(
-        f"SELECT reason, COUNT(*) FROM read_parquet({_quote(unrated)}) GROUP BY reason"
-    ).fetchall()
     count_rated, quantity, amount_sum, num_text = con.execute(
         "SELECT COALESCE(SUM(events), 0), COALESCE(SUM(billed_quantity), 0), COALESCE(SUM(amount), 0), "
         "CAST(COALESCE(SUM(num), 0) AS VARCHAR) FROM rating_summary"
     ).fetchall()[0]
+    # Pass 2, only when some records were not priced: those records with their reason.
+    where = "reason IS NOT NULL" if int(count_rated) < records else "FALSE"
+    con.execute(
+        f"""COPY (SELECT {_INPUT_COLS}, reason FROM rating_priced WHERE {where} ORDER BY src, line)
+            TO {_quote(unrated)} (FORMAT parquet)"""
+    )
+    reasons = con.execute(
+        f"SELECT reason, COUNT(*) FROM read_parquet({_quote(unrated)}) GROUP BY reason"
+    ).fetchall()
     unrated_by = {str(r): int(n) for r, n in reasons}
     amount, unrounded = _line_amounts(agreement, ctx, Decimal(amount_sum), int(num_text))
     return RatingResult(

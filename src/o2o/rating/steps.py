@@ -9,7 +9,8 @@ Inputs, registered by the engine adapter: `usage` (canonical columns plus `src`,
                        a record cannot be priced;
 5. `rating_records`  – every record, with `num` (the exact charge as an integer numerator, see
                        `o2o.rating.exact`) and the rounded `charge` for the priced ones.
-The adapter writes `rating_records` once; nothing is materialised in between. Every ordering (banded
+The adapter streams `rating_records` to the rated file and `rating_priced` (unpriced rows) to the unrated
+file; the summary is `summary_select` over the rated file. Every ordering (banded
 tiers) ends with the unique key (src, line) and says NULLS LAST.
 """
 
@@ -210,7 +211,7 @@ FROM (
 
 
 def summary_select(c: StepContext, rated: str) -> str:
-    """Per (service, destination, local day) over the rated records in `rated` (a view or file)."""
+    """Per (service, destination, local day) over `rated` (priced records with `charge` and `num`)."""
     if c.record_places is not None:
         amount = "SUM(charge)"
     else:
