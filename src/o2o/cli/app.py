@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
 
 import typer
@@ -72,6 +73,40 @@ def _register() -> None:
     demo.register(app)
 
 
+# The modules whose `register` adds each top-level command, so that `o2o usage import …` in a fresh
+# process imports only what it runs (every command module pulls in heavy libraries). A name missing
+# here still works: the whole app is registered. tests/unit/test_cli_lazy_registration.py checks it.
+COMMAND_MODULES: dict[str, tuple[str, ...]] = {
+    "init": ("foundation",),
+    "operator": ("foundation",),
+    "agreement": ("foundation",),
+    "usage": ("usage",),
+    "generate": ("generate",),
+    "demo": ("demo",),
+    "rate": ("rate",),
+    "recon": ("recon",),
+    "net": ("net", "cycle"),
+    "keys": ("ledger",),
+    "ledger": ("ledger",),
+    "accounts": ("accounts",),
+    "reconcile": ("cycle",),
+    "cycle": ("cycle",),
+    "statement": ("cycle",),
+    "dispute": ("cycle",),
+    "payment": ("cycle",),
+    "period": ("cycle",),
+}
+
+
+def _register_for(argv: list[str]) -> None:
+    """Register only the modules of the command named first in `argv`, when it is a known one."""
+    if _registered or not argv or argv[0] not in COMMAND_MODULES:
+        return
+    _registered.append(True)
+    for name in COMMAND_MODULES[argv[0]]:
+        importlib.import_module(f"o2o.cli.{name}").register(app)
+
+
 def run(argv: list[str]) -> int:
     """Run the CLI on `argv` and return the exit code; a user's mistake prints one line, no traceback."""
     _register()
@@ -97,4 +132,6 @@ def run(argv: list[str]) -> int:
 
 
 def main() -> None:
-    sys.exit(run(sys.argv[1:]))
+    argv = sys.argv[1:]
+    _register_for(argv)
+    sys.exit(run(argv))
