@@ -45,7 +45,7 @@ def price() -> st.SearchStrategy[Decimal]:
 
 @st.composite
 def tariffs(draw: st.DrawFn, kind: ServiceKind) -> Tariff:
-    prefixes = draw(st.lists(st.text("123", min_size=0, max_size=3), min_size=1, max_size=5, unique=True))
+    prefixes = draw(st.lists(st.text("0123", min_size=0, max_size=3), min_size=1, max_size=5, unique=True))
     dests = tuple(Destination(p, f"d{p or 'all'}") for p in prefixes)
     bands = (
         TimeBand("peak", ("mon", "tue", "wed", "thu", "fri"), time(8), time(19, 30)),
@@ -90,7 +90,7 @@ def usage(draw: st.DrawFn) -> list[Rec]:
             Rec(
                 line=i + 1,
                 service=draw(st.sampled_from([SERVICE, SERVICE, SERVICE, None, "other", "tv"])),
-                b_number=draw(st.none() | st.text("1234", min_size=1, max_size=6)),
+                b_number=draw(st.none() | st.text("01234", min_size=1, max_size=6)),
                 start_epoch=draw(st.none() | st.integers(START - 86400, START + SPAN))
                 if i % 7
                 else START + i,
