@@ -101,61 +101,102 @@ def _number_stages(side: str, plan: NumberingPlan) -> tuple[str, str, str, str]:
     return fast, clean, digits, valid
 
 
-def _validated_sql(columns: list[str], spec: ImportSpec) -> str:
-    t = {c: _text(c, columns) for c in REQUIRED_INPUT_COLUMNS + OPTIONAL_INPUT_COLUMNS}
+# An ISO-8601 time with a date, a time and a UTC offset (Z, ±HH, ±HHMM or ±HH:MM), on trimmed text `s`.
+_HAS_OFFSET = (
+    "(length({s}) >= 19 AND substr({s}, 11, 1) IN ('T', ' ') AND (right({s}, 1) = 'Z' "
+    "OR substr({s}, -6, 1) IN ('+', '-') OR substr({s}, -5, 1) IN ('+', '-') OR substr({s}, -3, 1) IN ('+', '-')))"
+)
+# The common spellings of such a time, untrimmed: a match has no surrounding spaces and has an offset,
+# so it takes the same value as the general rule above at the cost of one regex.
+_PLAIN_TIME = (
+    "[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]{1,9})?(Z|[+-][0-9]{2}(:?[0-9]{2})?)"
+)
+_INTEGER = "-?[0-9]{1,18}"
+
+
+def _raw_texts(spec: ImportSpec) -> dict[str, str]:
+    """SQL of the trimmed raw texts that a reject shows (evaluated only for rejected rows)."""
     volume_default = "'1'" if spec.kind is ServiceKind.SMS else "'0'"
+    return {
+        "start": "trim(start_raw)",
+        "duration_raw": "trim(coalesce(duration_in, '0'))",
+        "volume_raw": f"trim(coalesce(nullif(trim(volume_in), ''), {volume_default}))",
+    }
+
+
+def _integer(raw: str, trimmed: str, default: str | None = None) -> str:
+    """An integer column: untrimmed digits cast at once, anything else by the trimmed rule (NULL if not)."""
+    first = f"WHEN {raw} IS NULL THEN {default} " if default is not None else ""
+    return (
+        f"CASE {first}WHEN regexp_full_match({raw}, '{_INTEGER}') THEN CAST({raw} AS BIGINT) "
+        f"WHEN regexp_full_match({trimmed}, '{_INTEGER}') THEN CAST({trimmed} AS BIGINT) END"
+    )
+
+
+def _validated_sql(columns: list[str], spec: ImportSpec) -> str:
+    """Every row with its values, its raw inputs and a reject reason (NULL when accepted).
+
+    Each value has a fast path for the plain spellings and falls back to the general rule for the
+    rest; the reason is worked out only for rows that fail the cheap all-good test, which implies it
+    would be NULL, so the result is the same as the general rules applied to every row.
+    """
+    t = {c: _text(c, columns) for c in REQUIRED_INPUT_COLUMNS + OPTIONAL_INPUT_COLUMNS}
+    raw = _raw_texts(spec)
+    volume_default = "1" if spec.kind is ServiceKind.SMS else "0"
     a_fast, a_clean, a_digits, a_valid = _number_stages("a", spec.plan)
     b_fast, b_clean, b_digits, b_valid = _number_stages("b", spec.plan)
-    # An ISO-8601 time with a date, a time and a UTC offset (Z, ±HH, ±HHMM or ±HH:MM).
-    has_offset = (
-        "(length(s) >= 19 AND substr(s, 11, 1) IN ('T', ' ') AND (right(s, 1) = 'Z' "
-        "OR substr(s, -6, 1) IN ('+', '-') OR substr(s, -5, 1) IN ('+', '-') OR substr(s, -3, 1) IN ('+', '-')))"
-    )
-    return f"""
-    WITH base AS (
-        SELECT row_number() OVER () AS rn,
-               {t["record_id"]} AS record_id, {t["service"]} AS service_raw,
-               {t["a_number"]} AS a_raw, {t["b_number"]} AS b_raw,
-               {t["start_time"]} AS start_raw, trim(coalesce({t["duration_s"]}, '0')) AS duration_raw,
-               trim(coalesce(nullif(trim({t["volume"]}), ''), {volume_default})) AS volume_raw,
-               {t["route"]} AS route, trim({t["start_time"]}) AS s
-        FROM raw
-    ), tested AS (
-        SELECT *, {a_fast}, {b_fast} FROM base
-    ), cleaned AS (
-        SELECT *, {a_clean}, {b_clean},
-               CASE WHEN {has_offset} THEN TRY_CAST(s AS TIMESTAMPTZ) END AS start_ts,
-               regexp_full_match(duration_raw, '-?[0-9]{{1,18}}') AS duration_ok,
-               regexp_full_match(volume_raw, '-?[0-9]{{1,18}}') AS volume_ok
-        FROM tested
-    ), prefixed AS (
-        SELECT *, {a_digits}, {b_digits} FROM cleaned
-    ), parsed AS (
-        SELECT *, {a_valid}, {b_valid},
-               CAST(epoch_ms(start_ts) // 1000 AS BIGINT) AS start_epoch,
-               CASE WHEN duration_ok THEN CAST(duration_raw AS BIGINT) END AS duration_s,
-               CASE WHEN volume_ok THEN CAST(volume_raw AS BIGINT) END AS volume
-        FROM prefixed
-    )
-    SELECT rn, record_id, {_q(spec.service)} AS service, a_number, b_number, a_raw, b_raw,
-           start_epoch, duration_s, volume, route, start_raw, duration_raw, volume_raw,
-           CASE
-             WHEN trim(coalesce(service_raw, '')) NOT IN ('', {_q(spec.service)})
+    s = raw["start"]
+    svc = _q(spec.service)
+    # A service id without surrounding spaces equals its own trim, so an exact match is enough.
+    svc_same = f"service_raw = {svc} OR " if spec.service == spec.service.strip() else ""
+    svc_ok = f"(service_raw IS NULL OR {svc_same}trim(service_raw) IN ('', {svc}))"
+    reason = f"""CASE
+             WHEN NOT {svc_ok}
                THEN 'service: ' || service_raw || ' is not the declared service {spec.service}'
              WHEN a_raw IS NULL OR trim(a_raw) = '' THEN 'a_number: missing'
              WHEN a_number IS NULL THEN 'a_number: not a phone number: ' || a_raw
              WHEN b_raw IS NULL OR trim(b_raw) = '' THEN 'b_number: missing'
              WHEN b_number IS NULL THEN 'b_number: not a phone number: ' || b_raw
-             WHEN start_raw IS NULL OR s = '' THEN 'start_time: missing'
+             WHEN start_raw IS NULL OR {s} = '' THEN 'start_time: missing'
              WHEN start_ts IS NULL
                THEN 'start_time: not an ISO-8601 time with a UTC offset: ' || start_raw
              WHEN start_epoch < {spec.period_start} OR start_epoch >= {spec.period_end}
                THEN 'start_time: outside period {spec.period}: ' || start_raw
-             WHEN duration_s IS NULL THEN 'duration_s: not an integer: ' || duration_raw
-             WHEN duration_s < 0 THEN 'duration_s: negative: ' || duration_raw
-             WHEN volume IS NULL THEN 'volume: not an integer: ' || volume_raw
-             WHEN volume < 0 THEN 'volume: negative: ' || volume_raw
-           END AS reason
+             WHEN duration_s IS NULL THEN 'duration_s: not an integer: ' || {raw["duration_raw"]}
+             WHEN duration_s < 0 THEN 'duration_s: negative: ' || {raw["duration_raw"]}
+             WHEN volume IS NULL THEN 'volume: not an integer: ' || {raw["volume_raw"]}
+             WHEN volume < 0 THEN 'volume: negative: ' || {raw["volume_raw"]}
+           END"""
+    all_good = (
+        f"{svc_ok} AND a_number IS NOT NULL AND b_number IS NOT NULL "
+        f"AND start_epoch >= {spec.period_start} AND start_epoch < {spec.period_end} "
+        "AND duration_s >= 0 AND volume >= 0"
+    )
+    return f"""
+    WITH base AS (
+        SELECT row_number() OVER () AS rn,
+               {t["record_id"]} AS record_id, {t["service"]} AS service_raw,
+               {t["a_number"]} AS a_raw, {t["b_number"]} AS b_raw, {t["start_time"]} AS start_raw,
+               {t["duration_s"]} AS duration_in, {t["volume"]} AS volume_in, {t["route"]} AS route
+        FROM raw
+    ), tested AS (
+        SELECT *, {a_fast}, {b_fast} FROM base
+    ), cleaned AS (
+        SELECT *, {a_clean}, {b_clean},
+               CASE WHEN regexp_full_match(start_raw, '{_PLAIN_TIME}') THEN TRY_CAST(start_raw AS TIMESTAMPTZ)
+                    WHEN {_HAS_OFFSET.format(s=s)} THEN TRY_CAST({s} AS TIMESTAMPTZ) END AS start_ts,
+               {_integer("duration_in", raw["duration_raw"], "0")} AS duration_s,
+               {_integer("volume_in", raw["volume_raw"], volume_default)} AS volume
+        FROM tested
+    ), prefixed AS (
+        SELECT *, {a_digits}, {b_digits} FROM cleaned
+    ), parsed AS (
+        SELECT *, {a_valid}, {b_valid}, CAST(epoch_ms(start_ts) // 1000 AS BIGINT) AS start_epoch
+        FROM prefixed
+    )
+    SELECT rn, record_id, {svc} AS service, a_number, b_number, a_raw, b_raw,
+           start_epoch, duration_s, volume, route, start_raw, duration_in, volume_in,
+           CASE WHEN {all_good} THEN NULL ELSE {reason} END AS reason
     FROM parsed
     """
 
@@ -189,7 +230,7 @@ def normalise_usage(
                 f"{src}: missing column(s) {', '.join(missing)} (found: {', '.join(columns)})"
             )
         try:
-            counts = _split(con, _validated_sql(columns, spec), out_parquet, staged_rejects)
+            counts = _split(con, columns, spec, out_parquet, staged_rejects)
         except duckdb.Error as e:
             raise ImportRefusedError(f"{src}: cannot read: {e}") from None
         reader_rejected = _reader_rejects(con, fmt)
@@ -202,15 +243,18 @@ def normalise_usage(
         staged_rejects.unlink(missing_ok=True)
 
 
-def _split(con: duckdb.DuckDBPyConnection, validated: str, out_parquet: Path, rejects: Path) -> ImportCounts:
+def _split(
+    con: duckdb.DuckDBPyConnection, columns: list[str], spec: ImportSpec, out_parquet: Path, rejects: Path
+) -> ImportCounts:
     canonical = ", ".join("rn + 1 AS line" if c == "line" else c for c in CANONICAL_COLUMNS)
     # Raw text of times and counts is only needed to explain a rejected row.
+    texts = {"start_raw": "start_raw", **_raw_texts(spec)}
     extra = ", ".join(
-        f if f in ("rn", "reason") else f"CASE WHEN reason IS NOT NULL THEN {f} END AS {f}"
+        f if f in ("rn", "reason") else f"CASE WHEN reason IS NOT NULL THEN {texts[f]} END AS {f}"
         for f in _REJECT_FIELDS
         if f not in CANONICAL_COLUMNS
     )
-    query = f"SELECT {canonical}, {extra} FROM ({validated})"
+    query = f"SELECT {canonical}, {extra} FROM ({_validated_sql(columns, spec)})"
     reader = con.sql(query).to_arrow_reader(1 << 18)
     canonical_names = list(CANONICAL_COLUMNS)
     rows = rejected = duration = volume = 0

@@ -1,0 +1,75 @@
+"""Usage normalisation of plain and unusual spellings: each takes the same value whichever path it takes.
+
+The import has fast paths for plain text (digits, `YYYY-MM-DDTHH:MM:SSZ`) and general rules for the
+rest (surrounding spaces, other offsets, punctuation); these rows go through both.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import duckdb
+
+from o2o.domain.operators import NumberingPlan
+from o2o.domain.tariffs import ServiceKind
+from o2o.lake.usage_import import ImportSpec, normalise_usage
+
+START, END = 1790812800, 1793491200  # 2026-10 in UTC
+T0 = 1790856005  # 2026-10-01T12:00:05Z
+HEADER = "record_id,service,a_number,b_number,start_time,duration_s,volume,route"
+LINES = [
+    "r1,voice-X,+447700900123,07700900124,2026-10-01T12:00:05Z,60,,T1",
+    "r2, voice-X ,447700900123 ,(0770) 090-0124,  2026-10-01T12:00:05Z ,  61 , 7 ,T1",
+    "r3,,0044 7700 900123,+44.7700.900124,2026-10-01 14:00:05+02,62,0,T2",
+    "r4,voice-X,447700900123,447700900124,2026-10-01T11:00:05.000-0100,63,,T2",
+    "r5,voice-X,447700900123,447700900124,2026-10-01T12:00:05.750+00:00,-1,,T2",
+    "r6,voice-X,447700900123,447700900124,2026-10-01T12:00:05,64,,T2",
+    "r7,voice-Y,447700900123,447700900124,2026-10-01T12:00:05Z,65,,T2",
+    "r8,voice-X,447700900123,447700900124,2026-10-01T12:00:05Z, 6 6,,T2",
+    "r9,voice-X,447700900123,447700900124,2026-10-01T12:00:05Z,66, -3 ,T2",
+    "r10,voice-X,4477009001x3,447700900124,2026-10-01T12:00:05Z,67,,T2",
+    "r11,voice-X,447700900123,447700900124,2026-11-01T00:00:00Z,68,,T2",
+]
+
+
+def _run(tmp_path: Path, kind: ServiceKind) -> tuple[list[tuple[object, ...]], dict[int, str]]:
+    src = tmp_path / "u.csv"
+    src.write_text(HEADER + "\n" + "\n".join(LINES) + "\n", encoding="utf-8")
+    spec = ImportSpec("voice-X", kind, NumberingPlan("44"), START, END, "2026-10")
+    work = tmp_path / "work"
+    work.mkdir()
+    out, rejects_csv = tmp_path / "u.parquet", tmp_path / "r.csv"
+    normalise_usage(src, "csv", spec, out, rejects_csv, work)
+    rows = duckdb.execute(
+        "SELECT line, a_number, b_number, start_epoch, duration_s, volume FROM read_parquet(?) ORDER BY line",
+        [str(out)],
+    ).fetchall()
+    with rejects_csv.open(newline="", encoding="utf-8") as fh:
+        reasons = {int(r["line"]): r["reason"] for r in csv.DictReader(fh)}
+    return rows, reasons
+
+
+def test_plain_and_unusual_spellings_take_the_same_values(tmp_path: Path) -> None:
+    rows, reasons = _run(tmp_path, ServiceKind.VOICE)
+    a, b = "447700900123", "447700900124"
+    assert rows == [
+        (2, a, b, T0, 60, 0),
+        (3, a, b, T0, 61, 7),
+        (4, a, b, T0, 62, 0),
+        (5, a, b, T0, 63, 0),
+    ]
+    assert reasons == {
+        6: "duration_s: negative: -1",
+        7: "start_time: not an ISO-8601 time with a UTC offset: 2026-10-01T12:00:05",
+        8: "service: voice-Y is not the declared service voice-X",
+        9: "duration_s: not an integer: 6 6",
+        10: "volume: negative: -3",
+        11: "a_number: not a phone number: 4477009001x3",
+        12: "start_time: outside period 2026-10: 2026-11-01T00:00:00Z",
+    }
+
+
+def test_a_missing_volume_counts_one_message_for_sms(tmp_path: Path) -> None:
+    rows, _ = _run(tmp_path, ServiceKind.SMS)
+    assert [r[5] for r in rows] == [1, 7, 0, 1]
