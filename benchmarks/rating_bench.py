@@ -142,6 +142,7 @@ def run_project(folder: Path, memory_limit: str) -> dict[str, float]:
 def run_floor(folder: Path, memory_limit: str) -> dict[str, float]:
     con = duckdb.connect()
     con.execute(f"SET memory_limit = '{memory_limit}'")
+    con.execute("SET preserve_insertion_order = false")  # as the engine's connection
     con.execute(
         f"""CREATE TABLE keyed AS
         SELECT substr(prefix, 1, 5) AS key, MIN(CAST(price AS DECIMAL(18, 6))) AS price
