@@ -36,6 +36,7 @@ SUMMARY_FILE = "summary.parquet"
 UNRATED_FILE = "unrated.parquet"
 
 _DAY_SQL = "CAST(DATE '1970-01-01' + CAST(local_day AS INTEGER) AS DATE)"
+_DAY_NUMBER_SQL = "CAST(day - DATE '1970-01-01' AS BIGINT)"
 _INPUT_COLS = "src, line, record_id, service, a_number, b_number, start_epoch, duration_s, volume, route"
 
 
@@ -179,7 +180,7 @@ def _run(
         else "CAST(NULL AS DECIMAL(38, 0))"
     )
     con.execute(
-        f"CREATE TEMP VIEW rating_rated AS SELECT service, destination, {steps.DAY_NUMBER_SQL} AS local_day, "
+        f"CREATE TEMP VIEW rating_rated AS SELECT service, destination, {_DAY_NUMBER_SQL} AS local_day, "
         f"billed_quantity, charge, {num} AS num FROM read_parquet({_quote(rated)})"
     )
     con.execute(f"CREATE TEMP TABLE rating_summary AS {steps.summary_select(ctx, 'rating_rated')}")
@@ -202,6 +203,8 @@ def _run(
         f"SELECT reason, COUNT(*) FROM read_parquet({_quote(unrated)}) GROUP BY reason"
     ).fetchall()
     unrated_by = {str(r): int(n) for r, n in reasons}
+    if int(count_rated) + sum(unrated_by.values()) != records:
+        raise RuntimeError(f"rating lost records: {records} read, {count_rated} rated, {unrated_by} unrated")
     amount, unrounded = _line_amounts(agreement, ctx, Decimal(amount_sum), int(num_text))
     return RatingResult(
         agreement_id=agreement.id,

@@ -10,8 +10,8 @@ Inputs, registered by the engine adapter: `usage` (canonical columns plus `src`,
 5. `rating_records`  – every record, with `num` (the exact charge as an integer numerator, see
                        `o2o.rating.exact`) and the rounded `charge` for the priced ones.
 The adapter streams `rating_records` to the rated file and `rating_priced` (unpriced rows) to the unrated
-file; the summary is `summary_select` over the rated file. Every ordering (banded
-tiers) ends with the unique key (src, line) and says NULLS LAST.
+file; the summary is `summary_select` over the rated file. Every ordering (banded tiers) ends with the
+unique key (src, line) and says NULLS LAST. `b_number` is E.164 digits (the lake's contract).
 """
 
 from __future__ import annotations
@@ -25,8 +25,6 @@ from o2o.rating.deck import Deck
 from o2o.rating.exact import DUCKDB, UNROUNDED_PLACES, Dialect, sql_round_ratio
 
 DAY = 86400
-# The local day number back from the DATE column `day` of a rated file.
-DAY_NUMBER_SQL = "CAST(day - DATE '1970-01-01' AS BIGINT)"
 ORDER_KEY = "start_epoch NULLS LAST, record_id NULLS LAST, src, line"
 
 
