@@ -8,10 +8,13 @@ Numbers become E.164 digits by the declarer's numbering plan; times become epoch
 
 from __future__ import annotations
 
+import queue
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
@@ -201,6 +204,7 @@ def _validated_sql(columns: list[str], spec: ImportSpec) -> str:
     """
 
 
+_BATCH_ROWS = 1 << 18
 _REJECT_FIELDS = ("rn", "reason", "record_id", "a_raw", "b_raw", "start_raw", "duration_raw", "volume_raw")
 
 
@@ -215,10 +219,11 @@ def normalise_usage(
 ) -> ImportCounts:
     """Write accepted rows to `out_parquet` and rejected ones to `rejects_csv`; return the counts.
 
-    One streaming pass: DuckDB validates the file and hands over Arrow batches in file order; each
-    batch is split into accepted rows (appended to the canonical Parquet) and rejected ones (kept
-    aside). Only when the CSV reader itself rejected lines is the accepted file rewritten, to shift
-    its line numbers past them.
+    One streaming pass: DuckDB validates the file and hands over Arrow batches (each row carries its
+    file line, the batches need not come in file order); each batch is split into accepted rows
+    (appended to the canonical Parquet by a writer thread) and rejected ones (kept aside). Only when
+    the CSV reader itself rejected lines is the accepted file rewritten, to shift its line numbers
+    past them.
     """
     con = _connect(workdir, memory_limit)
     staged_rejects = workdir / "rejects.parquet"
@@ -255,34 +260,76 @@ def _split(
         if f not in CANONICAL_COLUMNS
     )
     query = f"SELECT {canonical}, {extra} FROM ({_validated_sql(columns, spec)})"
-    reader = con.sql(query).to_arrow_reader(1 << 18)
-    canonical_names = list(CANONICAL_COLUMNS)
+    reader = con.sql(query).to_arrow_reader(_BATCH_ROWS)
+    canonical_names, reject_names = list(CANONICAL_COLUMNS), list(_REJECT_FIELDS)
     rows = rejected = duration = volume = 0
-    good_writer: pq.ParquetWriter | None = None
+    good_writer = _BackgroundWriter(out_parquet)
     bad_writer: pq.ParquetWriter | None = None
     try:
         for batch in reader:
-            ok = pc.is_null(batch.column("reason"))
-            good = batch.filter(ok).select(canonical_names)
-            bad = batch.filter(pc.invert(ok)).select(list(_REJECT_FIELDS))
-            if good_writer is None:
-                good_writer = pq.ParquetWriter(out_parquet, good.schema, compression="zstd")
-            if good.num_rows:
-                good_writer.write_batch(good)
-                rows += good.num_rows
-                duration += pc.sum(good.column("duration_s")).as_py() or 0
-                volume += pc.sum(good.column("volume")).as_py() or 0
-            if bad.num_rows:
+            reason = batch.column("reason")
+            if reason.null_count == batch.num_rows:  # the usual batch: every row accepted
+                good = batch.select(canonical_names)
+            else:
+                ok = pc.is_null(reason)
+                good = batch.filter(ok).select(canonical_names)
+                bad = batch.filter(pc.invert(ok)).select(reject_names)
                 if bad_writer is None:
                     bad_writer = pq.ParquetWriter(rejects, bad.schema)
                 bad_writer.write_batch(bad)
                 rejected += bad.num_rows
+            good_writer.put(good)
+            if good.num_rows:
+                rows += good.num_rows
+                duration += pc.sum(good.column("duration_s")).as_py() or 0
+                volume += pc.sum(good.column("volume")).as_py() or 0
     finally:
-        if good_writer is not None:
-            good_writer.close()
+        good_writer.close()
         if bad_writer is not None:
             bad_writer.close()
     return ImportCounts(rows, rejected, duration, volume)
+
+
+class _BackgroundWriter:
+    """Appends batches to a zstd Parquet file on its own thread, so writing overlaps DuckDB's work.
+
+    At most a few batches wait in the queue (bounded memory); a write error is raised by `close`.
+    The file is created with the first batch, even when it has no rows (the schema is known then).
+    """
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._queue: queue.Queue[pa.RecordBatch | None] = queue.Queue(maxsize=2)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="usage-parquet-writer", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        writer: pq.ParquetWriter | None = None
+        try:
+            while (batch := self._queue.get()) is not None:
+                if writer is None:
+                    writer = pq.ParquetWriter(self._path, batch.schema, compression="zstd")
+                if batch.num_rows:
+                    writer.write_batch(batch)
+        except BaseException as exc:  # handed to the caller by close()
+            self._error = exc
+            while self._queue.get() is not None:  # drain so that put() never blocks forever
+                pass
+        finally:
+            if writer is not None:
+                writer.close()
+
+    def put(self, batch: pa.RecordBatch) -> None:
+        if self._error is not None:
+            raise self._error
+        self._queue.put(batch)
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
 
 
 def _reader_rejects(con: duckdb.DuckDBPyConnection, fmt: str) -> int:
