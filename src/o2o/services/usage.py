@@ -9,20 +9,18 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy.exc import IntegrityError
 
 from o2o.bootstrap import Workspace
-from o2o.domain.agreements import Agreement
+from o2o.domain.agreements import Agreement, Role
 from o2o.domain.declarations import Declaration, DeclarationStatus, UsageTotals
 from o2o.domain.errors import ConcurrencyError, ImportRefusedError, NotFoundError, ValidationError
 from o2o.domain.periods import Period
-from o2o.lake.usage_import import ImportSpec, normalise_usage
-from o2o.services.cycle_common import hub_signer
 from o2o.services.registry_data import get_agreement, require_party
-from o2o.services.settlement import note_declaration
 from o2o.store.repositories import now_utc
 
 FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
@@ -82,14 +80,34 @@ def import_usage(
         uow.operators.get(declarer)
     require_party(agreement, declarer)
     service_id = resolve_service(agreement, service)
-    svc = agreement.service(service_id)
     role = agreement.role_of(declarer, service_id)
-    sha = file_sha256(path)
     with ws.uow() as uow:
         active = uow.declarations.active(agreement.id, service_id, str(per), declarer)
-    if active is not None and active.sha256 == sha:
-        return ImportResult(active, already_imported=True)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="usage-sha256") as hashing:
+        # With a declaration in place the file may be the same one again: hash before any work.
+        # Otherwise nothing can match, and the hash is worked out while DuckDB reads the file.
+        sha_pending = hashing.submit(file_sha256, path)
+        if active is not None and active.sha256 == sha_pending.result():
+            return ImportResult(active, already_imported=True)
+        return _import_new(ws, path, fmt, per, agreement, declarer, service_id, role, active, sha_pending)
 
+
+def _import_new(
+    ws: Workspace,
+    path: Path,
+    fmt: str,
+    per: Period,
+    agreement: Agreement,
+    declarer: str,
+    service_id: str,
+    role: Role,
+    active: Declaration | None,
+    sha_pending: Future[str],
+) -> ImportResult:
+    """Normalise the file into staging and commit it as a new declaration (superseding `active`)."""
+    from o2o.lake.usage_import import ImportSpec, normalise_usage  # DuckDB and Arrow: only to import
+
+    svc = agreement.service(service_id)
     start, end = per.bounds_epoch(agreement.timezone)
     spec = ImportSpec(service_id, svc.kind, agreement.party(declarer).numbering, start, end, str(per))
     decl_id = f"DCL-{per.year}{per.month:02d}-{secrets.token_hex(6)}"
@@ -109,7 +127,7 @@ def import_usage(
             period=str(per),
             declarer=declarer,
             role=role,
-            sha256=sha,
+            sha256=sha_pending.result(),
             source_name=path.name,
             lake_path=ws.lake.relative(final_dir / f"{decl_id}.parquet"),
             rejects_path=ws.lake.relative(final_dir / f"{decl_id}.rejects.csv") if counts.rejected else None,
@@ -132,6 +150,10 @@ def _commit(
     active: Declaration | None,
 ) -> None:
     """Record the declaration and move its files into place in one step; undo the move on failure."""
+    # The settlement services (ledger, netting) are needed only when a declaration is recorded.
+    from o2o.services.cycle_common import hub_signer
+    from o2o.services.settlement import note_declaration
+
     moved: list[Path] = []
     hub = hub_signer(ws)
     try:
