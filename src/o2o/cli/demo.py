@@ -42,7 +42,7 @@ def demo(
     # A tight absolute tolerance and customers' switches losing a little more than providers', so that
     # some lines go over the 1% relative tolerance and to dispute, as a good part of them does in practice.
     opts = SynthOptions(
-        operators=operators, cdrs=cdrs, seed=seed, tolerance_absolute=tolerance, missing_customer=0.015
+        operators=operators, cdrs=cdrs, seed=seed, tolerance_absolute=tolerance, missing_customer=0.018
     )
     with console.status("starting") as status:
         run = run_demo(ws, network, opts.check(), mode, status.update)
