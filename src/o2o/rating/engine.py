@@ -179,8 +179,9 @@ def _run(
         if ctx.record_places is None
         else "CAST(NULL AS DECIMAL(38, 0))"
     )
+    # Every priced record is of the rated service: the summary groups by destination and day only.
     con.execute(
-        f"CREATE TEMP VIEW rating_rated AS SELECT service, destination, {_DAY_NUMBER_SQL} AS local_day, "
+        f"CREATE TEMP VIEW rating_rated AS SELECT destination, {_DAY_NUMBER_SQL} AS local_day, "
         f"billed_quantity, charge, {num} AS num FROM read_parquet({_quote(rated)})"
     )
     con.execute(f"CREATE TEMP TABLE rating_summary AS {steps.summary_select(ctx, 'rating_rated')}")

@@ -215,7 +215,7 @@ def summary_select(c: StepContext, rated: str) -> str:
     else:
         amount = sql_round_ratio("SUM(num)", c.deck.base, UNROUNDED_PLACES, c.mode, c.dialect)
     return f"""
-SELECT service, destination, local_day, COUNT(*) AS events,
+SELECT {lit(c.service_id)} AS service, destination, local_day, COUNT(*) AS events,
        CAST(SUM(billed_quantity) AS BIGINT) AS billed_quantity, {amount} AS amount, SUM(num) AS num
 FROM {rated}
-GROUP BY service, destination, local_day"""
+GROUP BY destination, local_day"""
