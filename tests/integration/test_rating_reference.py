@@ -126,7 +126,7 @@ def engine_outcomes(
 
 
 @settings(
-    max_examples=int(os.environ.get("RATING_EXAMPLES", "30")),
+    max_examples=int(os.environ.get("RATING_EXAMPLES", "25")),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
