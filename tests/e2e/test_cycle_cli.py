@@ -56,6 +56,9 @@ def test_cycle_from_declarations_to_closed_period(declared: tuple[Any, dict[str,
     d_id = report["disputes"][0]
     d = cli("dispute", "show", d_id, "--json").json()
     assert d["evidence"]["provider"]["records"] > 0
+    assert d["evidence"]["days_over_tolerance"]
+    if "match" in d["evidence"]:
+        assert sum(d["evidence"]["records"]["counts"].values()) > 0
     r = cli("dispute", "propose", d_id, "--as", d["provider"], "--amount", d["provider_amount"], "--json")
     assert r.code == 0, r.err
     r = cli("dispute", "accept", d_id, "--as", d["provider"])

@@ -28,6 +28,7 @@ from o2o.ledger.keys import Signer
 from o2o.rating import RatingResult, rate_recurring, rate_usage
 from o2o.reconcile import MatchOptions, MatchSummary, match_files
 from o2o.reconcile.aggregates import compare_by_day, compare_summaries, read_summary
+from o2o.reconcile.evidence import write_evidence
 from o2o.reconcile.verdict import Verdict, verdict
 from o2o.services.cycle_common import canonical, digest, hub_signer, move_cycle, register
 from o2o.services.registry_data import get_agreement
@@ -152,6 +153,12 @@ def _evidence(line: LineResult, ws: Workspace) -> dict[str, Any]:
             for d in line.verdict.days
         ],
     }
+    if line.match is not None and line.match.out_dir is not None and not line.verdict.agreed:
+        # The records behind the days over tolerance: what a dispute drills down to.
+        records = write_evidence(
+            line.match.out_dir, [d.day for d in line.verdict.days], line.match.out_dir / "evidence.parquet"
+        )
+        out["records"] = {"file": ws.lake.relative(records.path), "counts": records.counts}
     if line.match is not None:
         m = line.match
         out["match"] = {
