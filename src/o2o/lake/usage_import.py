@@ -59,23 +59,26 @@ def _connect(workdir: Path, memory_limit: str) -> duckdb.DuckDBPyConnection:
     return con
 
 
-def _source(con: duckdb.DuckDBPyConnection, src: Path, fmt: str) -> list[str]:
-    """Register the raw rows as view `raw` (all text) and return the file's column names."""
+def _source(con: duckdb.DuckDBPyConnection, src: Path, fmt: str) -> tuple[str, list[str]]:
+    """The SQL reading the raw rows (all text) and the file's column names.
+
+    The reading SQL is used inline rather than as a view: each statement that names a CSV file sniffs
+    it again, and a view costs one statement more.
+    """
     if src.stat().st_size == 0:
         raise ImportRefusedError(f"{src}: the file is empty")
+    if fmt == "csv":
+        source = (
+            f"read_csv({_q(str(src))}, all_varchar = true, header = true, store_rejects = true, "
+            "rejects_table = 'csv_rejects', rejects_scan = 'csv_scans')"
+        )
+    else:
+        source = f"read_parquet({_q(str(src))})"
     try:
-        if fmt == "csv":
-            con.execute(
-                "CREATE TEMP VIEW raw AS SELECT * FROM read_csv("
-                f"{_q(str(src))}, all_varchar = true, header = true, store_rejects = true, "
-                "rejects_table = 'csv_rejects', rejects_scan = 'csv_scans')"
-            )
-        else:
-            con.execute(f"CREATE TEMP VIEW raw AS SELECT * FROM read_parquet({_q(str(src))})")
-        columns = [r[0] for r in con.execute("DESCRIBE raw").fetchall()]
+        columns = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()]
     except duckdb.Error as e:
         raise ImportRefusedError(f"{src}: cannot read as {fmt}: {e}") from None
-    return columns
+    return source, columns
 
 
 def _required_columns(kind: ServiceKind) -> tuple[str, ...]:
@@ -136,7 +139,7 @@ def _integer(raw: str, trimmed: str, default: str | None = None) -> str:
     )
 
 
-def _validated_sql(columns: list[str], spec: ImportSpec) -> str:
+def _validated_sql(source: str, columns: list[str], spec: ImportSpec) -> str:
     """Every row with its values, its raw inputs and a reject reason (NULL when accepted).
 
     Each value has a fast path for the plain spellings and falls back to the general rule for the
@@ -181,7 +184,7 @@ def _validated_sql(columns: list[str], spec: ImportSpec) -> str:
                {t["record_id"]} AS record_id, {t["service"]} AS service_raw,
                {t["a_number"]} AS a_raw, {t["b_number"]} AS b_raw, {t["start_time"]} AS start_raw,
                {t["duration_s"]} AS duration_in, {t["volume"]} AS volume_in, {t["route"]} AS route
-        FROM raw
+        FROM {source}
     ), tested AS (
         SELECT *, {a_fast}, {b_fast} FROM base
     ), cleaned AS (
@@ -228,14 +231,14 @@ def normalise_usage(
     con = _connect(workdir, memory_limit)
     staged_rejects = workdir / "rejects.parquet"
     try:
-        columns = _source(con, src, fmt)
+        source, columns = _source(con, src, fmt)
         missing = [c for c in _required_columns(spec.kind) if c not in columns]
         if missing:
             raise ImportRefusedError(
                 f"{src}: missing column(s) {', '.join(missing)} (found: {', '.join(columns)})"
             )
         try:
-            counts = _split(con, columns, spec, out_parquet, staged_rejects)
+            counts = _split(con, source, columns, spec, out_parquet, staged_rejects)
         except duckdb.Error as e:
             raise ImportRefusedError(f"{src}: cannot read: {e}") from None
         reader_rejected = _reader_rejects(con, fmt)
@@ -249,7 +252,12 @@ def normalise_usage(
 
 
 def _split(
-    con: duckdb.DuckDBPyConnection, columns: list[str], spec: ImportSpec, out_parquet: Path, rejects: Path
+    con: duckdb.DuckDBPyConnection,
+    source: str,
+    columns: list[str],
+    spec: ImportSpec,
+    out_parquet: Path,
+    rejects: Path,
 ) -> ImportCounts:
     canonical = ", ".join("rn + 1 AS line" if c == "line" else c for c in CANONICAL_COLUMNS)
     # Raw text of times and counts is only needed to explain a rejected row.
@@ -259,7 +267,7 @@ def _split(
         for f in _REJECT_FIELDS
         if f not in CANONICAL_COLUMNS
     )
-    query = f"SELECT {canonical}, {extra} FROM ({_validated_sql(columns, spec)})"
+    query = f"SELECT {canonical}, {extra} FROM ({_validated_sql(source, columns, spec)})"
     reader = con.sql(query).to_arrow_reader(_BATCH_ROWS)
     canonical_names, reject_names = list(CANONICAL_COLUMNS), list(_REJECT_FIELDS)
     rows = rejected = duration = volume = 0

@@ -3,12 +3,14 @@
 An import validates and normalises the file into the lake's staging area, then in one transaction
 supersedes the previous declaration (kept as history), records the new one and moves the files into
 place. A killed import leaves no declaration and, after the next write sweeps, no stray file.
+Imports in one process may run side by side; their commits take turns.
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +26,9 @@ from o2o.services.registry_data import get_agreement, require_party
 from o2o.store.repositories import now_utc
 
 FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
+# Imports may run side by side in one process (the demo); their commits take turns, since each reads
+# and then appends (declarations, ledger) and SQLite refuses a write on a snapshot another write outdated.
+_COMMITS = threading.Lock()
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,7 +162,7 @@ def _commit(
     moved: list[Path] = []
     hub = hub_signer(ws)
     try:
-        with ws.uow() as uow:
+        with _COMMITS, ws.uow() as uow:
             ws.lake.sweep_orphans(final_dir, uow.declarations.paths())
             if active is not None:
                 uow.declarations.supersede(active.id)
