@@ -187,3 +187,21 @@ def test_killed_import_leaves_no_declaration_and_no_stray_file(
     d = do_import(loaded, write(tmp_path, "u.csv", GOOD)).json()
     files = sorted(p for p in (db_workspace / "lake").rglob("*") if p.is_file())
     assert files == [Path(d["lake_path"])]
+
+
+def test_open_period_shows_who_has_yet_to_declare(loaded: Any, tmp_path: Path) -> None:
+    assert loaded("period", "open", "2026-10", "--json").json()["opened"] == ["AG-ALFA-BETA/2026-10"]
+    (cycle,) = loaded("cycle", "status", "--period", "2026-10", "--json").json()
+    assert cycle["state"] == "open"
+    assert sorted(cycle["waiting_for"]) == [
+        "ALFA (customer) for sms-BETA",
+        "ALFA (provider) for voice-ALFA",
+        "BETA (customer) for voice-ALFA",
+        "BETA (provider) for sms-BETA",
+    ]
+    assert do_import(loaded, write(tmp_path, "u.csv", GOOD)).code == 0
+    (cycle,) = loaded("cycle", "status", "--period", "2026-10", "--json").json()
+    assert "ALFA (provider) for voice-ALFA" not in cycle["waiting_for"]
+    r = loaded("reconcile", "--agreement", "AG-ALFA-BETA", "--period", "2026-10")
+    assert r.code == 1
+    assert "waiting for" in r.err

@@ -112,11 +112,19 @@ def cycle_status(
     if json_out:
         print_json(rows)
         return
-    cols = ["cycle", "state", "signatures", "disputes_open", "obligations", "obligations_amount"]
+    cols = [
+        "cycle",
+        "state",
+        "waiting_for",
+        "signatures",
+        "disputes_open",
+        "obligations",
+        "obligations_amount",
+    ]
     print_table(
         "Settlement cycles",
         cols,
-        ([", ".join(r[c]) if c == "signatures" else r[c] for c in cols] for r in rows),
+        ([", ".join(r[c]) if c in ("signatures", "waiting_for") else r[c] for c in cols] for r in rows),
     )
 
 
@@ -311,6 +319,16 @@ def payment_confirm(
         print_json(data)
     else:
         console.print(f"confirmed {payment_id}" + (" — round settled" if data["round_settled"] else ""))
+
+
+@period_app.command("open")
+def period_open(period: str, json_out: JsonOpt = False) -> None:
+    """Open the period for every agreement (`cycle status` then shows who has yet to declare)."""
+    opened = settlement.open_period(workspace(), period)
+    if json_out:
+        print_json({"period": period, "opened": opened})
+    else:
+        console.print(f"opened {len(opened)} cycle(s) for {period}")
 
 
 @period_app.command("close")

@@ -30,7 +30,14 @@ from o2o.reconcile import MatchOptions, MatchSummary, match_files
 from o2o.reconcile.aggregates import compare_by_day, compare_summaries, read_summary
 from o2o.reconcile.evidence import write_evidence
 from o2o.reconcile.verdict import Verdict, verdict
-from o2o.services.cycle_common import canonical, digest, hub_signer, move_cycle, register
+from o2o.services.cycle_common import (
+    canonical,
+    digest,
+    hub_signer,
+    missing_declarations,
+    move_cycle,
+    register,
+)
 from o2o.services.registry_data import get_agreement
 from o2o.store.cycle_repository import CycleRepository, cycle_id
 from o2o.store.repositories import now_utc
@@ -75,13 +82,7 @@ def statement_id_of(agreement_id: str, period: str) -> str:
 
 def _declarations(decls: list[Declaration], agreement: Agreement) -> dict[tuple[str, Role], Declaration]:
     found = {(d.service, d.role): d for d in decls}
-    missing = [
-        f"{s.provider if role is Role.PROVIDER else s.customer} ({role.value}) for {s.id}"
-        for s in agreement.services
-        if s.kind is not ServiceKind.RECURRING
-        for role in (Role.PROVIDER, Role.CUSTOMER)
-        if (s.id, role) not in found
-    ]
+    missing = missing_declarations(agreement, set(found))
     if missing:
         raise InvalidTransitionError(
             f"{agreement.id}: cannot reconcile before both parties declare; waiting for " + "; ".join(missing)

@@ -9,14 +9,13 @@ of the period are settled.
 
 from __future__ import annotations
 
-import json
 import secrets
 from dataclasses import asdict
 from decimal import Decimal
 from typing import Any
 
 from o2o.bootstrap import Workspace
-from o2o.domain.agreements import Agreement, Role
+from o2o.domain.agreements import Agreement
 from o2o.domain.cycle import CycleState
 from o2o.domain.errors import InvalidTransitionError, NotFoundError
 from o2o.domain.money import ZERO
@@ -25,7 +24,7 @@ from o2o.domain.periods import Period
 from o2o.ledger.keys import Signer
 from o2o.netting import NettingMode, NettingResult, net_obligations
 from o2o.services.accounts import post_payment, post_setoff
-from o2o.services.cycle_common import hub_signer, move_cycle, register
+from o2o.services.cycle_common import hub_signer, missing_declarations, move_cycle, register
 from o2o.store.cycle_repository import CycleRepository
 from o2o.store.uow import UnitOfWork
 
@@ -37,12 +36,7 @@ def note_declaration(uow: UnitOfWork, agreement: Agreement, period: str, hub: Si
     cycle = repo.ensure_cycle(agreement.id, period)
     state = CycleState(cycle["state"])
     declared = {(d.service, d.role) for d in uow.declarations.all(agreement.id, period)}
-    complete = all(
-        (s.id, role) in declared
-        for s in agreement.services
-        if s.kind.value != "recurring"
-        for role in (Role.PROVIDER, Role.CUSTOMER)
-    )
+    complete = not missing_declarations(agreement, declared)
     if (state is CycleState.OPEN and complete) or state in (
         CycleState.RECONCILED,
         CycleState.AGREED,
@@ -213,12 +207,35 @@ def close_period(ws: Workspace, period: str) -> list[str]:
     return closed
 
 
+def open_period(ws: Workspace, period: str) -> list[str]:
+    """Open the period's cycle of every agreement (cycles also open on the first declaration)."""
+    per = Period.parse(period)
+    hub = hub_signer(ws)
+    with ws.uow() as uow:
+        repo = CycleRepository(uow.connection)
+        opened = [
+            repo.ensure_cycle(a.id, str(per))["id"]
+            for a in uow.agreements.all()
+            if repo.cycle(a.id, str(per)) is None
+        ]
+        register(uow, hub, "period.opened", str(per), {"cycles": opened})
+        uow.commit()
+    return opened
+
+
 def cycle_status(ws: Workspace, period: str | None = None) -> list[dict[str, Any]]:
-    """Each cycle with its statement, disputes and obligations."""
+    """Each cycle with who it is waiting for, its statement, disputes and obligations."""
+    from o2o.schemas.agreement import agreement_from_json
+
     with ws.uow() as uow:
         repo = CycleRepository(uow.connection)
         out = []
         for c in repo.cycles(period):
+            waiting: list[str] = []
+            if c["state"] == CycleState.OPEN.value:
+                agreement = agreement_from_json(uow.agreements.get(c["agreement_id"]).document)
+                declared = {(d.service, d.role) for d in uow.declarations.all(agreement.id, c["period"])}
+                waiting = missing_declarations(agreement, declared)
             st = repo.statement_of(c["agreement_id"], c["period"])
             disputes = repo.disputes(st["id"]) if st else []
             obligations = [o for o in repo.obligations(c["period"]) if st and o["statement_id"] == st["id"]]
@@ -228,6 +245,7 @@ def cycle_status(ws: Workspace, period: str | None = None) -> list[dict[str, Any
                     "agreement": c["agreement_id"],
                     "period": c["period"],
                     "state": c["state"],
+                    "waiting_for": waiting,
                     "statement": st["id"] if st else None,
                     "signatures": [s["operator"] for s in repo.signatures(st["id"])] if st else [],
                     "disputes_open": sum(1 for d in disputes if d["state"] == "open"),
@@ -236,11 +254,3 @@ def cycle_status(ws: Workspace, period: str | None = None) -> list[dict[str, Any
                 }
             )
         return out
-
-
-def rounds_of(ws: Workspace, period: str) -> list[dict[str, Any]]:
-    with ws.uow() as uow:
-        return [
-            {"id": r["id"], "mode": r["mode"], "state": r["state"], "figures": json.loads(r["figures"])}
-            for r in CycleRepository(uow.connection).rounds(period)
-        ]
