@@ -5,8 +5,10 @@
 `unrated.parquet` (each record that cannot be priced, with its reason). It touches no store: the
 caller passes the agreement and the files. Only this module knows DuckDB (read_parquet, COPY, DATE
 arithmetic); the step texts in `o2o.rating.steps` are portable SELECTs.
-Two streaming passes, nothing materialised but small results: pass 1 writes the priced records; pass 2
-writes the records that cannot be priced; the summary then reads a few columns of the rated file back.
+Streaming passes, nothing materialised but small results: pass 1 writes the priced records; the summary
+then reads a few columns of the rated file back; only when the counts show unpriced records, an anti-join
+of the usage keys (src, line) with the rated file finds them, and pass 2 re-runs the steps on those
+records alone (the view `usage` is redefined over them) to write each with its reason.
 Invariants: records = rated + unrated; money is DECIMAL(38, s) in SQL and Decimal in Python; when the
 agreement rounds only at the line, `exact_numerator / exact_denominator` is each record's exact charge.
 """
@@ -88,7 +90,8 @@ def rate_usage(
     out_dir.mkdir(parents=True, exist_ok=True)
     con = connect(memory_limit, threads)
     try:
-        con.execute(f"CREATE VIEW usage AS {_usage_view(usage_paths)}")
+        con.execute(f"CREATE VIEW usage_files AS {_usage_view(usage_paths)}")
+        con.execute("CREATE VIEW usage AS SELECT * FROM usage_files")
         lo, hi, max_duration, max_volume, records = con.execute(
             "SELECT MIN(start_epoch), MAX(start_epoch), MAX(duration_s), MAX(volume), COUNT(*) FROM usage"
         ).fetchall()[0]
@@ -194,8 +197,20 @@ def _run(
         "SELECT COALESCE(SUM(events), 0), COALESCE(SUM(billed_quantity), 0), COALESCE(SUM(amount), 0), "
         "CAST(COALESCE(SUM(num), 0) AS VARCHAR) FROM rating_summary"
     ).fetchall()[0]
-    # Pass 2, only when some records were not priced: those records with their reason.
-    where = "reason IS NOT NULL" if int(count_rated) < records else "FALSE"
+    where = "FALSE"
+    if int(count_rated) < records:
+        # Pass 2 sees only the records missing from the rated file (an anti-join on the unique key is
+        # cheaper than looking every record up again): the steps, re-run on them, give the reason.
+        con.execute(
+            f"""CREATE TEMP TABLE rating_unpriced_keys AS SELECT src, line FROM usage_files u
+                WHERE NOT EXISTS (SELECT 1 FROM read_parquet({_quote(rated)}) r
+                                  WHERE r.src = u.src AND r.line = u.line)"""
+        )
+        con.execute(
+            """CREATE OR REPLACE VIEW usage AS SELECT u.* FROM usage_files u
+               WHERE EXISTS (SELECT 1 FROM rating_unpriced_keys k WHERE k.src = u.src AND k.line = u.line)"""
+        )
+        where = "reason IS NOT NULL"
     con.execute(
         f"""COPY (SELECT {_INPUT_COLS}, reason FROM rating_priced WHERE {where} ORDER BY src, line)
             TO {_quote(unrated)} (FORMAT parquet)"""
