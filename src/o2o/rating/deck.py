@@ -1,9 +1,13 @@
 """A service's tariff turned into the small integer-keyed tables the rating SQL joins to.
 
-- `deck_prefixes(pkey, plen, dest_id)`: each non-empty prefix as an integer key per length (a bijection
-  within one length, so leading zeros are safe). Longest-prefix match joins once per distinct length on
-  integer keys, so a deck of 50,000 prefixes costs a handful of cheap hash joins. The catch-all
-  destination (empty prefix) is kept aside. Prefixes are at most 15 digits (the longest E.164 number).
+- `deck_prefixes(pkey, plen, pid)`: each non-empty prefix as an integer key per length (a bijection
+  within one length, so leading zeros are safe) with its prefix id. Longest-prefix match joins once per
+  distinct length on integer keys, so a deck of 50,000 prefixes costs a handful of cheap hash joins. The
+  catch-all destination (empty prefix, pid 0) is kept aside. Prefixes are at most 15 digits (the longest
+  E.164 number).
+- `deck_pids(pid, dest_id, prefix)`: each prefix id's destination and prefix text (the catch-all too);
+  the steps re-key the rates by prefix id (`o2o.rating.steps.prefix_rates_select`), so that one join
+  gives a record its rate, destination and prefix.
 - `deck_rates(rkey, price_micros, version, destination)`: one row per destination, band and *slot*, with
   the price in force already resolved, so that pricing is one equi-join. Slots cut the data's local days
   at every `valid_from` inside them (`slot_days`); a record's slot is the number of those days on or
@@ -31,6 +35,7 @@ from o2o.rating.clock import band_ids, day_number
 from o2o.rating.exact import micros
 
 MAX_PREFIX = 15
+CATCH_ALL_PID = 0  # prefix id of the empty prefix
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +54,7 @@ class Deck:
     kind: ServiceKind
     base: int  # base units per priced unit (60 s per minute, 10^6 bytes per MB …)
     prefixes: pa.Table
+    pids: pa.Table
     lengths: tuple[int, ...]  # distinct prefix lengths, longest first
     catch_all: int | None  # dest_id of the empty prefix (or of the service, without destinations)
     band_count: int
@@ -90,8 +96,18 @@ def build_deck(service_id: str, kind: ServiceKind, tariff: Tariff, days: tuple[i
             {
                 "pkey": pa.array([int(p) for p, _ in keyed], pa.int64()),
                 "plen": pa.array([len(p) for p, _ in keyed], pa.int32()),
-                "dest_id": pa.array([i for _, i in keyed], pa.int64()),
+                "pid": pa.array(range(1, len(keyed) + 1), pa.int64()),
             }
+        ),
+        pids=pa.table(
+            {
+                "pid": pa.array(list(range(1, len(keyed) + 1)) + ([CATCH_ALL_PID] if catch_all_name else [])),
+                "dest_id": pa.array(
+                    [i for _, i in keyed] + ([ids[catch_all_name]] if catch_all_name else []), pa.int64()
+                ),
+                "prefix": pa.array([p for p, _ in keyed] + ([""] if catch_all_name else []), pa.string()),
+            },
+            schema=pa.schema([("pid", pa.int64()), ("dest_id", pa.int64()), ("prefix", pa.string())]),
         ),
         lengths=tuple(sorted({len(p) for p, _ in keyed}, reverse=True)),
         catch_all=ids[catch_all_name] if catch_all_name else None,

@@ -29,6 +29,7 @@ from o2o.domain.periods import Period
 from o2o.domain.tariffs import ServiceKind, Tariff
 from o2o.domain.usage import CANONICAL_COLUMNS
 from o2o.rating import steps
+from o2o.rating.clock import band_ids
 from o2o.rating.deck import Deck, build_deck
 from o2o.rating.exact import DUCKDB, MICROS, UNROUNDED_PLACES, fits_bigint, micros, round_fraction
 from o2o.rating.result import QUANTITY_UNITS, RatingResult
@@ -139,8 +140,29 @@ def _max_numerator(deck: Deck, tariff: Tariff, max_duration: int, max_volume: in
 
 def _register_steps(con: duckdb.DuckDBPyConnection, ctx: steps.StepContext) -> None:
     con.register("deck_prefixes", ctx.deck.prefixes)
+    con.register("deck_pids", ctx.deck.pids)
     con.register("deck_rates", ctx.deck.rates)
     con.register("deck_names", ctx.deck.names)
+    # The names a record carries (destination, prefix, rate version, band) are ENUMs of the deck's
+    # values: the Parquet writer then takes each column's dictionary as it is, without hashing a string
+    # per record, and the file still holds plain strings.
+    names = {
+        "destination": "SELECT destination FROM deck_names",
+        "prefix": "SELECT prefix FROM deck_pids",
+        "version": "SELECT DISTINCT version FROM deck_rates WHERE version IS NOT NULL",
+        "band": " UNION ".join(f"SELECT {steps.lit(b)}" for b in band_ids(ctx.tariff)),
+    }
+    for name, values in names.items():
+        con.execute(f"CREATE TYPE rating_{name} AS ENUM ({values})")
+    con.execute(
+        "CREATE TEMP TABLE rating_rates AS SELECT rkey, price_micros, "
+        + ", ".join(f"CAST({n} AS rating_{n}) AS {n}" for n in names)
+        + f" FROM ({steps.prefix_rates_select(ctx)}) s"
+    )
+    con.execute(
+        "CREATE TEMP TABLE rating_names AS SELECT pid, CAST(destination AS rating_destination) AS destination, "
+        f"CAST(prefix AS rating_prefix) AS prefix FROM ({steps.prefix_names_select(ctx)}) s"
+    )
     con.execute(f"CREATE TEMP VIEW rating_clock AS {steps.clock_view(ctx)}")
     con.execute(f"CREATE TEMP VIEW rating_banded AS {steps.banded_view(ctx)}")
     con.execute(f"CREATE TEMP VIEW rating_destined AS {steps.destined_view(ctx)}")

@@ -1,12 +1,15 @@
 """The rating steps as plain SELECT texts over named views (portable to Spark through `Dialect`).
 
 Inputs, registered by the engine adapter: `usage` (canonical columns plus `src`, the file index),
-`deck_prefixes`, `deck_rates`, `deck_names` (see `o2o.rating.deck`). Steps, each a view on the last:
+`deck_prefixes`, `deck_pids`, `deck_rates`, `deck_names` (see `o2o.rating.deck`), and two small tables
+the adapter materialises from them: `rating_rates` (`prefix_rates_select`: rates keyed by prefix id, with
+destination, prefix and band name) and `rating_names` (`prefix_names_select`, for tier-priced services).
+Steps, each a view on the last:
 1. `rating_clock`    – local epoch and day in the agreement's zone (integer arithmetic only);
 2. `rating_banded`   – band id of the start, billed quantity after increments (base units);
 3. `rating_destined` – longest prefix: one LEFT JOIN per distinct prefix length on integer keys;
-4. `rating_priced`   – the rate in force (one join: band fallback is resolved in the deck) and the reason
-                       a record cannot be priced;
+4. `rating_priced`   – the rate in force, destination, prefix and band name (one join: band fallback is
+                       resolved in the deck) and the reason a record cannot be priced;
 5. `rating_records`  – every record, with `num` (the exact charge as an integer numerator, see
                        `o2o.rating.exact`) and the rounded `charge` for the priced ones.
 The adapter streams `rating_records` to the rated file and `rating_priced` (unpriced rows) to the unrated
@@ -21,7 +24,7 @@ from dataclasses import dataclass
 from o2o.domain.money import Rounding
 from o2o.domain.tariffs import ServiceKind, Tariff, TierMode
 from o2o.rating.clock import sql_band, sql_band_name, sql_offset
-from o2o.rating.deck import Deck
+from o2o.rating.deck import CATCH_ALL_PID, Deck
 from o2o.rating.exact import DUCKDB, UNROUNDED_PLACES, Dialect, sql_round_ratio
 
 DAY = 86400
@@ -89,30 +92,41 @@ def destined_view(c: StepContext) -> str:
     """Longest prefix: the number's first digits as integer keys, one LEFT JOIN per prefix length."""
     lengths = c.deck.lengths
     top = lengths[0] if lengths else 1
-    joins, ids, plens = [], [], []
+    joins, ids = [], []
     for n in lengths:
         # One integer cast of the first `top` digits serves every length; short numbers cast again.
         key = c.dialect.idiv("b.bkey", str(10 ** (top - n))) if n < top else "b.bkey"
         short = f"WHEN b.blen >= {n} THEN TRY_CAST(substr(b.b_number, 1, {n}) AS BIGINT) " if n < top else ""
         joins.append(
-            f"LEFT JOIN (SELECT pkey, dest_id FROM deck_prefixes WHERE plen = {n}) p{n} "
+            f"LEFT JOIN (SELECT pkey, pid FROM deck_prefixes WHERE plen = {n}) p{n} "
             f"ON p{n}.pkey = CASE WHEN b.blen >= {top} THEN {key} {short}END"
         )
-        ids.append(f"p{n}.dest_id")
-        plens.append(f"WHEN p{n}.dest_id IS NOT NULL THEN {n}")
+        ids.append(f"p{n}.pid")
     if c.deck.catch_all is not None:
-        ids.append(str(c.deck.catch_all))
-        plens.append("ELSE 0")
-    dest = f"COALESCE({', '.join(ids)})" if ids else "NULL"
-    if not lengths:
-        plen = "0" if c.deck.catch_all is not None else "CAST(NULL AS INTEGER)"
-    else:
-        plen = f"CASE {' '.join(plens)} END"
+        ids.append(str(CATCH_ALL_PID))
+    pid = f"COALESCE({', '.join(ids)})" if ids else "NULL"
     return f"""
-SELECT b.*, CAST({dest} AS BIGINT) AS dest_id, {plen} AS plen
+SELECT b.*, CAST({pid} AS BIGINT) AS pid
 FROM (SELECT *, TRY_CAST(substr(b_number, 1, {top}) AS BIGINT) AS bkey, length(b_number) AS blen
       FROM rating_banded) b
 {chr(10).join(joins)}"""
+
+
+def prefix_rates_select(c: StepContext) -> str:
+    """`deck_rates` re-keyed by prefix id, with the band name and the prefix: `rating_rates`."""
+    slots, bands = len(c.deck.slot_days) + 1, c.deck.band_count
+    band_id = f"({c.dialect.idiv('r.rkey', str(slots))} % {bands})"
+    dest_id = c.dialect.idiv("r.rkey", str(slots * bands))
+    return f"""
+SELECT (p.pid * {bands} + {band_id}) * {slots} + r.rkey % {slots} AS rkey, r.price_micros, r.version,
+       r.destination, p.prefix, {sql_band_name(c.tariff, band_id)} AS band
+FROM deck_rates r JOIN deck_pids p ON p.dest_id = {dest_id}"""
+
+
+def prefix_names_select(c: StepContext) -> str:
+    """Each prefix id's destination and prefix (tier-priced services, which have no rates): `rating_names`."""
+    return """
+SELECT p.pid, n.destination, p.prefix FROM deck_pids p JOIN deck_names n ON n.dest_id = p.dest_id"""
 
 
 def _reason(c: StepContext, price: str) -> str:
@@ -127,31 +141,32 @@ def _reason(c: StepContext, price: str) -> str:
         "WHEN d.start_epoch IS NULL THEN 'no_start_time' "
         f"{period}"
         "WHEN d.billed_quantity IS NULL THEN 'bad_quantity' "
-        "WHEN d.dest_id IS NULL THEN 'no_destination' "
+        "WHEN d.pid IS NULL THEN 'no_destination' "
         f"WHEN {price} IS NULL THEN 'no_rate' END"
     )
 
 
 def priced_view(c: StepContext) -> str:
     cols = "d.src, d.line, d.record_id, d.service, d.a_number, d.b_number, d.start_epoch, d.duration_s, "
-    cols += "d.volume, d.route, d.local_day, d.band_id, d.billed_quantity, d.plen"
+    cols += "d.volume, d.route, d.local_day, d.billed_quantity"
     if c.deck.tier_mode is not None:
         # Tier prices depend on the period's volume; they are set in the next step.
         return f"""
-SELECT {cols}, n.destination, CAST(NULL AS BIGINT) AS price_micros, CAST(NULL AS VARCHAR) AS rate_version,
+SELECT {cols}, {sql_band_name(c.tariff, "d.band_id")} AS band, n.destination, n.prefix,
+       CAST(NULL AS BIGINT) AS price_micros, CAST(NULL AS VARCHAR) AS rate_version,
        {_reason(c, "0")} AS reason
 FROM rating_destined d
-LEFT JOIN deck_names n ON n.dest_id = d.dest_id"""
+LEFT JOIN rating_names n ON n.pid = d.pid"""
     slots = len(c.deck.slot_days) + 1
     whens = " ".join(
         f"WHEN d.local_day >= {day} THEN {i + 1}" for i, day in reversed(list(enumerate(c.deck.slot_days)))
     )
     slot = f"(CASE {whens} ELSE 0 END)" if whens else "0"
     return f"""
-SELECT {cols}, r.destination, r.price_micros, r.version AS rate_version,
+SELECT {cols}, r.band, r.destination, r.prefix, r.price_micros, r.version AS rate_version,
        {_reason(c, "r.price_micros")} AS reason
 FROM rating_destined d
-LEFT JOIN deck_rates r ON r.rkey = (d.dest_id * {c.deck.band_count} + d.band_id) * {slots} + {slot}"""
+LEFT JOIN rating_rates r ON r.rkey = (d.pid * {c.deck.band_count} + d.band_id) * {slots} + {slot}"""
 
 
 def _rated_quantity() -> str:
@@ -195,10 +210,9 @@ def records_view(c: StepContext) -> str:
         f"ELSE GREATEST({qty_num} + {fees}, CAST({floor} AS {big})) END"
     )
     places = c.record_places if c.record_places is not None else UNROUNDED_PLACES
-    prefix = "CASE WHEN plen IS NOT NULL THEN substr(COALESCE(b_number, ''), 1, plen) END"
     return f"""
 SELECT src, line, record_id, service, a_number, b_number, start_epoch, duration_s, volume, route,
-       local_day, {sql_band_name(c.tariff, "band_id")} AS band, destination, {prefix} AS prefix,
+       local_day, band, destination, prefix,
        rate_version_out AS rate_version, price_out AS price_micros, billed_quantity, num,
        {sql_round_ratio("num", base, places, c.mode, c.dialect, big)} AS charge, reason
 FROM (
