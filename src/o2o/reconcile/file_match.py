@@ -5,7 +5,7 @@ mutual-best rounds (`match_sql`, each round a temp table), solve what is left ex
 (`components`), class every record and write `matches.parquet`, `only_ours.parquet`,
 `only_theirs.parquet`, `duplicates.parquet` and `daily.parquet` into `out_dir`.
 The clock offset (theirs − ours) is the lower median time gap of the unambiguous pairs (both records
-with one candidate: round 1). With `correct_clock`, a first pass estimates it with candidates searched
+with one candidate: round 1), read off a histogram of their gaps (a small table: gaps lie in the window). With `correct_clock`, a first pass estimates it with candidates searched
 within `clock_window_s` (so an offset larger than the tolerance is seen), and the final pass matches with
 their times moved back by it; the offset reported is that estimate. The result is a maximum matching
 that prefers duration agreement, then closeness in time (see `match_sql` for why the rounds are exact).
@@ -19,17 +19,36 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from o2o.reconcile import match_results_sql as results_sql
 from o2o.reconcile import match_sql
 from o2o.reconcile.components import solve_components
 from o2o.reconcile.match_model import MatchOptions, MatchSummary
-from o2o.reconcile.sources import connect, copy_to_parquet, load_side, sql_day_to_date, sql_key_to_number
+from o2o.reconcile.sources import (
+    connect,
+    copy_to_parquet,
+    drop_side,
+    load_side,
+    sql_day_to_date,
+    sql_key_to_number,
+)
 
 
 @dataclass(frozen=True, slots=True)
 class _PassResult:
-    tables: list[str]  # the pairs of rounds 2… and of the exact components (round 1 stays in `cand`)
     rounds: int  # rounds that found pairs, round 1 included
     components: int
+
+
+_PASS_TABLES = [
+    "cand",
+    "multi_o",
+    "multi_t",
+    "ours_open",
+    "theirs_open",
+    "ours_dups",
+    "theirs_dups",
+    "pairs_c",
+]
 
 
 def _count(con: Any, sql: str) -> int:
@@ -39,7 +58,9 @@ def _count(con: Any, sql: str) -> int:
 
 def _exact_components(con: Any, live: str) -> tuple[str, int]:
     """Solve what the rounds left; the pairs with their gaps in `pairs_exact`."""
-    edges = con.execute(f"SELECT o_line, t_line, dgap, tgap FROM {live} ORDER BY o_line, t_line").fetchall()
+    edges = con.execute(
+        f"SELECT o_line, t_line, t_dur - o_dur, tgap FROM {live} ORDER BY o_line, t_line"
+    ).fetchall()
     result = solve_components(edges)
     con.execute("CREATE OR REPLACE TEMP TABLE exact_keys (o_line BIGINT, t_line BIGINT)")
     if result.pairs:
@@ -52,53 +73,67 @@ def _exact_components(con: Any, live: str) -> tuple[str, int]:
     return "pairs_exact", result.components
 
 
-def _candidates(con: Any, tolerance_s: int, offset_s: int) -> None:
-    """`cand` and the records with several candidates (`multi_o`, `multi_t`)."""
+def _settle(con: Any, options: MatchOptions, tolerance_s: int, offset_s: int) -> _PassResult:
+    """One matching pass: `cand` (round 1 in it), `{side}_open`, `{side}_dups` and `pairs_c` (the later rounds
+    until none is new, then the exact components)."""
     con.execute(match_sql.candidates_step("cand", tolerance_s, offset_s))
     for step in match_sql.contested_steps("cand"):
         con.execute(step)
-
-
-def _run_rounds(con: Any, options: MatchOptions, offset_s: int) -> _PassResult:
-    """Candidates, mutual-best rounds 2… until none is new, then exact components.
-
-    Round 1 (the isolated edges) is not materialised: `classified_step` reads it from `cand`.
-    """
-    _candidates(con, options.time_tolerance_s, offset_s)
-    con.execute(match_sql.contested_edges_step("live_1", "cand"))
-    rounds, live = [], "live_1"
+    con.execute(match_sql.contested_edges_step("contested", "cand"))
+    for side in ("ours", "theirs"):
+        con.execute(match_sql.open_step(side, "cand", "contested"))
+        con.execute(match_sql.duplicates_step(side))
+    con.execute(match_sql.live_of_contested_step("live_1", "contested"))
+    con.execute("DROP TABLE contested")
+    rounds, live, found = [], "live_1", 0
     for k in range(2, options.max_rounds + 1):
         pairs = f"pairs_{k}"
-        con.execute(match_sql.round_step(pairs, live))
+        con.execute(match_sql.round_step(pairs, live, first=k == 2))
         if _count(con, f"SELECT count(*) FROM {pairs}") == 0:
             con.execute(f"DROP TABLE {pairs}")
             break
+        # The first round's isolated pairs are round 1's (their rival was a duplicate).
+        found += 1 if k > 2 or _count(con, f"SELECT count(*) FROM {pairs} WHERE NOT isolated") else 0
         rounds.append(pairs)
         con.execute(match_sql.live_step(f"live_{k}", live, pairs))
         con.execute(f"DROP TABLE {live}")
         live = f"live_{k}"
     exact, components = _exact_components(con, live)
-    con.execute(f"DROP TABLE {live}")
-    return _PassResult([*rounds, exact], 1 + len(rounds), components)
+    con.execute(results_sql.later_pairs_step(rounds, exact))
+    _drop(con, [live, exact, *rounds])
+    con.execute(results_sql.pairs_view(options.duration_tolerance_s))
+    return _PassResult(1 + found, components)
 
 
-def _offsets(con: Any, isolated_sql: str) -> tuple[int | None, dict[int, int]]:
-    """Overall and per-day clock offsets from the unambiguous pairs selected by `isolated_sql`."""
-    overall: int | None = None
-    per_day: dict[int, int] = {}
-    for day, offset, _ in con.execute(match_sql.offsets_query(isolated_sql)).fetchall():
-        if day is None:
-            overall = None if offset is None else int(offset)
-        elif offset is not None:
-            per_day[int(day)] = int(offset)
-    return overall, per_day
+def lower_median(histogram: dict[int, int]) -> int:
+    """The lower median of the values counted in `histogram` (SQL's `percentile_disc(0.5)`)."""
+    half, seen = (sum(histogram.values()) + 1) // 2, 0
+    for value in sorted(histogram):
+        seen += histogram[value]
+        if seen >= half:
+            return value
+    raise ValueError("no values")
+
+
+def _offsets(con: Any) -> tuple[int | None, dict[int, int]]:
+    """Overall and per-day clock offsets: lower medians of the unambiguous pairs' raw time gaps."""
+    isolated = "SELECT day, time_gap_s AS tgap FROM pairs WHERE isolated"
+    overall: dict[int, int] = {}
+    days: dict[int, dict[int, int]] = {}
+    for day, gap, pairs in con.execute(results_sql.gap_histogram_query(isolated)).fetchall():
+        overall[int(gap)] = overall.get(int(gap), 0) + int(pairs)
+        if day is not None:
+            days.setdefault(int(day), {})[int(gap)] = int(pairs)
+    per_day = {day: lower_median(h) for day, h in days.items()}
+    return (lower_median(overall) if overall else None), per_day
 
 
 def _estimate_clock(con: Any, options: MatchOptions) -> tuple[int | None, dict[int, int]]:
-    """The clock pass: candidates searched within the clock window, offsets from the isolated edges."""
-    _candidates(con, max(options.time_tolerance_s, options.clock_window_s), 0)
-    estimate = _offsets(con, match_sql.isolated_select("cand"))
-    _drop(con, ["cand", "multi_o", "multi_t"])
+    """The clock pass: candidates searched within the clock window, offsets from the isolated pairs."""
+    _settle(con, options, max(options.time_tolerance_s, options.clock_window_s), 0)
+    estimate = _offsets(con)
+    con.execute("DROP VIEW pairs")
+    _drop(con, _PASS_TABLES)
     return estimate
 
 
@@ -108,7 +143,7 @@ def _drop(con: Any, tables: list[str]) -> None:
 
 
 def _write_outputs(con: Any, out_dir: Path, per_day_offsets: dict[int, int]) -> None:
-    a, b = sql_key_to_number("o.a_key"), sql_key_to_number("o.b_key")
+    a, b = sql_key_to_number("a_key"), sql_key_to_number("b_key")
     copy_to_parquet(
         con,
         f"""SELECT o_line AS ours_line, o_id AS ours_record_id,
@@ -119,20 +154,20 @@ def _write_outputs(con: Any, out_dir: Path, per_day_offsets: dict[int, int]) -> 
             FROM pairs""",
         out_dir / "matches.parquet",
     )
-    for name, side in (("only_ours", "ours"), ("only_theirs", "theirs")):
+    for name in ("only_ours", "only_theirs"):
         copy_to_parquet(
             con,
-            f"""SELECT o.line, o.record_id, {a} AS a_number, {b} AS b_number, o.start_epoch, o.duration_s,
-                       {sql_day_to_date("u.day")} AS day
-                FROM {name} u JOIN {side} o ON o.line = u.line ORDER BY o.line""",
+            f"""SELECT line, record_id, {a} AS a_number, {b} AS b_number, start_epoch, duration_s,
+                       {sql_day_to_date("day")} AS day
+                FROM {name} ORDER BY line""",
             out_dir / f"{name}.parquet",
         )
     copy_to_parquet(
         con,
         " UNION ALL ".join(
-            f"""SELECT '{side}' AS side, o.line, o.record_id, {a} AS a_number, {b} AS b_number,
-                       o.start_epoch, o.duration_s
-                FROM {side}_dups d JOIN {side} o ON o.line = d.line"""
+            f"""SELECT '{side}' AS side, line, record_id, {a} AS a_number, {b} AS b_number,
+                       start_epoch, duration_s
+                FROM ({results_sql.duplicates_select(side)}) d"""
             for side in ("ours", "theirs")
         )
         + " ORDER BY side, line",
@@ -149,25 +184,22 @@ def _write_outputs(con: Any, out_dir: Path, per_day_offsets: dict[int, int]) -> 
     )
 
 
-def _summary(con: Any, offset: int | None, result: _PassResult, out_dir: Path) -> MatchSummary:
-    row = con.execute(
-        """SELECT count(*),
-                  count(*) FILTER (WHERE class = 'exact'),
-                  count(*) FILTER (WHERE class = 'partial'),
-                  count(*) FILTER (WHERE class = 'duration_mismatch')
-           FROM pairs"""
-    ).fetchone()
+def _summary(
+    con: Any, sides: tuple[int, int], offset: int | None, result: _PassResult, out_dir: Path
+) -> MatchSummary:
+    row = con.execute(results_sql.totals_query()).fetchone()
+    matched, exact, partial, mismatch, only_ours, only_theirs, dups_ours, dups_theirs = (int(v) for v in row)
     return MatchSummary(
-        ours=_count(con, "SELECT count(*) FROM ours_rec"),
-        theirs=_count(con, "SELECT count(*) FROM theirs_rec"),
-        matched=int(row[0]),
-        exact=int(row[1]),
-        partial=int(row[2]),
-        duration_mismatch=int(row[3]),
-        only_ours=_count(con, "SELECT count(*) FROM only_ours"),
-        only_theirs=_count(con, "SELECT count(*) FROM only_theirs"),
-        duplicates_ours=_count(con, "SELECT count(*) FROM ours_dups"),
-        duplicates_theirs=_count(con, "SELECT count(*) FROM theirs_dups"),
+        ours=sides[0],
+        theirs=sides[1],
+        matched=matched,
+        exact=exact,
+        partial=partial,
+        duration_mismatch=mismatch,
+        only_ours=only_ours,
+        only_theirs=only_theirs,
+        duplicates_ours=dups_ours,
+        duplicates_theirs=dups_theirs,
         clock_offset_s=offset,
         rounds=result.rounds,
         contested_components=result.components,
@@ -183,25 +215,15 @@ def match_files(ours: Path, theirs: Path, options: MatchOptions, out_dir: Path) 
     try:
         load_side(con, "ours", Path(ours), options.ours_plan)
         load_side(con, "theirs", Path(theirs), options.theirs_plan)
-        for side in ("ours", "theirs"):
-            con.execute(match_sql.duplicates_step(side))
         estimate = _estimate_clock(con, options) if options.correct_clock else None
-        result = _run_rounds(con, options, (estimate[0] or 0) if estimate else 0)
-        later = [
-            f"SELECT o_line, t_line, day, tgap, dgap, o_dur, {match_sql.PAYLOAD}, FALSE FROM {r}"
-            for r in result.tables
-        ]
-        union = " UNION ALL ".join([match_sql.isolated_select("cand"), *later])
-        con.execute(match_sql.classified_step(union, options.duration_tolerance_s))
-        _drop(con, [*result.tables, "cand", "multi_o", "multi_t"])
-        offset, per_day = estimate or _offsets(
-            con, "SELECT day, time_gap_s AS tgap FROM pairs WHERE isolated"
-        )
-        con.execute(match_sql.unmatched_step("only_ours", "ours", "o_line"))
-        con.execute(match_sql.unmatched_step("only_theirs", "theirs", "t_line"))
-        con.execute(match_sql.daily_step())
+        result = _settle(con, options, options.time_tolerance_s, (estimate[0] or 0) if estimate else 0)
+        sides = (drop_side(con, "ours"), drop_side(con, "theirs"))
+        offset, per_day = estimate or _offsets(con)
+        con.execute(results_sql.unmatched_step("only_ours", "ours", "o_line"))
+        con.execute(results_sql.unmatched_step("only_theirs", "theirs", "t_line"))
+        con.execute(results_sql.daily_step())
         _write_outputs(con, out_dir, per_day)
-        return _summary(con, offset, result, out_dir)
+        return _summary(con, sides, offset, result, out_dir)
     finally:
         con.close()
         shutil.rmtree(scratch, ignore_errors=True)

@@ -1,0 +1,117 @@
+"""The SQL of record matching's results: the pairs with their classes, the unmatched records, the days.
+
+Portable like `match_sql` (whose tables it reads): `cand` with `multi_o`/`multi_t` (round 1's pairs stay
+there), `pairs_c` (the pairs of the later rounds and of the exact components), `{side}_open` (the records
+round 1 did not settle) and `{side}_dups`. Gaps are signed theirs − ours on the raw times; the class
+follows the duration gap (an unknown duration is a mismatch).
+"""
+
+from __future__ import annotations
+
+from o2o.reconcile.match_sql import EDGE, day_of, isolated_where
+
+
+def pairs_view(duration_tolerance_s: int) -> str:
+    """`pairs`: every matched pair, classed: round 1's from `cand` (flagged `isolated`), then `pairs_c`.
+
+    A view, not a table: the few million round-1 pairs are read where they are, by each of the outputs.
+    """
+    return f"""
+    CREATE OR REPLACE TEMP VIEW pairs AS
+    SELECT o_line, t_line, {day_of("o_start")} AS day, t_start - o_start AS time_gap_s,
+           t_dur - o_dur AS duration_gap_s, o_dur AS ours_duration_s, t_dur AS theirs_duration_s,
+           o_id, t_id, o_start, t_start, isolated,
+           CASE WHEN t_dur = o_dur THEN 'exact'
+                WHEN abs(t_dur - o_dur) <= {duration_tolerance_s} THEN 'partial'
+                ELSE 'duration_mismatch' END AS class
+    FROM (SELECT {EDGE}, TRUE AS isolated FROM cand c WHERE {isolated_where("c")}
+          UNION ALL
+          SELECT {EDGE}, isolated FROM pairs_c) u
+    """
+
+
+def later_pairs_step(tables: list[str], exact: str) -> str:
+    """`pairs_c`: the pairs of the later rounds (`tables`, with their `isolated` flag) and of `exact`."""
+    parts = [f"SELECT {EDGE}, isolated FROM {t}" for t in tables]
+    parts.append(f"SELECT {EDGE}, FALSE AS isolated FROM {exact}")
+    return "CREATE OR REPLACE TEMP TABLE pairs_c AS " + " UNION ALL ".join(parts)
+
+
+def gap_histogram_query(isolated: str) -> str:
+    """How many unambiguous pairs `isolated` (a SELECT with day and tgap) have each time gap, per day.
+
+    Gaps lie within the search window, so this is a small table; the medians are read off it.
+    """
+    return f"""
+    SELECT day, tgap, count(*) AS pairs
+    FROM ({isolated}) i
+    GROUP BY day, tgap
+    """
+
+
+def unmatched_step(table: str, side: str, key: str) -> str:
+    """`{table}`: the records of `side` neither duplicate nor paired, with their day.
+
+    Only `{side}_open` can hold them: round 1's records are paired.
+    """
+    return f"""
+    CREATE OR REPLACE TEMP TABLE {table} AS
+    SELECT r.line, r.record_id, r.a_key, r.b_key, r.start_epoch, r.duration_s, {day_of("r.start_epoch")} AS day
+    FROM {side}_open r
+    WHERE NOT EXISTS (SELECT 1 FROM {side}_dups d WHERE d.line = r.line)
+      AND NOT EXISTS (SELECT 1 FROM pairs_c p WHERE p.{key} = r.line)
+    """
+
+
+def duplicates_select(side: str) -> str:
+    """The duplicate records of `side` with their columns (from `{side}_open`, where they all are)."""
+    return f"""
+    SELECT r.line, r.record_id, r.a_key, r.b_key, r.start_epoch, r.duration_s
+    FROM {side}_dups d JOIN {side}_open r ON r.line = d.line
+    """
+
+
+def daily_step() -> str:
+    """`daily`: per day, counts by class and the durations each side declared (matched and in all)."""
+    return f"""
+    CREATE OR REPLACE TEMP TABLE daily AS
+    WITH facts AS (
+        SELECT day, class, 1 AS ours_n, 1 AS theirs_n,
+               ours_duration_s AS ours_d, theirs_duration_s AS theirs_d FROM pairs
+        UNION ALL
+        SELECT day, 'only_ours', 1, 0, duration_s, 0 FROM only_ours
+        UNION ALL
+        SELECT day, 'only_theirs', 0, 1, 0, duration_s FROM only_theirs
+        UNION ALL
+        SELECT {day_of("start_epoch")}, 'duplicate_ours', 1, 0, 0, 0 FROM ({duplicates_select("ours")}) d
+        UNION ALL
+        SELECT {day_of("start_epoch")}, 'duplicate_theirs', 0, 1, 0, 0 FROM ({duplicates_select("theirs")}) d
+    )
+    SELECT day,
+           CAST(sum(ours_n) AS BIGINT) AS ours, CAST(sum(theirs_n) AS BIGINT) AS theirs,
+           count(*) FILTER (WHERE class IN ('exact', 'partial', 'duration_mismatch')) AS matched,
+           count(*) FILTER (WHERE class = 'exact') AS exact,
+           count(*) FILTER (WHERE class = 'partial') AS partial,
+           count(*) FILTER (WHERE class = 'duration_mismatch') AS duration_mismatch,
+           count(*) FILTER (WHERE class = 'only_ours') AS only_ours,
+           count(*) FILTER (WHERE class = 'only_theirs') AS only_theirs,
+           count(*) FILTER (WHERE class = 'duplicate_ours') AS duplicates_ours,
+           count(*) FILTER (WHERE class = 'duplicate_theirs') AS duplicates_theirs,
+           CAST(COALESCE(sum(ours_d), 0) AS BIGINT) AS ours_duration_s,
+           CAST(COALESCE(sum(theirs_d), 0) AS BIGINT) AS theirs_duration_s,
+           CAST(COALESCE(sum(ours_d) FILTER (WHERE class IN ('exact', 'partial', 'duration_mismatch')), 0)
+               AS BIGINT) AS matched_ours_duration_s,
+           CAST(COALESCE(sum(theirs_d) FILTER (WHERE class IN ('exact', 'partial', 'duration_mismatch')), 0)
+               AS BIGINT) AS matched_theirs_duration_s
+    FROM facts
+    GROUP BY day
+    """
+
+
+def totals_query() -> str:
+    """The run's counts, summed over `daily`."""
+    names = (
+        "matched", "exact", "partial", "duration_mismatch", "only_ours", "only_theirs",
+        "duplicates_ours", "duplicates_theirs",
+    )  # fmt: skip
+    return "SELECT " + ", ".join(f"CAST(COALESCE(sum({n}), 0) AS BIGINT)" for n in names) + " FROM daily"
