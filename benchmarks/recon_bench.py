@@ -4,7 +4,8 @@ Data: `o2o generate` with two operators, one voice direction, N calls (default 5
 (a 2–8 s dropped call, then 3–10 s after it ends a call of 31 s or more on the same pair), with the
 generator's defaults otherwise: 1% missing on each side, 2% partial, 1% mismatch (2–20 s), 0.5% duplicated
 rows per side, switch clocks up to 4 s apart, numbers in mixed forms, some files with local offsets.
-Contenders, each in its own subprocess (wall time and its own peak RSS, from wait4):
+Contenders, each in its own subprocess (wall time, and its own CPU time and peak RSS from wait4; the
+machine is shared, so CPU time is the steadier figure):
 - project: `match_files` (normalise, duplicates, candidates, mutual-best rounds, exact components, files);
 - floor: DuckDB reading both CSVs, FULL JOIN on the raw (a_number, b_number, start_time), to Parquet;
 - pandas: read, normalise numbers, parse times, drop duplicates, merge_asof (by numbers, nearest, 5 s),
@@ -142,7 +143,7 @@ def child(name: str, job_file: Path, out: Path) -> None:
 
 
 def measure(name: str, job_file: Path, out: Path) -> dict[str, Any]:
-    """Run one contender in a subprocess; its wall time, its own peak RSS (MB) and its result."""
+    """Run one contender in a subprocess; its wall time, CPU time (user + system), own peak RSS (MB), result."""
     cmd = [sys.executable, __file__, "--child", name, str(job_file), str(out)]
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, env=env, text=True)
@@ -152,6 +153,7 @@ def measure(name: str, job_file: Path, out: Path) -> dict[str, Any]:
         raise SystemExit(f"{name} failed with exit code {os.waitstatus_to_exitcode(status)}")
     result: dict[str, Any] = json.loads(stdout.strip().splitlines()[-1])
     result["rss_mb"] = usage.ru_maxrss / 1024
+    result["cpu_s"] = usage.ru_utime + usage.ru_stime
     return result
 
 
@@ -164,7 +166,8 @@ def report(results: dict[str, dict[str, Any]], truth: dict[str, Any]) -> None:
             b = results[base]
             print(
                 f"project vs {base}: {p['seconds'] / b['seconds']:.2f}x the time of {base} "
-                f"({b['seconds'] / p['seconds']:.2f}x faster), peak RSS {p['rss_mb'] / b['rss_mb']:.2f}x"
+                f"({b['seconds'] / p['seconds']:.2f}x faster), {p['cpu_s'] / b['cpu_s']:.2f}x its CPU time, "
+                f"peak RSS {p['rss_mb'] / b['rss_mb']:.2f}x"
             )
     diff = {k: (p[k], truth[k]) for k in COUNTS if p[k] != truth[k]}
     print("project counts vs truth.json:", "exact" if not diff else f"DIFFER {diff}")
@@ -209,7 +212,10 @@ def main() -> None:
     results: dict[str, dict[str, Any]] = {}
     for name in args.only.split(","):
         results[name] = r = measure(name, job_file, DATA_DIR / f"out-{n}-{name}")
-        print(f"{name:8s} {r['seconds']:8.2f} s  peak RSS {r['rss_mb']:7.0f} MB  {json.dumps(r)}")
+        print(
+            f"{name:8s} {r['seconds']:8.2f} s  CPU {r['cpu_s']:7.2f} s  peak RSS {r['rss_mb']:7.0f} MB  "
+            f"{json.dumps(r)}"
+        )
     report(results, truth)
 
 

@@ -79,7 +79,7 @@ def _settle(con: Any, options: MatchOptions, tolerance_s: int, offset_s: int) ->
     con.execute(match_sql.candidates_step("cand", tolerance_s, offset_s))
     for step in match_sql.contested_steps("cand"):
         con.execute(step)
-    con.execute(match_sql.contested_edges_step("contested", "cand"))
+    con.execute(match_sql.contested_edges_step("contested", "cand", offset_s))
     for side in ("ours", "theirs"):
         con.execute(match_sql.open_step(side, "cand", "contested"))
         con.execute(match_sql.duplicates_step(side))
@@ -115,12 +115,12 @@ def lower_median(histogram: dict[int, int]) -> int:
     raise ValueError("no values")
 
 
-def _offsets(con: Any) -> tuple[int | None, dict[int, int]]:
-    """Overall and per-day clock offsets: lower medians of the unambiguous pairs' raw time gaps."""
-    isolated = "SELECT day, time_gap_s AS tgap FROM pairs WHERE isolated"
+def _offsets(con: Any, histogram_sql: str) -> tuple[int | None, dict[int, int]]:
+    """Overall and per-day clock offsets: lower medians of the unambiguous pairs' raw time gaps, from
+    `histogram_sql` (rows of day, gap, pairs)."""
     overall: dict[int, int] = {}
     days: dict[int, dict[int, int]] = {}
-    for day, gap, pairs in con.execute(results_sql.gap_histogram_query(isolated)).fetchall():
+    for day, gap, pairs in con.execute(histogram_sql).fetchall():
         overall[int(gap)] = overall.get(int(gap), 0) + int(pairs)
         if day is not None:
             days.setdefault(int(day), {})[int(gap)] = int(pairs)
@@ -131,7 +131,8 @@ def _offsets(con: Any) -> tuple[int | None, dict[int, int]]:
 def _estimate_clock(con: Any, options: MatchOptions) -> tuple[int | None, dict[int, int]]:
     """The clock pass: candidates searched within the clock window, offsets from the isolated pairs."""
     _settle(con, options, max(options.time_tolerance_s, options.clock_window_s), 0)
-    estimate = _offsets(con)
+    isolated = "SELECT day, time_gap_s AS tgap FROM pairs WHERE isolated"
+    estimate = _offsets(con, results_sql.gap_histogram_query(isolated))
     con.execute("DROP VIEW pairs")
     _drop(con, _PASS_TABLES)
     return estimate
@@ -218,10 +219,11 @@ def match_files(ours: Path, theirs: Path, options: MatchOptions, out_dir: Path) 
         estimate = _estimate_clock(con, options) if options.correct_clock else None
         result = _settle(con, options, options.time_tolerance_s, (estimate[0] or 0) if estimate else 0)
         sides = (drop_side(con, "ours"), drop_side(con, "theirs"))
-        offset, per_day = estimate or _offsets(con)
         con.execute(results_sql.unmatched_step("only_ours", "ours", "o_line"))
         con.execute(results_sql.unmatched_step("only_theirs", "theirs", "t_line"))
+        con.execute(results_sql.day_facts_step())
         con.execute(results_sql.daily_step())
+        offset, per_day = estimate or _offsets(con, results_sql.day_facts_histogram())
         _write_outputs(con, out_dir, per_day)
         return _summary(con, sides, offset, result, out_dir)
     finally:

@@ -8,7 +8,7 @@ follows the duration gap (an unknown duration is a mismatch).
 
 from __future__ import annotations
 
-from o2o.reconcile.match_sql import EDGE, day_of, isolated_where
+from o2o.reconcile.match_sql import CAND_EDGE, day_of, isolated_where
 
 
 def pairs_view(duration_tolerance_s: int) -> str:
@@ -24,16 +24,16 @@ def pairs_view(duration_tolerance_s: int) -> str:
            CASE WHEN t_dur = o_dur THEN 'exact'
                 WHEN abs(t_dur - o_dur) <= {duration_tolerance_s} THEN 'partial'
                 ELSE 'duration_mismatch' END AS class
-    FROM (SELECT {EDGE}, TRUE AS isolated FROM cand c WHERE {isolated_where("c")}
+    FROM (SELECT {CAND_EDGE}, TRUE AS isolated FROM cand c WHERE {isolated_where("c")}
           UNION ALL
-          SELECT {EDGE}, isolated FROM pairs_c) u
+          SELECT {CAND_EDGE}, isolated FROM pairs_c) u
     """
 
 
 def later_pairs_step(tables: list[str], exact: str) -> str:
     """`pairs_c`: the pairs of the later rounds (`tables`, with their `isolated` flag) and of `exact`."""
-    parts = [f"SELECT {EDGE}, isolated FROM {t}" for t in tables]
-    parts.append(f"SELECT {EDGE}, FALSE AS isolated FROM {exact}")
+    parts = [f"SELECT {CAND_EDGE}, isolated FROM {t}" for t in tables]
+    parts.append(f"SELECT {CAND_EDGE}, FALSE AS isolated FROM {exact}")
     return "CREATE OR REPLACE TEMP TABLE pairs_c AS " + " UNION ALL ".join(parts)
 
 
@@ -71,39 +71,58 @@ def duplicates_select(side: str) -> str:
     """
 
 
-def daily_step() -> str:
-    """`daily`: per day, counts by class and the durations each side declared (matched and in all)."""
+def day_facts_step() -> str:
+    """`day_facts`: records counted per (day, class, gap), summed durations; the gap is the raw time gap of
+    an unambiguous pair (`isolated`), else NULL. One pass over the pairs gives the days and the clock."""
     return f"""
-    CREATE OR REPLACE TEMP TABLE daily AS
+    CREATE OR REPLACE TEMP TABLE day_facts AS
     WITH facts AS (
-        SELECT day, class, 1 AS ours_n, 1 AS theirs_n,
+        SELECT day, class, CASE WHEN isolated THEN time_gap_s END AS gap, 1 AS ours_n, 1 AS theirs_n,
                ours_duration_s AS ours_d, theirs_duration_s AS theirs_d FROM pairs
         UNION ALL
-        SELECT day, 'only_ours', 1, 0, duration_s, 0 FROM only_ours
+        SELECT day, 'only_ours', NULL, 1, 0, duration_s, 0 FROM only_ours
         UNION ALL
-        SELECT day, 'only_theirs', 0, 1, 0, duration_s FROM only_theirs
+        SELECT day, 'only_theirs', NULL, 0, 1, 0, duration_s FROM only_theirs
         UNION ALL
-        SELECT {day_of("start_epoch")}, 'duplicate_ours', 1, 0, 0, 0 FROM ({duplicates_select("ours")}) d
+        SELECT {day_of("start_epoch")}, 'duplicate_ours', NULL, 1, 0, 0, 0 FROM ({duplicates_select("ours")}) d
         UNION ALL
-        SELECT {day_of("start_epoch")}, 'duplicate_theirs', 0, 1, 0, 0 FROM ({duplicates_select("theirs")}) d
+        SELECT {day_of("start_epoch")}, 'duplicate_theirs', NULL, 0, 1, 0, 0
+        FROM ({duplicates_select("theirs")}) d
     )
+    SELECT day, class, gap, count(*) AS n, sum(ours_n) AS ours_n, sum(theirs_n) AS theirs_n,
+           sum(ours_d) AS ours_d, sum(theirs_d) AS theirs_d
+    FROM facts
+    GROUP BY day, class, gap
+    """
+
+
+def day_facts_histogram() -> str:
+    """The gap histogram (see `gap_histogram_query`) read off `day_facts`."""
+    return "SELECT day, gap, sum(n) AS pairs FROM day_facts WHERE gap IS NOT NULL GROUP BY day, gap"
+
+
+def daily_step() -> str:
+    """`daily`: per day, counts by class and the durations each side declared (matched and in all)."""
+    matched = "class IN ('exact', 'partial', 'duration_mismatch')"
+    counts = ", ".join(
+        f"CAST(COALESCE(sum(n) FILTER (WHERE {cond}), 0) AS BIGINT) AS {name}"
+        for name, cond in (
+            ("matched", matched), ("exact", "class = 'exact'"), ("partial", "class = 'partial'"),
+            ("duration_mismatch", "class = 'duration_mismatch'"), ("only_ours", "class = 'only_ours'"),
+            ("only_theirs", "class = 'only_theirs'"), ("duplicates_ours", "class = 'duplicate_ours'"),
+            ("duplicates_theirs", "class = 'duplicate_theirs'"),
+        )
+    )  # fmt: skip
+    return f"""
+    CREATE OR REPLACE TEMP TABLE daily AS
     SELECT day,
            CAST(sum(ours_n) AS BIGINT) AS ours, CAST(sum(theirs_n) AS BIGINT) AS theirs,
-           count(*) FILTER (WHERE class IN ('exact', 'partial', 'duration_mismatch')) AS matched,
-           count(*) FILTER (WHERE class = 'exact') AS exact,
-           count(*) FILTER (WHERE class = 'partial') AS partial,
-           count(*) FILTER (WHERE class = 'duration_mismatch') AS duration_mismatch,
-           count(*) FILTER (WHERE class = 'only_ours') AS only_ours,
-           count(*) FILTER (WHERE class = 'only_theirs') AS only_theirs,
-           count(*) FILTER (WHERE class = 'duplicate_ours') AS duplicates_ours,
-           count(*) FILTER (WHERE class = 'duplicate_theirs') AS duplicates_theirs,
+           {counts},
            CAST(COALESCE(sum(ours_d), 0) AS BIGINT) AS ours_duration_s,
            CAST(COALESCE(sum(theirs_d), 0) AS BIGINT) AS theirs_duration_s,
-           CAST(COALESCE(sum(ours_d) FILTER (WHERE class IN ('exact', 'partial', 'duration_mismatch')), 0)
-               AS BIGINT) AS matched_ours_duration_s,
-           CAST(COALESCE(sum(theirs_d) FILTER (WHERE class IN ('exact', 'partial', 'duration_mismatch')), 0)
-               AS BIGINT) AS matched_theirs_duration_s
-    FROM facts
+           CAST(COALESCE(sum(ours_d) FILTER (WHERE {matched}), 0) AS BIGINT) AS matched_ours_duration_s,
+           CAST(COALESCE(sum(theirs_d) FILTER (WHERE {matched}), 0) AS BIGINT) AS matched_theirs_duration_s
+    FROM day_facts
     GROUP BY day
     """
 

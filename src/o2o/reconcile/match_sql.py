@@ -25,8 +25,10 @@ Pairs both of whose records have other candidates are left for the exact per-com
 from __future__ import annotations
 
 SECONDS_PER_DAY = 86400
-# The columns of a candidate edge (a row of `cand` with both sides), what the detail files need.
-EDGE = "a_key, b_key, o_line, t_line, o_id, t_id, o_start, t_start, o_dur, t_dur, tgap"
+# The columns of a candidate edge (a row of `cand` with both sides), what the detail files need; the
+# contested edges carry their corrected time gap as well (`tgap`, theirs − offset − ours).
+CAND_EDGE = "a_key, b_key, o_line, t_line, o_id, t_id, o_start, t_start, o_dur, t_dur"
+EDGE = CAND_EDGE + ", tgap"
 _MATCHABLE = "r.a_key IS NOT NULL AND r.b_key IS NOT NULL AND r.start_epoch IS NOT NULL"
 _BOTH = "o_line IS NOT NULL AND t_line IS NOT NULL"
 
@@ -39,7 +41,7 @@ def day_of(epoch: str) -> str:
 def candidates_step(table: str, tolerance_s: int, offset_s: int) -> str:
     """`{table}`: the FULL JOIN of the sides on equal numbers and start times within the tolerance.
 
-    Their start times are corrected by `offset_s` (theirs − ours); `tgap` is the corrected gap. Times are
+    Their start times are corrected by `offset_s` (theirs − ours) for the band. Times are
     bucketed so the join is an equality join: a bucket is wider than twice the tolerance, so their window
     [s − tol, s + tol] touches at most two buckets and their record is repeated in the second one
     (`spill`); each candidate pair is produced exactly once. A row with one side NULL is a record without a
@@ -70,7 +72,7 @@ def candidates_step(table: str, tolerance_s: int, offset_s: int) -> str:
     SELECT COALESCE(o.a_key, t.a_key) AS a_key, COALESCE(o.b_key, t.b_key) AS b_key,
            o.line AS o_line, t.line AS t_line, o.record_id AS o_id, t.record_id AS t_id,
            o.start_epoch AS o_start, t.start_epoch AS t_start, o.duration_s AS o_dur, t.duration_s AS t_dur,
-           t.start_corr - o.start_epoch AS tgap, t.spill
+           t.spill
     FROM o FULL JOIN t
       ON o.a_key = t.a_key AND o.b_key = t.b_key AND o.bucket = t.bucket
      AND t.start_corr - o.start_epoch BETWEEN -{tolerance_s} AND {tolerance_s}
@@ -98,11 +100,12 @@ def isolated_where(alias: str) -> str:
       AND NOT EXISTS (SELECT 1 FROM multi_t m WHERE m.t_line = {alias}.t_line)"""
 
 
-def contested_edges_step(table: str, cand: str) -> str:
-    """`{table}`: the candidate edges left after round 1 (those touching a record with several)."""
+def contested_edges_step(table: str, cand: str, offset_s: int) -> str:
+    """`{table}`: the candidate edges left after round 1 (those touching a record with several), with their
+    time gap corrected by `offset_s`."""
     return f"""
     CREATE OR REPLACE TEMP TABLE {table} AS
-    SELECT {EDGE} FROM {cand} c
+    SELECT {CAND_EDGE}, c.t_start - ({offset_s}) - c.o_start AS tgap FROM {cand} c
     WHERE c.o_line IS NOT NULL AND c.t_line IS NOT NULL
       AND (c.o_line IN (SELECT o_line FROM multi_o) OR c.t_line IN (SELECT t_line FROM multi_t))
     """
