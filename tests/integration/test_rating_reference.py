@@ -8,6 +8,7 @@ from datetime import date, time, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -29,7 +30,7 @@ from o2o.domain.tariffs import (
     Tiers,
     TimeBand,
 )
-from o2o.rating import rate_usage
+from o2o.rating import deck, rate_usage
 
 ZONES = ["UTC", "Europe/Berlin", "Asia/Kolkata", "America/New_York", "Australia/Adelaide"]
 START = epoch("2026-10-01T00:00:00+00:00")
@@ -137,6 +138,7 @@ def engine_outcomes(
     record_decimals=st.sampled_from([None, 2, 4, 6]),
     mode=st.sampled_from(list(Rounding)),
     with_period=st.booleans(),
+    expansion_limit=st.sampled_from([1, deck.EXPANSION_LIMIT]),
 )
 def test_engine_agrees_with_the_reference_rater(
     kind: ServiceKind,
@@ -145,14 +147,18 @@ def test_engine_agrees_with_the_reference_rater(
     record_decimals: int | None,
     mode: Rounding,
     with_period: bool,
+    expansion_limit: int,
 ) -> None:
     tariff = data.draw(tariffs(kind))
+    prefixes = {d.prefix for d in tariff.destinations} or {""}
     recs = data.draw(usage())
+    numbers = {r.line: r.b_number for r in recs}
     agr = agreement(tariff, kind, tz=tz, record_decimals=record_decimals, mode=mode)
     period = Period(2026, 10) if with_period else None
     bounds = period.bounds_epoch(tz) if period else None
     expected = reference_rate(agr, SERVICE, recs, bounds)
-    with tempfile.TemporaryDirectory() as tmp:
+    # A limit of 1 expands only the shortest prefixes: the longer ones take a join per length.
+    with tempfile.TemporaryDirectory() as tmp, mock.patch.object(deck, "EXPANSION_LIMIT", expansion_limit):
         result, got = engine_outcomes(agr, recs, period, Path(tmp))
     for o in expected:
         row = got[o.line]
@@ -163,6 +169,8 @@ def test_engine_agrees_with_the_reference_rater(
         assert (row["destination"], row["band"], row["day"]) == (o.destination, o.band, o.day), (o, row)
         assert (row["billed_quantity"], row["charge"]) == (o.billed, o.charge), (o, row)
         assert row["rate_version"] == o.version, (o, row)
+        number = numbers[o.line] or ""
+        assert row["prefix"] == max((p for p in prefixes if number.startswith(p)), key=len), (o, row)
     assert result.records == len(recs)
     assert result.rated == sum(1 for o in expected if o.reason is None)
     assert result.amount == line_total(agr, expected)

@@ -84,20 +84,28 @@ def band_ids(tariff: Tariff) -> dict[str, int]:
     return ids
 
 
+def _member(expr: str, values: list[int]) -> str:
+    """SQL: `expr` is one of `values` (a range test or ORs: DuckDB plans `IN (…)` as a join)."""
+    values = sorted(set(values))
+    if values == list(range(values[0], values[-1] + 1)):
+        return f"({expr} BETWEEN {values[0]} AND {values[-1]})"
+    return "(" + " OR ".join(f"{expr} = {v}" for v in values) + ")"
+
+
 def sql_band(tariff: Tariff, local_day: str, sod: str, weekday: str) -> str:
     """SQL: the band id of a local moment (day number, seconds of day, weekday Monday = 0)."""
     ids = band_ids(tariff)
     whens: list[str] = []
     if tariff.holidays:
-        days = ", ".join(str(day_number(h)) for h in sorted(set(tariff.holidays)))
-        whens.append(f"WHEN {local_day} IN ({days}) THEN {ids[tariff.holiday_band]}")
+        days = _member(local_day, [day_number(h) for h in tariff.holidays])
+        whens.append(f"WHEN {days} THEN {ids[tariff.holiday_band]}")
     for band in tariff.bands:
         if not band.days:
             continue  # a band on no day never holds
-        wd = ", ".join(str(WEEKDAYS.index(d)) for d in band.days)
+        wd = _member(weekday, [WEEKDAYS.index(d) for d in band.days])
         s, e = _seconds(band.start), _seconds(band.end)
         inside = f"({sod} >= {s} AND {sod} < {e})" if s < e else f"({sod} >= {s} OR {sod} < {e})"
-        whens.append(f"WHEN {weekday} IN ({wd}) AND {inside} THEN {ids[band.name]}")
+        whens.append(f"WHEN {wd} AND {inside} THEN {ids[band.name]}")
     if not whens:
         return "0"
     return f"(CASE {' '.join(whens)} ELSE 0 END)"

@@ -8,6 +8,10 @@
 - `deck_pids(pid, dest_id, prefix)`: each prefix id's destination and prefix text (the catch-all too);
   the steps re-key the rates by prefix id (`o2o.rating.steps.prefix_rates_select`), so that one join
   gives a record its rate, destination and prefix.
+- `deck_expanded(ekey, pid)`: every digit string s up to `expanded_length` digits that extends a prefix
+  of at most that length, keyed `10^len(s) + int(s)`, with the pid of its longest such prefix: one join
+  matches every short length at once (the length is the longest whose expansion stays within
+  `EXPANSION_LIMIT` keys); longer prefixes keep one join per length.
 - `deck_rates(rkey, price_micros, version, destination)`: one row per destination, band and *slot*, with
   the price in force already resolved, so that pricing is one equi-join. Slots cut the data's local days
   at every `valid_from` inside them (`slot_days`); a record's slot is the number of those days on or
@@ -36,6 +40,7 @@ from o2o.rating.exact import micros
 
 MAX_PREFIX = 15
 CATCH_ALL_PID = 0  # prefix id of the empty prefix
+EXPANSION_LIMIT = 1_000_000  # keys of the expanded short-prefix table (a few MB to join against)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +61,8 @@ class Deck:
     prefixes: pa.Table
     pids: pa.Table
     lengths: tuple[int, ...]  # distinct prefix lengths, longest first
+    expanded_length: int  # prefixes up to this length are matched through `expanded` (0: none)
+    expanded: pa.Table
     catch_all: int | None  # dest_id of the empty prefix (or of the service, without destinations)
     band_count: int
     slot_days: tuple[int, ...]  # local days where a rate version starts, inside the data's days
@@ -89,6 +96,8 @@ def build_deck(service_id: str, kind: ServiceKind, tariff: Tariff, days: tuple[i
     slot_days = tuple(
         sorted({day_number(r.valid_from) for r in tariff.rates} & set(range(days[0] + 1, days[1] + 1)))
     )
+    top = _expanded_length([p for p, _ in keyed])
+    expanded = _expand([(p, i + 1) for i, (p, _) in enumerate(keyed)], top)
     return Deck(
         kind=kind,
         base=base,
@@ -110,6 +119,13 @@ def build_deck(service_id: str, kind: ServiceKind, tariff: Tariff, days: tuple[i
             schema=pa.schema([("pid", pa.int64()), ("dest_id", pa.int64()), ("prefix", pa.string())]),
         ),
         lengths=tuple(sorted({len(p) for p, _ in keyed}, reverse=True)),
+        expanded_length=top,
+        expanded=pa.table(
+            {
+                "ekey": pa.array(list(expanded), pa.int64()),
+                "pid": pa.array(list(expanded.values()), pa.int64()),
+            }
+        ),
         catch_all=ids[catch_all_name] if catch_all_name else None,
         band_count=len(bands),
         slot_days=slot_days,
@@ -125,6 +141,34 @@ def build_deck(service_id: str, kind: ServiceKind, tariff: Tariff, days: tuple[i
         setup_micros=micros(tariff.setup_fee),
         minimum_micros=micros(tariff.minimum_charge),
     )
+
+
+def _expansion_size(lengths: list[int], e: int) -> int:
+    return sum(sum(10 ** (m - n) for m in range(n, e + 1)) for n in lengths if n <= e)
+
+
+def _expanded_length(prefixes: list[str]) -> int:
+    """The longest length whose prefixes (and all shorter ones) expand to at most `EXPANSION_LIMIT` keys."""
+    lengths = [len(p) for p in prefixes]
+    fits = [e for e in sorted(set(lengths)) if _expansion_size(lengths, e) <= EXPANSION_LIMIT]
+    return max(fits, default=min(lengths, default=0))
+
+
+def _expand(prefixes: list[tuple[str, int]], e: int) -> dict[int, int]:
+    """Key → pid of the longest prefix of length ≤ `e` that starts the key's digits.
+
+    A key stands for a digit string s of length m ≤ e as `10^m + int(s)` (a bijection over all lengths,
+    leading zeros included); every s that extends some prefix is listed, so one equi-join on the first
+    min(e, length) digits of a number finds its longest prefix up to length `e`.
+    """
+    out: dict[int, int] = {}
+    for p, pid in sorted(prefixes, key=lambda x: len(x[0])):  # longer prefixes overwrite shorter ones
+        n = len(p)
+        for m in range(n, e + 1):
+            scale = 10 ** (m - n)
+            first = 10**m + int(p) * scale
+            out.update(dict.fromkeys(range(first, first + scale), pid))
+    return out
 
 
 def _rate_table(

@@ -141,6 +141,7 @@ def _max_numerator(deck: Deck, tariff: Tariff, max_duration: int, max_volume: in
 def _register_steps(con: duckdb.DuckDBPyConnection, ctx: steps.StepContext) -> None:
     con.register("deck_prefixes", ctx.deck.prefixes)
     con.register("deck_pids", ctx.deck.pids)
+    con.register("deck_expanded", ctx.deck.expanded)
     con.register("deck_rates", ctx.deck.rates)
     con.register("deck_names", ctx.deck.names)
     # The names a record carries (destination, prefix, rate version, band) are ENUMs of the deck's

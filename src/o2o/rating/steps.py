@@ -1,13 +1,14 @@
 """The rating steps as plain SELECT texts over named views (portable to Spark through `Dialect`).
 
 Inputs, registered by the engine adapter: `usage` (canonical columns plus `src`, the file index),
-`deck_prefixes`, `deck_pids`, `deck_rates`, `deck_names` (see `o2o.rating.deck`), and two small tables
+`deck_prefixes`, `deck_expanded`, `deck_pids`, `deck_rates`, `deck_names` (see `o2o.rating.deck`), and two small tables
 the adapter materialises from them: `rating_rates` (`prefix_rates_select`: rates keyed by prefix id, with
 destination, prefix and band name) and `rating_names` (`prefix_names_select`, for tier-priced services).
 Steps, each a view on the last:
 1. `rating_clock`    – local epoch and day in the agreement's zone (integer arithmetic only);
 2. `rating_banded`   – band id of the start, billed quantity after increments (base units);
-3. `rating_destined` – longest prefix: one LEFT JOIN per distinct prefix length on integer keys;
+3. `rating_destined` – longest prefix: one LEFT JOIN on integer keys per distinct prefix length above the
+                       expanded length, one for all the shorter ones;
 4. `rating_priced`   – the rate in force, destination, prefix and band name (one join: band fallback is
                        resolved in the deck) and the reason a record cannot be priced;
 5. `rating_records`  – every record, with `num` (the exact charge as an integer numerator, see
@@ -89,11 +90,12 @@ FROM (SELECT *, local_epoch - local_day * {DAY} AS sod, (local_day + 3) % 7 AS w
 
 
 def destined_view(c: StepContext) -> str:
-    """Longest prefix: the number's first digits as integer keys, one LEFT JOIN per prefix length."""
-    lengths = c.deck.lengths
+    """Longest prefix: the number's first digits as integer keys, one LEFT JOIN per prefix length above
+    the deck's expanded length, then one for every shorter length at once (`deck_expanded`)."""
+    lengths, e = c.deck.lengths, c.deck.expanded_length
     top = lengths[0] if lengths else 1
     joins, ids = [], []
-    for n in lengths:
+    for n in (n for n in lengths if n > e):
         # One integer cast of the first `top` digits serves every length; short numbers cast again.
         key = c.dialect.idiv("b.bkey", str(10 ** (top - n))) if n < top else "b.bkey"
         short = f"WHEN b.blen >= {n} THEN TRY_CAST(substr(b.b_number, 1, {n}) AS BIGINT) " if n < top else ""
@@ -102,6 +104,15 @@ def destined_view(c: StepContext) -> str:
             f"ON p{n}.pkey = CASE WHEN b.blen >= {top} THEN {key} {short}END"
         )
         ids.append(f"p{n}.pid")
+    if lengths:
+        # The first min(e, length) digits s as `10^len(s) + s` (see `o2o.rating.deck._expand`).
+        head = c.dialect.idiv("b.bkey", str(10 ** (top - e))) if e < top else "b.bkey"
+        whens = [f"WHEN b.blen >= {top} THEN {10**e} + {head}"]
+        if e < top:
+            whens.append(f"WHEN b.blen >= {e} THEN {10**e} + TRY_CAST(substr(b.b_number, 1, {e}) AS BIGINT)")
+        whens += [f"WHEN b.blen = {m} THEN {10**m} + TRY_CAST(b.b_number AS BIGINT)" for m in range(1, e)]
+        joins.append(f"LEFT JOIN deck_expanded x ON x.ekey = CASE {' '.join(whens)} END")
+        ids.append("x.pid")
     if c.deck.catch_all is not None:
         ids.append(str(CATCH_ALL_PID))
     pid = f"COALESCE({', '.join(ids)})" if ids else "NULL"
