@@ -73,10 +73,9 @@ def _exact_components(con: Any, live: str) -> tuple[str, int]:
     return "pairs_exact", result.components
 
 
-def _settle(con: Any, options: MatchOptions, tolerance_s: int, offset_s: int) -> _PassResult:
-    """One matching pass: `cand` (round 1 in it), `{side}_open`, `{side}_dups` and `pairs_c` (the later rounds
-    until none is new, then the exact components)."""
-    con.execute(match_sql.candidates_step("cand", tolerance_s, offset_s))
+def _settle(con: Any, options: MatchOptions, offset_s: int) -> _PassResult:
+    """The rest of a matching pass after `cand`: round 1 in it, `{side}_open`, `{side}_dups` and `pairs_c`
+    (the later rounds until none is new, then the exact components)."""
     for step in match_sql.contested_steps("cand"):
         con.execute(step)
     con.execute(match_sql.contested_edges_step("contested", "cand", offset_s))
@@ -130,7 +129,8 @@ def _offsets(con: Any, histogram_sql: str) -> tuple[int | None, dict[int, int]]:
 
 def _estimate_clock(con: Any, options: MatchOptions) -> tuple[int | None, dict[int, int]]:
     """The clock pass: candidates searched within the clock window, offsets from the isolated pairs."""
-    _settle(con, options, max(options.time_tolerance_s, options.clock_window_s), 0)
+    con.execute(match_sql.candidates_step("cand", max(options.time_tolerance_s, options.clock_window_s), 0))
+    _settle(con, options, 0)
     isolated = "SELECT day, time_gap_s AS tgap FROM pairs WHERE isolated"
     estimate = _offsets(con, results_sql.gap_histogram_query(isolated))
     con.execute("DROP VIEW pairs")
@@ -217,8 +217,10 @@ def match_files(ours: Path, theirs: Path, options: MatchOptions, out_dir: Path) 
         load_side(con, "ours", Path(ours), options.ours_plan)
         load_side(con, "theirs", Path(theirs), options.theirs_plan)
         estimate = _estimate_clock(con, options) if options.correct_clock else None
-        result = _settle(con, options, options.time_tolerance_s, (estimate[0] or 0) if estimate else 0)
-        sides = (drop_side(con, "ours"), drop_side(con, "theirs"))
+        offset_s = (estimate[0] or 0) if estimate else 0
+        con.execute(match_sql.candidates_step("cand", options.time_tolerance_s, offset_s))
+        sides = (drop_side(con, "ours"), drop_side(con, "theirs"))  # all that is needed of them is in `cand`
+        result = _settle(con, options, offset_s)
         con.execute(results_sql.unmatched_step("only_ours", "ours", "o_line"))
         con.execute(results_sql.unmatched_step("only_theirs", "theirs", "t_line"))
         con.execute(results_sql.day_facts_step())
