@@ -21,6 +21,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import duckdb
+import pyarrow.compute as pc
 
 from o2o.domain.agreements import Agreement
 from o2o.domain.currencies import minor_units
@@ -31,7 +32,14 @@ from o2o.domain.usage import CANONICAL_COLUMNS
 from o2o.rating import steps
 from o2o.rating.clock import band_ids
 from o2o.rating.deck import Deck, build_deck
-from o2o.rating.exact import DUCKDB, MICROS, UNROUNDED_PLACES, fits_bigint, micros, round_fraction
+from o2o.rating.exact import (
+    DUCKDB,
+    MICROS,
+    UNROUNDED_PLACES,
+    fits_bigint,
+    fits_decimal18,
+    round_fraction,
+)
 from o2o.rating.result import QUANTITY_UNITS, RatingResult
 
 RATED_FILE = "rated.parquet"
@@ -100,6 +108,7 @@ def rate_usage(
         deck = build_deck(service_id, service.kind, service.tariff, _local_days(lo, hi))
         places = agreement.rounding.record_decimals
         bound = _max_numerator(deck, service.tariff, int(max_duration or 0), int(max_volume or 0))
+        shown = UNROUNDED_PLACES if places is None else places
         ctx = steps.StepContext(
             service_id=service_id,
             other_services=tuple(s.id for s in agreement.services if s.id != service_id),
@@ -110,9 +119,8 @@ def rate_usage(
             period_range=period.bounds_epoch(agreement.timezone) if period else None,
             record_places=places,
             mode=agreement.rounding.mode,
-            num_type="BIGINT"
-            if fits_bigint(bound, deck.base, UNROUNDED_PLACES if places is None else places)
-            else DUCKDB.int128,
+            num_type="BIGINT" if fits_bigint(bound, deck.base, shown) else DUCKDB.int128,
+            charge_width=18 if fits_decimal18(bound, deck.base, shown) else 38,
         )
         return _run(con, agreement, ctx, out_dir, period, int(records))
     except duckdb.Error as exc:
@@ -134,8 +142,13 @@ def _max_numerator(deck: Deck, tariff: Tariff, max_duration: int, max_volume: in
         billed = max(max_duration, inc.minimum_s) + inc.first + inc.next
     else:
         billed = max(max_volume, 1) + tariff.volume_increment
-    prices = [micros(r.price) for r in tariff.rates] + [lv.price_micros for lv in deck.tiers] + [0]
-    return max(prices) * billed + (deck.setup_micros + deck.minimum_micros) * deck.base
+    return _max_price(deck) * billed + (deck.setup_micros + deck.minimum_micros) * deck.base
+
+
+def _max_price(deck: Deck) -> int:
+    """The highest unit price any record can take (rates in force, tiers), in millionths."""
+    top = pc.max(deck.rates.column("price_micros")).as_py()
+    return max([top or 0] + [lv.price_micros for lv in deck.tiers])
 
 
 def _register_steps(con: duckdb.DuckDBPyConnection, ctx: steps.StepContext) -> None:
@@ -173,6 +186,10 @@ def _register_steps(con: duckdb.DuckDBPyConnection, ctx: steps.StepContext) -> N
 
 def _write_rated(con: duckdb.DuckDBPyConnection, ctx: steps.StepContext, rated: Path) -> None:
     """Pass 1: every priced record, streamed to Parquet (the exact numerator only when not rounded)."""
+    # A unit price below 10^6 is a DECIMAL(18, 6): DECIMAL(12, 0) × DECIMAL(6, 6) stays 64-bit.
+    price = "CAST(price_micros AS DECIMAL(38, 0)) * CAST('0.000001' AS DECIMAL(38, 6))"
+    if _max_price(ctx.deck) < 10**12:
+        price = "CAST(price_micros AS DECIMAL(12, 0)) * CAST('0.000001' AS DECIMAL(6, 6))"
     exact = ""
     if ctx.record_places is None:
         exact = (
@@ -181,7 +198,7 @@ def _write_rated(con: duckdb.DuckDBPyConnection, ctx: steps.StepContext, rated: 
         )
     con.execute(
         f"""COPY (SELECT {_INPUT_COLS}, {_DAY_SQL} AS day, band, destination, prefix, rate_version,
-                 CAST(price_micros AS DECIMAL(38, 0)) * CAST('0.000001' AS DECIMAL(38, 6)) AS price,
+                 {price} AS price,
                  billed_quantity, charge{exact}
               FROM rating_records WHERE reason IS NULL)
             TO {_quote(rated)} (FORMAT parquet)"""

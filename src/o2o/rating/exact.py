@@ -53,13 +53,26 @@ def fits_bigint(max_num: int, base: int, places: int) -> bool:
     return bool(2 * (max_num * scale + q) < 2**63 - 1)
 
 
+def fits_decimal18(max_num: int, base: int, places: int) -> bool:
+    """Whether `num / (base · 10^6)` rounded to `places` decimals, for `num` up to `max_num`, always fits
+    DECIMAL(18, places) (a 64-bit decimal: cheaper to compute and to store than DECIMAL(38, places))."""
+    return places < 18 and (max_num * 10**places) // (base * MICROS) + 1 < 10 ** (18 - places)
+
+
 def sql_round_ratio(
-    num: str, base: int, places: int, mode: Rounding, d: Dialect = DUCKDB, int_type: str | None = None
+    num: str,
+    base: int,
+    places: int,
+    mode: Rounding,
+    d: Dialect = DUCKDB,
+    int_type: str | None = None,
+    width: int = 38,
 ) -> str:
-    """SQL: `num / (base · 10^6)` rounded to `places` decimals by `mode`, as DECIMAL(38, places).
+    """SQL: `num / (base · 10^6)` rounded to `places` decimals by `mode`, as DECIMAL(width, places).
 
     `int_type` is the integer type of the arithmetic: the dialect's 128-bit type unless the caller has
-    proved (`fits_bigint`) that BIGINT holds every intermediate value.
+    proved (`fits_bigint`) that BIGINT holds every intermediate value; `width` is 38 unless the caller
+    has proved (`fits_decimal18`) that 18 digits hold every result.
     """
     n, q = _scaled(num, base, places, int_type or d.int128)
     if mode is Rounding.HALF_UP:
@@ -73,8 +86,12 @@ def sql_round_ratio(
         rem = f"({n} - {floor} * {q})"
         up = f"2 * {rem} > {q} OR (2 * {rem} = {q} AND {floor} % 2 = 1)"
         k = f"({floor} + CASE WHEN {up} THEN 1 ELSE 0 END)"
-    unit = f"CAST('{Decimal(1).scaleb(-places):f}' AS DECIMAL(38, {places}))" if places else "1"
-    return f"CAST(CAST({k} AS DECIMAL(38, 0)) * {unit} AS DECIMAL(38, {places}))"
+    if width == 38:
+        unit = f"CAST('{Decimal(1).scaleb(-places):f}' AS DECIMAL(38, {places}))" if places else "1"
+        return f"CAST(CAST({k} AS DECIMAL(38, 0)) * {unit} AS DECIMAL(38, {places}))"
+    # DECIMAL(w - p, 0) × DECIMAL(p, p) is DECIMAL(w, p): the product never widens to 128 bits.
+    unit = f"CAST('{Decimal(1).scaleb(-places):f}' AS DECIMAL({places}, {places}))" if places else "1"
+    return f"CAST(CAST({k} AS DECIMAL({width - places}, 0)) * {unit} AS DECIMAL({width}, {places}))"
 
 
 def round_fraction(value: Fraction, places: int, mode: Rounding) -> Decimal:

@@ -51,6 +51,7 @@ class StepContext:
     record_places: int | None
     mode: Rounding
     num_type: str  # integer type of the charge arithmetic: BIGINT when proved wide enough
+    charge_width: int = 38  # decimal digits of a record's charge: 18 when proved wide enough
     dialect: Dialect = DUCKDB
 
 
@@ -225,7 +226,7 @@ def records_view(c: StepContext) -> str:
 SELECT src, line, record_id, service, a_number, b_number, start_epoch, duration_s, volume, route,
        local_day, band, destination, prefix,
        rate_version_out AS rate_version, price_out AS price_micros, billed_quantity, num,
-       {sql_round_ratio("num", base, places, c.mode, c.dialect, big)} AS charge, reason
+       {sql_round_ratio("num", base, places, c.mode, c.dialect, big, c.charge_width)} AS charge, reason
 FROM (
   SELECT *, CASE WHEN reason IS NULL THEN {version} END AS rate_version_out,
          CASE WHEN reason IS NULL THEN {price} END AS price_out, {num} AS num
