@@ -306,3 +306,39 @@ def test_unreadable_times_and_durations_stay_unmatched(tmp_path: Path) -> None:
         60,
         "duration_mismatch",
     )
+
+
+def test_a_pair_across_a_time_bucket_and_duplicates_with_and_without_candidates(tmp_path: Path) -> None:
+    # BASE is on an hour (a time bucket's edge): t1's window reaches into the next bucket, where o1 is.
+    assert BASE % 3600 == 0
+    ours = write_csv(
+        tmp_path / "o.csv",
+        [
+            ("o1", "+442079460000", "+447911123456", BASE + 1, 60),
+            ("o2", "+442079460000", "+447911123456", BASE + 1, 60),  # duplicate of o1, same candidate
+            ("o3", "+442079460000", "+447911123456", BASE + 100, 30),
+            ("o4", "+442079460000", "+447911123456", BASE + 100, 30),  # duplicate of o3, no candidate
+            ("o5", "+442079460001", "+447911123456", BASE + 3601, 45),
+        ],
+    )
+    theirs = write_csv(
+        tmp_path / "t.csv",
+        [
+            ("t1", "+442079460000", "+447911123456", BASE - 2, 60),
+            ("t2", "+442079460001", "+447911123456", BASE + 3598, 45),  # alone with o5, across the hour
+        ],
+    )
+    s = match_files(ours, theirs, MatchOptions(), tmp_path / "out")
+    assert (s.matched, s.exact, s.only_ours, s.only_theirs) == (2, 2, 1, 0)
+    assert (s.duplicates_ours, s.duplicates_theirs) == (2, 0)
+    # Once o2 is set aside, o1–t1 is unambiguous: it gives the clock offset.
+    assert s.clock_offset_s == -3
+    rows = pq.read_table(tmp_path / "out" / "matches.parquet").to_pylist()
+    assert sorted((r["ours_record_id"], r["theirs_record_id"], r["time_gap_s"]) for r in rows) == [
+        ("o1", "t1", -3),
+        ("o5", "t2", -3),
+    ]
+    dups = pq.read_table(tmp_path / "out" / "duplicates.parquet").to_pylist()
+    assert [d["record_id"] for d in dups] == ["o2", "o4"]
+    only = pq.read_table(tmp_path / "out" / "only_ours.parquet").to_pylist()
+    assert [r["record_id"] for r in only] == ["o3"]
