@@ -30,8 +30,9 @@ def connect(memory_limit: str, temp_directory: Path, threads: int | None = None)
         "memory_limit": memory_limit,
         "temp_directory": str(temp_directory),
         "preserve_insertion_order": False,
-        # Degrees are aggregates on integer lines: up to 2^24 lines they take an array, not a hash table.
-        "perfect_ht_threshold": 24,
+        # Degrees are aggregates on integer lines: up to 2^23 lines they take an array (at most 8M entries
+        # per thread), not a hash table; beyond, the ordinary hash aggregate, which spills.
+        "perfect_ht_threshold": 23,
     }
     if threads:
         config["threads"] = threads
