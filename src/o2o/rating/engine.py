@@ -9,8 +9,10 @@ Streaming passes, nothing materialised but small results: pass 1 writes the pric
 then reads a few columns of the rated file back; only when the counts show unpriced records, an anti-join
 of the usage keys (src, line) with the rated file finds them, and pass 2 re-runs the steps on those
 records alone (the view `usage` is redefined over them) to write each with its reason.
-Invariants: records = rated + unrated; money is DECIMAL(38, s) in SQL and Decimal in Python; when the
-agreement rounds only at the line, `exact_numerator / exact_denominator` is each record's exact charge.
+Names a record carries (destination, prefix, rate version, band) are ENUMs of the deck's values.
+Invariants: records = rated + unrated; money is DECIMAL(18, s) where proved to fit, else DECIMAL(38, s),
+in SQL and Decimal in Python; when the agreement rounds only at the line, `exact_numerator /
+exact_denominator` is each record's exact charge.
 """
 
 from __future__ import annotations

@@ -142,13 +142,14 @@ SELECT p.pid, n.destination, p.prefix FROM deck_pids p JOIN deck_names n ON n.de
 
 
 def _reason(c: StepContext, price: str) -> str:
-    others = ", ".join(lit(s) for s in c.other_services) or "NULL"
+    # ORs rather than IN (…), which DuckDB may plan as a join over every record.
+    others = " OR ".join(f"d.service = {lit(s)}" for s in c.other_services) or "FALSE"
     period = ""
     if c.period_range is not None:
         lo, hi = c.period_range
         period = f"WHEN d.start_epoch < {lo} OR d.start_epoch >= {hi} THEN 'outside_period' "
     return (
-        f"CASE WHEN d.service <> {lit(c.service_id)} AND d.service IN ({others}) THEN 'other_service' "
+        f"CASE WHEN d.service <> {lit(c.service_id)} AND ({others}) THEN 'other_service' "
         f"WHEN d.service <> {lit(c.service_id)} THEN 'unknown_service' "
         "WHEN d.start_epoch IS NULL THEN 'no_start_time' "
         f"{period}"
