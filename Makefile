@@ -13,7 +13,9 @@ $(UV):
 	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check "uv==0.13.8"
 
 $(STAMP): $(UV) pyproject.toml uv.lock
-	UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --frozen --quiet
+	# Bytecode compiled once here: this environment may forbid writing it at run time.
+	UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --frozen --quiet --compile-bytecode
+	$(VENV)/bin/python -m compileall -q src
 	touch $(STAMP)
 
 venv: $(STAMP)
