@@ -56,17 +56,14 @@ def candidates_step(table: str, tolerance_s: int, offset_s: int) -> str:
                CAST(floor(start_epoch / {width}.0) AS BIGINT) AS bucket
         FROM ours
     ), t1 AS (
-        SELECT line, record_id, a_key, b_key, start_epoch, start_epoch - ({offset_s}) AS start_corr, duration_s
+        SELECT line, record_id, a_key, b_key, start_epoch, duration_s,
+               CAST(floor((start_epoch - ({offset_s}) - {tolerance_s}) / {width}.0) AS BIGINT) AS lo,
+               CAST(floor((start_epoch - ({offset_s}) + {tolerance_s}) / {width}.0) AS BIGINT) AS hi
         FROM theirs
-    ), t2 AS (
-        SELECT t1.*,
-               CAST(floor((start_corr - {tolerance_s}) / {width}.0) AS BIGINT) AS lo,
-               CAST(floor((start_corr + {tolerance_s}) / {width}.0) AS BIGINT) AS hi
-        FROM t1
     ), t AS (
-        SELECT line, record_id, a_key, b_key, start_epoch, start_corr, duration_s,
+        SELECT line, record_id, a_key, b_key, start_epoch, duration_s,
                lo + k.i AS bucket, k.i = 1 AS spill
-        FROM t2 CROSS JOIN (VALUES (0), (1)) AS k(i)
+        FROM t1 CROSS JOIN (VALUES (0), (1)) AS k(i)
         WHERE k.i = 0 OR hi <> lo
     )
     SELECT COALESCE(o.a_key, t.a_key) AS a_key, COALESCE(o.b_key, t.b_key) AS b_key,
@@ -75,7 +72,7 @@ def candidates_step(table: str, tolerance_s: int, offset_s: int) -> str:
            t.spill
     FROM o FULL JOIN t
       ON o.a_key = t.a_key AND o.b_key = t.b_key AND o.bucket = t.bucket
-     AND t.start_corr - o.start_epoch BETWEEN -{tolerance_s} AND {tolerance_s}
+     AND t.start_epoch - ({offset_s}) - o.start_epoch BETWEEN -{tolerance_s} AND {tolerance_s}
     WHERE o.line IS NOT NULL OR NOT t.spill
     """
 
