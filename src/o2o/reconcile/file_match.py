@@ -1,14 +1,18 @@
 """Matching two usage files record by record: `match_files(ours, theirs, options, out_dir) -> MatchSummary`.
 
-Steps: load and normalise both sides (`sources`), flag duplicates, find candidate pairs, settle pairs in
-mutual-best rounds (`match_sql`, each round a temp table), solve what is left exactly per component
-(`components`), class every record and write `matches.parquet`, `only_ours.parquet`,
-`only_theirs.parquet`, `duplicates.parquet` and `daily.parquet` into `out_dir`.
+Steps: load both sides with their number dictionaries (`sources`), one FULL JOIN to the candidates and
+the candidate-less records (`cand`, which keeps round 1: the isolated edges), duplicates among the
+unsettled records, mutual-best rounds on the contested edges (`match_sql`, each round a temp table),
+what is left solved exactly per component (`components`), then the classes, days and detail files
+(`match_results_sql`): `matches.parquet`, `only_ours.parquet`, `only_theirs.parquet`,
+`duplicates.parquet` and `daily.parquet` in `out_dir`. The inputs are read once; the tables of the
+loaded sides are dropped as soon as `cand` holds what is needed of them.
 The clock offset (theirs − ours) is the lower median time gap of the unambiguous pairs (both records
-with one candidate: round 1), read off a histogram of their gaps (a small table: gaps lie in the window). With `correct_clock`, a first pass estimates it with candidates searched
-within `clock_window_s` (so an offset larger than the tolerance is seen), and the final pass matches with
-their times moved back by it; the offset reported is that estimate. The result is a maximum matching
-that prefers duration agreement, then closeness in time (see `match_sql` for why the rounds are exact).
+with one candidate), read off a histogram of their gaps (a small table: gaps lie in the window). With
+`correct_clock`, a first pass estimates it with candidates searched within `clock_window_s` (so an offset
+larger than the tolerance is seen), and the final pass matches with their times moved back by it; the
+offset reported is that estimate. The result is a maximum matching that prefers duration agreement, then
+closeness in time (see `match_sql` for why the rounds are exact).
 """
 
 from __future__ import annotations
