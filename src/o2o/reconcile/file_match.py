@@ -60,6 +60,13 @@ def _count(con: Any, sql: str) -> int:
     return int(row[0]) if row and row[0] is not None else 0
 
 
+def _insert_int_rows(con: Any, table: str, rows: list[tuple[int, int]], chunk: int = 2000) -> None:
+    """Insert integer pairs into `table`, many rows per statement (a statement per row costs ~0.4 ms)."""
+    for i in range(0, len(rows), chunk):
+        values = ", ".join(f"({int(a)}, {int(b)})" for a, b in rows[i : i + chunk])
+        con.execute(f"INSERT INTO {table} VALUES {values}")
+
+
 def _exact_components(con: Any, live: str) -> tuple[str, int]:
     """Solve what the rounds left; the pairs with their gaps in `pairs_exact`."""
     edges = con.execute(
@@ -67,8 +74,7 @@ def _exact_components(con: Any, live: str) -> tuple[str, int]:
     ).fetchall()
     result = solve_components(edges)
     con.execute("CREATE OR REPLACE TEMP TABLE exact_keys (o_line BIGINT, t_line BIGINT)")
-    if result.pairs:
-        con.executemany("INSERT INTO exact_keys VALUES (?, ?)", result.pairs)
+    _insert_int_rows(con, "exact_keys", result.pairs)
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE pairs_exact AS
             SELECT e.* FROM {live} e JOIN exact_keys k ON k.o_line = e.o_line AND k.t_line = e.t_line"""
@@ -179,8 +185,7 @@ def _write_outputs(con: Any, out_dir: Path, per_day_offsets: dict[int, int]) -> 
         out_dir / "duplicates.parquet",
     )
     con.execute("CREATE OR REPLACE TEMP TABLE day_offsets (day BIGINT, clock_offset_s BIGINT)")
-    if per_day_offsets:
-        con.executemany("INSERT INTO day_offsets VALUES (?, ?)", sorted(per_day_offsets.items()))
+    _insert_int_rows(con, "day_offsets", sorted(per_day_offsets.items()))
     copy_to_parquet(
         con,
         f"""SELECT {sql_day_to_date("d.day")} AS day, d.* EXCLUDE (day), o.clock_offset_s
