@@ -183,14 +183,16 @@ def post_invoice(
     json_out: JsonOpt = False,
 ) -> None:
     """Post one direction of a signed statement (the settlement cycle does this on signing)."""
-    t = svc.record_invoice(
+    t = svc.record(
         workspace(),
+        svc.post_invoice,
         statement_id=statement_id,
         service=service,
         provider=provider,
         customer=customer,
         amount=D(amount),
         currency=currency.upper(),
+        booking_date=svc.today(),
         value_date=_date(on, "--date"),
         due_date=_opt_date(due, "--due"),
         actor=actor,
@@ -210,8 +212,9 @@ def post_payment(
     json_out: JsonOpt = False,
 ) -> None:
     """Post a confirmed payment (the payer's payable to the payee shrinks)."""
-    t = svc.record_payment(
+    t = svc.record(
         workspace(),
+        svc.post_payment,
         payment_id=payment_id,
         payer=payer,
         payee=payee,
@@ -235,8 +238,9 @@ def post_adjustment(
     json_out: JsonOpt = False,
 ) -> None:
     """Post a resolved dispute's adjustment to what the customer owes the provider."""
-    t = svc.record_adjustment(
+    t = svc.record(
         workspace(),
+        svc.post_dispute_adjustment,
         dispute_id=dispute_id,
         provider=provider,
         customer=customer,

@@ -9,9 +9,11 @@ posting it with different figures is refused until the earlier transfer is rever
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from o2o.accounts import postings
 from o2o.accounts.journal import Posting, Transfer
@@ -243,90 +245,10 @@ def import_opening_balances(ws: Workspace, path: Path, actor: str) -> list[Trans
     return booked
 
 
-def record_invoice(
-    ws: Workspace,
-    *,
-    statement_id: str,
-    service: str,
-    provider: str,
-    customer: str,
-    amount: Decimal,
-    currency: str,
-    value_date: date,
-    due_date: date | None,
-    actor: str,
-) -> Transfer:
-    """Post one direction of a signed statement in its own transaction (booked today)."""
+def record(ws: Workspace, post: Callable[..., Transfer], **fields: Any) -> Transfer:
+    """Run one posting (`post_invoice`, `post_payment`, …) in its own transaction, as a hand posting does."""
     with ws.uow() as uow:
-        t = post_invoice(
-            uow,
-            statement_id=statement_id,
-            service=service,
-            provider=provider,
-            customer=customer,
-            amount=amount,
-            currency=currency,
-            booking_date=today(),
-            value_date=value_date,
-            due_date=due_date,
-            actor=actor,
-        )
-        uow.commit()
-    return t
-
-
-def record_payment(
-    ws: Workspace,
-    *,
-    payment_id: str,
-    payer: str,
-    payee: str,
-    amount: Decimal,
-    currency: str,
-    date: date,
-    actor: str,
-    description: str = "",
-) -> Transfer:
-    """Post a confirmed payment in its own transaction."""
-    with ws.uow() as uow:
-        t = post_payment(
-            uow,
-            payment_id=payment_id,
-            payer=payer,
-            payee=payee,
-            amount=amount,
-            currency=currency,
-            date=date,
-            actor=actor,
-            description=description,
-        )
-        uow.commit()
-    return t
-
-
-def record_adjustment(
-    ws: Workspace,
-    *,
-    dispute_id: str,
-    provider: str,
-    customer: str,
-    amount: Decimal,
-    currency: str,
-    date: date,
-    actor: str,
-) -> Transfer:
-    """Post a dispute adjustment in its own transaction."""
-    with ws.uow() as uow:
-        t = post_dispute_adjustment(
-            uow,
-            dispute_id=dispute_id,
-            provider=provider,
-            customer=customer,
-            amount=amount,
-            currency=currency,
-            date=date,
-            actor=actor,
-        )
+        t = post(uow, **fields)
         uow.commit()
     return t
 
