@@ -9,22 +9,6 @@ from typing import Any
 
 import pytest
 
-OPERATORS = textwrap.dedent(
-    """
-    [[operators]]
-    id = "ALFA"
-    name = "Alfa Telecom plc"
-    currency = "GBP"
-    country_code = "44"
-
-    [[operators]]
-    id = "BETA"
-    name = "Beta Netz GmbH"
-    currency = "EUR"
-    country_code = "49"
-    """
-)
-
 OPENING = (
     "creditor,debtor,amount,currency,date,due_date,document\n"
     "ALFA,BETA,1000.00,EUR,2025-12-31,2026-01-15,OB-2025\n"
@@ -32,9 +16,8 @@ OPENING = (
 
 
 @pytest.fixture
-def books(db_cli: Any, tmp_path: Path) -> Any:
-    (tmp_path / "ops.toml").write_text(OPERATORS)
-    assert db_cli("operator", "add", "--file", tmp_path / "ops.toml").code == 0
+def books(db_cli: Any, network: Path, tmp_path: Path) -> Any:
+    assert db_cli("operator", "add", "--file", network / "operators.toml").code == 0
     (tmp_path / "opening.csv").write_text(OPENING)
     r = db_cli("accounts", "opening", tmp_path / "opening.csv", "--json")
     assert r.code == 0, r.err
