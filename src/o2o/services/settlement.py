@@ -229,6 +229,10 @@ def cycle_status(ws: Workspace, period: str | None = None) -> list[dict[str, Any
 
     with ws.uow() as uow:
         repo = CycleRepository(uow.connection)
+        # Every obligation read once, grouped by the statement it comes from.
+        by_statement: dict[str, list[dict[str, Any]]] = {}
+        for o in repo.obligations(period):
+            by_statement.setdefault(o["statement_id"], []).append(o)
         out = []
         for c in repo.cycles(period):
             waiting: list[str] = []
@@ -238,7 +242,7 @@ def cycle_status(ws: Workspace, period: str | None = None) -> list[dict[str, Any
                 waiting = missing_declarations(agreement, declared)
             st = repo.statement_of(c["agreement_id"], c["period"])
             disputes = repo.disputes(st["id"]) if st else []
-            obligations = [o for o in repo.obligations(c["period"]) if st and o["statement_id"] == st["id"]]
+            obligations = by_statement.get(st["id"], []) if st else []
             out.append(
                 {
                     "cycle": c["id"],
