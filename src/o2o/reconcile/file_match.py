@@ -31,7 +31,7 @@ from o2o.reconcile.sources import (
     connect,
     copy_to_parquet,
     drop_side,
-    load_side,
+    load_sides,
     sql_day_to_date,
     sql_key_to_number,
 )
@@ -223,8 +223,9 @@ def match_files(ours: Path, theirs: Path, options: MatchOptions, out_dir: Path) 
     scratch = Path(tempfile.mkdtemp(prefix=".recon-", dir=options.temp_directory or out_dir))
     con = connect(options.memory_limit, scratch, options.threads)
     try:
-        load_side(con, "ours", Path(ours), options.ours_plan)
-        load_side(con, "theirs", Path(theirs), options.theirs_plan)
+        load_sides(
+            con, [("ours", Path(ours), options.ours_plan), ("theirs", Path(theirs), options.theirs_plan)]
+        )
         estimate = _estimate_clock(con, options) if options.correct_clock else None
         offset_s = (estimate[0] or 0) if estimate else 0
         con.execute(match_sql.candidates_step("cand", options.time_tolerance_s, offset_s))

@@ -1,26 +1,33 @@
 """The thin DuckDB adapter of the reconciliation engine: the connection, and the two inputs as tables.
 
-Everything DuckDB-specific lives here (reading CSV/Parquet, parsing ISO-8601 times, memory limits, writing
-Parquet); the core steps in `match_sql` read only the views made here:
+Everything engine-specific lives here and in `arrow_input` (reading CSV/Parquet, parsing ISO-8601 times,
+memory limits, writing Parquet); the core steps in `match_sql` read only the tables made here:
 `{side}(line, record_id, a_key, b_key, start_epoch, duration_s)` with `line` unique per side (the CSV
 line, data lines counted from 2; the `line` column of canonical lake Parquet, else the row number + 1),
-numbers normalised to E.164 digits by `o2o.domain.numbers` and kept as BIGINT keys (`1` + digits, NULL
-when not a number) and times as integer epoch seconds UTC (NULL when unreadable).
+numbers normalised to E.164 digits as `o2o.domain.numbers` does and kept as BIGINT keys (`1` + digits,
+NULL when not a number) and times as integer epoch seconds UTC (NULL when unreadable).
+Both sides load at once, each on its own thread: a plain CSV through Arrow's reader, anything else
+through DuckDB's; either way the numbers are keyed per batch by `arrow_input.keyed`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 
 from o2o.domain.errors import ImportRefusedError
-from o2o.domain.numbers import sql_clean, sql_normalise
 from o2o.domain.operators import NumberingPlan
+from o2o.reconcile.arrow_input import KEYED_SCHEMA, RAW_SCHEMA, csv_batches, keyed, plain_csv_columns
 
 # Without a country a trunk prefix cannot be expanded: keep national numbers as written.
 _NO_COUNTRY = NumberingPlan(country_code="0", trunk_prefix="")
+# Rows per INSERT of keyed batches into a side's table.
+CHUNK_ROWS = 1 << 20
 
 
 def connect(memory_limit: str, temp_directory: Path, threads: int | None = None) -> Any:
@@ -73,21 +80,6 @@ def _text(column: str, columns: dict[str, str]) -> str:
     return f"CAST({column} AS VARCHAR)" if columns[column] != "VARCHAR" else column
 
 
-def _number_dictionary(con: Any, side: str, plan: NumberingPlan | None) -> None:
-    """`{side}_numbers(raw, key)`: each distinct number text of the side once, with its key.
-
-    Numbers repeat across records (a subscriber calls many times), so normalising the distinct texts
-    and joining them back costs a fraction of normalising every record.
-    """
-    digits = sql_normalise("clean", plan or _NO_COUNTRY)
-    con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE {side}_numbers AS
-            SELECT raw, CAST('1' || {digits} AS BIGINT) AS key
-            FROM (SELECT raw, {sql_clean("raw")} AS clean
-                  FROM (SELECT a_raw AS raw FROM {side}_raw UNION SELECT b_raw FROM {side}_raw) u) n"""
-    )
-
-
 def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
@@ -121,7 +113,7 @@ def _stage_raw(
 ) -> None:
     con.execute(
         f"""
-        CREATE OR REPLACE TEMP TABLE {side}_raw AS
+        CREATE OR REPLACE TABLE {side}_raw AS
         SELECT {line} AS line, {record_id} AS record_id,
                {_text("a_number", columns)} AS a_raw, {_text("b_number", columns)} AS b_raw,
                {_start_epoch_expr(columns)} AS start_epoch, {duration} AS duration_s
@@ -145,14 +137,8 @@ def _stage_csv(
         _stage_raw(con, side, text, columns, "NULL", record_id, duration)
 
 
-def load_side(con: Any, side: str, path: Path, plan: NumberingPlan | None) -> None:
-    """Make the view `{side}` over a usage file (CSV or Parquet), read once into `{side}_raw`.
-
-    The view has `line, record_id, a_key, b_key, start_epoch, duration_s`; a key is the BIGINT of `1`
-    followed by the E.164 digits (NULL when not a number), so joins and groupings run on integers.
-    Steps: the file's rows as read (`{side}_raw`, file order kept for CSV lines) and the dictionary of its
-    distinct number texts (`{side}_numbers`), which the view joins.
-    """
+def _duckdb_raw_batches(con: Any, side: str, path: Path) -> Iterator[pa.RecordBatch]:
+    """Batches of `RAW_SCHEMA` read by DuckDB (Parquet, CSV of any dialect, values Arrow refused)."""
     source, columns, parquet = _source(con, path)
     missing = [c for c in ("a_number", "b_number") if c not in columns]
     if "start_time" not in columns and "start_epoch" not in columns:
@@ -164,6 +150,7 @@ def load_side(con: Any, side: str, path: Path, plan: NumberingPlan | None) -> No
     if parquet:
         line = "CAST(line AS BIGINT)" if "line" in columns else "file_row_number + 1"
         _stage_raw(con, side, source, columns, line, record_id, duration)
+        order = "line"
     else:
         # The CSV line is the record key: rows keep file order in the table, so rowid + 2 is the line.
         con.execute("SET preserve_insertion_order = true")
@@ -171,26 +158,93 @@ def load_side(con: Any, side: str, path: Path, plan: NumberingPlan | None) -> No
             _stage_csv(con, side, path, columns, record_id, duration)
         finally:
             con.execute("SET preserve_insertion_order = false")
-    _number_dictionary(con, side, plan)
-    # A view, not a table: the one pass reading it (the candidate join) probes the small dictionary itself.
+        order = "rowid + 2"
+    reading = con.cursor()  # the caller inserts on `con` while this cursor streams
+    try:
+        reader = reading.sql(
+            f"SELECT {order} AS line, record_id, a_raw, b_raw, start_epoch, duration_s FROM {side}_raw"
+        ).to_arrow_reader(CHUNK_ROWS)
+        for batch in reader:
+            yield batch.cast(RAW_SCHEMA)
+    finally:
+        reading.close()
+        con.execute(f"DROP TABLE IF EXISTS {side}_raw")
+
+
+def _create_side_table(con: Any, side: str) -> None:
     con.execute(
-        f"""
-        CREATE OR REPLACE TEMP VIEW {side} AS
-        SELECT {"r.line" if parquet else "r.rowid + 2"} AS line, r.record_id,
-               a.key AS a_key, b.key AS b_key, r.start_epoch, r.duration_s
-        FROM {side}_raw r
-        LEFT JOIN {side}_numbers a ON a.raw = r.a_raw
-        LEFT JOIN {side}_numbers b ON b.raw = r.b_raw
-        """
+        f"""CREATE OR REPLACE TABLE {side} (line BIGINT, record_id VARCHAR, a_key BIGINT, b_key BIGINT,
+                                            start_epoch BIGINT, duration_s BIGINT)"""
     )
 
 
+def _ingest(con: Any, side: str, batches: Iterable[pa.RecordBatch]) -> None:
+    """Append keyed batches to the table `side`, a chunk of about `CHUNK_ROWS` rows per INSERT (DuckDB
+    scans an in-memory Arrow table on every thread; a stream it would scan on one)."""
+    pending: list[pa.RecordBatch] = []
+    rows = 0
+
+    def flush() -> None:
+        nonlocal pending, rows
+        if pending:
+            con.register("_chunk", pa.Table.from_batches(pending, schema=KEYED_SCHEMA))
+            try:
+                con.execute(f"INSERT INTO {side} SELECT * FROM _chunk")
+            finally:
+                con.unregister("_chunk")
+        pending, rows = [], 0
+
+    for batch in batches:
+        pending.append(batch)
+        rows += batch.num_rows
+        if rows >= CHUNK_ROWS:
+            flush()
+    flush()
+
+
+def load_side(con: Any, side: str, path: Path, plan: NumberingPlan | None) -> None:
+    """Make the table `{side}(line, record_id, a_key, b_key, start_epoch, duration_s)` from a usage file.
+
+    A key is the BIGINT of `1` followed by the E.164 digits (NULL when not a number), so joins and
+    groupings run on integers. A plain CSV is read by Arrow (`arrow_input`); anything else, or a CSV with
+    a value Arrow does not take as typed, by DuckDB (the table is then made again from the start).
+    """
+    path = Path(path)
+    if not path.exists():
+        raise ImportRefusedError(f"{path}: no such file")
+    numbering = plan or _NO_COUNTRY
+    _create_side_table(con, side)
+    columns = None if _is_parquet(path) else plain_csv_columns(path)
+    if columns is not None:
+        try:
+            _ingest(con, side, keyed(csv_batches(path, columns), numbering))
+            return
+        except pa.ArrowInvalid:
+            _create_side_table(con, side)
+    _ingest(con, side, keyed(_duckdb_raw_batches(con, side, path), numbering))
+
+
+def load_sides(con: Any, sides: list[tuple[str, Path, NumberingPlan | None]]) -> None:
+    """`load_side` for each side at once, each on its own thread and DuckDB cursor (Arrow's CSV reader
+    takes one core per file); the first error is raised."""
+    with ThreadPoolExecutor(max_workers=len(sides)) as pool:
+        futures = [pool.submit(_load_on_cursor, con, side, path, plan) for side, path, plan in sides]
+        for future in futures:
+            future.result()
+
+
+def _load_on_cursor(con: Any, side: str, path: Path, plan: NumberingPlan | None) -> None:
+    cursor = con.cursor()
+    try:
+        load_side(cursor, side, path, plan)
+    finally:
+        cursor.close()
+
+
 def drop_side(con: Any, side: str) -> int:
-    """Drop what `load_side` made for `side`; the number of its records."""
-    row = con.execute(f"SELECT count(*) FROM {side}_raw").fetchone()
-    con.execute(f"DROP VIEW {side}")
-    con.execute(f"DROP TABLE {side}_raw")
-    con.execute(f"DROP TABLE {side}_numbers")
+    """Drop the table `load_side` made for `side`; the number of its records."""
+    row = con.execute(f"SELECT count(*) FROM {side}").fetchone()
+    con.execute(f"DROP TABLE {side}")
     return int(row[0])
 
 
