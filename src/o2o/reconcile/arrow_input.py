@@ -33,64 +33,108 @@ RAW_SCHEMA = pa.schema(
         ("duration_s", pa.int64()),
     ]
 )
-KEYED_SCHEMA = pa.schema(
-    [
-        ("line", pa.int64()),
-        ("record_id", pa.string()),
-        ("a_key", pa.int64()),
-        ("b_key", pa.int64()),
-        ("start_epoch", pa.int64()),
-        ("duration_s", pa.int64()),
-    ]
-)
-# Blocks of this size: large enough that a block's distinct numbers are few per row, small enough that a
-# block in flight per file stays well under the memory a run is given.
-BLOCK_BYTES = 16 << 20
+KEYED_COLUMNS = ("line", "record_id", "a_key", "b_key", "start_epoch", "duration_s")
+# Arrow parses a CSV in blocks of this size (small blocks stay in the CPU's caches: fewer cycles per row).
+BLOCK_BYTES = 1 << 20
 _PUNCTUATION = r"[\s\-().\/]"  # as `o2o.domain.numbers.sql_clean`
 _CSV_COLUMNS = ("record_id", "a_number", "b_number", "start_time", "duration_s")
 
 
+def _pool() -> pa.MemoryPool:
+    """Arrow's jemalloc pool where the build has it: it keeps freed pages for the next batch instead of
+    returning them to the system and faulting them in again (a third of the CPU time of loading)."""
+    try:
+        return pa.jemalloc_memory_pool()
+    except NotImplementedError:
+        return pa.default_memory_pool()
+
+
+POOL = _pool()
+
+
 def number_keys(texts: pa.Array, plan: NumberingPlan) -> pa.Array:
     """The BIGINT key of each text (NULL when not a number), normalising each distinct text once."""
-    encoded = pc.dictionary_encode(texts)
-    return pc.take(_normalised_keys(encoded.dictionary, plan), encoded.indices)
+    encoded = pc.dictionary_encode(texts, memory_pool=POOL)
+    return pc.take(_normalised_keys(encoded.dictionary, plan), encoded.indices, memory_pool=POOL)
 
 
 def _normalised_keys(texts: pa.Array, plan: NumberingPlan) -> pa.Array:
-    clean = pc.replace_substring_regex(texts, _PUNCTUATION, "")
+    clean = pc.replace_substring_regex(texts, _PUNCTUATION, "", memory_pool=POOL)
     conditions = [pc.starts_with(clean, "+")]
-    results = [pc.utf8_slice_codeunits(clean, 1)]
+    results = [pc.utf8_slice_codeunits(clean, 1, memory_pool=POOL)]
     if plan.international_prefix:
         conditions.append(pc.starts_with(clean, plan.international_prefix))
-        results.append(pc.utf8_slice_codeunits(clean, len(plan.international_prefix)))
+        results.append(pc.utf8_slice_codeunits(clean, len(plan.international_prefix), memory_pool=POOL))
     if plan.trunk_prefix:
         conditions.append(pc.starts_with(clean, plan.trunk_prefix))
-        rest = pc.utf8_slice_codeunits(clean, len(plan.trunk_prefix))
-        results.append(pc.binary_join_element_wise(plan.country_code, rest, ""))
+        rest = pc.utf8_slice_codeunits(clean, len(plan.trunk_prefix), memory_pool=POOL)
+        results.append(pc.binary_join_element_wise(plan.country_code, rest, "", memory_pool=POOL))
     names = [f"c{i}" for i in range(len(conditions))]
-    digits = pc.case_when(pc.make_struct(*conditions, field_names=names), *results, clean)
+    digits = pc.case_when(pc.make_struct(*conditions, field_names=names), *results, clean, memory_pool=POOL)
     length = pc.binary_length(digits)
     valid = pc.and_kleene(
         pc.and_kleene(pc.greater_equal(length, 3), pc.less_equal(length, 15)), pc.ascii_is_decimal(digits)
     )
-    kept = pc.if_else(valid, digits, pa.scalar(None, pa.string()))
-    return pc.cast(pc.binary_join_element_wise("1", kept, ""), pa.int64())
+    kept = pc.if_else(valid, digits, pa.scalar(None, pa.string()), memory_pool=POOL)
+    joined = pc.binary_join_element_wise("1", kept, "", memory_pool=POOL)
+    return pc.cast(joined, pa.int64(), memory_pool=POOL)
 
 
-def keyed(batches: Iterable[pa.RecordBatch], plan: NumberingPlan) -> Iterator[pa.RecordBatch]:
-    """Batches of `RAW_SCHEMA` as batches of `KEYED_SCHEMA`."""
+class IdTyping:
+    """Whether a file's record ids are all plain integers (the decimal text of a BIGINT: digits, no
+    leading zero, at most 18 digits), decided batch by batch: such ids are kept as BIGINT (8 bytes to
+    join, store and write instead of a string), and the first id that is not makes the file's ids text."""
+
+    def __init__(self) -> None:
+        self.integers = True
+
+    def column(self, ids: pa.Array) -> pa.Array:
+        if self.integers and ids.null_count < len(ids) and _plain_integers(ids):
+            return pc.cast(ids, pa.int64(), memory_pool=POOL)
+        self.integers = False
+        return ids
+
+
+def _plain_integers(ids: pa.Array) -> bool:
+    length = pc.binary_length(ids, memory_pool=POOL)
+    plain = pc.and_kleene(
+        pc.and_kleene(pc.ascii_is_decimal(ids), pc.less_equal(length, 18)),
+        pc.or_kleene(pc.invert(pc.starts_with(ids, "0")), pc.equal(length, 1)),
+    )
+    return bool(pc.all(plain, skip_nulls=True).as_py())
+
+
+def keyed(
+    batches: Iterable[pa.RecordBatch], plan: NumberingPlan, rows: int, ids: IdTyping
+) -> Iterator[pa.Table]:
+    """Batches of `RAW_SCHEMA` as tables of `KEYED_COLUMNS` of about `rows` rows each (the last smaller):
+    the numbers of a whole table are encoded together, so a number recurring in it is normalised once;
+    record ids typed by `ids`."""
+    group: list[pa.RecordBatch] = []
+    count = 0
     for batch in batches:
-        yield pa.record_batch(
-            [
-                batch.column(0),
-                batch.column(1),
-                number_keys(batch.column(2), plan),
-                number_keys(batch.column(3), plan),
-                batch.column(4),
-                batch.column(5),
-            ],
-            schema=KEYED_SCHEMA,
-        )
+        group.append(batch)
+        count += batch.num_rows
+        if count >= rows:
+            yield _keyed_table(group, plan, ids)
+            group, count = [], 0
+    if group:
+        yield _keyed_table(group, plan, ids)
+
+
+def _keyed_table(group: list[pa.RecordBatch], plan: NumberingPlan, ids: IdTyping) -> pa.Table:
+    raw = pa.Table.from_batches(group, schema=RAW_SCHEMA).combine_chunks(memory_pool=POOL)
+    return pa.table(
+        [
+            raw.column(0),
+            ids.column(raw.column(1).chunk(0)),
+            number_keys(raw.column(2).chunk(0), plan),
+            number_keys(raw.column(3).chunk(0), plan),
+            raw.column(4),
+            raw.column(5),
+        ],
+        names=KEYED_COLUMNS,
+    )
 
 
 def plain_csv_columns(path: Path) -> list[str] | None:
@@ -128,6 +172,7 @@ def csv_batches(path: Path, columns: list[str]) -> Iterator[pa.RecordBatch]:
     wanted = [c for c in _CSV_COLUMNS if c in columns]
     reader = pcsv.open_csv(
         path,
+        memory_pool=POOL,
         read_options=pcsv.ReadOptions(block_size=BLOCK_BYTES),
         # Empty lines are rows (they then fail to parse), so a row's position is its line.
         parse_options=pcsv.ParseOptions(ignore_empty_lines=False),
@@ -148,7 +193,7 @@ def csv_batches(path: Path, columns: list[str]) -> Iterator[pa.RecordBatch]:
                 get("record_id") if "record_id" in wanted else pa.nulls(rows, pa.string()),
                 get("a_number"),
                 get("b_number"),
-                get("start_time").cast(pa.int64()),
+                pc.cast(get("start_time"), pa.int64(), memory_pool=POOL),
                 get("duration_s") if "duration_s" in wanted else pa.array(np.zeros(rows, dtype=np.int64)),
             ],
             schema=RAW_SCHEMA,

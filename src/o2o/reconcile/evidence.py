@@ -50,14 +50,15 @@ def write_evidence(details_dir: Path, days: Iterable[date], out: Path) -> Eviden
         m, o, t = (_literal(str(details_dir / name)) for name in DETAIL_FILES)
         con.execute(
             f"""COPY (
-                SELECT day, class AS kind, ours_line, ours_record_id, theirs_line, theirs_record_id,
+                SELECT day, class AS kind, ours_line, CAST(ours_record_id AS VARCHAR) AS ours_record_id,
+                       theirs_line, CAST(theirs_record_id AS VARCHAR) AS theirs_record_id,
                        ours_start_epoch, theirs_start_epoch, ours_duration_s, theirs_duration_s
                 FROM read_parquet({m}) WHERE class <> 'exact' AND day IN (SELECT day FROM wanted)
                 UNION ALL
-                SELECT day, 'only_ours', line, record_id, NULL, NULL, start_epoch, NULL, duration_s, NULL
+                SELECT day, 'only_ours', line, CAST(record_id AS VARCHAR), NULL, NULL, start_epoch, NULL, duration_s, NULL
                 FROM read_parquet({o}) WHERE day IN (SELECT day FROM wanted)
                 UNION ALL
-                SELECT day, 'only_theirs', NULL, NULL, line, record_id, NULL, start_epoch, NULL, duration_s
+                SELECT day, 'only_theirs', NULL, NULL, line, CAST(record_id AS VARCHAR), NULL, start_epoch, NULL, duration_s
                 FROM read_parquet({t}) WHERE day IN (SELECT day FROM wanted)
                 ORDER BY day, kind, ours_line NULLS LAST, theirs_line NULLS LAST
             ) TO {_literal(str(out))} (FORMAT parquet)"""

@@ -176,7 +176,7 @@ def _write_outputs(con: Any, out_dir: Path, per_day_offsets: dict[int, int]) -> 
     copy_to_parquet(
         con,
         " UNION ALL ".join(
-            f"""SELECT '{side}' AS side, line, record_id, {a} AS a_number, {b} AS b_number,
+            f"""SELECT '{side}' AS side, line, CAST(record_id AS VARCHAR) AS record_id, {a} AS a_number, {b} AS b_number,
                        start_epoch, duration_s
                 FROM ({results_sql.duplicates_select(side)}) d"""
             for side in ("ours", "theirs")

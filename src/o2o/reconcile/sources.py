@@ -22,11 +22,11 @@ import pyarrow as pa
 
 from o2o.domain.errors import ImportRefusedError
 from o2o.domain.operators import NumberingPlan
-from o2o.reconcile.arrow_input import KEYED_SCHEMA, RAW_SCHEMA, csv_batches, keyed, plain_csv_columns
+from o2o.reconcile.arrow_input import RAW_SCHEMA, IdTyping, csv_batches, keyed, plain_csv_columns
 
 # Without a country a trunk prefix cannot be expanded: keep national numbers as written.
 _NO_COUNTRY = NumberingPlan(country_code="0", trunk_prefix="")
-# Rows per INSERT of keyed batches into a side's table.
+# Rows keyed together (a number recurring among them is normalised once) and inserted at once.
 CHUNK_ROWS = 1 << 20
 
 
@@ -171,35 +171,28 @@ def _duckdb_raw_batches(con: Any, side: str, path: Path) -> Iterator[pa.RecordBa
         con.execute(f"DROP TABLE IF EXISTS {side}_raw")
 
 
-def _create_side_table(con: Any, side: str) -> None:
+def _ingest(con: Any, side: str, tables: Iterable[pa.Table], ids: IdTyping) -> None:
+    """Make the table `side` from keyed Arrow tables, one INSERT each (DuckDB scans an in-memory Arrow
+    table on every thread; a stream it would scan on one). Its record ids are BIGINT while `ids` finds
+    plain integers, and become text (each its own decimal text) from the first table where it does not."""
+    integers = True
     con.execute(
-        f"""CREATE OR REPLACE TABLE {side} (line BIGINT, record_id VARCHAR, a_key BIGINT, b_key BIGINT,
+        f"""CREATE OR REPLACE TABLE {side} (line BIGINT, record_id BIGINT, a_key BIGINT, b_key BIGINT,
                                             start_epoch BIGINT, duration_s BIGINT)"""
     )
-
-
-def _ingest(con: Any, side: str, batches: Iterable[pa.RecordBatch]) -> None:
-    """Append keyed batches to the table `side`, a chunk of about `CHUNK_ROWS` rows per INSERT (DuckDB
-    scans an in-memory Arrow table on every thread; a stream it would scan on one)."""
-    pending: list[pa.RecordBatch] = []
-    rows = 0
-
-    def flush() -> None:
-        nonlocal pending, rows
-        if pending:
-            con.register("_chunk", pa.Table.from_batches(pending, schema=KEYED_SCHEMA))
-            try:
-                con.execute(f"INSERT INTO {side} SELECT * FROM _chunk")
-            finally:
-                con.unregister("_chunk")
-        pending, rows = [], 0
-
-    for batch in batches:
-        pending.append(batch)
-        rows += batch.num_rows
-        if rows >= CHUNK_ROWS:
-            flush()
-    flush()
+    for table in tables:
+        if integers and not ids.integers:
+            con.execute(f"ALTER TABLE {side} ALTER record_id TYPE VARCHAR")
+            integers = False
+        con.register("_chunk", table)
+        try:
+            con.execute(f"INSERT INTO {side} SELECT * FROM _chunk")
+        finally:
+            con.unregister("_chunk")
+    if integers and not ids.integers:
+        con.execute(f"ALTER TABLE {side} ALTER record_id TYPE VARCHAR")
+    if integers and con.execute(f"SELECT count(record_id) FROM {side}").fetchone()[0] == 0:
+        con.execute(f"ALTER TABLE {side} ALTER record_id TYPE VARCHAR")  # no ids at all: text, as read
 
 
 def load_side(con: Any, side: str, path: Path, plan: NumberingPlan | None) -> None:
@@ -213,15 +206,16 @@ def load_side(con: Any, side: str, path: Path, plan: NumberingPlan | None) -> No
     if not path.exists():
         raise ImportRefusedError(f"{path}: no such file")
     numbering = plan or _NO_COUNTRY
-    _create_side_table(con, side)
     columns = None if _is_parquet(path) else plain_csv_columns(path)
     if columns is not None:
         try:
-            _ingest(con, side, keyed(csv_batches(path, columns), numbering))
+            ids = IdTyping()
+            _ingest(con, side, keyed(csv_batches(path, columns), numbering, CHUNK_ROWS, ids), ids)
             return
         except pa.ArrowInvalid:
-            _create_side_table(con, side)
-    _ingest(con, side, keyed(_duckdb_raw_batches(con, side, path), numbering))
+            pass  # a value Arrow does not take as typed: DuckDB reads the file, the table is made again
+    ids = IdTyping()
+    _ingest(con, side, keyed(_duckdb_raw_batches(con, side, path), numbering, CHUNK_ROWS, ids), ids)
 
 
 def load_sides(con: Any, sides: list[tuple[str, Path, NumberingPlan | None]]) -> None:
