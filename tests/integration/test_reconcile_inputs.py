@@ -1,0 +1,415 @@
+"""The inputs of record matching: number keys, Arrow's and DuckDB's readers, record id typing, CSV lines.
+
+A plain comma CSV is read by Arrow (`arrow_input`), anything else by DuckDB (`sources`); both must give
+the same keys, the same record ids and the true CSV line of every record, however the file is chunked.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from o2o.domain.numbers import normalise_number, sql_clean, sql_normalise
+from o2o.domain.operators import NumberingPlan
+from o2o.reconcile import MatchOptions, MatchSummary, arrow_input, match_files, sources
+
+BASE = 1_790_856_000  # 2026-10-01T12:00:00Z
+HEADER = ("record_id", "a_number", "b_number", "start_time", "duration_s")
+Row = tuple[str, str, str, int | None, int | None]  # record_id, a, b, epoch, duration
+
+# name: (delimiter, start_time format); Arrow reads the first two, DuckDB the others.
+FORMATS = {
+    "plain": (",", "%Y-%m-%dT%H:%M:%SZ"),
+    "utc_offset": (",", "%Y-%m-%dT%H:%M:%S+00:00"),
+    "fractions": (",", "%Y-%m-%dT%H:%M:%S.000Z"),
+    "no_offset": (",", "%Y-%m-%dT%H:%M:%S"),
+    "semicolon": (";", "%Y-%m-%dT%H:%M:%SZ"),
+}
+ARROW_FORMATS = {"plain", "utc_offset"}
+UK, DE = NumberingPlan("44"), NumberingPlan("49")
+
+
+def write_csv(path: Path, rows: Sequence[Row], fmt: str = "plain") -> Path:
+    delimiter, time_format = FORMATS[fmt]
+    with path.open("w", newline="") as fh:
+        w = csv.writer(fh, delimiter=delimiter, lineterminator="\n")
+        w.writerow(HEADER)
+        for rid, a, b, epoch, dur in rows:
+            start = "" if epoch is None else datetime.fromtimestamp(epoch, UTC).strftime(time_format)
+            w.writerow((rid, a, b, start, "" if dur is None else dur))
+    return path
+
+
+@pytest.fixture
+def duckdb_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the files DuckDB read (the others were read by Arrow)."""
+    names: list[str] = []
+    real = sources._duckdb_raw_batches
+
+    def spy(con: Any, side: str, path: Path) -> Iterator[pa.RecordBatch]:
+        names.append(Path(path).name)
+        return real(con, side, path)
+
+    monkeypatch.setattr(sources, "_duckdb_raw_batches", spy)
+    return names
+
+
+def _rows(path: Path, key: Sequence[str]) -> list[dict[str, Any]]:
+    return sorted(pq.read_table(path).to_pylist(), key=lambda r: tuple(r[k] for k in key))
+
+
+def outputs(out: Path) -> dict[str, Any]:
+    """Every detail file but daily (compared through the summary), rows in line order, and column types."""
+    files = {
+        "matches": ("ours_line",),
+        "only_ours": ("line",),
+        "only_theirs": ("line",),
+        "duplicates": ("side", "line"),
+    }
+    got: dict[str, Any] = {name: _rows(out / f"{name}.parquet", key) for name, key in files.items()}
+    got["types"] = {
+        name: {f.name: str(f.type) for f in pq.read_schema(out / f"{name}.parquet")} for name in files
+    }
+    return got
+
+
+def match(ours: Path, theirs: Path, out: Path) -> tuple[MatchSummary, dict[str, Any]]:
+    summary = match_files(ours, theirs, MatchOptions(ours_plan=UK, theirs_plan=DE), out)
+    return summary, outputs(out)
+
+
+# --- 1. number keys: Arrow compute functions against the SQL and Python references -------------------
+
+PLANS = [
+    NumberingPlan("44"),
+    NumberingPlan("49", trunk_prefix=""),
+    NumberingPlan(country_code="0", trunk_prefix=""),
+    NumberingPlan("1", trunk_prefix="1", international_prefix="011"),
+    NumberingPlan("7", trunk_prefix="8", international_prefix="810"),
+    NumberingPlan("39", trunk_prefix="", international_prefix=""),
+]
+ASCII_PIECES = ["+", "00", "0", "1", " ", "  ", "-", "(", ")", ".", "/", "\t", "a", "Z", "x9", "011", "810"]
+OTHER_PIECES = [
+    "\v",
+    "\n",
+    "\r",
+    "\f",
+    "\x1f",
+    "\u00a0",
+    "\u2003",
+    "\u0663",
+    "\uff11",
+    "\u0301",
+    "é",
+    "'",
+    "%",
+]
+ascii_texts = st.lists(
+    st.one_of(st.sampled_from(ASCII_PIECES), st.text("0123456789", min_size=1, max_size=20)), max_size=6
+).map("".join)
+any_texts = st.lists(
+    st.one_of(ascii_texts, st.sampled_from(OTHER_PIECES), st.text(max_size=3)), max_size=3
+).map("".join)
+
+
+def sql_keys(texts: list[str | None], plan: NumberingPlan) -> list[int | None]:
+    """DuckDB's evaluation of the reference SQL text, per text in order."""
+    con = duckdb.connect()
+    try:
+        con.register("texts", pa.table({"i": list(range(len(texts))), "x": pa.array(texts, pa.string())}))
+        key = f"CAST('1' || {sql_normalise('c', plan)} AS BIGINT)"
+        rows = con.execute(f"SELECT {key} FROM (SELECT i, {sql_clean('x')} AS c FROM texts) ORDER BY i")
+        return [r[0] for r in rows.fetchall()]
+    finally:
+        con.close()
+
+
+def python_key(text: str, plan: NumberingPlan) -> int | None:
+    digits = normalise_number(text, plan)
+    return None if digits is None else int("1" + digits)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(st.one_of(st.none(), ascii_texts, any_texts), min_size=1, max_size=12),
+    st.sampled_from(PLANS),
+)
+def test_number_keys_equal_the_sql_reference_for_any_text(
+    texts: list[str | None], plan: NumberingPlan
+) -> None:
+    got = arrow_input.number_keys(pa.array(texts, pa.string()), plan).to_pylist()
+    assert got == sql_keys(texts, plan), list(zip(texts, got, strict=True))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(ascii_texts, min_size=1, max_size=12), st.sampled_from(PLANS))
+def test_number_keys_equal_the_python_reference_for_ascii_text(texts: list[str], plan: NumberingPlan) -> None:
+    got = arrow_input.number_keys(pa.array(texts, pa.string()), plan).to_pylist()
+    assert got == [python_key(t, plan) for t in texts], list(zip(texts, got, strict=True))
+
+
+@pytest.mark.parametrize(
+    ("text", "plan", "key"),
+    [
+        ("020 7946 0001", UK, 1442079460001),
+        ("+44 (20) 7946-0001", UK, 1442079460001),
+        ("0044.20/7946\t0001", UK, 1442079460001),
+        ("020 7946 0001", NumberingPlan(country_code="0", trunk_prefix=""), 102079460001),
+        ("00442079460001", NumberingPlan("49", trunk_prefix=""), 1442079460001),
+        ("12", UK, None),
+        ("+" + "9" * 15, UK, int("1" + "9" * 15)),
+        ("+" + "9" * 16, UK, None),
+        ("", UK, None),
+        ("+", UK, None),
+        ("0", UK, None),
+        ("44 2O79", UK, None),
+    ],
+)
+def test_number_keys_of_known_spellings(text: str, plan: NumberingPlan, key: int | None) -> None:
+    assert arrow_input.number_keys(pa.array([text, None]), plan).to_pylist() == [key, None]
+    assert sql_keys([text], plan) == [key]
+
+
+# --- 2. the Arrow and the DuckDB reader give the same matching ----------------------------------------
+
+OURS: list[Row] = [
+    ("o1", "020 7946 0001", "+49 30 1234567", BASE, 60),
+    ("o2", "(020) 7946-0002", "0049301234567", BASE + 100, 30),
+    ("o3", "+44 20 7946 0003", "0049 30 1234567", BASE + 200, 45),
+    ("o4", "02079460004", "+49301234567", BASE + 300, 10),
+    ("o5", "02079460001", "+49 30 1234567", BASE, 60),  # duplicate of line 2
+    ("o6", "not a number", "+49301234567", BASE + 400, 5),
+    ("o7", "020 7946 0007", "+49301234567", BASE + 500, 20),
+    ("o8", "", "", BASE + 600, 3),
+    ("o9", "020 7946 0001", "+49 30 1234567", BASE + 5, 60),  # a redial
+    ("o10", "020 7946 0010", "+49301234567", None, 7),  # no start time
+    ("o11", "020 7946 0011", "+49301234567", BASE + 800, None),  # no duration
+]
+THEIRS: list[Row] = [
+    ("t1", "0044 20 7946 0001", "030 1234567", BASE + 1, 60),
+    ("t2", "+44 20 7946 0002", "030/1234567", BASE + 100, 30),
+    ("t3", "004420 79460003", "0301234567", BASE + 202, 50),
+    ("t4", "0044 20 7946 0007", "+49301234567", BASE + 503, 21),
+    ("t5", "0044 20 7946 0001", "030 1234567", BASE + 6, 60),
+    ("t6", "+44 20 7946 0099", "030 1234567", BASE + 700, 9),
+    ("t7", "+44 20 7946 0002", "030-1234567", BASE + 100, 30),  # duplicate of line 3
+    ("", "0044 20 7946 0011", "030 1234567", BASE + 801, 4),
+]
+
+
+@pytest.mark.parametrize("fmt", sorted(set(FORMATS) - {"plain"}))
+def test_duckdb_reads_the_same_records_as_arrow(fmt: str, tmp_path: Path, duckdb_reads: list[str]) -> None:
+    plain = match(write_csv(tmp_path / "o.csv", OURS), write_csv(tmp_path / "t.csv", THEIRS), tmp_path / "a")
+    assert duckdb_reads == []
+    other = match(
+        write_csv(tmp_path / f"o_{fmt}.csv", OURS, fmt),
+        write_csv(tmp_path / f"t_{fmt}.csv", THEIRS, fmt),
+        tmp_path / "b",
+    )
+    assert sorted(duckdb_reads) == ([] if fmt in ARROW_FORMATS else [f"o_{fmt}.csv", f"t_{fmt}.csv"])
+    assert other[0].as_report() == plain[0].as_report()
+    assert other[1] == plain[1]
+    pairs = {(m["ours_line"], m["theirs_line"], m["class"]) for m in plain[1]["matches"]}
+    assert pairs == {
+        (2, 2, "exact"),
+        (3, 3, "exact"),
+        (4, 4, "duration_mismatch"),
+        (8, 5, "partial"),
+        (10, 6, "exact"),
+        (12, 9, "duration_mismatch"),
+    }
+
+
+hours = st.integers(0, 3)
+spellings = st.sampled_from(["+44 20 7946 00{:02d}", "0044{:02d}", "020-7946-00{:02d}", "(020) 794600{:02d}"])
+
+
+@st.composite
+def call_rows(draw: st.DrawFn, prefix: str) -> list[Row]:
+    drawn = draw(st.lists(st.tuples(st.integers(0, 5), spellings, hours, st.integers(0, 3)), max_size=8))
+    return [
+        (f"{prefix}{i}", spelling.format(a), "+49 30 1234567", BASE + 2 * t, d)
+        for i, (a, spelling, t, d) in enumerate(drawn)
+    ]
+
+
+@settings(max_examples=10, deadline=None)
+@given(ours=call_rows("o"), theirs=call_rows("t"), fmt=st.sampled_from(sorted(set(FORMATS) - ARROW_FORMATS)))
+def test_any_pair_of_files_matches_alike_through_either_reader(
+    ours: list[Row], theirs: list[Row], fmt: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    d = tmp_path_factory.mktemp("either")
+    plain = match(write_csv(d / "o.csv", ours), write_csv(d / "t.csv", theirs), d / "a")
+    other = match(write_csv(d / "o2.csv", ours, fmt), write_csv(d / "t2.csv", theirs, fmt), d / "b")
+    assert other[0].as_report() == plain[0].as_report()
+    assert other[1] == plain[1]
+
+
+def test_the_cli_reports_the_same_for_a_semicolon_file(cli: Any, tmp_path: Path) -> None:
+    reports = []
+    for fmt in ("plain", "semicolon"):
+        ours = write_csv(tmp_path / f"o_{fmt}.csv", OURS, fmt)
+        theirs = write_csv(tmp_path / f"t_{fmt}.csv", THEIRS, fmt)
+        r = cli("recon", "match", ours, theirs, "--ours-country", "44", "--theirs-country", "49",
+                "--out", tmp_path / fmt, "--json")  # fmt: skip
+        assert r.code == 0, r.err
+        reports.append((r.json(), outputs(tmp_path / fmt)))
+    assert reports[0] == reports[1]
+    assert reports[0][0]["matched"] == 6 and reports[0][0]["duplicates_theirs"] == 1
+
+
+# --- 3. record ids: BIGINT when every id of a file is a plain integer, else the exact texts -----------
+
+
+def _calls(ids: Sequence[str]) -> list[Row]:
+    return [(rid, f"+44207946{i:04d}", "+49301234567", BASE + 60 * i, 30) for i, rid in enumerate(ids)]
+
+
+def _ids_by_line(rows: list[dict[str, Any]], line: str, rid: str) -> dict[int, Any]:
+    return {r[line]: r[rid] for r in rows}
+
+
+THEIR_IDS = ["100", "101", "102"]  # plain integers: their ids stay BIGINT whatever ours are
+
+
+@pytest.mark.parametrize("fmt", ["plain", "fractions"])
+@pytest.mark.parametrize(
+    ("ids", "integers"),
+    [
+        (["1", "2", "30", "0", "999999999999999999"], True),
+        (["007", "2", "3"], False),
+        (["A1", "2", "3"], False),
+        (["1", "1234567890123456789", "3"], False),  # 19 digits
+        (["-5", "6", "7"], False),
+        (["+5", "6", "7"], False),
+        (["1.0", "2", "3"], False),
+        (["\u0663", "2", "3"], False),  # an Arabic-Indic digit
+        (["00", "2", "3"], False),
+    ],
+)
+def test_record_ids_are_integers_only_when_all_are(
+    ids: list[str], integers: bool, fmt: str, tmp_path: Path
+) -> None:
+    ours = write_csv(tmp_path / "o.csv", _calls(ids), fmt)
+    theirs = write_csv(tmp_path / "t.csv", _calls(THEIR_IDS), fmt)
+    _, got = match(ours, theirs, tmp_path / "out")
+    kind = "int64" if integers else "string"
+    assert got["types"]["matches"]["ours_record_id"] == kind
+    assert got["types"]["only_ours"]["record_id"] == kind
+    assert got["types"]["matches"]["theirs_record_id"] == "int64"
+    expected = {i + 2: int(rid) if integers else rid for i, rid in enumerate(ids)}
+    seen = _ids_by_line(got["matches"], "ours_line", "ours_record_id")
+    seen.update(_ids_by_line(got["only_ours"], "line", "record_id"))
+    assert seen == expected
+    assert _ids_by_line(got["matches"], "theirs_line", "theirs_record_id") == {
+        i + 2: int(rid) for i, rid in enumerate(THEIR_IDS)
+    }
+
+
+@pytest.mark.parametrize("fmt", ["plain", "fractions"])
+@pytest.mark.parametrize(
+    ("ids", "text"),
+    [
+        (["1", "2", "3", "X9", "5"], True),
+        (["1", "2", "3", "4", "05"], True),
+        (["1", "2", "3", "4", "12345678901234567890"], True),
+        (["1", "2", "3", "4", "5"], False),
+        (["1", "2", "", "", "5"], None),  # an all-empty chunk with CHUNK_ROWS 2
+        (["", "", "3", "4", "5"], None),
+    ],
+)
+def test_record_id_typing_does_not_depend_on_chunks(
+    ids: list[str], text: bool | None, fmt: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ours = write_csv(tmp_path / "o.csv", _calls(ids), fmt)
+    theirs = write_csv(tmp_path / "t.csv", _calls(THEIR_IDS), fmt)
+    whole = match(ours, theirs, tmp_path / "whole")
+    monkeypatch.setattr(sources, "CHUNK_ROWS", 2)
+    monkeypatch.setattr(arrow_input, "BLOCK_BYTES", 100)
+    chunked = match(ours, theirs, tmp_path / "chunked")
+    assert chunked[0].as_report() == whole[0].as_report()
+    assert chunked[1] == whole[1]
+    if text is not None:
+        assert chunked[1]["types"]["matches"]["ours_record_id"] == ("string" if text else "int64")
+    typed: Any = str if chunked[1]["types"]["matches"]["ours_record_id"] == "string" else int
+    seen = _ids_by_line(chunked[1]["matches"], "ours_line", "ours_record_id")
+    seen.update(_ids_by_line(chunked[1]["only_ours"], "line", "record_id"))
+    assert seen == {i + 2: typed(rid) if rid else None for i, rid in enumerate(ids)}
+
+
+@pytest.mark.parametrize("fmt", ["plain", "fractions"])
+def test_duplicates_keep_text_ids(fmt: str, tmp_path: Path) -> None:
+    ours = write_csv(tmp_path / "o.csv", _calls(["1", "2", "3"]) + _calls(["4"]), fmt)
+    theirs = write_csv(tmp_path / "t.csv", _calls(["7", "8"]) + _calls(["9"])[:1], fmt)
+    _, got = match(ours, theirs, tmp_path / "out")
+    assert got["types"]["duplicates"]["record_id"] == "string"
+    assert got["types"]["matches"]["ours_record_id"] == "int64"
+    assert [(d["side"], d["line"], d["record_id"]) for d in got["duplicates"]] == [
+        ("ours", 5, "4"),
+        ("theirs", 4, "9"),
+    ]
+
+
+# --- 4. lines: the true CSV line of every record, however many blocks and chunks ---------------------
+
+
+def _shuffled_pairs(n: int) -> tuple[list[Row], list[Row], set[tuple[int, int]]]:
+    """Ours: n calls, a duplicate of the third and one call only ours; theirs: the same n calls in another
+    order and one call only theirs. Ids are 1000 + line (ours) and 5000 + line (theirs)."""
+    calls = [(f"+44207946{i:04d}", "+49301234567", BASE + 7 * i, 20 + i) for i in range(n)]
+    ours_calls = [*calls, calls[2], ("+442079469999", "+49301234567", BASE, 5)]
+    order = [(i * 5) % n for i in range(n)]  # n coprime with 5: a permutation
+    theirs_calls = [*(calls[i] for i in order), ("+442079468888", "+49301234567", BASE, 5)]
+    ours: list[Row] = [(str(1000 + line), *c) for line, c in enumerate(ours_calls, start=2)]
+    theirs: list[Row] = [(str(5000 + line), *c) for line, c in enumerate(theirs_calls, start=2)]
+    pairs = {(i + 2, order.index(i) + 2) for i in range(n)}
+    return ours, theirs, pairs
+
+
+@pytest.mark.parametrize("fmt", ["plain", "fractions", "semicolon"])
+def test_lines_are_true_csv_lines_in_many_blocks_and_chunks(
+    fmt: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, duckdb_reads: list[str]
+) -> None:
+    n = 13
+    ours_rows, theirs_rows, pairs = _shuffled_pairs(n)
+    batches: list[int] = []
+    real_batches = arrow_input.csv_batches
+
+    def counted(path: Path, columns: list[str]) -> Iterator[pa.RecordBatch]:
+        for batch in real_batches(path, columns):
+            batches.append(batch.num_rows)
+            yield batch
+
+    monkeypatch.setattr(sources, "csv_batches", counted)
+    monkeypatch.setattr(sources, "CHUNK_ROWS", 2)
+    monkeypatch.setattr(arrow_input, "BLOCK_BYTES", 100)
+    ours = write_csv(tmp_path / "o.csv", ours_rows, fmt)
+    theirs = write_csv(tmp_path / "t.csv", theirs_rows, fmt)
+    summary, got = match(ours, theirs, tmp_path / "out")
+    if fmt in ARROW_FORMATS:
+        assert duckdb_reads == [] and len(batches) > 4 and sum(batches) == len(ours_rows) + len(theirs_rows)
+    else:
+        assert sorted(duckdb_reads) == ["o.csv", "t.csv"]
+    assert (summary.matched, summary.only_ours, summary.only_theirs, summary.duplicates_ours) == (n, 1, 1, 1)
+    assert {(m["ours_line"], m["theirs_line"]) for m in got["matches"]} == pairs
+    for m in got["matches"]:
+        assert (m["ours_record_id"], m["theirs_record_id"]) == (
+            1000 + m["ours_line"],
+            5000 + m["theirs_line"],
+        )
+        assert m["class"] == "exact"
+    assert [(r["line"], r["record_id"]) for r in got["only_ours"]] == [(n + 3, 1000 + n + 3)]
+    assert [(r["line"], r["record_id"]) for r in got["only_theirs"]] == [(n + 2, 5000 + n + 2)]
+    assert [(d["side"], d["line"], d["record_id"]) for d in got["duplicates"]] == [
+        ("ours", n + 2, str(1000 + n + 2))
+    ]
