@@ -328,15 +328,27 @@ def test_record_ids_are_integers_only_when_all_are(
         (["", "", "3", "4", "5"], None),
     ],
 )
+@pytest.mark.parametrize("held", ["arrow", "duckdb"])
 def test_record_id_typing_does_not_depend_on_chunks(
-    ids: list[str], text: bool | None, fmt: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ids: list[str],
+    text: bool | None,
+    fmt: str,
+    held: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     ours = write_csv(tmp_path / "o.csv", _calls(ids), fmt)
     theirs = write_csv(tmp_path / "t.csv", _calls(THEIR_IDS), fmt)
     whole = match(ours, theirs, tmp_path / "whole")
     monkeypatch.setattr(sources, "CHUNK_ROWS", 2)
     monkeypatch.setattr(arrow_input, "BLOCK_BYTES", 100)
+    inserts: list[int] = []
+    if held == "duckdb":  # no memory for Arrow tables: every chunk goes into the DuckDB tables
+        monkeypatch.setattr(sources, "memory_bytes", lambda text: 0)
+        insert = sources._Sink._insert
+        monkeypatch.setattr(sources._Sink, "_insert", lambda self, t: (inserts.append(1), insert(self, t))[1])
     chunked = match(ours, theirs, tmp_path / "chunked")
+    assert (len(inserts) >= 5) == (held == "duckdb")  # 3 chunks of ours, 2 of theirs
     assert chunked[0].as_report() == whole[0].as_report()
     assert chunked[1] == whole[1]
     if text is not None:

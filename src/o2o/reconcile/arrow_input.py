@@ -52,10 +52,19 @@ def _pool() -> pa.MemoryPool:
 POOL = _pool()
 
 
-def number_keys(texts: pa.Array, plan: NumberingPlan) -> pa.Array:
-    """The BIGINT key of each text (NULL when not a number), normalising each distinct text once."""
-    encoded = pc.dictionary_encode(texts, memory_pool=POOL)
-    return pc.take(_normalised_keys(encoded.dictionary, plan), encoded.indices, memory_pool=POOL)
+def number_keys(texts: pa.Array | pa.ChunkedArray, plan: NumberingPlan) -> pa.ChunkedArray:
+    """The BIGINT key of each text (NULL when not a number), normalising each distinct text once.
+
+    Encoding a chunked array gives every chunk the same (final) dictionary, so it is normalised once.
+    """
+    chunked = texts if isinstance(texts, pa.ChunkedArray) else pa.chunked_array([texts])
+    encoded = pc.dictionary_encode(chunked, memory_pool=POOL)
+    if encoded.num_chunks == 0:
+        return pa.chunked_array([], pa.int64())
+    keys = _normalised_keys(encoded.chunk(0).dictionary, plan)
+    return pa.chunked_array(
+        [pc.take(keys, chunk.indices, memory_pool=POOL) for chunk in encoded.chunks], pa.int64()
+    )
 
 
 def _normalised_keys(texts: pa.Array, plan: NumberingPlan) -> pa.Array:
@@ -82,26 +91,34 @@ def _normalised_keys(texts: pa.Array, plan: NumberingPlan) -> pa.Array:
 
 class IdTyping:
     """Whether a file's record ids are all plain integers (the decimal text of a BIGINT: digits, no
-    leading zero, at most 18 digits), decided batch by batch: such ids are kept as BIGINT (8 bytes to
-    join, store and write instead of a string), and the first id that is not makes the file's ids text."""
+    leading zero, at most 18 digits; missing ids aside), decided batch by batch: such ids are kept as
+    BIGINT (8 bytes to join, store and write instead of a string), and the first id that is not makes
+    the file's ids text. A file without any id has text ids (`integers` is False once it is read)."""
 
     def __init__(self) -> None:
-        self.integers = True
+        self.plain = True  # no id seen so far is other than a plain integer
+        self.seen = False  # some id was there
 
-    def column(self, ids: pa.Array) -> pa.Array:
-        if self.integers and ids.null_count < len(ids) and _plain_integers(ids):
+    @property
+    def integers(self) -> bool:
+        return self.plain and self.seen
+
+    def column(self, ids: pa.ChunkedArray) -> pa.ChunkedArray:
+        """The ids of a batch: BIGINT while the file's ids are plain integers, else as read."""
+        if self.plain and _plain_integers(ids):
+            self.seen = self.seen or ids.null_count < len(ids)
             return pc.cast(ids, pa.int64(), memory_pool=POOL)
-        self.integers = False
+        self.plain = False
         return ids
 
 
-def _plain_integers(ids: pa.Array) -> bool:
+def _plain_integers(ids: pa.ChunkedArray) -> bool:
     length = pc.binary_length(ids, memory_pool=POOL)
     plain = pc.and_kleene(
         pc.and_kleene(pc.ascii_is_decimal(ids), pc.less_equal(length, 18)),
         pc.or_kleene(pc.invert(pc.starts_with(ids, "0")), pc.equal(length, 1)),
     )
-    return bool(pc.all(plain, skip_nulls=True).as_py())
+    return bool(pc.all(plain, skip_nulls=True, min_count=0).as_py())
 
 
 def keyed(
@@ -123,13 +140,13 @@ def keyed(
 
 
 def _keyed_table(group: list[pa.RecordBatch], plan: NumberingPlan, ids: IdTyping) -> pa.Table:
-    raw = pa.Table.from_batches(group, schema=RAW_SCHEMA).combine_chunks(memory_pool=POOL)
+    raw = pa.Table.from_batches(group, schema=RAW_SCHEMA)
     return pa.table(
         [
             raw.column(0),
-            ids.column(raw.column(1).chunk(0)),
-            number_keys(raw.column(2).chunk(0), plan),
-            number_keys(raw.column(3).chunk(0), plan),
+            ids.column(raw.column(1)),
+            number_keys(raw.column(2), plan),
+            number_keys(raw.column(3), plan),
             raw.column(4),
             raw.column(5),
         ],

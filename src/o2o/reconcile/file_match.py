@@ -30,7 +30,6 @@ from o2o.reconcile.match_model import MatchOptions, MatchSummary
 from o2o.reconcile.sources import (
     connect,
     copy_to_parquet,
-    drop_side,
     load_sides,
     sql_day_to_date,
     sql_key_to_number,
@@ -223,13 +222,12 @@ def match_files(ours: Path, theirs: Path, options: MatchOptions, out_dir: Path) 
     scratch = Path(tempfile.mkdtemp(prefix=".recon-", dir=options.temp_directory or out_dir))
     con = connect(options.memory_limit, scratch, options.threads)
     try:
-        load_sides(
-            con, [("ours", Path(ours), options.ours_plan), ("theirs", Path(theirs), options.theirs_plan)]
-        )
+        sides = [("ours", Path(ours), options.ours_plan), ("theirs", Path(theirs), options.theirs_plan)]
+        loaded = load_sides(con, sides, options.memory_limit)
         estimate = _estimate_clock(con, options) if options.correct_clock else None
         offset_s = (estimate[0] or 0) if estimate else 0
         con.execute(match_sql.candidates_step("cand", options.time_tolerance_s, offset_s))
-        sides = (drop_side(con, "ours"), drop_side(con, "theirs"))  # all that is needed of them is in `cand`
+        counts = loaded.drop(con)  # all that is needed of them is in `cand`
         result = _settle(con, options, offset_s)
         con.execute(results_sql.unmatched_step("only_ours", "ours", "o_line"))
         con.execute(results_sql.unmatched_step("only_theirs", "theirs", "t_line"))
@@ -237,7 +235,7 @@ def match_files(ours: Path, theirs: Path, options: MatchOptions, out_dir: Path) 
         con.execute(results_sql.daily_step())
         offset, per_day = estimate or _offsets(con, results_sql.day_facts_histogram())
         _write_outputs(con, out_dir, per_day)
-        return _summary(con, sides, offset, result, out_dir)
+        return _summary(con, (counts[0], counts[1]), offset, result, out_dir)
     finally:
         con.close()
         shutil.rmtree(scratch, ignore_errors=True)

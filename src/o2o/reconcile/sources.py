@@ -12,17 +12,27 @@ through DuckDB's; either way the numbers are keyed per batch by `arrow_input.key
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from o2o.domain.errors import ImportRefusedError
 from o2o.domain.operators import NumberingPlan
-from o2o.reconcile.arrow_input import RAW_SCHEMA, IdTyping, csv_batches, keyed, plain_csv_columns
+from o2o.reconcile.arrow_input import (
+    KEYED_COLUMNS,
+    RAW_SCHEMA,
+    IdTyping,
+    csv_batches,
+    keyed,
+    plain_csv_columns,
+)
 
 # Without a country a trunk prefix cannot be expanded: keep national numbers as written.
 _NO_COUNTRY = NumberingPlan(country_code="0", trunk_prefix="")
@@ -171,36 +181,76 @@ def _duckdb_raw_batches(con: Any, side: str, path: Path) -> Iterator[pa.RecordBa
         con.execute(f"DROP TABLE IF EXISTS {side}_raw")
 
 
-def _ingest(con: Any, side: str, tables: Iterable[pa.Table], ids: IdTyping) -> None:
-    """Make the table `side` from keyed Arrow tables, one INSERT each (DuckDB scans an in-memory Arrow
-    table on every thread; a stream it would scan on one). Its record ids are BIGINT while `ids` finds
-    plain integers, and become text (each its own decimal text) from the first table where it does not."""
-    integers = True
-    con.execute(
-        f"""CREATE OR REPLACE TABLE {side} (line BIGINT, record_id BIGINT, a_key BIGINT, b_key BIGINT,
-                                            start_epoch BIGINT, duration_s BIGINT)"""
-    )
-    for table in tables:
-        if integers and not ids.integers:
-            con.execute(f"ALTER TABLE {side} ALTER record_id TYPE VARCHAR")
-            integers = False
-        con.register("_chunk", table)
+class _Sink:
+    """Where a side's keyed tables go: kept as Arrow tables while they fit in `budget` bytes (DuckDB scans
+    them in place, nothing is copied), else into the DuckDB table `side` (which spills past the memory
+    limit), one INSERT per table. Record ids stay BIGINT while every table has them so, and become text
+    (each the decimal text it was read as) from the first table that does not."""
+
+    def __init__(self, con: Any, side: str, budget: int, ids: IdTyping) -> None:
+        self.con, self.side, self.budget, self.ids = con, side, budget, ids
+        self.tables: list[pa.Table] = []
+        self.held = 0
+        self.in_duckdb = False
+        self.text_ids = False
+
+    def add(self, table: pa.Table) -> None:
+        if not self.text_ids and table.schema.field("record_id").type != pa.int64():
+            self._ids_to_text()
+        if self.in_duckdb:
+            self._insert(table)
+            return
+        self.tables.append(table)
+        self.held += table.nbytes
+        if self.held > self.budget:
+            ids = "VARCHAR" if self.text_ids else "BIGINT"
+            self.con.execute(
+                f"""CREATE OR REPLACE TABLE {self.side} (line BIGINT, record_id {ids}, a_key BIGINT,
+                    b_key BIGINT, start_epoch BIGINT, duration_s BIGINT)"""
+            )
+            self.in_duckdb = True
+            for held in self.tables:
+                self._insert(held)
+            self.tables, self.held = [], 0
+
+    def _ids_to_text(self) -> None:
+        self.text_ids = True
+        self.tables = [_ids_as_text(t) for t in self.tables]
+        if self.in_duckdb:
+            self.con.execute(f"ALTER TABLE {self.side} ALTER record_id TYPE VARCHAR")
+
+    def _insert(self, table: pa.Table) -> None:
+        self.con.register("_chunk", table)
         try:
-            con.execute(f"INSERT INTO {side} SELECT * FROM _chunk")
+            self.con.execute(f"INSERT INTO {self.side} SELECT * FROM _chunk")
         finally:
-            con.unregister("_chunk")
-    if integers and not ids.integers:
-        con.execute(f"ALTER TABLE {side} ALTER record_id TYPE VARCHAR")
-    if integers and con.execute(f"SELECT count(record_id) FROM {side}").fetchone()[0] == 0:
-        con.execute(f"ALTER TABLE {side} ALTER record_id TYPE VARCHAR")  # no ids at all: text, as read
+            self.con.unregister("_chunk")
+
+    def result(self) -> pa.Table | None:
+        """The side as one Arrow table, or None when it is in the DuckDB table `side`."""
+        if not self.text_ids and not self.ids.seen:
+            self._ids_to_text()  # no id at all: text, as read
+        if self.in_duckdb:
+            return None
+        if not self.tables:
+            return pa.table(
+                {c: pa.array([], pa.string() if c == "record_id" else pa.int64()) for c in KEYED_COLUMNS}
+            )
+        return pa.concat_tables(self.tables)
 
 
-def load_side(con: Any, side: str, path: Path, plan: NumberingPlan | None) -> None:
-    """Make the table `{side}(line, record_id, a_key, b_key, start_epoch, duration_s)` from a usage file.
+def _ids_as_text(table: pa.Table) -> pa.Table:
+    index = table.schema.get_field_index("record_id")
+    return table.set_column(index, "record_id", pc.cast(table.column(index), pa.string()))
+
+
+def load_side(con: Any, side: str, path: Path, plan: NumberingPlan | None, budget: int) -> pa.Table | None:
+    """The rows of a usage file as `(line, record_id, a_key, b_key, start_epoch, duration_s)`: an Arrow
+    table when they fit in `budget` bytes, else None and the DuckDB table `{side}` holds them.
 
     A key is the BIGINT of `1` followed by the E.164 digits (NULL when not a number), so joins and
     groupings run on integers. A plain CSV is read by Arrow (`arrow_input`); anything else, or a CSV with
-    a value Arrow does not take as typed, by DuckDB (the table is then made again from the start).
+    a value Arrow does not take as typed, by DuckDB (the rows are then made again from the start).
     """
     path = Path(path)
     if not path.exists():
@@ -209,37 +259,86 @@ def load_side(con: Any, side: str, path: Path, plan: NumberingPlan | None) -> No
     columns = None if _is_parquet(path) else plain_csv_columns(path)
     if columns is not None:
         try:
-            ids = IdTyping()
-            _ingest(con, side, keyed(csv_batches(path, columns), numbering, CHUNK_ROWS, ids), ids)
-            return
+            return _collect(con, side, budget, csv_batches(path, columns), numbering)
         except pa.ArrowInvalid:
-            pass  # a value Arrow does not take as typed: DuckDB reads the file, the table is made again
+            pass  # a value Arrow does not take as typed: DuckDB reads the file
+    return _collect(con, side, budget, _duckdb_raw_batches(con, side, path), numbering)
+
+
+def _collect(
+    con: Any, side: str, budget: int, batches: Iterable[pa.RecordBatch], plan: NumberingPlan
+) -> pa.Table | None:
     ids = IdTyping()
-    _ingest(con, side, keyed(_duckdb_raw_batches(con, side, path), numbering, CHUNK_ROWS, ids), ids)
+    sink = _Sink(con, side, budget, ids)
+    for table in keyed(batches, plan, CHUNK_ROWS, ids):
+        sink.add(table)
+    return sink.result()
 
 
-def load_sides(con: Any, sides: list[tuple[str, Path, NumberingPlan | None]]) -> None:
-    """`load_side` for each side at once, each on its own thread and DuckDB cursor (Arrow's CSV reader
-    takes one core per file); the first error is raised."""
+@dataclass(frozen=True, slots=True)
+class LoadedSides:
+    """The sides `load_sides` made: registered Arrow tables or DuckDB tables, by name."""
+
+    in_arrow: frozenset[str]
+    names: tuple[str, ...]
+    memory_limit: str
+
+    def drop(self, con: Any) -> tuple[int, ...]:
+        """Drop the sides (and give DuckDB its memory limit back); the number of records of each."""
+        counts = []
+        for side in self.names:
+            counts.append(int(con.execute(f"SELECT count(*) FROM {side}").fetchall()[0][0]))
+            if side in self.in_arrow:
+                con.unregister(side)
+            else:
+                con.execute(f"DROP TABLE {side}")
+        con.execute(f"SET memory_limit = {_literal(self.memory_limit)}")
+        return tuple(counts)
+
+
+def load_sides(
+    con: Any, sides: list[tuple[str, Path, NumberingPlan | None]], memory_limit: str
+) -> LoadedSides:
+    """Load each side at once, each on its own thread and DuckDB cursor (Arrow's CSV reader takes one core
+    per file); the first error is raised. A side whose rows fit in a quarter of `memory_limit` stays an
+    Arrow table registered under its name, and DuckDB's limit is lowered by what they hold until `drop`."""
+    limit = memory_bytes(memory_limit)
+    budget = limit // 4 if limit else 0
     with ThreadPoolExecutor(max_workers=len(sides)) as pool:
-        futures = [pool.submit(_load_on_cursor, con, side, path, plan) for side, path, plan in sides]
-        for future in futures:
-            future.result()
+        futures = [pool.submit(_load_on_cursor, con, side, path, plan, budget) for side, path, plan in sides]
+        loaded = [future.result() for future in futures]
+    held = 0
+    in_arrow = set()
+    for (side, _, _), table in zip(sides, loaded, strict=True):
+        if table is not None:
+            con.register(side, table)
+            in_arrow.add(side)
+            held += table.nbytes
+    if held and limit:
+        con.execute(f"SET memory_limit = '{max(limit - held, limit // 2)}B'")
+    return LoadedSides(frozenset(in_arrow), tuple(side for side, _, _ in sides), memory_limit)
 
 
-def _load_on_cursor(con: Any, side: str, path: Path, plan: NumberingPlan | None) -> None:
+def _load_on_cursor(
+    con: Any, side: str, path: Path, plan: NumberingPlan | None, budget: int
+) -> pa.Table | None:
     cursor = con.cursor()
     try:
-        load_side(cursor, side, path, plan)
+        return load_side(cursor, side, path, plan, budget)
     finally:
         cursor.close()
 
 
-def drop_side(con: Any, side: str) -> int:
-    """Drop the table `load_side` made for `side`; the number of its records."""
-    row = con.execute(f"SELECT count(*) FROM {side}").fetchone()
-    con.execute(f"DROP TABLE {side}")
-    return int(row[0])
+_UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
+          "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}  # fmt: skip
+
+
+def memory_bytes(text: str) -> int:
+    """Bytes of a DuckDB memory size such as `1500MB` or `2GiB` (0 when it is not one)."""
+    match = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([a-zA-Z]*)\s*", text)
+    if not match or match.group(2).lower() not in _UNITS:
+        return 0
+    return int(float(match.group(1)) * _UNITS[match.group(2).lower()])
 
 
 def sql_key_to_number(key: str) -> str:
