@@ -14,6 +14,7 @@ Accuracy: the project's counts against truth.json, and wrong pairings: a pair wh
 more than 20 s (planted mismatches are 2–20 s, a redial's two calls differ by 23 s or more).
 
     .venv/bin/python benchmarks/recon_bench.py [--small] [--rows N] [--seed S] [--only project,floor,pandas]
+                                               [--repeat 3]
 """
 
 from __future__ import annotations
@@ -167,25 +168,46 @@ def check(name: str, job_file: Path, out: Path) -> dict[str, Any]:
     return result
 
 
-def report(results: dict[str, dict[str, Any]], truth: dict[str, Any]) -> None:
-    p = results.get("project")
-    if p is None:
+def _median(values: list[float]) -> float:
+    ordered = sorted(values)
+    mid = len(ordered) // 2
+    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+
+
+def report(runs: dict[str, list[dict[str, Any]]], truth: dict[str, Any]) -> None:
+    """Ratios of the project to each baseline: medians over the rounds, and for the floor the range of the
+    ratios of the runs made back to back (the shared machine's load moves both)."""
+    if not runs.get("project"):
         return
+    p_runs = runs["project"]
+    p = {k: _median([r[k] for r in p_runs]) for k in ("seconds", "cpu_s", "rss_mb")}
     for base in ("floor", "pandas"):
-        if base in results:
-            b = results[base]
+        if runs.get(base):
+            b_runs = runs[base]
+            b = {k: _median([r[k] for r in b_runs]) for k in ("seconds", "cpu_s", "rss_mb")}
             print(
-                f"project vs {base}: {p['seconds'] / b['seconds']:.2f}x the time of {base} "
+                f"project vs {base} (medians of {len(p_runs)} and {len(b_runs)} runs): "
+                f"{p['seconds'] / b['seconds']:.2f}x the time of {base} "
                 f"({b['seconds'] / p['seconds']:.2f}x faster), {p['cpu_s'] / b['cpu_s']:.2f}x its CPU time, "
                 f"peak RSS {p['rss_mb'] / b['rss_mb']:.2f}x"
             )
-    diff = {k: (p[k], truth[k]) for k in COUNTS if p[k] != truth[k]}
+            if base == "floor" and len(b_runs) == len(p_runs) > 1:
+                wall = sorted(x["seconds"] / y["seconds"] for x, y in zip(p_runs, b_runs, strict=True))
+                cpu = sorted(x["cpu_s"] / y["cpu_s"] for x, y in zip(p_runs, b_runs, strict=True))
+                print(
+                    f"  per round: time {wall[0]:.2f}-{wall[-1]:.2f}x, CPU {cpu[0]:.2f}-{cpu[-1]:.2f}x "
+                    f"(best project run / best floor run: {min(x['seconds'] for x in p_runs) / min(y['seconds'] for y in b_runs):.2f}x time, "
+                    f"{min(x['cpu_s'] for x in p_runs) / min(y['cpu_s'] for y in b_runs):.2f}x CPU)"
+                )
+    first = p_runs[0]
+    diff = {k: (first[k], truth[k]) for k in COUNTS if first[k] != truth[k]}
     print("project counts vs truth.json:", "exact" if not diff else f"DIFFER {diff}")
     print(
-        f"wrong pairings: project {p['wrong']} of {p['matched']} ({100 * p['wrong'] / max(p['matched'], 1):.4f}%)"
+        f"wrong pairings: project {first['wrong']} of {first['matched']} "
+        f"({100 * first['wrong'] / max(first['matched'], 1):.4f}%)"
     )
-    if "pandas" in results:
-        q = results["pandas"]
+    if runs.get("pandas"):
+        q = runs["pandas"][0]
         print(
             f"wrong pairings: pandas {q['wrong']} of {q['matched']} ({100 * q['wrong'] / max(q['matched'], 1):.4f}%),"
             f" pairs missed vs truth {truth['matched'] - q['matched']}"
@@ -200,6 +222,9 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=None, help="calls in the generated network")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--only", default="project,floor,pandas")
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="rounds of project and floor, back to back (pandas runs once)"
+    )
     parser.add_argument("--child", nargs=3, metavar=("NAME", "JOB", "OUT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -219,16 +244,21 @@ def main() -> None:
     truth = job["truth"]
     print(f"data: {n:,} calls; ours {truth['ours']:,} rows, theirs {truth['theirs']:,} rows, "
           f"{truth['redials']:,} redials (ready in {time.perf_counter() - started:.1f} s)")  # fmt: skip
-    results: dict[str, dict[str, Any]] = {}
-    for name in args.only.split(","):
-        results[name] = r = measure(name, job_file, DATA_DIR / f"out-{n}-{name}")
-        if name == "project":
-            r.update(check("wrong", job_file, DATA_DIR / f"out-{n}-{name}"))
-        print(
-            f"{name:8s} {r['seconds']:8.2f} s  CPU {r['cpu_s']:7.2f} s  peak RSS {r['rss_mb']:7.0f} MB  "
-            f"{json.dumps(r)}"
-        )
-    report(results, truth)
+    names = args.only.split(",")
+    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in names}
+    for round_ in range(args.repeat):
+        for name in names:
+            if name == "pandas" and round_ > 0:
+                continue  # minutes a run, and far from its goal: once is enough
+            r = measure(name, job_file, DATA_DIR / f"out-{n}-{name}")
+            if name == "project" and round_ == 0:
+                r.update(check("wrong", job_file, DATA_DIR / f"out-{n}-{name}"))
+            runs[name].append(r)
+            print(
+                f"{name:8s} {r['seconds']:8.2f} s  CPU {r['cpu_s']:7.2f} s  peak RSS {r['rss_mb']:7.0f} MB  "
+                f"{json.dumps(r)}"
+            )
+    report(runs, truth)
 
 
 if __name__ == "__main__":

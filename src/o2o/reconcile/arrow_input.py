@@ -53,18 +53,52 @@ POOL = _pool()
 
 
 def number_keys(texts: pa.Array | pa.ChunkedArray, plan: NumberingPlan) -> pa.ChunkedArray:
-    """The BIGINT key of each text (NULL when not a number), normalising each distinct text once.
+    """The BIGINT key of each text (NULL when not a number), normalising each distinct text once."""
+    return NumberKeyer(plan)(texts)
 
-    Encoding a chunked array gives every chunk the same (final) dictionary, so it is normalised once.
-    """
-    chunked = texts if isinstance(texts, pa.ChunkedArray) else pa.chunked_array([texts])
-    encoded = pc.dictionary_encode(chunked, memory_pool=POOL)
-    if encoded.num_chunks == 0:
-        return pa.chunked_array([], pa.int64())
-    keys = _normalised_keys(encoded.chunk(0).dictionary, plan)
-    return pa.chunked_array(
-        [pc.take(keys, chunk.indices, memory_pool=POOL) for chunk in encoded.chunks], pa.int64()
-    )
+
+class NumberKeyer:
+    """Keys of number texts written by one numbering plan, batch after batch: each batch's distinct
+    texts are found by dictionary encoding (every chunk of a chunked array gets the same, final,
+    dictionary), and only those not seen in an earlier batch are normalised (up to `MEMO_TEXTS`
+    remembered; past that, new texts are normalised every time they come)."""
+
+    MEMO_TEXTS = 1 << 20
+
+    def __init__(self, plan: NumberingPlan) -> None:
+        self.plan = plan
+        self.texts = pa.array([], pa.string())
+        self.keys = pa.array([], pa.int64())
+
+    def __call__(self, texts: pa.Array | pa.ChunkedArray) -> pa.ChunkedArray:
+        chunked = texts if isinstance(texts, pa.ChunkedArray) else pa.chunked_array([texts])
+        encoded = pc.dictionary_encode(chunked, memory_pool=POOL)
+        if encoded.num_chunks == 0:
+            return pa.chunked_array([], pa.int64())
+        keys = self._dictionary_keys(encoded.chunk(0).dictionary)
+        return pa.chunked_array(
+            [pc.take(keys, chunk.indices, memory_pool=POOL) for chunk in encoded.chunks], pa.int64()
+        )
+
+    def _dictionary_keys(self, dictionary: pa.Array) -> pa.Array:
+        if len(self.texts) == 0:
+            keys = _normalised_keys(dictionary, self.plan)
+            self._remember(dictionary, keys)
+            return keys
+        position = pc.index_in(dictionary, value_set=self.texts, memory_pool=POOL)
+        unseen = pc.is_null(position)
+        known = pc.take(self.keys, position, memory_pool=POOL)
+        if not pc.any(unseen).as_py():
+            return known
+        new = pc.filter(dictionary, unseen, memory_pool=POOL)
+        new_keys = _normalised_keys(new, self.plan)
+        self._remember(new, new_keys)
+        return pc.replace_with_mask(known, unseen, new_keys, memory_pool=POOL)
+
+    def _remember(self, texts: pa.Array, keys: pa.Array) -> None:
+        if len(self.texts) + len(texts) <= self.MEMO_TEXTS:
+            self.texts = pa.concat_arrays([self.texts, texts])
+            self.keys = pa.concat_arrays([self.keys, keys])
 
 
 def _normalised_keys(texts: pa.Array, plan: NumberingPlan) -> pa.Array:
@@ -127,26 +161,27 @@ def keyed(
     """Batches of `RAW_SCHEMA` as tables of `KEYED_COLUMNS` of about `rows` rows each (the last smaller):
     the numbers of a whole table are encoded together, so a number recurring in it is normalised once;
     record ids typed by `ids`."""
+    keyer = NumberKeyer(plan)
     group: list[pa.RecordBatch] = []
     count = 0
     for batch in batches:
         group.append(batch)
         count += batch.num_rows
         if count >= rows:
-            yield _keyed_table(group, plan, ids)
+            yield _keyed_table(group, keyer, ids)
             group, count = [], 0
     if group:
-        yield _keyed_table(group, plan, ids)
+        yield _keyed_table(group, keyer, ids)
 
 
-def _keyed_table(group: list[pa.RecordBatch], plan: NumberingPlan, ids: IdTyping) -> pa.Table:
+def _keyed_table(group: list[pa.RecordBatch], keyer: NumberKeyer, ids: IdTyping) -> pa.Table:
     raw = pa.Table.from_batches(group, schema=RAW_SCHEMA)
     return pa.table(
         [
             raw.column(0),
             ids.column(raw.column(1)),
-            number_keys(raw.column(2), plan),
-            number_keys(raw.column(3), plan),
+            keyer(raw.column(2)),
+            keyer(raw.column(3)),
             raw.column(4),
             raw.column(5),
         ],

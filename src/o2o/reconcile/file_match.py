@@ -42,10 +42,10 @@ class _PassResult:
     components: int
 
 
+_PASS_VIEWS = ["multi_o", "multi_t"]
 _PASS_TABLES = [
     "cand",
-    "multi_o",
-    "multi_t",
+    "multi",
     "ours_open",
     "theirs_open",
     "ours_dups",
@@ -142,7 +142,8 @@ def _estimate_clock(con: Any, options: MatchOptions) -> tuple[int | None, dict[i
     _settle(con, options, 0)
     isolated = "SELECT day, time_gap_s AS tgap FROM pairs WHERE isolated"
     estimate = _offsets(con, results_sql.gap_histogram_query(isolated))
-    con.execute("DROP VIEW pairs")
+    for view in ["pairs", *_PASS_VIEWS]:
+        con.execute(f"DROP VIEW {view}")
     _drop(con, _PASS_TABLES)
     return estimate
 

@@ -78,11 +78,18 @@ def candidates_step(table: str, tolerance_s: int, offset_s: int) -> str:
 
 
 def contested_steps(cand: str) -> list[str]:
-    """`multi_o`/`multi_t`: the records with more than one candidate (aggregates on integer lines)."""
-    return [
-        f"""CREATE OR REPLACE TEMP TABLE multi_{s} AS
-            SELECT {s}_line FROM {cand} WHERE {_BOTH} GROUP BY {s}_line HAVING count(*) > 1"""
+    """`multi_o`/`multi_t`: the records with more than one candidate (aggregates on integer lines), both
+    from one statement (`multi`, one of its two columns set per row), as views."""
+    both = " UNION ALL ".join(
+        f"""SELECT {"o_line" if s == "o" else "CAST(NULL AS BIGINT)"} AS o_line,
+                   {"t_line" if s == "t" else "CAST(NULL AS BIGINT)"} AS t_line
+            FROM {cand} WHERE {_BOTH} GROUP BY {s}_line HAVING count(*) > 1"""
         for s in ("o", "t")
+    )
+    return [
+        f"CREATE OR REPLACE TEMP TABLE multi AS {both}",
+        "CREATE OR REPLACE TEMP VIEW multi_o AS SELECT o_line FROM multi WHERE o_line IS NOT NULL",
+        "CREATE OR REPLACE TEMP VIEW multi_t AS SELECT t_line FROM multi WHERE t_line IS NOT NULL",
     ]
 
 
