@@ -71,28 +71,47 @@ def duplicates_select(side: str) -> str:
     """
 
 
-def day_facts_step() -> str:
+_FACT_CLASSES = (
+    "exact",
+    "partial",
+    "duration_mismatch",
+    "only_ours",
+    "only_theirs",
+    "duplicate_ours",
+    "duplicate_theirs",
+)
+
+
+def day_facts_step(duration_tolerance_s: int) -> str:
     """`day_facts`: records counted per (day, class, gap), summed durations; the gap is the raw time gap of
-    an unambiguous pair (`isolated`), else NULL. One pass over the pairs gives the days and the clock."""
+    an unambiguous pair (`isolated`), else NULL. One pass over the pairs gives the days and the clock.
+
+    The classes are grouped by number (the pairs' class from their duration gap, as `pairs_view` names
+    it) and named on the few grouped rows.
+    """
+    names = " ".join(f"WHEN {i} THEN '{name}'" for i, name in enumerate(_FACT_CLASSES))
     return f"""
     CREATE OR REPLACE TEMP TABLE day_facts AS
     WITH facts AS (
-        SELECT day, class, CASE WHEN isolated THEN time_gap_s END AS gap, 1 AS ours_n, 1 AS theirs_n,
+        SELECT day, CASE WHEN duration_gap_s = 0 THEN 0 WHEN abs(duration_gap_s) <= {duration_tolerance_s} THEN 1
+                         ELSE 2 END AS code,
+               CASE WHEN isolated THEN time_gap_s END AS gap, 1 AS ours_n, 1 AS theirs_n,
                ours_duration_s AS ours_d, theirs_duration_s AS theirs_d FROM pairs
         UNION ALL
-        SELECT day, 'only_ours', NULL, 1, 0, duration_s, 0 FROM only_ours
+        SELECT day, 3, NULL, 1, 0, duration_s, 0 FROM only_ours
         UNION ALL
-        SELECT day, 'only_theirs', NULL, 0, 1, 0, duration_s FROM only_theirs
+        SELECT day, 4, NULL, 0, 1, 0, duration_s FROM only_theirs
         UNION ALL
-        SELECT {day_of("start_epoch")}, 'duplicate_ours', NULL, 1, 0, 0, 0 FROM ({duplicates_select("ours")}) d
+        SELECT {day_of("start_epoch")}, 5, NULL, 1, 0, 0, 0 FROM ({duplicates_select("ours")}) d
         UNION ALL
-        SELECT {day_of("start_epoch")}, 'duplicate_theirs', NULL, 0, 1, 0, 0
+        SELECT {day_of("start_epoch")}, 6, NULL, 0, 1, 0, 0
         FROM ({duplicates_select("theirs")}) d
     )
-    SELECT day, class, gap, count(*) AS n, sum(ours_n) AS ours_n, sum(theirs_n) AS theirs_n,
-           sum(ours_d) AS ours_d, sum(theirs_d) AS theirs_d
-    FROM facts
-    GROUP BY day, class, gap
+    SELECT day, CASE code {names} END AS class, gap, n, ours_n, theirs_n, ours_d, theirs_d
+    FROM (SELECT day, code, gap, count(*) AS n, sum(ours_n) AS ours_n, sum(theirs_n) AS theirs_n,
+                 sum(ours_d) AS ours_d, sum(theirs_d) AS theirs_d
+          FROM facts
+          GROUP BY day, code, gap) g
     """
 
 
