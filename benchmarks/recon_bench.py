@@ -4,8 +4,9 @@ Data: `o2o generate` with two operators, one voice direction, N calls (default 5
 (a 2–8 s dropped call, then 3–10 s after it ends a call of 31 s or more on the same pair), with the
 generator's defaults otherwise: 1% missing on each side, 2% partial, 1% mismatch (2–20 s), 0.5% duplicated
 rows per side, switch clocks up to 4 s apart, numbers in mixed forms, some files with local offsets.
-Contenders, each in its own subprocess (wall time, and its own CPU time and peak RSS from wait4; the
-machine is shared, so CPU time is the steadier figure):
+Contenders, each in its own subprocess, timed from after its libraries are imported (wall time and the
+process's CPU time from getrusage), with the whole process's time, CPU time and peak RSS (wait4) beside;
+project and floor run `--repeat` rounds back to back and the medians are compared (the machine is shared):
 - project: `match_files` (normalise, duplicates, candidates, mutual-best rounds, exact components, files);
 - floor: DuckDB reading both CSVs, FULL JOIN on the raw (a_number, b_number, start_time), to Parquet;
 - pandas: read, normalise numbers, parse times, drop duplicates, merge_asof (by numbers, nearest, 5 s),
@@ -20,8 +21,10 @@ more than 20 s (planted mismatches are 2–20 s, a redial's two calls differ by 
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -35,6 +38,7 @@ COUNTS = (
     "duplicates_ours", "duplicates_theirs",
 )  # fmt: skip
 WRONG_GAP_S = 20
+LIBRARIES = {"project": ["o2o.reconcile"], "floor": ["duckdb"], "pandas": ["pandas", "pyarrow.parquet"]}
 
 
 def prepare(n: int, seed: int) -> dict[str, Any]:
@@ -138,9 +142,14 @@ def child(name: str, job_file: Path, out: Path) -> None:
         return
     job = json.loads(job_file.read_text())
     out.mkdir(parents=True, exist_ok=True)
-    started = time.perf_counter()
+    # Each contender's libraries are loaded before its clock starts (a service loads them once).
+    for module in LIBRARIES[name]:
+        importlib.import_module(module)
+    started, before = time.perf_counter(), resource.getrusage(resource.RUSAGE_SELF)
     result = {"project": run_project, "floor": run_floor, "pandas": run_pandas}[name](job, out)
+    after = resource.getrusage(resource.RUSAGE_SELF)
     result["seconds"] = time.perf_counter() - started
+    result["cpu_s"] = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
     print(json.dumps(result))
 
 
@@ -148,6 +157,7 @@ def measure(name: str, job_file: Path, out: Path) -> dict[str, Any]:
     """Run one contender in a subprocess; its wall time, CPU time (user + system), own peak RSS (MB), result."""
     cmd = [sys.executable, __file__, "--child", name, str(job_file), str(out)]
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    started = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, env=env, text=True)
     stdout = proc.stdout.read() if proc.stdout else ""
     _, status, usage = os.wait4(proc.pid, 0)
@@ -155,7 +165,8 @@ def measure(name: str, job_file: Path, out: Path) -> dict[str, Any]:
         raise SystemExit(f"{name} failed with exit code {os.waitstatus_to_exitcode(status)}")
     result: dict[str, Any] = json.loads(stdout.strip().splitlines()[-1])
     result["rss_mb"] = usage.ru_maxrss / 1024
-    result["cpu_s"] = usage.ru_utime + usage.ru_stime
+    result["process_seconds"] = time.perf_counter() - started
+    result["process_cpu_s"] = usage.ru_utime + usage.ru_stime
     return result
 
 
@@ -180,16 +191,22 @@ def report(runs: dict[str, list[dict[str, Any]]], truth: dict[str, Any]) -> None
     if not runs.get("project"):
         return
     p_runs = runs["project"]
-    p = {k: _median([r[k] for r in p_runs]) for k in ("seconds", "cpu_s", "rss_mb")}
+    keys = ("seconds", "cpu_s", "rss_mb", "process_seconds", "process_cpu_s")
+    p = {k: _median([r[k] for r in p_runs]) for k in keys}
     for base in ("floor", "pandas"):
         if runs.get(base):
             b_runs = runs[base]
-            b = {k: _median([r[k] for r in b_runs]) for k in ("seconds", "cpu_s", "rss_mb")}
+            b = {k: _median([r[k] for r in b_runs]) for k in keys}
             print(
                 f"project vs {base} (medians of {len(p_runs)} and {len(b_runs)} runs): "
                 f"{p['seconds'] / b['seconds']:.2f}x the time of {base} "
                 f"({b['seconds'] / p['seconds']:.2f}x faster), {p['cpu_s'] / b['cpu_s']:.2f}x its CPU time, "
                 f"peak RSS {p['rss_mb'] / b['rss_mb']:.2f}x"
+            )
+            print(
+                f"  whole processes (interpreter start and imports too): "
+                f"{p['process_seconds'] / b['process_seconds']:.2f}x the time, "
+                f"{p['process_cpu_s'] / b['process_cpu_s']:.2f}x the CPU time"
             )
             if base == "floor" and len(b_runs) == len(p_runs) > 1:
                 wall = sorted(x["seconds"] / y["seconds"] for x, y in zip(p_runs, b_runs, strict=True))
