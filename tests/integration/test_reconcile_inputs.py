@@ -151,6 +151,33 @@ def test_number_keys_equal_the_sql_reference_for_any_text(
     assert got == sql_keys(texts, plan), list(zip(texts, got, strict=True))
 
 
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(
+        st.lists(
+            st.one_of(st.none(), st.sampled_from(["+447700900123", "07700 900123", "x"]), ascii_texts),
+            max_size=8,
+        ),
+        min_size=1,
+        max_size=5,
+    ),
+    st.sampled_from(PLANS),
+    st.sampled_from([0, 3, 1 << 20]),
+)
+def test_a_keyer_remembering_earlier_batches_keys_each_batch_as_alone(
+    batches: list[list[str | None]], plan: NumberingPlan, memo: int
+) -> None:
+    """Texts seen in an earlier batch are taken from the memo (up to `memo` of them), new ones normalised;
+    either way each batch's keys are those it has on its own, in its order, chunked or not."""
+    keyer = arrow_input.NumberKeyer(plan)
+    keyer.MEMO_TEXTS = memo
+    for i, texts in enumerate(batches):
+        column = pa.array(texts, pa.string())
+        given_ = pa.chunked_array([column[:2], column[2:]], pa.string()) if i % 2 else column
+        assert keyer(given_).to_pylist() == sql_keys(list(texts), plan)
+    assert len(keyer.texts) <= memo
+
+
 @settings(max_examples=200, deadline=None)
 @given(st.lists(ascii_texts, min_size=1, max_size=12), st.sampled_from(PLANS))
 def test_number_keys_equal_the_python_reference_for_ascii_text(texts: list[str], plan: NumberingPlan) -> None:
