@@ -452,3 +452,40 @@ def test_lines_are_true_csv_lines_in_many_blocks_and_chunks(
     assert [(d["side"], d["line"], d["record_id"]) for d in got["duplicates"]] == [
         ("ours", n + 2, str(1000 + n + 2))
     ]
+
+
+# --- 5. empty lines: not records, but counted in the lines of the records after them -----------------
+
+
+def _with_blank_lines(path: Path, fmt: str, ending: str) -> tuple[Path, dict[str, int]]:
+    """A CSV with empty lines among its records (and at its end); the line of each record id."""
+    _, time_format = FORMATS[fmt]
+    rows = _calls(["1", "2", "3", "4"])
+    text, lines, line = [",".join(HEADER)], {}, 1
+    for i, (rid, a, b, epoch, dur) in enumerate(rows):
+        if i in (0, 2):  # empty lines before the first and the third record
+            text.append("")
+            line += 1
+        start = datetime.fromtimestamp(epoch or 0, UTC).strftime(time_format)
+        text.append(",".join((rid, a, b, start, str(dur))))
+        line += 1
+        lines[rid] = line
+    text.append(",,,,")  # a line of empty fields is a record (which cannot match)
+    lines["empty fields"] = line + 1
+    path.write_bytes((ending.join(text) + ending + ending).encode())  # and an empty last line
+    return path, lines
+
+
+@pytest.mark.parametrize("ending", ["\n", "\r\n"])
+@pytest.mark.parametrize("fmt", ["plain", "fractions"])
+def test_empty_lines_are_skipped_and_counted_in_lines(
+    fmt: str, ending: str, tmp_path: Path, duckdb_reads: list[str]
+) -> None:
+    ours, lines = _with_blank_lines(tmp_path / "o.csv", fmt, ending)
+    theirs = write_csv(tmp_path / "t.csv", _calls(THEIR_IDS), fmt)
+    summary, got = match(ours, theirs, tmp_path / "out")
+    assert ("o.csv" in duckdb_reads) == (fmt not in ARROW_FORMATS)
+    assert summary.ours == 5  # four calls and the line of empty fields; no empty line is a record
+    seen = _ids_by_line(got["matches"], "ours_line", "ours_record_id")
+    seen.update(_ids_by_line(got["only_ours"], "line", "record_id"))
+    assert seen == {lines["1"]: 1, lines["2"]: 2, lines["3"]: 3, lines["4"]: 4, lines["empty fields"]: None}

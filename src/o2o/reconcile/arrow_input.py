@@ -211,9 +211,50 @@ def plain_csv_columns(path: Path) -> list[str] | None:
     return columns
 
 
+def blank_lines(path: Path, chunk_bytes: int = 64 << 20) -> np.ndarray:
+    """The numbers (from 1) of the empty lines of a file (nothing, or only `\\r`, between two newlines),
+    sorted: readers skip them, so they must be counted to know the line of each record."""
+    found: list[np.ndarray] = []
+    seen = 0  # newlines before this chunk
+    tail, tail_length = b"", 0  # the first bytes after the last newline so far (of line 1 before any)
+    with path.open("rb") as fh:
+        while chunk := fh.read(chunk_bytes):
+            data = np.frombuffer(chunk, dtype=np.uint8)
+            ends = np.flatnonzero(data == 10)
+            if not len(ends):
+                tail, tail_length = (tail + chunk)[:2], tail_length + len(chunk)
+                continue
+            # The line from the last chunk's last newline (or the file's start) to this chunk's first.
+            length, text = tail_length + int(ends[0]), tail + chunk[:2]
+            if length == 0 or (length == 1 and text[:1] == b"\r"):
+                found.append(np.array([seen + 1], dtype=np.int64))
+            gap = np.diff(ends)
+            after = data[np.minimum(ends[:-1] + 1, len(data) - 1)]
+            blank = (gap == 1) | ((gap == 2) & (after == 13))
+            found.append(seen + np.flatnonzero(blank).astype(np.int64) + 2)
+            last = int(ends[-1])
+            tail, tail_length = chunk[last + 1 : last + 3], len(chunk) - last - 1
+            seen += len(ends)
+    return np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
+
+
+def lines_of_rows(rows: np.ndarray, blanks: np.ndarray) -> np.ndarray:
+    """The file lines of data rows numbered from 0 in reading order (the header is line 1), given the
+    file's empty lines, which readers skip: row k is on line k + 2 + (empty lines before it)."""
+    lines = rows + 2
+    if len(blanks) == 0:
+        return lines
+    shifted = blanks - np.arange(len(blanks), dtype=np.int64)
+    return lines + np.searchsorted(shifted, lines, side="right")
+
+
 def csv_batches(path: Path, columns: list[str]) -> Iterator[pa.RecordBatch]:
     """Batches of `RAW_SCHEMA` from a plain CSV with Arrow; raises `pa.ArrowInvalid` on a value it cannot
-    take as typed (the caller then reads the file through DuckDB)."""
+    take as typed (the caller then reads the file through DuckDB).
+
+    Empty lines are read as rows of nulls, so a row's position gives its line; such rows are then
+    dropped (a line of empty fields, such as `,,,,`, stays: it is a record, if not a matchable one).
+    """
     types = {
         "record_id": pa.string(),
         "a_number": pa.string(),
@@ -226,7 +267,6 @@ def csv_batches(path: Path, columns: list[str]) -> Iterator[pa.RecordBatch]:
         path,
         memory_pool=POOL,
         read_options=pcsv.ReadOptions(block_size=BLOCK_BYTES),
-        # Empty lines are rows (they then fail to parse), so a row's position is its line.
         parse_options=pcsv.ParseOptions(ignore_empty_lines=False),
         convert_options=pcsv.ConvertOptions(
             column_types={c: types[c] for c in wanted},
@@ -235,11 +275,12 @@ def csv_batches(path: Path, columns: list[str]) -> Iterator[pa.RecordBatch]:
             strings_can_be_null=True,
         ),
     )
+    blanks: pa.Array | None = None
     line = 2
     for batch in reader:
         rows = batch.num_rows
         get = batch.column
-        yield pa.record_batch(
+        out = pa.record_batch(
             [
                 pa.array(np.arange(line, line + rows, dtype=np.int64)),
                 get("record_id") if "record_id" in wanted else pa.nulls(rows, pa.string()),
@@ -251,3 +292,16 @@ def csv_batches(path: Path, columns: list[str]) -> Iterator[pa.RecordBatch]:
             schema=RAW_SCHEMA,
         )
         line += rows
+        if get("a_number").null_count and _all_null(batch):
+            if blanks is None:
+                blanks = pa.array(blank_lines(path))
+            out = out.filter(pc.invert(pc.is_in(out.column(0), value_set=blanks)))
+        yield out
+
+
+def _all_null(batch: pa.RecordBatch) -> bool:
+    """Whether some row of `batch` has every column null (an empty line, or a line of empty fields)."""
+    empty = pc.is_null(batch.column(0))
+    for column in batch.columns[1:]:
+        empty = pc.and_(empty, pc.is_null(column))
+    return bool(pc.any(empty).as_py())

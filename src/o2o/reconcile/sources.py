@@ -29,8 +29,10 @@ from o2o.reconcile.arrow_input import (
     KEYED_COLUMNS,
     RAW_SCHEMA,
     IdTyping,
+    blank_lines,
     csv_batches,
     keyed,
+    lines_of_rows,
     plain_csv_columns,
 )
 
@@ -162,20 +164,26 @@ def _duckdb_raw_batches(con: Any, side: str, path: Path) -> Iterator[pa.RecordBa
         _stage_raw(con, side, source, columns, line, record_id, duration)
         order = "line"
     else:
-        # The CSV line is the record key: rows keep file order in the table, so rowid + 2 is the line.
+        # The CSV line is the record key: rows keep file order in the table, so rowid is the row's position.
         con.execute("SET preserve_insertion_order = true")
         try:
             _stage_csv(con, side, path, columns, record_id, duration)
         finally:
             con.execute("SET preserve_insertion_order = false")
-        order = "rowid + 2"
+        order = "rowid"
+    # DuckDB skips empty lines: a CSV row's line is its position plus the header and the empty lines before.
+    blanks = None if parquet else blank_lines(path)
     reading = con.cursor()  # the caller inserts on `con` while this cursor streams
     try:
         reader = reading.sql(
             f"SELECT {order} AS line, record_id, a_raw, b_raw, start_epoch, duration_s FROM {side}_raw"
         ).to_arrow_reader(CHUNK_ROWS)
         for batch in reader:
-            yield batch.cast(RAW_SCHEMA)
+            if blanks is None:
+                yield batch.cast(RAW_SCHEMA)
+            else:
+                lines = pa.array(lines_of_rows(batch.column(0).to_numpy(), blanks))
+                yield batch.set_column(0, "line", lines).cast(RAW_SCHEMA)
     finally:
         reading.close()
         con.execute(f"DROP TABLE IF EXISTS {side}_raw")
