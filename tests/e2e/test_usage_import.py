@@ -84,6 +84,26 @@ def test_bad_rows_go_to_the_rejects_file_with_line_and_reason(loaded: Any, tmp_p
     assert accepted == [(2,), (9,)]
 
 
+def test_empty_lines_are_not_rows_and_the_lines_after_them_stay_true(loaded: Any, tmp_path: Path) -> None:
+    lines = [
+        GOOD[0],  # line 2
+        "",  # 3
+        "r4,+44770090O123,0049301234567,2026-10-01T12:00:05Z,60",  # 4: rejected by the validation
+        "",  # 5
+        "r5,+447700900123,0049301234567,2026-10-01T12:00:05Z",  # 6: rejected by the CSV reader
+        GOOD[1],  # 7
+        "",  # 8
+        GOOD[2],  # 9, then an empty last line
+    ]
+    r = do_import(loaded, write(tmp_path, "gaps.csv", [*lines, ""]))
+    assert r.code == 0, r.err
+    d = r.json()
+    assert (d["rows"], d["rejected"]) == (3, 2)
+    assert sorted(int(x["line"]) for x in rejects(d["rejects_path"])) == [4, 6]
+    accepted = duckdb.execute("SELECT line FROM read_parquet(?) ORDER BY line", [d["lake_path"]]).fetchall()
+    assert accepted == [(2,), (7,), (9,)]
+
+
 def test_non_utf8_rows_are_rejected_by_line(loaded: Any, tmp_path: Path) -> None:
     path = tmp_path / "latin1.csv"
     path.write_bytes((HEADER + GOOD[0] + "\n").encode() + "r2,+4477009001\xe9,1,x,1\n".encode("latin-1"))

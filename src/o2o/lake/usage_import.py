@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -23,6 +24,7 @@ from o2o.domain.numbers import sql_clean, sql_prefix_rules
 from o2o.domain.operators import NumberingPlan
 from o2o.domain.tariffs import ServiceKind
 from o2o.domain.usage import CANONICAL_COLUMNS, OPTIONAL_INPUT_COLUMNS, REQUIRED_INPUT_COLUMNS
+from o2o.lake.csv_lines import blank_lines
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,10 +246,10 @@ def normalise_usage(
             counts = _split(con, source, columns, spec, out_parquet, staged_rejects)
         except duckdb.Error as e:
             raise ImportRefusedError(f"{src}: cannot read: {e}") from None
-        reader_rejected = _reader_rejects(con, fmt)
-        if reader_rejected:
+        reader_rejected, skipped = _reader_rejects(con, fmt, src)
+        if skipped:
             _shift_lines(con, out_parquet, workdir)
-        _write_rejects(con, staged_rejects, rejects_csv, shifted=bool(reader_rejected))
+        _write_rejects(con, staged_rejects, rejects_csv, shifted=skipped)
         return ImportCounts(counts.rows, counts.rejected + reader_rejected, counts.duration_s, counts.volume)
     finally:
         con.close()
@@ -345,31 +347,44 @@ class _BackgroundWriter:
             raise self._error
 
 
-def _reader_rejects(con: duckdb.DuckDBPyConnection, fmt: str) -> int:
-    """Collect the lines the CSV reader rejected; `pos` = how many good rows come before each."""
-    con.execute("CREATE TEMP TABLE reader_rejects (line BIGINT, reason VARCHAR, raw VARCHAR, pos BIGINT)")
+def _reader_rejects(con: duckdb.DuckDBPyConnection, fmt: str, src: Path) -> tuple[int, bool]:
+    """Collect the lines the CSV reader rejected (`reader_rejects`, for the rejects file) and every line
+    it read no row from — those and the empty lines — as `skipped(shifted)`: such a line's number minus
+    the skipped lines before it, so the row numbered `rn` (from 1) is on line `_line("rn + 1")`.
+    The number of lines rejected, and whether any line was skipped."""
+    con.execute("CREATE TEMP TABLE reader_rejects (line BIGINT, reason VARCHAR, raw VARCHAR)")
     if fmt == "csv":
         con.execute(
             """
             INSERT INTO reader_rejects
-            SELECT line, reason, raw, line - row_number() OVER (ORDER BY line) - 1 AS pos FROM (
-                SELECT line, string_agg(coalesce(column_name, '') || ': ' || error_message, '; '
-                                        ORDER BY column_name) AS reason,
-                       any_value(csv_line) AS raw
-                FROM csv_rejects GROUP BY line)
+            SELECT line, string_agg(coalesce(column_name, '') || ': ' || error_message, '; '
+                                    ORDER BY column_name) AS reason,
+                   any_value(csv_line) AS raw
+            FROM csv_rejects GROUP BY line
             """
         )
-    found = con.execute("SELECT count(*) FROM reader_rejects").fetchone()
-    return int(found[0]) if found else 0
+    blanks = pa.table({"line": blank_lines(src) if fmt == "csv" else np.zeros(0, dtype=np.int64)})
+    con.register("blank_lines", blanks)
+    con.execute(
+        """CREATE TEMP TABLE skipped AS
+           SELECT line - (row_number() OVER (ORDER BY line) - 1) AS shifted
+           FROM (SELECT line FROM reader_rejects UNION SELECT line FROM blank_lines) l"""
+    )
+    con.unregister("blank_lines")
+    rejected = con.execute("SELECT count(*) FROM reader_rejects").fetchone()
+    skipped = con.execute("SELECT count(*) FROM skipped").fetchone()
+    return (int(rejected[0]) if rejected else 0), bool(skipped and skipped[0])
 
 
-_SHIFTED = "line + (SELECT count(*) FROM reader_rejects r WHERE r.pos < t.line - 1)"
+def _line(row_line: str) -> str:
+    """SQL of the file line of the row that would be on `row_line` were no line skipped."""
+    return f"{row_line} + (SELECT count(*) FROM skipped s WHERE s.shifted <= {row_line})"
 
 
 def _shift_lines(con: duckdb.DuckDBPyConnection, out_parquet: Path, workdir: Path) -> None:
-    """Rewrite the accepted file with line numbers that count the lines the reader rejected."""
+    """Rewrite the accepted file with line numbers that count the lines the reader skipped."""
     shifted = workdir / "shifted.parquet"
-    cols = ", ".join(f"{_SHIFTED} AS line" if c == "line" else c for c in CANONICAL_COLUMNS)
+    cols = ", ".join(f"{_line('t.line')} AS line" if c == "line" else c for c in CANONICAL_COLUMNS)
     con.execute(
         f"COPY (SELECT {cols} FROM read_parquet({_q(str(out_parquet))}) t) "
         f"TO {_q(str(shifted))} (FORMAT parquet, COMPRESSION zstd)"
@@ -378,7 +393,7 @@ def _shift_lines(con: duckdb.DuckDBPyConnection, out_parquet: Path, workdir: Pat
 
 
 def _write_rejects(con: duckdb.DuckDBPyConnection, staged: Path, rejects_csv: Path, shifted: bool) -> None:
-    line = _SHIFTED.replace("t.line - 1", "t.rn").replace("line +", "t.rn + 1 +") if shifted else "t.rn + 1"
+    line = _line("(t.rn + 1)") if shifted else "t.rn + 1"
     ours = (
         f"SELECT {line} AS line, reason, "
         "concat_ws(',', record_id, a_raw, b_raw, start_raw, duration_raw, volume_raw) AS raw "

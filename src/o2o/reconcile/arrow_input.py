@@ -22,6 +22,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 
 from o2o.domain.operators import NumberingPlan
+from o2o.lake.csv_lines import blank_lines
 
 RAW_SCHEMA = pa.schema(
     [
@@ -209,43 +210,6 @@ def plain_csv_columns(path: Path) -> list[str] | None:
     if not {"a_number", "b_number", "start_time"} <= set(columns) or "start_epoch" in columns:
         return None
     return columns
-
-
-def blank_lines(path: Path, chunk_bytes: int = 64 << 20) -> np.ndarray:
-    """The numbers (from 1) of the empty lines of a file (nothing, or only `\\r`, between two newlines),
-    sorted: readers skip them, so they must be counted to know the line of each record."""
-    found: list[np.ndarray] = []
-    seen = 0  # newlines before this chunk
-    tail, tail_length = b"", 0  # the first bytes after the last newline so far (of line 1 before any)
-    with path.open("rb") as fh:
-        while chunk := fh.read(chunk_bytes):
-            data = np.frombuffer(chunk, dtype=np.uint8)
-            ends = np.flatnonzero(data == 10)
-            if not len(ends):
-                tail, tail_length = (tail + chunk)[:2], tail_length + len(chunk)
-                continue
-            # The line from the last chunk's last newline (or the file's start) to this chunk's first.
-            length, text = tail_length + int(ends[0]), tail + chunk[:2]
-            if length == 0 or (length == 1 and text[:1] == b"\r"):
-                found.append(np.array([seen + 1], dtype=np.int64))
-            gap = np.diff(ends)
-            after = data[np.minimum(ends[:-1] + 1, len(data) - 1)]
-            blank = (gap == 1) | ((gap == 2) & (after == 13))
-            found.append(seen + np.flatnonzero(blank).astype(np.int64) + 2)
-            last = int(ends[-1])
-            tail, tail_length = chunk[last + 1 : last + 3], len(chunk) - last - 1
-            seen += len(ends)
-    return np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
-
-
-def lines_of_rows(rows: np.ndarray, blanks: np.ndarray) -> np.ndarray:
-    """The file lines of data rows numbered from 0 in reading order (the header is line 1), given the
-    file's empty lines, which readers skip: row k is on line k + 2 + (empty lines before it)."""
-    lines = rows + 2
-    if len(blanks) == 0:
-        return lines
-    shifted = blanks - np.arange(len(blanks), dtype=np.int64)
-    return lines + np.searchsorted(shifted, lines, side="right")
 
 
 def csv_batches(path: Path, columns: list[str]) -> Iterator[pa.RecordBatch]:

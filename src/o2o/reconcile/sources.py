@@ -25,14 +25,13 @@ import pyarrow.compute as pc
 
 from o2o.domain.errors import ImportRefusedError
 from o2o.domain.operators import NumberingPlan
+from o2o.lake.csv_lines import blank_lines, lines_of_rows
 from o2o.reconcile.arrow_input import (
     KEYED_COLUMNS,
     RAW_SCHEMA,
     IdTyping,
-    blank_lines,
     csv_batches,
     keyed,
-    lines_of_rows,
     plain_csv_columns,
 )
 

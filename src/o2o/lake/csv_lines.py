@@ -1,0 +1,84 @@
+"""Lines of CSV files: which are empty, and on which line each data row is.
+
+CSV readers (DuckDB's, Arrow's when told to) skip empty lines, and a row's position among the rows read is
+then not its line; the line is what errors, rejects and evidence cite, so the empty lines are counted.
+"""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+
+
+def _is_gzip(path: Path) -> bool:
+    with path.open("rb") as fh:
+        return fh.read(2) == b"\x1f\x8b"
+
+
+def _open(path: Path) -> BinaryIO:
+    return gzip.open(path, "rb") if _is_gzip(path) else path.open("rb")  # type: ignore[return-value]
+
+
+def _has_empty_line(path: Path, chunk_bytes: int = 16 << 20) -> bool:
+    """Whether a plain (not compressed) file has an empty line: one vectorised pass over reused memory."""
+    buffer = bytearray(chunk_bytes)
+    data = np.frombuffer(buffer, dtype=np.uint8)
+    before = b"\n"  # the file's start counts as after a newline: an empty first line is found too
+    with path.open("rb", buffering=0) as fh:
+        while read := fh.readinto(buffer):
+            edge = before + bytes(buffer[: min(read, 2)])
+            if b"\n\n" in edge or b"\n\r\n" in edge:
+                return True
+            piece = data[:read]
+            newline = piece == 10
+            if np.count_nonzero(newline[1:] & newline[:-1]):
+                return True
+            if read > 2:
+                carriage = piece[1:-1] == 13
+                if carriage.any() and np.count_nonzero(newline[:-2] & carriage & newline[2:]):
+                    return True
+            before = (before + bytes(buffer[max(read - 2, 0) : read]))[-2:]
+    return False
+
+
+def blank_lines(path: Path, chunk_bytes: int = 64 << 20) -> np.ndarray:
+    """The numbers (from 1) of the empty lines of a file (nothing, or only `\\r`, between two newlines),
+    sorted: CSV readers skip them, so they must be counted to know the line of each record. A gzip file
+    is read decompressed."""
+    if not _is_gzip(path) and not _has_empty_line(path):
+        return np.zeros(0, dtype=np.int64)
+    found: list[np.ndarray] = []
+    seen = 0  # newlines before this chunk
+    tail, tail_length = b"", 0  # the first bytes after the last newline so far (of line 1 before any)
+    with _open(path) as fh:
+        while chunk := fh.read(chunk_bytes):
+            data = np.frombuffer(chunk, dtype=np.uint8)
+            ends = np.flatnonzero(data == 10)
+            if not len(ends):
+                tail, tail_length = (tail + chunk)[:2], tail_length + len(chunk)
+                continue
+            # The line from the last chunk's last newline (or the file's start) to this chunk's first.
+            length, text = tail_length + int(ends[0]), tail + chunk[:2]
+            if length == 0 or (length == 1 and text[:1] == b"\r"):
+                found.append(np.array([seen + 1], dtype=np.int64))
+            gap = np.diff(ends)
+            after = data[np.minimum(ends[:-1] + 1, len(data) - 1)]
+            blank = (gap == 1) | ((gap == 2) & (after == 13))
+            found.append(seen + np.flatnonzero(blank).astype(np.int64) + 2)
+            last = int(ends[-1])
+            tail, tail_length = chunk[last + 1 : last + 3], len(chunk) - last - 1
+            seen += len(ends)
+    return np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
+
+
+def lines_of_rows(rows: np.ndarray, blanks: np.ndarray) -> np.ndarray:
+    """The file lines of data rows numbered from 0 in reading order (the header is line 1), given the
+    file's empty lines, which readers skip: row k is on line k + 2 + (empty lines before it)."""
+    lines = rows + 2
+    if len(blanks) == 0:
+        return lines
+    shifted = blanks - np.arange(len(blanks), dtype=np.int64)
+    return lines + np.searchsorted(shifted, lines, side="right")
