@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import queue
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -243,10 +244,14 @@ def normalise_usage(
                 f"{src}: missing column(s) {', '.join(missing)} (found: {', '.join(columns)})"
             )
         try:
-            counts = _split(con, source, columns, spec, out_parquet, staged_rejects)
+            # The file's empty lines are looked for on another core while DuckDB reads it.
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                empty = pool.submit(blank_lines, src) if fmt == "csv" else None
+                counts = _split(con, source, columns, spec, out_parquet, staged_rejects)
+                blanks = empty.result() if empty is not None else np.zeros(0, dtype=np.int64)
         except duckdb.Error as e:
             raise ImportRefusedError(f"{src}: cannot read: {e}") from None
-        reader_rejected, skipped = _reader_rejects(con, fmt, src)
+        reader_rejected, skipped = _reader_rejects(con, fmt, blanks)
         if skipped:
             _shift_lines(con, out_parquet, workdir)
         _write_rejects(con, staged_rejects, rejects_csv, shifted=skipped)
@@ -347,9 +352,9 @@ class _BackgroundWriter:
             raise self._error
 
 
-def _reader_rejects(con: duckdb.DuckDBPyConnection, fmt: str, src: Path) -> tuple[int, bool]:
+def _reader_rejects(con: duckdb.DuckDBPyConnection, fmt: str, blanks: np.ndarray) -> tuple[int, bool]:
     """Collect the lines the CSV reader rejected (`reader_rejects`, for the rejects file) and every line
-    it read no row from — those and the empty lines — as `skipped(shifted)`: such a line's number minus
+    it read no row from — those and the empty lines `blanks` — as `skipped(shifted)`: such a line's number minus
     the skipped lines before it, so the row numbered `rn` (from 1) is on line `_line("rn + 1")`.
     The number of lines rejected, and whether any line was skipped."""
     con.execute("CREATE TEMP TABLE reader_rejects (line BIGINT, reason VARCHAR, raw VARCHAR)")
@@ -363,8 +368,7 @@ def _reader_rejects(con: duckdb.DuckDBPyConnection, fmt: str, src: Path) -> tupl
             FROM csv_rejects GROUP BY line
             """
         )
-    blanks = pa.table({"line": blank_lines(src) if fmt == "csv" else np.zeros(0, dtype=np.int64)})
-    con.register("blank_lines", blanks)
+    con.register("blank_lines", pa.table({"line": blanks}))
     con.execute(
         """CREATE TEMP TABLE skipped AS
            SELECT line - (row_number() OVER (ORDER BY line) - 1) AS shifted
