@@ -489,3 +489,13 @@ def test_empty_lines_are_skipped_and_counted_in_lines(
     seen = _ids_by_line(got["matches"], "ours_line", "ours_record_id")
     seen.update(_ids_by_line(got["only_ours"], "line", "record_id"))
     assert seen == {lines["1"]: 1, lines["2"]: 2, lines["3"]: 3, lines["4"]: 4, lines["empty fields"]: None}
+
+
+@pytest.mark.parametrize(
+    ("text", "size"),
+    [("1500MB", 1_500_000_000), ("1.5GiB", 3 << 29), (" 2 GB ", 2_000_000_000), ("512KiB", 1 << 19),
+     ("80%", 0), ("lots", 0), ("", 0)],
+)  # fmt: skip
+def test_memory_sizes_are_read_as_duckdb_reads_them(text: str, size: int) -> None:
+    """Bytes of a memory limit (0 when it is not a size: no side is then held as an Arrow table)."""
+    assert sources.memory_bytes(text) == size
