@@ -127,15 +127,11 @@ class IdTyping:
     """Whether a file's record ids are all plain integers (the decimal text of a BIGINT: digits, no
     leading zero, at most 18 digits; missing ids aside), decided batch by batch: such ids are kept as
     BIGINT (8 bytes to join, store and write instead of a string), and the first id that is not makes
-    the file's ids text. A file without any id has text ids (`integers` is False once it is read)."""
+    the file's ids text. A file without any id has text ids (`seen` stays False; the caller makes them text)."""
 
     def __init__(self) -> None:
         self.plain = True  # no id seen so far is other than a plain integer
         self.seen = False  # some id was there
-
-    @property
-    def integers(self) -> bool:
-        return self.plain and self.seen
 
     def column(self, ids: pa.ChunkedArray) -> pa.ChunkedArray:
         """The ids of a batch: BIGINT while the file's ids are plain integers, else as read."""
