@@ -214,6 +214,9 @@ _BATCH_ROWS = 1 << 18
 # Min/max statistics where they prune reads (lines, times, counts); phone numbers and ids are spread
 # over every row group, so their statistics would cost writing time and prune nothing.
 _STATISTICS = [c for c, t in CANONICAL_COLUMNS.items() if t == "BIGINT"]
+# Dictionaries where values repeat (numbers, services, routes, durations); record ids, lines and times are
+# nearly all distinct, so a dictionary for them is built only to be dropped.
+_DICTIONARY = [c for c in CANONICAL_COLUMNS if c not in ("line", "record_id", "start_epoch")]
 _REJECT_FIELDS = ("rn", "reason", "record_id", "a_raw", "b_raw", "start_raw", "duration_raw", "volume_raw")
 
 
@@ -328,7 +331,11 @@ class _BackgroundWriter:
             while (batch := self._queue.get()) is not None:
                 if writer is None:
                     writer = pq.ParquetWriter(
-                        self._path, batch.schema, compression="zstd", write_statistics=_STATISTICS
+                        self._path,
+                        batch.schema,
+                        compression="zstd",
+                        write_statistics=_STATISTICS,
+                        use_dictionary=_DICTIONARY,
                     )
                 if batch.num_rows:
                     writer.write_batch(batch)
