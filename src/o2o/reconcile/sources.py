@@ -300,7 +300,8 @@ class LoadedSides:
                 con.unregister(side)
             else:
                 con.execute(f"DROP TABLE {side}")
-        con.execute(f"SET memory_limit = {_literal(self.memory_limit)}")
+        if self.in_arrow:  # `load_sides` lowered it by what they held
+            con.execute(f"SET memory_limit = {_literal(self.memory_limit)}")
         return tuple(counts)
 
 
