@@ -499,3 +499,17 @@ def test_empty_lines_are_skipped_and_counted_in_lines(
 def test_memory_sizes_are_read_as_duckdb_reads_them(text: str, size: int) -> None:
     """Bytes of a memory limit (0 when it is not a size: no side is then held as an Arrow table)."""
     assert sources.memory_bytes(text) == size
+
+
+@pytest.mark.parametrize("fmt", ["plain", "fractions"])
+def test_a_byte_order_mark_changes_nothing(fmt: str, tmp_path: Path) -> None:
+    """A file starting with a UTF-8 byte-order mark (spreadsheet exports) reads as the same records."""
+    ours = write_csv(tmp_path / "o.csv", _calls(["7", "8", "9"]), fmt)
+    theirs = write_csv(tmp_path / "t.csv", _calls(THEIR_IDS), fmt)
+    plain = match(ours, theirs, tmp_path / "plain")
+    marked = tmp_path / "o-bom.csv"
+    marked.write_bytes(b"\xef\xbb\xbf" + ours.read_bytes())
+    with_mark = match(marked, theirs, tmp_path / "bom")
+    assert with_mark[0].as_report() == plain[0].as_report()
+    assert with_mark[1] == plain[1]
+    assert sorted(r["ours_record_id"] for r in with_mark[1]["matches"]) == [7, 8, 9]

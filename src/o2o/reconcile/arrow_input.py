@@ -194,7 +194,7 @@ def plain_csv_columns(path: Path) -> list[str] | None:
     except OSError:
         return None
     try:
-        text = header.decode("utf-8").rstrip("\r\n")
+        text = header.decode("utf-8-sig").rstrip("\r\n")  # Arrow skips a byte-order mark too
     except UnicodeDecodeError:
         return None
     if '"' in text or ";" in text or "\t" in text or "|" in text:
