@@ -86,3 +86,24 @@ def lines_of_rows(rows: np.ndarray, blanks: np.ndarray) -> np.ndarray:
         return lines
     shifted = blanks - np.arange(len(blanks), dtype=np.int64)
     return lines + np.searchsorted(shifted, lines, side="right")
+
+
+def plain_header(path: Path) -> list[str] | None:
+    """The column names of an uncompressed, comma-separated UTF-8 CSV whose header a plain split reads
+    as DuckDB would (lower-case names without quotes, spaces or repeats), else None: such files can be
+    read by Arrow's CSV reader with the same result; others are left to DuckDB, which sniffs dialects."""
+    try:
+        with path.open("rb") as fh:
+            header = fh.readline(64 * 1024)
+    except OSError:
+        return None
+    try:
+        text = header.decode("utf-8-sig").rstrip("\r\n")  # Arrow skips a byte-order mark too
+    except UnicodeDecodeError:
+        return None
+    if '"' in text or ";" in text or "\t" in text or "|" in text:
+        return None
+    columns = text.split(",")
+    if columns != [c.strip().lower() for c in columns] or len(set(columns)) != len(columns) or "" in columns:
+        return None
+    return columns

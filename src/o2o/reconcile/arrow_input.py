@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 
 from o2o.domain.operators import NumberingPlan
-from o2o.lake.csv_lines import blank_lines
+from o2o.lake.csv_lines import blank_lines, plain_header
 
 RAW_SCHEMA = pa.schema(
     [
@@ -186,23 +186,14 @@ def _keyed_table(group: list[pa.RecordBatch], keyer: NumberKeyer, ids: IdTyping)
 
 
 def plain_csv_columns(path: Path) -> list[str] | None:
-    """The header's columns when `path` is an uncompressed comma-separated CSV with the columns the fast
+    """The header's columns when `path` is a plain CSV (`csv_lines.plain_header`) with the columns the fast
     reader takes (`a_number`, `b_number`, `start_time`), else None (DuckDB, which sniffs dialects, reads it)."""
-    try:
-        with path.open("rb") as fh:
-            header = fh.readline(64 * 1024)
-    except OSError:
-        return None
-    try:
-        text = header.decode("utf-8-sig").rstrip("\r\n")  # Arrow skips a byte-order mark too
-    except UnicodeDecodeError:
-        return None
-    if '"' in text or ";" in text or "\t" in text or "|" in text:
-        return None
-    columns = [c.strip().lower() for c in text.split(",")]
-    if columns != [c for c in text.split(",")] or len(set(columns)) != len(columns):
-        return None  # names DuckDB would treat differently (case, spaces, repeats)
-    if not {"a_number", "b_number", "start_time"} <= set(columns) or "start_epoch" in columns:
+    columns = plain_header(path)
+    if (
+        columns is None
+        or not {"a_number", "b_number", "start_time"} <= set(columns)
+        or "start_epoch" in columns
+    ):
         return None
     return columns
 
