@@ -10,9 +10,11 @@ import csv
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from o2o.domain.operators import NumberingPlan
 from o2o.domain.tariffs import ServiceKind
+from o2o.lake import usage_import
 from o2o.lake.usage_import import ImportSpec, normalise_usage
 
 START, END = 1790812800, 1793491200  # 2026-10 in UTC
@@ -50,7 +52,15 @@ def _run(tmp_path: Path, kind: ServiceKind) -> tuple[list[tuple[object, ...]], d
     return rows, reasons
 
 
-def test_plain_and_unusual_spellings_take_the_same_values(tmp_path: Path) -> None:
+@pytest.fixture(params=["arrow", "duckdb"])
+def reader(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Which reader takes the file apart: Arrow (a plain CSV) or DuckDB (what it is left to otherwise)."""
+    if request.param == "duckdb":
+        monkeypatch.setattr(usage_import, "plain_header", lambda path: None)
+    return str(request.param)
+
+
+def test_plain_and_unusual_spellings_take_the_same_values(tmp_path: Path, reader: str) -> None:
     rows, reasons = _run(tmp_path, ServiceKind.VOICE)
     a, b = "447700900123", "447700900124"
     assert rows == [
@@ -70,6 +80,17 @@ def test_plain_and_unusual_spellings_take_the_same_values(tmp_path: Path) -> Non
     }
 
 
-def test_a_missing_volume_counts_one_message_for_sms(tmp_path: Path) -> None:
+def test_a_missing_volume_counts_one_message_for_sms(tmp_path: Path, reader: str) -> None:
     rows, _ = _run(tmp_path, ServiceKind.SMS)
     assert [r[5] for r in rows] == [1, 7, 0, 1]
+
+
+def test_a_plain_csv_is_read_by_arrow(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The plain file above never reaches DuckDB's reader (so the Arrow cases above are Arrow's)."""
+
+    def refuse(*args: object) -> None:
+        raise AssertionError("read by DuckDB")
+
+    monkeypatch.setattr(usage_import, "_validated_by_duckdb", refuse)
+    rows, _ = _run(tmp_path, ServiceKind.VOICE)
+    assert len(rows) == 4

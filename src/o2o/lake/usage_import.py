@@ -8,8 +8,10 @@ Numbers become E.164 digits by the declarer's numbering plan; times become epoch
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import threading
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +20,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 
 from o2o.domain.errors import ImportRefusedError
@@ -25,7 +28,7 @@ from o2o.domain.numbers import sql_clean, sql_prefix_rules
 from o2o.domain.operators import NumberingPlan
 from o2o.domain.tariffs import ServiceKind
 from o2o.domain.usage import CANONICAL_COLUMNS, OPTIONAL_INPUT_COLUMNS, REQUIRED_INPUT_COLUMNS
-from o2o.lake.csv_lines import blank_lines
+from o2o.lake.csv_lines import blank_lines, plain_header
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,8 +145,11 @@ def _integer(raw: str, trimmed: str, default: str | None = None) -> str:
     )
 
 
-def _validated_sql(source: str, columns: list[str], spec: ImportSpec) -> str:
+def _validated_sql(source: str, columns: list[str], spec: ImportSpec, numbered: bool = False) -> str:
     """Every row with its values, its raw inputs and a reject reason (NULL when accepted).
+
+    The rows are numbered `rn` (from 1) in file order: by the source's own `rn` column when `numbered`,
+    else by `row_number() OVER ()` over the source read in order (which runs on one thread).
 
     Each value has a fast path for the plain spellings and falls back to the general rule for the
     rest; the reason is worked out only for rows that fail the cheap all-good test, which implies it
@@ -183,7 +189,7 @@ def _validated_sql(source: str, columns: list[str], spec: ImportSpec) -> str:
     )
     return f"""
     WITH base AS (
-        SELECT row_number() OVER () AS rn,
+        SELECT {"rn" if numbered else "row_number() OVER () AS rn"},
                {t["record_id"]} AS record_id, {t["service"]} AS service_raw,
                {t["a_number"]} AS a_raw, {t["b_number"]} AS b_raw, {t["start_time"]} AS start_raw,
                {t["duration_s"]} AS duration_in, {t["volume"]} AS volume_in, {t["route"]} AS route
@@ -211,6 +217,7 @@ def _validated_sql(source: str, columns: list[str], spec: ImportSpec) -> str:
 
 
 _BATCH_ROWS = 1 << 18
+_GROUP_ROWS = 1 << 18  # rows Arrow hands to one validation statement
 # Min/max statistics where they prune reads (lines, times, counts); phone numbers and ids are spread
 # over every row group, so their statistics would cost writing time and prune nothing.
 _STATISTICS = [c for c, t in CANONICAL_COLUMNS.items() if t == "BIGINT"]
@@ -247,14 +254,26 @@ def normalise_usage(
                 f"{src}: missing column(s) {', '.join(missing)} (found: {', '.join(columns)})"
             )
         try:
-            # The file's empty lines are looked for on another core while DuckDB reads it.
+            # The file's empty lines are looked for on another core while the rows are read.
             with ThreadPoolExecutor(max_workers=1) as pool:
                 empty = pool.submit(blank_lines, src) if fmt == "csv" else None
-                counts = _split(con, source, columns, spec, out_parquet, staged_rejects)
+                by_arrow = fmt == "csv" and plain_header(src) is not None
+                if by_arrow:
+                    try:
+                        con.execute("SET preserve_insertion_order = false")  # rows carry their numbers
+                        batches = _validated_by_arrow(con, src, columns, spec)
+                        counts = _split(batches, out_parquet, staged_rejects)
+                    except pa.ArrowInvalid:
+                        by_arrow = False  # a line only DuckDB's reader can take apart (or reject)
+                        staged_rejects.unlink(missing_ok=True)
+                        con.execute("SET preserve_insertion_order = true")
+                if not by_arrow:
+                    batches = _validated_by_duckdb(con, source, columns, spec)
+                    counts = _split(batches, out_parquet, staged_rejects)
                 blanks = empty.result() if empty is not None else np.zeros(0, dtype=np.int64)
         except duckdb.Error as e:
             raise ImportRefusedError(f"{src}: cannot read: {e}") from None
-        reader_rejected, skipped = _reader_rejects(con, fmt, blanks)
+        reader_rejected, skipped = _reader_rejects(con, fmt if not by_arrow else "arrow", blanks)
         if skipped:
             _shift_lines(con, out_parquet, workdir)
         _write_rejects(con, staged_rejects, rejects_csv, shifted=skipped)
@@ -264,14 +283,8 @@ def normalise_usage(
         staged_rejects.unlink(missing_ok=True)
 
 
-def _split(
-    con: duckdb.DuckDBPyConnection,
-    source: str,
-    columns: list[str],
-    spec: ImportSpec,
-    out_parquet: Path,
-    rejects: Path,
-) -> ImportCounts:
+def _output_sql(source: str, columns: list[str], spec: ImportSpec, numbered: bool) -> str:
+    """The validated rows as the canonical columns plus what a reject shows."""
     canonical = ", ".join("rn + 1 AS line" if c == "line" else c for c in CANONICAL_COLUMNS)
     # Raw text of times and counts is only needed to explain a rejected row.
     texts = {"start_raw": "start_raw", **_raw_texts(spec)}
@@ -280,14 +293,109 @@ def _split(
         for f in _REJECT_FIELDS
         if f not in CANONICAL_COLUMNS
     )
-    query = f"SELECT {canonical}, {extra} FROM ({_validated_sql(source, columns, spec)})"
-    reader = con.sql(query).to_arrow_reader(_BATCH_ROWS)
+    return f"SELECT {canonical}, {extra} FROM ({_validated_sql(source, columns, spec, numbered)})"
+
+
+def _validated_by_duckdb(
+    con: duckdb.DuckDBPyConnection, source: str, columns: list[str], spec: ImportSpec
+) -> Iterator[pa.RecordBatch]:
+    """DuckDB reads the file in order (numbering its rows) and validates them, one stream."""
+    yield from con.sql(_output_sql(source, columns, spec, numbered=False)).to_arrow_reader(_BATCH_ROWS)
+
+
+def _validated_by_arrow(
+    con: duckdb.DuckDBPyConnection, src: Path, columns: list[str], spec: ImportSpec
+) -> Iterator[pa.RecordBatch]:
+    """Arrow reads a plain CSV as text in file order (a row's position is its number; empty lines are
+    skipped, as DuckDB does), and DuckDB validates each group of rows on every thread. Raises
+    `pa.ArrowInvalid` on a line Arrow cannot read (a wrong number of fields, bad UTF-8): the caller then
+    reads the file through DuckDB, whose reader keeps such lines as rejects."""
+    wanted = [c for c in REQUIRED_INPUT_COLUMNS + OPTIONAL_INPUT_COLUMNS if c in columns]
+    reader = pcsv.open_csv(
+        src,
+        read_options=pcsv.ReadOptions(block_size=1 << 20),
+        convert_options=pcsv.ConvertOptions(
+            column_types={c: pa.string() for c in wanted}, include_columns=wanted, null_values=[""],
+            strings_can_be_null=True,
+        ),
+    )  # fmt: skip
+    query = _output_sql("arrow_rows", columns, spec, numbered=True)
+    numbered = 0
+
+    def validated(group: list[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        rows = pa.Table.from_batches(group)
+        rn = pa.array(np.arange(numbered + 1, numbered + 1 + rows.num_rows, dtype=np.int64))
+        con.register("arrow_rows", rows.append_column("rn", rn))
+        try:
+            yield from con.sql(query).to_arrow_table().to_batches(_BATCH_ROWS)
+        finally:
+            con.unregister("arrow_rows")
+
+    for group in _read_ahead(_groups(reader)):
+        yield from validated(group)
+        numbered += sum(b.num_rows for b in group)
+
+
+def _groups(reader: Iterable[pa.RecordBatch]) -> Iterator[list[pa.RecordBatch]]:
+    """Batches gathered into groups of at least `_GROUP_ROWS` rows (the last smaller)."""
+    group: list[pa.RecordBatch] = []
+    in_group = 0
+    for batch in reader:
+        group.append(batch)
+        in_group += batch.num_rows
+        if in_group >= _GROUP_ROWS:
+            yield group
+            group, in_group = [], 0
+    if group:
+        yield group
+
+
+def _read_ahead(items: Iterator[list[pa.RecordBatch]]) -> Iterator[list[pa.RecordBatch]]:
+    """`items` produced on a thread of their own, one ahead of the consumer (Arrow parses the next group
+    while DuckDB validates this one); an error is raised where the item would have come, and a consumer
+    that stops early stops the producer at its next item."""
+    ahead: queue.Queue[tuple[list[pa.RecordBatch] | None, BaseException | None]] = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if stop.is_set():
+                    return
+                ahead.put((item, None))
+            ahead.put((None, None))
+        except BaseException as exc:  # raised again by the consumer
+            ahead.put((None, exc))
+
+    thread = threading.Thread(target=produce, name="usage-csv-reader", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item, error = ahead.get()
+            if error is not None:
+                raise error
+            if item is None:
+                return
+            yield item
+    finally:
+        stop.set()
+        while thread.is_alive():  # unblock a producer waiting to hand over an item
+            with contextlib.suppress(queue.Empty):
+                ahead.get(timeout=0.05)
+        thread.join()
+
+
+def _split(
+    batches: Iterable[pa.RecordBatch],
+    out_parquet: Path,
+    rejects: Path,
+) -> ImportCounts:
     canonical_names, reject_names = list(CANONICAL_COLUMNS), list(_REJECT_FIELDS)
     rows = rejected = duration = volume = 0
     good_writer = _BackgroundWriter(out_parquet)
     bad_writer: pq.ParquetWriter | None = None
     try:
-        for batch in reader:
+        for batch in batches:
             reason = batch.column("reason")
             if reason.null_count == batch.num_rows:  # the usual batch: every row accepted
                 good = batch.select(canonical_names)
