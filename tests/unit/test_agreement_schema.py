@@ -91,6 +91,21 @@ def test_rate_deck_file_is_read_relative_to_the_agreement(tmp_path: Path) -> Non
     assert {"44", "447", "49", "4915"} <= prefixes
 
 
+def test_a_prefix_given_two_destinations_in_a_rate_deck_is_refused_by_line(tmp_path: Path) -> None:
+    """Rows repeat a prefix for other versions and bands of one destination, never for another."""
+    (tmp_path / "deck.csv").write_text(
+        "prefix,destination,price,valid_from,version\n"
+        "4915,DE mobile,0.07,2026-01-01,v1\n"
+        "4915,DE mobile,0.06,2026-10-01,v2\n"
+        "4915,DE fixed,0.01,2026-10-01,v2\n"
+    )
+    text = BASE.replace('kind = "voice"', 'kind = "voice"\nrate_deck = "deck.csv"')
+    with pytest.raises(
+        ValidationError, match=r"deck.csv:4: prefix '4915' is listed for 'DE mobile' and 'DE fixed'"
+    ):
+        load_agreement_file(write(tmp_path, text))
+
+
 def test_bad_rate_deck_row_names_the_line(tmp_path: Path) -> None:
     (tmp_path / "deck.csv").write_text(
         "prefix,destination,price,valid_from\n49,DE,0.010,2026-01-01\n4x,DE2,1,2026-01-01\n"

@@ -263,7 +263,11 @@ def _deck_rows(deck: Path, service_index: int) -> tuple[list[DestinationModel], 
                     )
                 except (pydantic.ValidationError, KeyError) as e:
                     raise ValidationError(f"{deck}:{lineno}: bad rate deck row ({e})") from None
-                dests.setdefault(dest.prefix, dest)
+                known = dests.setdefault(dest.prefix, dest)
+                if known.name != dest.name:
+                    raise ValidationError(
+                        f"{deck}:{lineno}: prefix {dest.prefix!r} is listed for {known.name!r} and {dest.name!r}"
+                    )
     except (OSError, UnicodeDecodeError) as e:
         raise ValidationError(f"services[{service_index}].rate_deck: cannot read {deck}: {e}") from None
     return list(dests.values()), rates
