@@ -14,6 +14,7 @@ import threading
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import duckdb
@@ -28,6 +29,7 @@ from o2o.domain.numbers import sql_clean, sql_prefix_rules
 from o2o.domain.operators import NumberingPlan
 from o2o.domain.tariffs import ServiceKind
 from o2o.domain.usage import CANONICAL_COLUMNS, OPTIONAL_INPUT_COLUMNS, REQUIRED_INPUT_COLUMNS
+from o2o.lake.arrow_numbers import NumberKeyer
 from o2o.lake.csv_lines import blank_lines, plain_header
 
 
@@ -113,6 +115,13 @@ def _number_stages(side: str, plan: NumberingPlan) -> tuple[str, str, str, str]:
     return fast, clean, digits, valid
 
 
+def _keyed_number_stages(side: str) -> tuple[str, str, str, str]:
+    """The four stages when the number comes as a key (`o2o.lake.arrow_numbers`, the same rules): its
+    digits are the key's text after the leading `1`; NULL when not a number."""
+    fast, clean, digits = (f"NULL AS {side}_{stage}" for stage in ("fast", "clean", "digits"))
+    return fast, clean, digits, f"substr(CAST({side}_key AS VARCHAR), 2) AS {side}_number"
+
+
 # An ISO-8601 time with a date, a time and a UTC offset (Z, ±HH, ±HHMM or ±HH:MM), on trimmed text `s`.
 _HAS_OFFSET = (
     "(length({s}) >= 19 AND substr({s}, 11, 1) IN ('T', ' ') AND (right({s}, 1) = 'Z' "
@@ -145,11 +154,12 @@ def _integer(raw: str, trimmed: str, default: str | None = None) -> str:
     )
 
 
-def _validated_sql(source: str, columns: list[str], spec: ImportSpec, numbered: bool = False) -> str:
+def _validated_sql(source: str, columns: list[str], spec: ImportSpec, from_arrow: bool = False) -> str:
     """Every row with its values, its raw inputs and a reject reason (NULL when accepted).
 
-    The rows are numbered `rn` (from 1) in file order: by the source's own `rn` column when `numbered`,
-    else by `row_number() OVER ()` over the source read in order (which runs on one thread).
+    The rows are numbered `rn` (from 1) in file order: by the source's own `rn` column when `from_arrow`
+    (whose numbers come as keys too, `a_key` and `b_key`, see `_validated_by_arrow`), else by
+    `row_number() OVER ()` over the source read in order (which runs on one thread).
 
     Each value has a fast path for the plain spellings and falls back to the general rule for the
     rest; the reason is worked out only for rows that fail the cheap all-good test, which implies it
@@ -158,8 +168,9 @@ def _validated_sql(source: str, columns: list[str], spec: ImportSpec, numbered: 
     t = {c: _text(c, columns) for c in REQUIRED_INPUT_COLUMNS + OPTIONAL_INPUT_COLUMNS}
     raw = _raw_texts(spec)
     volume_default = "1" if spec.kind is ServiceKind.SMS else "0"
-    a_fast, a_clean, a_digits, a_valid = _number_stages("a", spec.plan)
-    b_fast, b_clean, b_digits, b_valid = _number_stages("b", spec.plan)
+    stages = _keyed_number_stages if from_arrow else partial(_number_stages, plan=spec.plan)
+    a_fast, a_clean, a_digits, a_valid = stages("a")
+    b_fast, b_clean, b_digits, b_valid = stages("b")
     s = raw["start"]
     svc = _q(spec.service)
     # A service id without surrounding spaces equals its own trim, so an exact match is enough.
@@ -189,7 +200,7 @@ def _validated_sql(source: str, columns: list[str], spec: ImportSpec, numbered: 
     )
     return f"""
     WITH base AS (
-        SELECT {"rn" if numbered else "row_number() OVER () AS rn"},
+        SELECT {"rn, a_key, b_key" if from_arrow else "row_number() OVER () AS rn"},
                {t["record_id"]} AS record_id, {t["service"]} AS service_raw,
                {t["a_number"]} AS a_raw, {t["b_number"]} AS b_raw, {t["start_time"]} AS start_raw,
                {t["duration_s"]} AS duration_in, {t["volume"]} AS volume_in, {t["route"]} AS route
@@ -283,7 +294,7 @@ def normalise_usage(
         staged_rejects.unlink(missing_ok=True)
 
 
-def _output_sql(source: str, columns: list[str], spec: ImportSpec, numbered: bool) -> str:
+def _output_sql(source: str, columns: list[str], spec: ImportSpec, from_arrow: bool) -> str:
     """The validated rows as the canonical columns plus what a reject shows."""
     canonical = ", ".join("rn + 1 AS line" if c == "line" else c for c in CANONICAL_COLUMNS)
     # Raw text of times and counts is only needed to explain a rejected row.
@@ -293,14 +304,14 @@ def _output_sql(source: str, columns: list[str], spec: ImportSpec, numbered: boo
         for f in _REJECT_FIELDS
         if f not in CANONICAL_COLUMNS
     )
-    return f"SELECT {canonical}, {extra} FROM ({_validated_sql(source, columns, spec, numbered)})"
+    return f"SELECT {canonical}, {extra} FROM ({_validated_sql(source, columns, spec, from_arrow)})"
 
 
 def _validated_by_duckdb(
     con: duckdb.DuckDBPyConnection, source: str, columns: list[str], spec: ImportSpec
 ) -> Iterator[pa.RecordBatch]:
     """DuckDB reads the file in order (numbering its rows) and validates them, one stream."""
-    yield from con.sql(_output_sql(source, columns, spec, numbered=False)).to_arrow_reader(_BATCH_ROWS)
+    yield from con.sql(_output_sql(source, columns, spec, from_arrow=False)).to_arrow_reader(_BATCH_ROWS)
 
 
 def _validated_by_arrow(
@@ -319,13 +330,17 @@ def _validated_by_arrow(
             strings_can_be_null=True,
         ),
     )  # fmt: skip
-    query = _output_sql("arrow_rows", columns, spec, numbered=True)
+    query = _output_sql("arrow_rows", columns, spec, from_arrow=True)
+    keyer = NumberKeyer(spec.plan)  # each distinct number text of the file normalised once
     numbered = 0
 
     def validated(group: list[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         rows = pa.Table.from_batches(group)
         rn = pa.array(np.arange(numbered + 1, numbered + 1 + rows.num_rows, dtype=np.int64))
-        con.register("arrow_rows", rows.append_column("rn", rn))
+        rows = rows.append_column("rn", rn)
+        rows = rows.append_column("a_key", keyer(rows.column("a_number")))
+        rows = rows.append_column("b_key", keyer(rows.column("b_number")))
+        con.register("arrow_rows", rows)
         try:
             yield from con.sql(query).to_arrow_table().to_batches(_BATCH_ROWS)
         finally:
