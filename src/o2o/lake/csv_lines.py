@@ -1,4 +1,4 @@
-"""Lines of CSV files: which are empty, and on which line each data row is.
+"""Lines of CSV files: which are empty, on which line each data row is, and the rows read in groups.
 
 CSV readers (DuckDB's, Arrow's when told to) skip empty lines, and a row's position among the rows read is
 then not its line; the line is what errors, rejects and evidence cite, so the empty lines are counted.
@@ -7,10 +7,12 @@ then not its line; the line is what errors, rejects and evidence cite, so the em
 from __future__ import annotations
 
 import gzip
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
+import pyarrow as pa
 
 
 def _is_gzip(path: Path) -> bool:
@@ -107,3 +109,17 @@ def plain_header(path: Path) -> list[str] | None:
     if columns != [c.strip().lower() for c in columns] or len(set(columns)) != len(columns) or "" in columns:
         return None
     return columns
+
+
+def batch_groups(batches: Iterable[pa.RecordBatch], rows: int) -> Iterator[list[pa.RecordBatch]]:
+    """The batches read, gathered into groups of at least `rows` rows (the last one smaller), in order."""
+    group: list[pa.RecordBatch] = []
+    count = 0
+    for batch in batches:
+        group.append(batch)
+        count += batch.num_rows
+        if count >= rows:
+            yield group
+            group, count = [], 0
+    if group:
+        yield group

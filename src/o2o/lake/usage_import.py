@@ -30,7 +30,7 @@ from o2o.domain.operators import NumberingPlan
 from o2o.domain.tariffs import ServiceKind
 from o2o.domain.usage import CANONICAL_COLUMNS, OPTIONAL_INPUT_COLUMNS, REQUIRED_INPUT_COLUMNS
 from o2o.lake.arrow_numbers import NumberKeyer
-from o2o.lake.csv_lines import blank_lines, plain_header
+from o2o.lake.csv_lines import batch_groups, blank_lines, plain_header
 
 
 @dataclass(frozen=True, slots=True)
@@ -346,23 +346,9 @@ def _validated_by_arrow(
         finally:
             con.unregister("arrow_rows")
 
-    for group in _read_ahead(_groups(reader)):
+    for group in _read_ahead(batch_groups(reader, _GROUP_ROWS)):
         yield from validated(group)
         numbered += sum(b.num_rows for b in group)
-
-
-def _groups(reader: Iterable[pa.RecordBatch]) -> Iterator[list[pa.RecordBatch]]:
-    """Batches gathered into groups of at least `_GROUP_ROWS` rows (the last smaller)."""
-    group: list[pa.RecordBatch] = []
-    in_group = 0
-    for batch in reader:
-        group.append(batch)
-        in_group += batch.num_rows
-        if in_group >= _GROUP_ROWS:
-            yield group
-            group, in_group = [], 0
-    if group:
-        yield group
 
 
 def _read_ahead(items: Iterator[list[pa.RecordBatch]]) -> Iterator[list[pa.RecordBatch]]:

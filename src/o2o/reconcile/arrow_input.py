@@ -23,7 +23,7 @@ import pyarrow.csv as pcsv
 
 from o2o.domain.operators import NumberingPlan
 from o2o.lake.arrow_numbers import POOL, NumberKeyer, number_keys
-from o2o.lake.csv_lines import blank_lines, plain_header
+from o2o.lake.csv_lines import batch_groups, blank_lines, plain_header
 
 __all__ = ["POOL", "NumberKeyer", "number_keys"]  # the number keys, used here, live in the lake
 
@@ -78,15 +78,7 @@ def keyed(
     the numbers of a whole table are encoded together, so a number recurring in it is normalised once;
     record ids typed by `ids`."""
     keyer = NumberKeyer(plan)
-    group: list[pa.RecordBatch] = []
-    count = 0
-    for batch in batches:
-        group.append(batch)
-        count += batch.num_rows
-        if count >= rows:
-            yield _keyed_table(group, keyer, ids)
-            group, count = [], 0
-    if group:
+    for group in batch_groups(batches, rows):
         yield _keyed_table(group, keyer, ids)
 
 
