@@ -1,4 +1,4 @@
-"""Empty lines of CSV files and the lines of data rows (`o2o.lake.csv_lines`), against a plain split."""
+"""Empty lines of CSV files and the lines of data rows (`o2o.columnar.csv_lines`), against a plain split."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from o2o.lake.csv_lines import blank_lines, lines_of_rows
+from o2o.columnar.csv_lines import blank_lines, lines_of_rows
 
 texts = st.tuples(
     st.lists(st.sampled_from(["", "\r", "x", "ab", "a\r", "1,2", "\r\r", "\r\n"]), max_size=12),

@@ -24,13 +24,13 @@ import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 
+from o2o.columnar.arrow_numbers import NumberKeyer
+from o2o.columnar.csv_lines import batch_groups, blank_lines, plain_header
 from o2o.domain.errors import ImportRefusedError
 from o2o.domain.numbers import sql_clean, sql_prefix_rules
 from o2o.domain.operators import NumberingPlan
 from o2o.domain.tariffs import ServiceKind
 from o2o.domain.usage import CANONICAL_COLUMNS, OPTIONAL_INPUT_COLUMNS, REQUIRED_INPUT_COLUMNS
-from o2o.lake.arrow_numbers import NumberKeyer
-from o2o.lake.csv_lines import batch_groups, blank_lines, plain_header
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +116,7 @@ def _number_stages(side: str, plan: NumberingPlan) -> tuple[str, str, str, str]:
 
 
 def _keyed_number_stages(side: str) -> tuple[str, str, str, str]:
-    """The four stages when the number comes as a key (`o2o.lake.arrow_numbers`, the same rules): its
+    """The four stages when the number comes as a key (`o2o.columnar.arrow_numbers`, the same rules): its
     digits are the key's text after the leading `1`; NULL when not a number."""
     fast, clean, digits = (f"NULL AS {side}_{stage}" for stage in ("fast", "clean", "digits"))
     return fast, clean, digits, f"substr(CAST({side}_key AS VARCHAR), 2) AS {side}_number"

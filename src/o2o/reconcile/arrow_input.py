@@ -21,9 +21,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 
+from o2o.columnar.arrow_numbers import POOL, NumberKeyer, number_keys
+from o2o.columnar.csv_lines import batch_groups, blank_lines, plain_header
 from o2o.domain.operators import NumberingPlan
-from o2o.lake.arrow_numbers import POOL, NumberKeyer, number_keys
-from o2o.lake.csv_lines import batch_groups, blank_lines, plain_header
 
 __all__ = ["POOL", "NumberKeyer", "number_keys"]  # the number keys, used here, live in the lake
 

@@ -24,9 +24,9 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from o2o.columnar.csv_lines import blank_lines, lines_of_rows
 from o2o.domain.errors import ImportRefusedError
 from o2o.domain.operators import NumberingPlan
-from o2o.lake.csv_lines import blank_lines, lines_of_rows
 from o2o.reconcile.arrow_input import (
     KEYED_COLUMNS,
     RAW_SCHEMA,
