@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from o2o.domain.numbers import normalise_number, sql_clean, sql_normalise
 from o2o.domain.operators import NumberingPlan
-from o2o.reconcile import MatchOptions, MatchSummary, arrow_input, match_files, sources
+from o2o.reconcile import MatchOptions, MatchSummary, arrow_input, file_match, match_files, match_sql, sources
 
 BASE = 1_790_856_000  # 2026-10-01T12:00:00Z
 HEADER = ("record_id", "a_number", "b_number", "start_time", "duration_s")
@@ -513,3 +513,57 @@ def test_a_byte_order_mark_changes_nothing(fmt: str, tmp_path: Path) -> None:
     assert with_mark[0].as_report() == plain[0].as_report()
     assert with_mark[1] == plain[1]
     assert sorted(r["ours_record_id"] for r in with_mark[1]["matches"]) == [7, 8, 9]
+
+
+# --- degrees: counted with NumPy or by the portable aggregate, the same records -------------------------
+
+edge_lists = st.lists(st.tuples(st.none() | st.integers(0, 40), st.none() | st.integers(0, 40)), max_size=60)
+
+
+def _multi(con: Any) -> list[tuple[int | None, int | None]]:
+    rows = con.execute(
+        "SELECT o_line, t_line FROM multi ORDER BY o_line NULLS LAST, t_line NULLS LAST"
+    ).fetchall()
+    return [(r[0], r[1]) for r in rows]
+
+
+@settings(max_examples=60, deadline=None)
+@given(edges=edge_lists)
+def test_degrees_counted_with_numpy_equal_the_sql_aggregate(
+    edges: list[tuple[int | None, int | None]],
+) -> None:
+    con = duckdb.connect()
+    con.execute("CREATE TABLE cand (o_line BIGINT, t_line BIGINT)")
+    if edges:
+        con.executemany("INSERT INTO cand VALUES (?, ?)", edges)
+    con.execute(match_sql.multi_step("cand"))
+    reference = _multi(con)
+    con.execute("DROP TABLE multi")
+    assert sources.multi_by_counting(con, "cand", match_sql.BOTH)
+    assert _multi(con) == reference
+
+
+def test_degrees_beyond_the_dense_limit_are_left_to_sql() -> None:
+    con = duckdb.connect()
+    con.execute("CREATE TABLE cand AS SELECT * FROM (VALUES (1, 2), (1, 3), (-1, 4)) v(o_line, t_line)")
+    assert not sources.multi_by_counting(con, "cand", match_sql.BOTH, limit=2)  # three edges
+    assert not sources.multi_by_counting(con, "cand", match_sql.BOTH)  # a negative line
+    con.execute("DELETE FROM cand WHERE o_line < 0")
+    assert not sources.multi_by_counting(con, "cand", match_sql.BOTH, limit=1)  # line 3 > 2 * 1
+    assert "multi" not in {r[0] for r in con.execute("SHOW TABLES").fetchall()}
+
+
+@settings(max_examples=10, deadline=None)
+@given(ours=call_rows("o"), theirs=call_rows("t"))
+def test_matching_is_the_same_whichever_counts_the_degrees(
+    ours: list[Row], theirs: list[Row], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    d = tmp_path_factory.mktemp("degrees")
+    o, t = write_csv(d / "o.csv", ours), write_csv(d / "t.csv", theirs)
+    counted = match(o, t, d / "a")
+    with pytest.MonkeyPatch.context() as mp:
+        # no edge is dense enough: the portable aggregate counts them
+        mp.setattr(file_match, "multi_by_counting", lambda *a: sources.multi_by_counting(*a, limit=0))
+        aggregated = match(o, t, d / "b")
+    assert aggregated[0].as_report() == counted[0].as_report()
+    assert aggregated[1] == counted[1]

@@ -31,6 +31,7 @@ from o2o.reconcile.sources import (
     connect,
     copy_to_parquet,
     load_sides,
+    multi_by_counting,
     sql_day_to_date,
     sql_key_to_number,
 )
@@ -85,7 +86,9 @@ def _exact_components(con: Any, live: str) -> tuple[str, int]:
 def _settle(con: Any, options: MatchOptions, offset_s: int) -> _PassResult:
     """The rest of a matching pass after `cand`: round 1 in it, `{side}_open`, `{side}_dups` and `pairs_c`
     (the later rounds until none is new, then the exact components)."""
-    for step in match_sql.contested_steps("cand"):
+    if not multi_by_counting(con, "cand", match_sql.BOTH):
+        con.execute(match_sql.multi_step("cand"))
+    for step in match_sql.multi_views():
         con.execute(step)
     con.execute(match_sql.contested_edges_step("contested", "cand", offset_s))
     for side in ("ours", "theirs"):

@@ -8,8 +8,9 @@ key (`line`) and says NULLS LAST.
 One pass does the bulk: `cand` is a FULL JOIN of the two sides on (a, b, time bucket) with the tolerance
 band, so it holds every candidate edge *and* every record without a candidate (a row with the other side
 NULL), each with the columns the detail files need. Degrees come from two aggregates on the integer lines
-(`multi_o`, `multi_t`); an edge both of whose records have one candidate is settled there (round 1) and
-never copied again. Only the contested edges and the candidate-less records (`{side}_open`, a few per
+(`multi`, read as `multi_o` and `multi_t`; the adapter may count them its own way, `multi_step` is the
+reference); an edge both of whose records have one candidate is settled there (round 1) and never copied
+again. Only the contested edges and the candidate-less records (`{side}_open`, a few per
 cent) are copied on: duplicates are looked for among them alone, which finds every one, because records
 repeating (a, b, start, duration) have the same candidates: none (both candidate-less) or some, each of
 which then has two candidates (all contested).
@@ -30,7 +31,7 @@ SECONDS_PER_DAY = 86400
 CAND_EDGE = "a_key, b_key, o_line, t_line, o_id, t_id, o_start, t_start, o_dur, t_dur"
 EDGE = CAND_EDGE + ", tgap"
 _MATCHABLE = "r.a_key IS NOT NULL AND r.b_key IS NOT NULL AND r.start_epoch IS NOT NULL"
-_BOTH = "o_line IS NOT NULL AND t_line IS NOT NULL"
+BOTH = "o_line IS NOT NULL AND t_line IS NOT NULL"
 
 
 def day_of(epoch: str) -> str:
@@ -77,17 +78,21 @@ def candidates_step(table: str, tolerance_s: int, offset_s: int) -> str:
     """
 
 
-def contested_steps(cand: str) -> list[str]:
-    """`multi_o`/`multi_t`: the records with more than one candidate (aggregates on integer lines), both
-    from one statement (`multi`, one of its two columns set per row), as views."""
+def multi_step(cand: str) -> str:
+    """`multi`: the records with more than one candidate (aggregates on integer lines), both sides from one
+    statement, one of its two columns set per row (`o_line` or `t_line`)."""
     both = " UNION ALL ".join(
         f"""SELECT {"o_line" if s == "o" else "CAST(NULL AS BIGINT)"} AS o_line,
                    {"t_line" if s == "t" else "CAST(NULL AS BIGINT)"} AS t_line
-            FROM {cand} WHERE {_BOTH} GROUP BY {s}_line HAVING count(*) > 1"""
+            FROM {cand} WHERE {BOTH} GROUP BY {s}_line HAVING count(*) > 1"""
         for s in ("o", "t")
     )
+    return f"CREATE OR REPLACE TEMP TABLE multi AS {both}"
+
+
+def multi_views() -> list[str]:
+    """`multi_o`/`multi_t`: the lines of each side in `multi` (made by `multi_step` or by the adapter)."""
     return [
-        f"CREATE OR REPLACE TEMP TABLE multi AS {both}",
         "CREATE OR REPLACE TEMP VIEW multi_o AS SELECT o_line FROM multi WHERE o_line IS NOT NULL",
         "CREATE OR REPLACE TEMP VIEW multi_t AS SELECT t_line FROM multi WHERE t_line IS NOT NULL",
     ]

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -40,6 +41,9 @@ from o2o.reconcile.arrow_input import (
 _NO_COUNTRY = NumberingPlan(country_code="0", trunk_prefix="")
 # Rows keyed together (a number recurring among them is normalised once) and inserted at once.
 CHUNK_ROWS = 1 << 20
+# Up to this many candidate edges (and lines up to twice it), degrees are counted with NumPy; beyond, by
+# the portable aggregate (`match_sql.multi_step`), which spills.
+DENSE_EDGES = 1 << 23
 
 
 def connect(memory_limit: str, temp_directory: Path, threads: int | None = None) -> Any:
@@ -49,15 +53,59 @@ def connect(memory_limit: str, temp_directory: Path, threads: int | None = None)
         "memory_limit": memory_limit,
         "temp_directory": str(temp_directory),
         "preserve_insertion_order": False,
-        # Degrees are aggregates on integer lines: up to 2^23 lines they take an array (at most 8M entries
-        # per thread), not a hash table; beyond, the ordinary hash aggregate, which spills.
-        "perfect_ht_threshold": 23,
     }
     if threads:
         config["threads"] = threads
     con = duckdb.connect(config=config)
     con.execute("SET TimeZone = 'UTC'")
     return con
+
+
+def multi_by_counting(con: Any, cand: str, both: str, limit: int = DENSE_EDGES) -> bool:
+    """Make `multi` as `match_sql.multi_step` does, counting each side's lines with NumPy, when `cand` has
+    at most `limit` edges (rows matching `both`) with lines in [0, 2 * limit]; False (nothing made) when not.
+
+    DuckDB's aggregate over a few million distinct lines takes a table of 2^23 slots per thread and
+    aggregate (half a gigabyte to fault in); an array of counts per line is a tenth of that.
+    """
+    edges, low, high = con.execute(
+        f"SELECT count(*), min(least(o_line, t_line)), max(greatest(o_line, t_line)) FROM {cand} WHERE {both}"
+    ).fetchall()[0]
+    if edges > limit or (edges and (low < 0 or high > 2 * limit)):
+        return False
+    lines = con.sql(f"SELECT o_line, t_line FROM {cand} WHERE {both}").to_arrow_table()
+    o, t = (_repeated(lines.column(name)) for name in ("o_line", "t_line"))
+    multi = pa.table(
+        {
+            "o_line": pa.array(np.concatenate([o, np.zeros(len(t), np.int64)]), mask=_tail(len(o), len(t))),
+            "t_line": pa.array(
+                np.concatenate([np.zeros(len(o), np.int64), t]), mask=_tail(len(o), len(t), head_masked=True)
+            ),
+        }
+    )
+    con.register("_multi", multi)
+    try:
+        con.execute("CREATE OR REPLACE TEMP TABLE multi AS SELECT * FROM _multi")
+    finally:
+        con.unregister("_multi")
+    return True
+
+
+def _repeated(lines: pa.ChunkedArray) -> np.ndarray:
+    """The values occurring more than once in `lines` (non-negative integers, no nulls), ascending."""
+    if len(lines) == 0:
+        return np.zeros(0, np.int64)
+    return np.flatnonzero(np.bincount(lines.to_numpy()) > 1).astype(np.int64)
+
+
+def _tail(head: int, tail: int, *, head_masked: bool = False) -> np.ndarray:
+    """A null mask of `head + tail` entries: the tail masked (or the head, with `head_masked`)."""
+    mask = np.zeros(head + tail, dtype=bool)
+    if head_masked:
+        mask[:head] = True
+    else:
+        mask[head:] = True
+    return mask
 
 
 def _is_parquet(path: Path) -> bool:
