@@ -32,6 +32,7 @@ from o2o.reconcile.sources import (
     copy_to_parquet,
     load_sides,
     multi_by_counting,
+    sql_class_name,
     sql_day_to_date,
     sql_key_to_number,
 )
@@ -163,7 +164,7 @@ def _write_outputs(con: Any, out_dir: Path, per_day_offsets: dict[int, int]) -> 
         f"""SELECT o_line AS ours_line, o_id AS ours_record_id,
                    t_line AS theirs_line, t_id AS theirs_record_id,
                    o_start AS ours_start_epoch, t_start AS theirs_start_epoch,
-                   ours_duration_s, theirs_duration_s, time_gap_s, duration_gap_s, class,
+                   ours_duration_s, theirs_duration_s, time_gap_s, duration_gap_s, {sql_class_name("code")} AS class,
                    {sql_day_to_date("day")} AS day
             FROM pairs""",
         out_dir / "matches.parquet",
@@ -235,7 +236,7 @@ def match_files(ours: Path, theirs: Path, options: MatchOptions, out_dir: Path) 
         result = _settle(con, options, offset_s)
         con.execute(results_sql.unmatched_step("only_ours", "ours", "o_line"))
         con.execute(results_sql.unmatched_step("only_theirs", "theirs", "t_line"))
-        con.execute(results_sql.day_facts_step(options.duration_tolerance_s))
+        con.execute(results_sql.day_facts_step())
         con.execute(results_sql.daily_step())
         offset, per_day = estimate or _offsets(con, results_sql.day_facts_histogram())
         _write_outputs(con, out_dir, per_day)

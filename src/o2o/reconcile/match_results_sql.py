@@ -10,9 +10,14 @@ from __future__ import annotations
 
 from o2o.reconcile.match_sql import CAND_EDGE, day_of, isolated_where
 
+# The classes of a pair, by their `code` in `pairs` (the adapter names them when writing).
+MATCH_CLASSES = ("exact", "partial", "duration_mismatch")
+
 
 def pairs_view(duration_tolerance_s: int) -> str:
-    """`pairs`: every matched pair, classed: round 1's from `cand` (flagged `isolated`), then `pairs_c`.
+    """`pairs`: every matched pair, classed by `code` (the index of its class in `MATCH_CLASSES`, from the
+    duration gap; an unknown duration is a mismatch): round 1's from `cand` (flagged `isolated`), then
+    `pairs_c`.
 
     A view, not a table: the few million round-1 pairs are read where they are, by each of the outputs.
     """
@@ -21,9 +26,8 @@ def pairs_view(duration_tolerance_s: int) -> str:
     SELECT o_line, t_line, {day_of("o_start")} AS day, t_start - o_start AS time_gap_s,
            t_dur - o_dur AS duration_gap_s, o_dur AS ours_duration_s, t_dur AS theirs_duration_s,
            o_id, t_id, o_start, t_start, isolated,
-           CASE WHEN t_dur = o_dur THEN 'exact'
-                WHEN abs(t_dur - o_dur) <= {duration_tolerance_s} THEN 'partial'
-                ELSE 'duration_mismatch' END AS class
+           CASE WHEN t_dur = o_dur THEN 0 WHEN abs(t_dur - o_dur) <= {duration_tolerance_s} THEN 1
+                ELSE 2 END AS code
     FROM (SELECT {CAND_EDGE}, TRUE AS isolated FROM cand c WHERE {isolated_where("c")}
           UNION ALL
           SELECT {CAND_EDGE}, isolated FROM pairs_c) u
@@ -72,9 +76,7 @@ def duplicates_select(side: str) -> str:
 
 
 _FACT_CLASSES = (
-    "exact",
-    "partial",
-    "duration_mismatch",
+    *MATCH_CLASSES,
     "only_ours",
     "only_theirs",
     "duplicate_ours",
@@ -82,19 +84,18 @@ _FACT_CLASSES = (
 )
 
 
-def day_facts_step(duration_tolerance_s: int) -> str:
+def day_facts_step() -> str:
     """`day_facts`: records counted per (day, class, gap), summed durations; the gap is the raw time gap of
     an unambiguous pair (`isolated`), else NULL. One pass over the pairs gives the days and the clock.
 
-    The classes are grouped by number (the pairs' class from their duration gap, as `pairs_view` names
-    it) and named on the few grouped rows.
+    The classes are grouped by number (the pairs' `code`, then the unmatched and duplicate records') and
+    named on the few grouped rows.
     """
     names = " ".join(f"WHEN {i} THEN '{name}'" for i, name in enumerate(_FACT_CLASSES))
     return f"""
     CREATE OR REPLACE TEMP TABLE day_facts AS
     WITH facts AS (
-        SELECT day, CASE WHEN duration_gap_s = 0 THEN 0 WHEN abs(duration_gap_s) <= {duration_tolerance_s} THEN 1
-                         ELSE 2 END AS code,
+        SELECT day, code,
                CASE WHEN isolated THEN time_gap_s END AS gap, 1 AS ours_n, 1 AS theirs_n,
                ours_duration_s AS ours_d, theirs_duration_s AS theirs_d FROM pairs
         UNION ALL

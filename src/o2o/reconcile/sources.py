@@ -36,6 +36,7 @@ from o2o.reconcile.arrow_input import (
     keyed,
     plain_csv_columns,
 )
+from o2o.reconcile.match_results_sql import MATCH_CLASSES
 
 # Without a country a trunk prefix cannot be expanded: keep national numbers as written.
 _NO_COUNTRY = NumberingPlan(country_code="0", trunk_prefix="")
@@ -58,6 +59,7 @@ def connect(memory_limit: str, temp_directory: Path, threads: int | None = None)
         config["threads"] = threads
     con = duckdb.connect(config=config)
     con.execute("SET TimeZone = 'UTC'")
+    con.execute(f"CREATE TYPE match_class AS ENUM ({', '.join(map(_literal, MATCH_CLASSES))})")
     return con
 
 
@@ -411,6 +413,13 @@ def copy_to_parquet(con: Any, select_sql: str, path: Path) -> None:
     """
     options = "FORMAT parquet, PARQUET_VERSION v2, DICTIONARY_SIZE_LIMIT 1"
     con.execute(f"COPY ({select_sql}) TO {_literal(str(path))} ({options})")
+
+
+def sql_class_name(code: str) -> str:
+    """DuckDB SQL naming a pair's class `code` (`match_results_sql.MATCH_CLASSES`) as an ENUM: Parquet gets
+    the same text column, written from a dictionary instead of a string per row."""
+    cases = " ".join(f"WHEN {i} THEN {_literal(name)}::match_class" for i, name in enumerate(MATCH_CLASSES))
+    return f"CASE {code} {cases} END"
 
 
 def sql_day_to_date(day_column: str) -> str:
