@@ -128,7 +128,7 @@ def csv_batches(path: Path, columns: list[str]) -> Iterator[pa.RecordBatch]:
     reader = pcsv.open_csv(
         path,
         memory_pool=POOL,
-        read_options=pcsv.ReadOptions(block_size=BLOCK_BYTES),
+        read_options=pcsv.ReadOptions(block_size=BLOCK_BYTES, use_threads=False),
         parse_options=pcsv.ParseOptions(ignore_empty_lines=False),
         convert_options=pcsv.ConvertOptions(
             column_types={c: types[c] for c in wanted},
