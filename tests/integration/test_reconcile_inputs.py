@@ -19,6 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from o2o.domain.errors import ImportRefusedError
 from o2o.domain.numbers import normalise_number, sql_clean, sql_normalise
 from o2o.domain.operators import NumberingPlan
 from o2o.reconcile import MatchOptions, MatchSummary, arrow_input, file_match, match_files, match_sql, sources
@@ -567,3 +568,23 @@ def test_matching_is_the_same_whichever_counts_the_degrees(
         aggregated = match(o, t, d / "b")
     assert aggregated[0].as_report() == counted[0].as_report()
     assert aggregated[1] == counted[1]
+
+
+@pytest.mark.parametrize(
+    "row",
+    [
+        b"1,+44123456789\xe9,+49301234567,2026-10-01T12:00:00Z,10",
+        b"1\xe9,+441234567890,+49301234567,2026-10-01T12:00:00Z,10",
+    ],
+    ids=["number", "record_id"],
+)
+def test_text_that_is_not_utf8_is_refused_naming_the_file(row: bytes, tmp_path: Path) -> None:
+    ours = tmp_path / "latin1.csv"
+    ours.write_bytes(
+        b"record_id,a_number,b_number,start_time,duration_s\n2,+441234567890,+49301234567,2026-10-01T12:00:00Z,10\n"
+        + row
+        + b"\n"
+    )
+    theirs = write_csv(tmp_path / "t.csv", [("t1", "+441234567890", "+49301234567", BASE, 10)])
+    with pytest.raises(ImportRefusedError, match=r"latin1\.csv"):
+        match_files(ours, theirs, MatchOptions(ours_plan=UK, theirs_plan=DE), tmp_path / "out")

@@ -78,6 +78,7 @@ class NumberKeyer:
 
 
 def _normalised_keys(texts: pa.Array, plan: NumberingPlan) -> pa.Array:
+    texts.validate(full=True)  # UTF-8 (a reader may leave it unchecked): ArrowInvalid if not
     clean = pc.replace_substring_regex(texts, _PUNCTUATION, "", memory_pool=POOL)
     conditions = [pc.starts_with(clean, "+")]
     results = [pc.utf8_slice_codeunits(clean, 1, memory_pool=POOL)]

@@ -59,6 +59,7 @@ class IdTyping:
             self.seen = self.seen or ids.null_count < len(ids)
             return pc.cast(ids, pa.int64(), memory_pool=POOL)
         self.plain = False
+        ids.validate(full=True)  # UTF-8 (the reader does not check it): ArrowInvalid if not
         return ids
 
 
@@ -135,6 +136,8 @@ def csv_batches(path: Path, columns: list[str]) -> Iterator[pa.RecordBatch]:
             include_columns=wanted,
             null_values=[""],
             strings_can_be_null=True,
+            # Text is checked where it is used: the distinct number texts (`NumberKeyer`) and text ids.
+            check_utf8=False,
         ),
     )
     blanks: pa.Array | None = None
