@@ -30,6 +30,7 @@ from o2o.reconcile.match_model import MatchOptions, MatchSummary
 from o2o.reconcile.sources import (
     connect,
     copy_to_parquet,
+    int_pairs_table,
     load_sides,
     multi_by_counting,
     sql_class_name,
@@ -61,21 +62,13 @@ def _count(con: Any, sql: str) -> int:
     return int(row[0]) if row and row[0] is not None else 0
 
 
-def _insert_int_rows(con: Any, table: str, rows: list[tuple[int, int]], chunk: int = 2000) -> None:
-    """Insert integer pairs into `table`, many rows per statement (a statement per row costs ~0.4 ms)."""
-    for i in range(0, len(rows), chunk):
-        values = ", ".join(f"({int(a)}, {int(b)})" for a, b in rows[i : i + chunk])
-        con.execute(f"INSERT INTO {table} VALUES {values}")
-
-
 def _exact_components(con: Any, live: str) -> tuple[str, int]:
     """Solve what the rounds left; the pairs with their gaps in `pairs_exact`."""
     edges = con.execute(
         f"SELECT o_line, t_line, t_dur - o_dur, tgap FROM {live} ORDER BY o_line, t_line"
     ).fetchall()
     result = solve_components(edges)
-    con.execute("CREATE OR REPLACE TEMP TABLE exact_keys (o_line BIGINT, t_line BIGINT)")
-    _insert_int_rows(con, "exact_keys", result.pairs)
+    int_pairs_table(con, "exact_keys", ("o_line", "t_line"), result.pairs)
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE pairs_exact AS
             SELECT e.* FROM {live} e JOIN exact_keys k ON k.o_line = e.o_line AND k.t_line = e.t_line"""
@@ -188,8 +181,7 @@ def _write_outputs(con: Any, out_dir: Path, per_day_offsets: dict[int, int]) -> 
         + " ORDER BY side, line",
         out_dir / "duplicates.parquet",
     )
-    con.execute("CREATE OR REPLACE TEMP TABLE day_offsets (day BIGINT, clock_offset_s BIGINT)")
-    _insert_int_rows(con, "day_offsets", sorted(per_day_offsets.items()))
+    int_pairs_table(con, "day_offsets", ("day", "clock_offset_s"), sorted(per_day_offsets.items()))
     copy_to_parquet(
         con,
         f"""SELECT {sql_day_to_date("d.day")} AS day, d.* EXCLUDE (day), o.clock_offset_s

@@ -93,6 +93,16 @@ def multi_by_counting(con: Any, cand: str, both: str, limit: int = DENSE_EDGES) 
     return True
 
 
+def int_pairs_table(con: Any, table: str, columns: tuple[str, str], rows: list[tuple[int, int]]) -> None:
+    """The temp table `table` of two BIGINT `columns` holding `rows` (made from an Arrow table at once)."""
+    pairs = np.array(rows, dtype=np.int64).reshape(-1, 2)
+    con.register("_pairs", pa.table({columns[0]: pairs[:, 0], columns[1]: pairs[:, 1]}))
+    try:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM _pairs")
+    finally:
+        con.unregister("_pairs")
+
+
 def _repeated(lines: pa.ChunkedArray) -> np.ndarray:
     """The values occurring more than once in `lines` (non-negative integers, no nulls), ascending."""
     if len(lines) == 0:
