@@ -588,3 +588,55 @@ def test_text_that_is_not_utf8_is_refused_naming_the_file(row: bytes, tmp_path: 
     theirs = write_csv(tmp_path / "t.csv", [("t1", "+441234567890", "+49301234567", BASE, 10)])
     with pytest.raises(ImportRefusedError, match=r"latin1\.csv"):
         match_files(ours, theirs, MatchOptions(ours_plan=UK, theirs_plan=DE), tmp_path / "out")
+
+
+# --- lines and durations are INTEGER inside: the bounds --------------------------------------------------
+
+LIMIT = arrow_input.MAX_DURATION_S
+
+
+@pytest.mark.parametrize("fmt", ["plain", "semicolon"])  # Arrow's reader and DuckDB's
+def test_durations_beyond_the_bound_are_unreadable_and_those_at_it_are_kept(fmt: str, tmp_path: Path) -> None:
+    durations = [(LIMIT, -LIMIT), (LIMIT + 1, 5), (5, -LIMIT - 1), (2**40, 2**40), (7, 7)]
+    ours = [
+        (f"o{i}", f"+44207946{i:04d}", "+49301234567", BASE + 60 * i, d) for i, (d, _) in enumerate(durations)
+    ]
+    theirs = [
+        (f"t{i}", f"+44207946{i:04d}", "+49301234567", BASE + 60 * i, d) for i, (_, d) in enumerate(durations)
+    ]
+    summary, files = match(
+        write_csv(tmp_path / "o.csv", ours, fmt), write_csv(tmp_path / "t.csv", theirs, fmt), tmp_path / "out"
+    )
+    got = [
+        (r["ours_duration_s"], r["theirs_duration_s"], r["duration_gap_s"], r["class"])
+        for r in files["matches"]
+    ]
+    assert got == [
+        (LIMIT, -LIMIT, -2 * LIMIT, "duration_mismatch"),  # the widest gap there can be
+        (None, 5, None, "duration_mismatch"),
+        (5, None, None, "duration_mismatch"),
+        (None, None, None, "duration_mismatch"),
+        (7, 7, 0, "exact"),
+    ]
+    assert files["types"]["matches"]["ours_duration_s"] == "int64"
+    assert files["types"]["matches"]["ours_line"] == "int64"
+    assert (summary.matched, summary.exact, summary.duration_mismatch) == (5, 1, 4)
+
+
+def test_a_line_beyond_the_bound_is_refused_naming_the_file(tmp_path: Path) -> None:
+    table = pa.table(
+        {
+            "line": pa.array([2, 2**31], pa.int64()),
+            "record_id": ["o1", "o2"],
+            "a_number": ["+442079460001", "+442079460002"],
+            "b_number": ["+49301234567", "+49301234567"],
+            "start_epoch": pa.array([BASE, BASE + 60], pa.int64()),
+            "duration_s": pa.array([10, 10], pa.int64()),
+        }
+    )
+    pq.write_table(table, tmp_path / "far.parquet")
+    theirs = write_csv(tmp_path / "t.csv", [("t1", "+442079460001", "+49301234567", BASE, 10)])
+    with pytest.raises(ImportRefusedError, match=r"far\.parquet: line 2147483648 is beyond"):
+        match_files(
+            tmp_path / "far.parquet", theirs, MatchOptions(ours_plan=UK, theirs_plan=DE), tmp_path / "out"
+        )

@@ -23,18 +23,24 @@ import pyarrow.csv as pcsv
 
 from o2o.columnar.arrow_numbers import POOL, NumberKeyer, number_keys
 from o2o.columnar.csv_lines import batch_groups, blank_lines, plain_header
+from o2o.domain.errors import ImportRefusedError
 from o2o.domain.operators import NumberingPlan
 
 __all__ = ["POOL", "NumberKeyer", "number_keys"]  # the number keys, used here, live in the lake
 
+# Lines and durations are INTEGER in the engine (4 bytes to join, hold and copy, not 8): a line is at most
+# MAX_LINE, and a duration more than MAX_DURATION_S seconds (34 years) either way is unreadable (NULL), so
+# that the difference of two durations is an INTEGER too.
+MAX_LINE = 2**31 - 1
+MAX_DURATION_S = 2**30 - 1
 RAW_SCHEMA = pa.schema(
     [
-        ("line", pa.int64()),
+        ("line", pa.int32()),
         ("record_id", pa.string()),
         ("a_raw", pa.string()),
         ("b_raw", pa.string()),
         ("start_epoch", pa.int64()),
-        ("duration_s", pa.int64()),
+        ("duration_s", pa.int32()),
     ]
 )
 KEYED_COLUMNS = ("line", "record_id", "a_key", "b_key", "start_epoch", "duration_s")
@@ -61,6 +67,33 @@ class IdTyping:
         self.plain = False
         ids.validate(full=True)  # UTF-8 (the reader does not check it): ArrowInvalid if not
         return ids
+
+
+def int32_lines(lines: pa.Array, path: Path) -> pa.Array:
+    """Line numbers as INTEGER; a file with a line beyond `MAX_LINE` either way is refused."""
+    bounds = _bounds(lines)
+    if bounds and (bounds[0] < -MAX_LINE - 1 or bounds[1] > MAX_LINE):
+        beyond = bounds[1] if bounds[1] > MAX_LINE else bounds[0]
+        raise ImportRefusedError(f"{path}: line {beyond} is beyond the {MAX_LINE:,} lines a file may have")
+    return pc.cast(lines, pa.int32(), memory_pool=POOL)
+
+
+def int32_durations(durations: pa.Array) -> pa.Array:
+    """Durations as INTEGER, those more than `MAX_DURATION_S` either way as NULL (unreadable)."""
+    bounds = _bounds(durations)
+    if bounds and (bounds[0] < -MAX_DURATION_S or bounds[1] > MAX_DURATION_S):
+        inside = pc.and_(
+            pc.greater_equal(durations, -MAX_DURATION_S), pc.less_equal(durations, MAX_DURATION_S)
+        )
+        durations = pc.if_else(inside, durations, pa.scalar(None, durations.type), memory_pool=POOL)
+    return pc.cast(durations, pa.int32(), memory_pool=POOL)
+
+
+def _bounds(values: pa.Array) -> tuple[int, int] | None:
+    """The least and greatest value, None when all are null."""
+    bounds = pc.min_max(values)
+    low, high = bounds["min"].as_py(), bounds["max"].as_py()
+    return None if low is None else (low, high)
 
 
 def _plain_integers(ids: pa.ChunkedArray) -> bool:
@@ -145,21 +178,25 @@ def csv_batches(path: Path, columns: list[str]) -> Iterator[pa.RecordBatch]:
     for batch in reader:
         rows = batch.num_rows
         get = batch.column
+        if line + rows - 1 > MAX_LINE:
+            raise ImportRefusedError(f"{path}: more than the {MAX_LINE:,} lines a file may have")
         out = pa.record_batch(
             [
-                pa.array(np.arange(line, line + rows, dtype=np.int64)),
+                pa.array(np.arange(line, line + rows, dtype=np.int32)),
                 get("record_id") if "record_id" in wanted else pa.nulls(rows, pa.string()),
                 get("a_number"),
                 get("b_number"),
                 pc.cast(get("start_time"), pa.int64(), memory_pool=POOL),
-                get("duration_s") if "duration_s" in wanted else pa.array(np.zeros(rows, dtype=np.int64)),
+                int32_durations(get("duration_s"))
+                if "duration_s" in wanted
+                else pa.array(np.zeros(rows, dtype=np.int32)),
             ],
             schema=RAW_SCHEMA,
         )
         line += rows
         if get("a_number").null_count and _all_null(batch):
             if blanks is None:
-                blanks = pa.array(blank_lines(path))
+                blanks = pa.array(blank_lines(path), pa.int32())
             out = out.filter(pc.invert(pc.is_in(out.column(0), value_set=blanks)))
         yield out
 

@@ -150,14 +150,20 @@ def _drop(con: Any, tables: list[str]) -> None:
         con.execute(f"DROP TABLE IF EXISTS {name}")
 
 
+def _wide(column: str) -> str:
+    """Lines and durations are INTEGER inside; the files keep them BIGINT."""
+    return f"CAST({column} AS BIGINT)"
+
+
 def _write_outputs(con: Any, out_dir: Path, per_day_offsets: dict[int, int]) -> None:
     a, b = sql_key_to_number("a_key"), sql_key_to_number("b_key")
     copy_to_parquet(
         con,
-        f"""SELECT o_line AS ours_line, o_id AS ours_record_id,
-                   t_line AS theirs_line, t_id AS theirs_record_id,
+        f"""SELECT {_wide("o_line")} AS ours_line, o_id AS ours_record_id,
+                   {_wide("t_line")} AS theirs_line, t_id AS theirs_record_id,
                    o_start AS ours_start_epoch, t_start AS theirs_start_epoch,
-                   ours_duration_s, theirs_duration_s, time_gap_s, duration_gap_s, {sql_class_name("code")} AS class,
+                   {_wide("ours_duration_s")} AS ours_duration_s, {_wide("theirs_duration_s")} AS theirs_duration_s,
+                   time_gap_s, {_wide("duration_gap_s")} AS duration_gap_s, {sql_class_name("code")} AS class,
                    {sql_day_to_date("day")} AS day
             FROM pairs""",
         out_dir / "matches.parquet",
@@ -165,16 +171,16 @@ def _write_outputs(con: Any, out_dir: Path, per_day_offsets: dict[int, int]) -> 
     for name in ("only_ours", "only_theirs"):
         copy_to_parquet(
             con,
-            f"""SELECT line, record_id, {a} AS a_number, {b} AS b_number, start_epoch, duration_s,
-                       {sql_day_to_date("day")} AS day
+            f"""SELECT {_wide("line")} AS line, record_id, {a} AS a_number, {b} AS b_number, start_epoch,
+                       {_wide("duration_s")} AS duration_s, {sql_day_to_date("day")} AS day
                 FROM {name} ORDER BY line""",
             out_dir / f"{name}.parquet",
         )
     copy_to_parquet(
         con,
         " UNION ALL ".join(
-            f"""SELECT '{side}' AS side, line, CAST(record_id AS VARCHAR) AS record_id, {a} AS a_number, {b} AS b_number,
-                       start_epoch, duration_s
+            f"""SELECT '{side}' AS side, {_wide("line")} AS line, CAST(record_id AS VARCHAR) AS record_id,
+                       {a} AS a_number, {b} AS b_number, start_epoch, {_wide("duration_s")} AS duration_s
                 FROM ({results_sql.duplicates_select(side)}) d"""
             for side in ("ours", "theirs")
         )

@@ -80,10 +80,9 @@ def candidates_step(table: str, tolerance_s: int, offset_s: int) -> str:
 
 def multi_step(cand: str) -> str:
     """`multi`: the records with more than one candidate (aggregates on integer lines), both sides from one
-    statement, one of its two columns set per row (`o_line` or `t_line`)."""
+    statement, one of its two columns set per row (`o_line` or `t_line`, typed as the lines are)."""
     both = " UNION ALL ".join(
-        f"""SELECT {"o_line" if s == "o" else "CAST(NULL AS BIGINT)"} AS o_line,
-                   {"t_line" if s == "t" else "CAST(NULL AS BIGINT)"} AS t_line
+        f"""SELECT {"o_line" if s == "o" else "NULL"} AS o_line, {"t_line" if s == "t" else "NULL"} AS t_line
             FROM {cand} WHERE {BOTH} GROUP BY {s}_line HAVING count(*) > 1"""
         for s in ("o", "t")
     )

@@ -33,6 +33,8 @@ from o2o.reconcile.arrow_input import (
     RAW_SCHEMA,
     IdTyping,
     csv_batches,
+    int32_durations,
+    int32_lines,
     keyed,
     plain_csv_columns,
 )
@@ -79,9 +81,9 @@ def multi_by_counting(con: Any, cand: str, both: str, limit: int = DENSE_EDGES) 
     o, t = (_repeated(lines.column(name)) for name in ("o_line", "t_line"))
     multi = pa.table(
         {
-            "o_line": pa.array(np.concatenate([o, np.zeros(len(t), np.int64)]), mask=_tail(len(o), len(t))),
+            "o_line": pa.array(np.concatenate([o, np.zeros(len(t), np.int32)]), mask=_tail(len(o), len(t))),
             "t_line": pa.array(
-                np.concatenate([np.zeros(len(o), np.int64), t]), mask=_tail(len(o), len(t), head_masked=True)
+                np.concatenate([np.zeros(len(o), np.int32), t]), mask=_tail(len(o), len(t), head_masked=True)
             ),
         }
     )
@@ -104,10 +106,11 @@ def int_pairs_table(con: Any, table: str, columns: tuple[str, str], rows: list[t
 
 
 def _repeated(lines: pa.ChunkedArray) -> np.ndarray:
-    """The values occurring more than once in `lines` (non-negative integers, no nulls), ascending."""
+    """The values occurring more than once in `lines` (non-negative integers, no nulls), ascending, as the
+    INTEGER lines are."""
     if len(lines) == 0:
-        return np.zeros(0, np.int64)
-    return np.flatnonzero(np.bincount(lines.to_numpy()) > 1).astype(np.int64)
+        return np.zeros(0, np.int32)
+    return np.flatnonzero(np.bincount(lines.to_numpy()) > 1).astype(np.int32)
 
 
 def _tail(head: int, tail: int, *, head_masked: bool = False) -> np.ndarray:
@@ -239,11 +242,17 @@ def _duckdb_raw_batches(con: Any, side: str, path: Path) -> Iterator[pa.RecordBa
             f"SELECT {order} AS line, record_id, a_raw, b_raw, start_epoch, duration_s FROM {side}_raw"
         ).to_arrow_reader(CHUNK_ROWS)
         for batch in reader:
-            if blanks is None:
-                yield batch.cast(RAW_SCHEMA)
-            else:
-                lines = pa.array(lines_of_rows(batch.column(0).to_numpy(), blanks))
-                yield batch.set_column(0, "line", lines).cast(RAW_SCHEMA)
+            lines = batch.column(0)
+            if blanks is not None:
+                lines = pa.array(lines_of_rows(lines.to_numpy(), blanks))
+            yield pa.record_batch(
+                [
+                    int32_lines(lines, path),
+                    *batch.columns[1:5],
+                    int32_durations(batch.column(5)),
+                ],
+                schema=RAW_SCHEMA,
+            )
     finally:
         reading.close()
         con.execute(f"DROP TABLE IF EXISTS {side}_raw")
@@ -273,8 +282,8 @@ class _Sink:
         if self.held > self.budget:
             ids = "VARCHAR" if self.text_ids else "BIGINT"
             self.con.execute(
-                f"""CREATE OR REPLACE TABLE {self.side} (line BIGINT, record_id {ids}, a_key BIGINT,
-                    b_key BIGINT, start_epoch BIGINT, duration_s BIGINT)"""
+                f"""CREATE OR REPLACE TABLE {self.side} (line INTEGER, record_id {ids}, a_key BIGINT,
+                    b_key BIGINT, start_epoch BIGINT, duration_s INTEGER)"""
             )
             self.in_duckdb = True
             for held in self.tables:
@@ -301,10 +310,11 @@ class _Sink:
         if self.in_duckdb:
             return None
         if not self.tables:
-            return pa.table(
-                {c: pa.array([], pa.string() if c == "record_id" else pa.int64()) for c in KEYED_COLUMNS}
-            )
+            return pa.table({c: pa.array([], _EMPTY_TYPES.get(c, pa.int64())) for c in KEYED_COLUMNS})
         return pa.concat_tables(self.tables)
+
+
+_EMPTY_TYPES = {"record_id": pa.string(), "line": pa.int32(), "duration_s": pa.int32()}
 
 
 def _ids_as_text(table: pa.Table) -> pa.Table:
