@@ -67,18 +67,21 @@ def connect(memory_limit: str, temp_directory: Path, threads: int | None = None)
 
 def multi_by_counting(con: Any, cand: str, both: str, limit: int = DENSE_EDGES) -> bool:
     """Make `multi` as `match_sql.multi_step` does, counting each side's lines with NumPy, when `cand` has
-    at most `limit` edges (rows matching `both`) with lines in [0, 2 * limit]; False (nothing made) when not.
+    at most `limit` rows and its edges (rows matching `both`) have lines in [0, 2 * limit]; False (nothing
+    made) when not.
 
     DuckDB's aggregate over a few million distinct lines takes a table of 2^23 slots per thread and
     aggregate (half a gigabyte to fault in); an array of counts per line is a tenth of that.
     """
-    edges, low, high = con.execute(
-        f"SELECT count(*), min(least(o_line, t_line)), max(greatest(o_line, t_line)) FROM {cand} WHERE {both}"
-    ).fetchall()[0]
-    if edges > limit or (edges and (low < 0 or high > 2 * limit)):
+    if con.execute(f"SELECT count(*) FROM {cand}").fetchall()[0][0] > limit:  # rows, not only edges
         return False
-    lines = con.sql(f"SELECT o_line, t_line FROM {cand} WHERE {both}").to_arrow_table()
-    o, t = (_repeated(lines.column(name)) for name in ("o_line", "t_line"))
+    lines = con.sql(f"SELECT o_line, t_line FROM {cand} WHERE {both}").fetchnumpy()
+    o_lines, t_lines = np.asarray(lines["o_line"]), np.asarray(lines["t_line"])
+    if len(o_lines) and (
+        min(o_lines.min(), t_lines.min()) < 0 or max(o_lines.max(), t_lines.max()) > 2 * limit
+    ):
+        return False
+    o, t = _repeated(o_lines), _repeated(t_lines)
     multi = pa.table(
         {
             "o_line": pa.array(np.concatenate([o, np.zeros(len(t), np.int32)]), mask=_tail(len(o), len(t))),
@@ -105,12 +108,12 @@ def int_pairs_table(con: Any, table: str, columns: tuple[str, str], rows: list[t
         con.unregister("_pairs")
 
 
-def _repeated(lines: pa.ChunkedArray) -> np.ndarray:
-    """The values occurring more than once in `lines` (non-negative integers, no nulls), ascending, as the
-    INTEGER lines are."""
+def _repeated(lines: np.ndarray) -> np.ndarray:
+    """The values occurring more than once in `lines` (non-negative integers), ascending, as the INTEGER
+    lines are."""
     if len(lines) == 0:
         return np.zeros(0, np.int32)
-    return np.flatnonzero(np.bincount(lines.to_numpy()) > 1).astype(np.int32)
+    return np.flatnonzero(np.bincount(lines) > 1).astype(np.int32)
 
 
 def _tail(head: int, tail: int, *, head_masked: bool = False) -> np.ndarray:
