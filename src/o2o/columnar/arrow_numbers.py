@@ -18,8 +18,9 @@ _PUNCTUATION = r"[\s\-().\/]"  # as `o2o.domain.numbers.sql_clean`
 
 
 # How long freed pages stay with the pool before they go back to the system (jemalloc's decay, set before
-# its arenas exist): longer than a matching takes, so its memory is reused, not handed back and faulted in
-# again, and jemalloc's background thread does not spend a core's 3% returning it meanwhile.
+# its arenas exist): longer than a reading takes, so its memory is reused, not handed back and faulted in
+# again, and jemalloc's background thread does not spend 3% of a core returning it meanwhile. A caller
+# done reading gives them back at once with `POOL.release_unused()`.
 DECAY_MS = 30_000
 
 

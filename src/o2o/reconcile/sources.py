@@ -30,6 +30,7 @@ from o2o.domain.errors import ImportRefusedError
 from o2o.domain.operators import NumberingPlan
 from o2o.reconcile.arrow_input import (
     KEYED_COLUMNS,
+    POOL,
     RAW_SCHEMA,
     IdTyping,
     csv_batches,
@@ -389,6 +390,7 @@ def load_sides(
     with ThreadPoolExecutor(max_workers=len(sides)) as pool:
         futures = [pool.submit(_load_on_cursor, con, side, path, plan, budget) for side, path, plan in sides]
         loaded = [future.result() for future in futures]
+    POOL.release_unused()  # what reading held for a while (see `DECAY_MS`) goes back before the join
     held = 0
     in_arrow = set()
     for (side, _, _), table in zip(sides, loaded, strict=True):
