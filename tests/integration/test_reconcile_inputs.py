@@ -640,3 +640,23 @@ def test_a_line_beyond_the_bound_is_refused_naming_the_file(tmp_path: Path) -> N
         match_files(
             tmp_path / "far.parquet", theirs, MatchOptions(ours_plan=UK, theirs_plan=DE), tmp_path / "out"
         )
+
+
+@pytest.mark.parametrize("fmt", ["plain", "semicolon"])
+def test_a_side_estimated_beyond_its_budget_goes_straight_into_duckdb(
+    fmt: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write_csv(tmp_path / "o.csv", _calls([str(i) for i in range(1000)]), fmt)
+    budgets: list[int] = []
+    real = sources._collect
+
+    def spy(con: Any, side: str, budget: int, *rest: Any) -> Any:
+        budgets.append(budget)
+        return real(con, side, budget, *rest)
+
+    monkeypatch.setattr(sources, "_collect", spy)
+    con = sources.connect("1GB", tmp_path / "scratch")
+    assert sources.load_side(con, "ours", path, UK, 1000 * sources.KEYED_ROW_BYTES // 2) is None  # in DuckDB
+    assert con.execute("SELECT count(*) FROM ours").fetchall() == [(1000,)]
+    assert sources.load_side(con, "theirs", path, UK, 10**9) is not None  # held in Arrow
+    assert budgets[0] == 0 and budgets[-1] == 10**9

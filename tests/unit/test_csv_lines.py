@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from o2o.columnar.csv_lines import blank_lines, lines_of_rows
+from o2o.columnar.csv_lines import blank_lines, estimated_rows, lines_of_rows
 
 texts = st.tuples(
     st.lists(st.sampled_from(["", "\r", "x", "ab", "a\r", "1,2", "\r\r", "\r\n"]), max_size=12),
@@ -48,3 +48,18 @@ def test_a_file_without_empty_lines_is_read_once_and_gives_none(tmp_path: Path) 
     path.write_bytes(b"h\r\n" + b"1,2\r\n" * 1000)
     assert blank_lines(path).tolist() == []
     assert lines_of_rows(np.arange(3, dtype=np.int64), np.zeros(0, dtype=np.int64)).tolist() == [2, 3, 4]
+
+
+def test_lines_are_counted_in_a_small_file_and_estimated_in_a_large_one(tmp_path: Path) -> None:
+    small = tmp_path / "small.csv"
+    small.write_bytes(b"h\n1,2\n3,4")  # the last line has no newline
+    assert estimated_rows(small) == 3
+    large = tmp_path / "large.csv"
+    large.write_bytes(b"h\n" + b"12345,678\n" * 100_000)  # 1,000,002 bytes
+    assert estimated_rows(large, sample_bytes=1000) == 100_000  # 100 lines in the first 1000 bytes
+    assert estimated_rows(large) == 100_001
+    packed = tmp_path / "large.csv.gz"
+    packed.write_bytes(gzip.compress(large.read_bytes()))
+    assert (
+        estimated_rows(packed, sample_bytes=1000) == packed.stat().st_size * 5 // 10
+    )  # text's size taken as 5x

@@ -24,8 +24,9 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
-from o2o.columnar.csv_lines import blank_lines, lines_of_rows
+from o2o.columnar.csv_lines import blank_lines, estimated_rows, lines_of_rows
 from o2o.domain.errors import ImportRefusedError
 from o2o.domain.operators import NumberingPlan
 from o2o.reconcile.arrow_input import (
@@ -337,6 +338,8 @@ def load_side(con: Any, side: str, path: Path, plan: NumberingPlan | None, budge
     path = Path(path)
     if not path.exists():
         raise ImportRefusedError(f"{path}: no such file")
+    if _estimated_rows(path) * KEYED_ROW_BYTES > budget:
+        budget = 0  # straight into DuckDB: holding the first part in Arrow would only add to the peak
     numbering = plan or _NO_COUNTRY
     columns = None if _is_parquet(path) else plain_csv_columns(path)
     if columns is not None:
@@ -345,6 +348,20 @@ def load_side(con: Any, side: str, path: Path, plan: NumberingPlan | None, budge
         except pa.ArrowInvalid:
             pass  # a value Arrow does not take as typed: DuckDB reads the file
     return _collect(con, side, budget, _duckdb_raw_batches(con, side, path), numbering)
+
+
+# Bytes of a keyed row held in Arrow: INTEGER line and duration, BIGINT id, keys and start.
+KEYED_ROW_BYTES = 40
+
+
+def _estimated_rows(path: Path) -> int:
+    """About how many records a usage file has (Parquet: its metadata; 0 when it cannot be read here)."""
+    try:
+        if _is_parquet(path):
+            return int(pq.ParquetFile(path).metadata.num_rows)
+        return estimated_rows(path)
+    except (OSError, pa.ArrowInvalid):
+        return 0
 
 
 def _collect(
