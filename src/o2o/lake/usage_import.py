@@ -24,7 +24,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 
-from o2o.columnar.arrow_numbers import NumberKeyer
+from o2o.columnar.arrow_numbers import POOL, NumberKeyer
 from o2o.columnar.csv_lines import batch_groups, blank_lines, plain_header
 from o2o.domain.errors import ImportRefusedError
 from o2o.domain.numbers import sql_clean, sql_prefix_rules
@@ -324,7 +324,8 @@ def _validated_by_arrow(
     wanted = [c for c in REQUIRED_INPUT_COLUMNS + OPTIONAL_INPUT_COLUMNS if c in columns]
     reader = pcsv.open_csv(
         src,
-        read_options=pcsv.ReadOptions(block_size=1 << 20),
+        memory_pool=POOL,
+        read_options=pcsv.ReadOptions(block_size=1 << 20, use_threads=False),
         convert_options=pcsv.ConvertOptions(
             column_types={c: pa.string() for c in wanted}, include_columns=wanted, null_values=[""],
             strings_can_be_null=True,
