@@ -10,7 +10,10 @@ import csv
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from o2o.domain.operators import NumberingPlan
 from o2o.domain.tariffs import ServiceKind
@@ -94,3 +97,35 @@ def test_a_plain_csv_is_read_by_arrow(tmp_path: Path, monkeypatch: pytest.Monkey
     monkeypatch.setattr(usage_import, "_validated_by_duckdb", refuse)
     rows, _ = _run(tmp_path, ServiceKind.VOICE)
     assert len(rows) == 4
+
+
+# --- times Arrow reads at once take the value the SQL rule gives them ------------------------------------
+
+
+_TIME_PIECES = st.tuples(
+    st.sampled_from(
+        ["2026-10-01", "2026-02-29", "2024-02-29", "2026-1-01", "20261001", "0000-10-01", "2026-13-01"]
+    ),
+    st.sampled_from(["T", " ", "t", "", "  "]),
+    st.sampled_from(["12:00:05", "00:00", "23:59:60", "24:00:00", "12", "12:00:05.750", "1:00:05", "120005"]),
+    st.sampled_from(
+        ["Z", "z", "+02", "+0200", "+02:00", "-05:30", "+24:00", "+00:60", "+2:00", "", " Z", "+9999"]
+    ),
+    st.sampled_from(["", " ", "  "]),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(pieces=st.lists(_TIME_PIECES, min_size=1, max_size=4))
+def test_times_arrow_reads_take_the_value_of_the_sql_rule(pieces: list[tuple[str, ...]]) -> None:
+    texts = [lead + date + sep + clock + zone for date, sep, clock, zone, lead in pieces]
+    epochs = usage_import._arrow_epochs(pa.chunked_array([pa.array(texts)]))
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    sql = usage_import._sql_epoch("trim(start_raw)")
+    expected = [
+        con.execute(f"SELECT {sql} FROM (SELECT ?::VARCHAR AS start_raw)", [t]).fetchone()[0] for t in texts
+    ]
+    if epochs is not None:  # Arrow read them all: the same values, none missing
+        assert epochs.to_pylist() == expected
+        assert None not in expected

@@ -135,6 +135,36 @@ _PLAIN_TIME = (
 _INTEGER = "-?[0-9]{1,18}"
 
 
+def _sql_epoch(s: str) -> str:
+    """SQL of the epoch second of a time (`start_raw`, trimmed `s`): the plain spelling by one regex, any
+    other trimmed ISO-8601 time with a UTC offset by the general rule; NULL when neither."""
+    ts = (
+        f"CASE WHEN regexp_full_match(start_raw, '{_PLAIN_TIME}') THEN TRY_CAST(start_raw AS TIMESTAMPTZ) "
+        f"WHEN {_HAS_OFFSET.format(s=s)} THEN TRY_CAST({s} AS TIMESTAMPTZ) END"
+    )
+    return f"CAST(epoch_ms({ts}) // 1000 AS BIGINT)"
+
+
+# The lengths of `YYYY-MM-DDTHH:MM:SS` with `Z`, `±HH`, `±HHMM` or `±HH:MM`: Arrow would also read times
+# without seconds, which the SQL rule refuses.
+_PLAIN_TIME_LENGTHS = pa.array([20, 22, 24, 25], pa.int32())
+
+
+def _arrow_epochs(times: pa.ChunkedArray) -> pa.ChunkedArray | None:
+    """The epoch second of every time when Arrow reads them all (ISO-8601 with a date, a time to the
+    second and a UTC offset, no spaces: a subset of what `_sql_epoch` takes, with the same values);
+    None when one is not so, and the SQL rule then reads them."""
+    lengths = pc.binary_length(times, memory_pool=POOL)
+    if not pc.all(pc.is_in(lengths, value_set=_PLAIN_TIME_LENGTHS), skip_nulls=True, min_count=0).as_py():
+        return None
+    try:
+        return pc.cast(
+            pc.cast(times, pa.timestamp("s", tz="UTC"), memory_pool=POOL), pa.int64(), memory_pool=POOL
+        )
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+
+
 def _raw_texts(spec: ImportSpec) -> dict[str, str]:
     """SQL of the trimmed raw texts that a reject shows (evaluated only for rejected rows)."""
     volume_default = "'1'" if spec.kind is ServiceKind.SMS else "'0'"
@@ -154,12 +184,15 @@ def _integer(raw: str, trimmed: str, default: str | None = None) -> str:
     )
 
 
-def _validated_sql(source: str, columns: list[str], spec: ImportSpec, from_arrow: bool = False) -> str:
+def _validated_sql(
+    source: str, columns: list[str], spec: ImportSpec, from_arrow: bool = False, timed: bool = False
+) -> str:
     """Every row with its values, its raw inputs and a reject reason (NULL when accepted).
 
     The rows are numbered `rn` (from 1) in file order: by the source's own `rn` column when `from_arrow`
     (whose numbers come as keys too, `a_key` and `b_key`, see `_validated_by_arrow`), else by
-    `row_number() OVER ()` over the source read in order (which runs on one thread).
+    `row_number() OVER ()` over the source read in order (which runs on one thread). With `timed`, the
+    source's `start_epoch_in` holds every row's time already (Arrow read them all as this rule would).
 
     Each value has a fast path for the plain spellings and falls back to the general rule for the
     rest; the reason is worked out only for rows that fail the cheap all-good test, which implies it
@@ -184,7 +217,7 @@ def _validated_sql(source: str, columns: list[str], spec: ImportSpec, from_arrow
              WHEN b_raw IS NULL OR trim(b_raw) = '' THEN 'b_number: missing'
              WHEN b_number IS NULL THEN 'b_number: not a phone number: ' || b_raw
              WHEN start_raw IS NULL OR {s} = '' THEN 'start_time: missing'
-             WHEN start_ts IS NULL
+             WHEN start_epoch IS NULL
                THEN 'start_time: not an ISO-8601 time with a UTC offset: ' || start_raw
              WHEN start_epoch < {spec.period_start} OR start_epoch >= {spec.period_end}
                THEN 'start_time: outside period {spec.period}: ' || start_raw
@@ -201,6 +234,7 @@ def _validated_sql(source: str, columns: list[str], spec: ImportSpec, from_arrow
     return f"""
     WITH base AS (
         SELECT {"rn, a_key, b_key" if from_arrow else "row_number() OVER () AS rn"},
+               {"start_epoch_in" if timed else "NULL"} AS start_epoch_in,
                {t["record_id"]} AS record_id, {t["service"]} AS service_raw,
                {t["a_number"]} AS a_raw, {t["b_number"]} AS b_raw, {t["start_time"]} AS start_raw,
                {t["duration_s"]} AS duration_in, {t["volume"]} AS volume_in, {t["route"]} AS route
@@ -209,16 +243,14 @@ def _validated_sql(source: str, columns: list[str], spec: ImportSpec, from_arrow
         SELECT *, {a_fast}, {b_fast} FROM base
     ), cleaned AS (
         SELECT *, {a_clean}, {b_clean},
-               CASE WHEN regexp_full_match(start_raw, '{_PLAIN_TIME}') THEN TRY_CAST(start_raw AS TIMESTAMPTZ)
-                    WHEN {_HAS_OFFSET.format(s=s)} THEN TRY_CAST({s} AS TIMESTAMPTZ) END AS start_ts,
+               {"start_epoch_in" if timed else _sql_epoch(s)} AS start_epoch,
                {_integer("duration_in", raw["duration_raw"], "0")} AS duration_s,
                {_integer("volume_in", raw["volume_raw"], volume_default)} AS volume
         FROM tested
     ), prefixed AS (
         SELECT *, {a_digits}, {b_digits} FROM cleaned
     ), parsed AS (
-        SELECT *, {a_valid}, {b_valid}, CAST(epoch_ms(start_ts) // 1000 AS BIGINT) AS start_epoch
-        FROM prefixed
+        SELECT *, {a_valid}, {b_valid} FROM prefixed
     )
     SELECT rn, record_id, {svc} AS service, a_number, b_number, a_raw, b_raw,
            start_epoch, duration_s, volume, route, start_raw, duration_in, volume_in,
@@ -294,7 +326,9 @@ def normalise_usage(
         staged_rejects.unlink(missing_ok=True)
 
 
-def _output_sql(source: str, columns: list[str], spec: ImportSpec, from_arrow: bool) -> str:
+def _output_sql(
+    source: str, columns: list[str], spec: ImportSpec, from_arrow: bool, timed: bool = False
+) -> str:
     """The validated rows as the canonical columns plus what a reject shows."""
     canonical = ", ".join("rn + 1 AS line" if c == "line" else c for c in CANONICAL_COLUMNS)
     # Raw text of times and counts is only needed to explain a rejected row.
@@ -304,7 +338,7 @@ def _output_sql(source: str, columns: list[str], spec: ImportSpec, from_arrow: b
         for f in _REJECT_FIELDS
         if f not in CANONICAL_COLUMNS
     )
-    return f"SELECT {canonical}, {extra} FROM ({_validated_sql(source, columns, spec, from_arrow)})"
+    return f"SELECT {canonical}, {extra} FROM ({_validated_sql(source, columns, spec, from_arrow, timed)})"
 
 
 def _validated_by_duckdb(
@@ -332,6 +366,7 @@ def _validated_by_arrow(
         ),
     )  # fmt: skip
     query = _output_sql("arrow_rows", columns, spec, from_arrow=True)
+    timed_query = _output_sql("arrow_rows", columns, spec, from_arrow=True, timed=True)
     keyer = NumberKeyer(spec.plan)  # each distinct number text of the file normalised once
     numbered = 0
 
@@ -341,9 +376,14 @@ def _validated_by_arrow(
         rows = rows.append_column("rn", rn)
         rows = rows.append_column("a_key", keyer(rows.column("a_number")))
         rows = rows.append_column("b_key", keyer(rows.column("b_number")))
+        epochs = _arrow_epochs(rows.column("start_time"))
+        if epochs is not None:
+            rows = rows.append_column("start_epoch_in", epochs)
         con.register("arrow_rows", rows)
         try:
-            yield from con.sql(query).to_arrow_table().to_batches(_BATCH_ROWS)
+            yield from (
+                con.sql(timed_query if epochs is not None else query).to_arrow_table().to_batches(_BATCH_ROWS)
+            )
         finally:
             con.unregister("arrow_rows")
 
