@@ -129,3 +129,26 @@ def test_times_arrow_reads_take_the_value_of_the_sql_rule(pieces: list[tuple[str
     if epochs is not None:  # Arrow read them all: the same values, none missing
         assert epochs.to_pylist() == expected
         assert None not in expected
+
+
+_INTEGER_TEXTS = st.one_of(
+    st.integers(-(10**19), 10**19).map(str),
+    st.text(alphabet="0123456789-+ .e_x\u0663", max_size=20),
+    st.sampled_from(
+        ["007", "-0", "00", "+5", " 5", "5 ", "1e3", "123456789012345678", "1234567890123456789"]
+    ),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(texts=st.lists(st.none() | _INTEGER_TEXTS, min_size=1, max_size=4))
+def test_integers_arrow_reads_take_the_value_of_the_sql_rule(texts: list[str | None]) -> None:
+    values = usage_import._arrow_integers(pa.chunked_array([pa.array(texts, pa.string())]))
+    con = duckdb.connect()
+    sql = usage_import._integer("duration_in", "trim(coalesce(duration_in, '0'))", "0")
+    expected = [
+        con.execute(f"SELECT {sql} FROM (SELECT ?::VARCHAR AS duration_in)", [t]).fetchone()[0] for t in texts
+    ]
+    if values is not None:  # Arrow read them all: the same values (a missing one takes the default)
+        assert [0 if v is None else v for v in values.to_pylist()] == expected
+        assert None not in expected

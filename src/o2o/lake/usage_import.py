@@ -165,6 +165,19 @@ def _arrow_epochs(times: pa.ChunkedArray) -> pa.ChunkedArray | None:
         return None
 
 
+def _arrow_integers(texts: pa.ChunkedArray) -> pa.ChunkedArray | None:
+    """Every text as an integer when all are 1 to 18 ASCII digits (what `_integer`'s untrimmed rule takes,
+    but for a sign; Arrow alone would take `0x1F` too); None when not."""
+    plain = pc.and_(pc.ascii_is_decimal(texts), pc.less_equal(pc.binary_length(texts, memory_pool=POOL), 18))
+    if not pc.all(plain, skip_nulls=True, min_count=0).as_py():
+        return None
+    return pc.cast(texts, pa.int64(), memory_pool=POOL)
+
+
+# What Arrow may have read of every row of a group: the validation's column, and the input column read.
+_ARROW_READ = {"start_epoch_in": "start_time", "duration_int": "duration_s", "volume_int": "volume"}
+
+
 def _raw_texts(spec: ImportSpec) -> dict[str, str]:
     """SQL of the trimmed raw texts that a reject shows (evaluated only for rejected rows)."""
     volume_default = "'1'" if spec.kind is ServiceKind.SMS else "'0'"
@@ -175,8 +188,11 @@ def _raw_texts(spec: ImportSpec) -> dict[str, str]:
     }
 
 
-def _integer(raw: str, trimmed: str, default: str | None = None) -> str:
-    """An integer column: untrimmed digits cast at once, anything else by the trimmed rule (NULL if not)."""
+def _integer(raw: str, trimmed: str, default: str | None = None, read: bool = False) -> str:
+    """An integer column: untrimmed digits cast at once, anything else by the trimmed rule (NULL if not);
+    when Arrow `read` every value, its reading (`duration_int`, `volume_int`), the default where missing."""
+    if read:
+        return f"COALESCE({raw.removesuffix('_in')}_int, {default})"
     first = f"WHEN {raw} IS NULL THEN {default} " if default is not None else ""
     return (
         f"CASE {first}WHEN regexp_full_match({raw}, '{_INTEGER}') THEN CAST({raw} AS BIGINT) "
@@ -185,14 +201,19 @@ def _integer(raw: str, trimmed: str, default: str | None = None) -> str:
 
 
 def _validated_sql(
-    source: str, columns: list[str], spec: ImportSpec, from_arrow: bool = False, timed: bool = False
+    source: str,
+    columns: list[str],
+    spec: ImportSpec,
+    from_arrow: bool = False,
+    read: frozenset[str] = frozenset(),
 ) -> str:
     """Every row with its values, its raw inputs and a reject reason (NULL when accepted).
 
     The rows are numbered `rn` (from 1) in file order: by the source's own `rn` column when `from_arrow`
     (whose numbers come as keys too, `a_key` and `b_key`, see `_validated_by_arrow`), else by
-    `row_number() OVER ()` over the source read in order (which runs on one thread). With `timed`, the
-    source's `start_epoch_in` holds every row's time already (Arrow read them all as this rule would).
+    `row_number() OVER ()` over the source read in order (which runs on one thread). What Arrow already
+    read of every row, as these rules would, comes in the source's columns named by `read` (of
+    `_ARROW_READ`), and these rules are skipped for it.
 
     Each value has a fast path for the plain spellings and falls back to the general rule for the
     rest; the reason is worked out only for rows that fail the cheap all-good test, which implies it
@@ -234,7 +255,7 @@ def _validated_sql(
     return f"""
     WITH base AS (
         SELECT {"rn, a_key, b_key" if from_arrow else "row_number() OVER () AS rn"},
-               {"start_epoch_in" if timed else "NULL"} AS start_epoch_in,
+               {", ".join(f"{c if c in read else 'NULL'} AS {c}" for c in _ARROW_READ)},
                {t["record_id"]} AS record_id, {t["service"]} AS service_raw,
                {t["a_number"]} AS a_raw, {t["b_number"]} AS b_raw, {t["start_time"]} AS start_raw,
                {t["duration_s"]} AS duration_in, {t["volume"]} AS volume_in, {t["route"]} AS route
@@ -243,9 +264,9 @@ def _validated_sql(
         SELECT *, {a_fast}, {b_fast} FROM base
     ), cleaned AS (
         SELECT *, {a_clean}, {b_clean},
-               {"start_epoch_in" if timed else _sql_epoch(s)} AS start_epoch,
-               {_integer("duration_in", raw["duration_raw"], "0")} AS duration_s,
-               {_integer("volume_in", raw["volume_raw"], volume_default)} AS volume
+               {"start_epoch_in" if "start_epoch_in" in read else _sql_epoch(s)} AS start_epoch,
+               {_integer("duration_in", raw["duration_raw"], "0", "duration_int" in read)} AS duration_s,
+               {_integer("volume_in", raw["volume_raw"], volume_default, "volume_int" in read)} AS volume
         FROM tested
     ), prefixed AS (
         SELECT *, {a_digits}, {b_digits} FROM cleaned
@@ -327,7 +348,7 @@ def normalise_usage(
 
 
 def _output_sql(
-    source: str, columns: list[str], spec: ImportSpec, from_arrow: bool, timed: bool = False
+    source: str, columns: list[str], spec: ImportSpec, from_arrow: bool, read: frozenset[str] = frozenset()
 ) -> str:
     """The validated rows as the canonical columns plus what a reject shows."""
     canonical = ", ".join("rn + 1 AS line" if c == "line" else c for c in CANONICAL_COLUMNS)
@@ -338,7 +359,7 @@ def _output_sql(
         for f in _REJECT_FIELDS
         if f not in CANONICAL_COLUMNS
     )
-    return f"SELECT {canonical}, {extra} FROM ({_validated_sql(source, columns, spec, from_arrow, timed)})"
+    return f"SELECT {canonical}, {extra} FROM ({_validated_sql(source, columns, spec, from_arrow, read)})"
 
 
 def _validated_by_duckdb(
@@ -365,10 +386,14 @@ def _validated_by_arrow(
             strings_can_be_null=True,
         ),
     )  # fmt: skip
-    query = _output_sql("arrow_rows", columns, spec, from_arrow=True)
-    timed_query = _output_sql("arrow_rows", columns, spec, from_arrow=True, timed=True)
+    queries: dict[frozenset[str], str] = {}  # by what Arrow read of a whole group
     keyer = NumberKeyer(spec.plan)  # each distinct number text of the file normalised once
     numbered = 0
+    readers = {
+        "start_epoch_in": _arrow_epochs,
+        "duration_int": _arrow_integers,
+        "volume_int": _arrow_integers,
+    }
 
     def validated(group: list[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         rows = pa.Table.from_batches(group)
@@ -376,14 +401,16 @@ def _validated_by_arrow(
         rows = rows.append_column("rn", rn)
         rows = rows.append_column("a_key", keyer(rows.column("a_number")))
         rows = rows.append_column("b_key", keyer(rows.column("b_number")))
-        epochs = _arrow_epochs(rows.column("start_time"))
-        if epochs is not None:
-            rows = rows.append_column("start_epoch_in", epochs)
+        for name, column in _ARROW_READ.items():
+            values = readers[name](rows.column(column)) if column in rows.column_names else None
+            if values is not None:
+                rows = rows.append_column(name, values)
+        read = frozenset(_ARROW_READ).intersection(rows.column_names)
+        if read not in queries:
+            queries[read] = _output_sql("arrow_rows", columns, spec, from_arrow=True, read=read)
         con.register("arrow_rows", rows)
         try:
-            yield from (
-                con.sql(timed_query if epochs is not None else query).to_arrow_table().to_batches(_BATCH_ROWS)
-            )
+            yield from con.sql(queries[read]).to_arrow_table().to_batches(_BATCH_ROWS)
         finally:
             con.unregister("arrow_rows")
 
