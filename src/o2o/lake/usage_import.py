@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from typing import TypeVar
 
 import duckdb
 import numpy as np
@@ -51,6 +52,9 @@ class ImportCounts:
     rejected: int
     duration_s: int
     volume: int
+
+
+_T = TypeVar("_T")
 
 
 def _q(text: str) -> str:
@@ -388,24 +392,29 @@ def _validated_by_arrow(
     )  # fmt: skip
     queries: dict[frozenset[str], str] = {}  # by what Arrow read of a whole group
     keyer = NumberKeyer(spec.plan)  # each distinct number text of the file normalised once
-    numbered = 0
     readers = {
         "start_epoch_in": _arrow_epochs,
         "duration_int": _arrow_integers,
         "volume_int": _arrow_integers,
     }
 
-    def validated(group: list[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        rows = pa.Table.from_batches(group)
-        rn = pa.array(np.arange(numbered + 1, numbered + 1 + rows.num_rows, dtype=np.int64))
-        rows = rows.append_column("rn", rn)
-        rows = rows.append_column("a_key", keyer(rows.column("a_number")))
-        rows = rows.append_column("b_key", keyer(rows.column("b_number")))
-        for name, column in _ARROW_READ.items():
-            values = readers[name](rows.column(column)) if column in rows.column_names else None
-            if values is not None:
-                rows = rows.append_column(name, values)
-        read = frozenset(_ARROW_READ).intersection(rows.column_names)
+    def prepared() -> Iterator[tuple[pa.Table, frozenset[str]]]:
+        """Each group numbered, its numbers keyed and what Arrow reads of it read, on the reader's thread."""
+        numbered = 0
+        for group in batch_groups(reader, _GROUP_ROWS):
+            rows = pa.Table.from_batches(group)
+            rn = pa.array(np.arange(numbered + 1, numbered + 1 + rows.num_rows, dtype=np.int64))
+            numbered += rows.num_rows
+            rows = rows.append_column("rn", rn)
+            rows = rows.append_column("a_key", keyer(rows.column("a_number")))
+            rows = rows.append_column("b_key", keyer(rows.column("b_number")))
+            for name, column in _ARROW_READ.items():
+                values = readers[name](rows.column(column)) if column in rows.column_names else None
+                if values is not None:
+                    rows = rows.append_column(name, values)
+            yield rows, frozenset(_ARROW_READ).intersection(rows.column_names)
+
+    for rows, read in _read_ahead(prepared()):
         if read not in queries:
             queries[read] = _output_sql("arrow_rows", columns, spec, from_arrow=True, read=read)
         con.register("arrow_rows", rows)
@@ -414,16 +423,12 @@ def _validated_by_arrow(
         finally:
             con.unregister("arrow_rows")
 
-    for group in _read_ahead(batch_groups(reader, _GROUP_ROWS)):
-        yield from validated(group)
-        numbered += sum(b.num_rows for b in group)
 
-
-def _read_ahead(items: Iterator[list[pa.RecordBatch]]) -> Iterator[list[pa.RecordBatch]]:
+def _read_ahead(items: Iterator[_T]) -> Iterator[_T]:
     """`items` produced on a thread of their own, one ahead of the consumer (Arrow parses the next group
     while DuckDB validates this one); an error is raised where the item would have come, and a consumer
     that stops early stops the producer at its next item."""
-    ahead: queue.Queue[tuple[list[pa.RecordBatch] | None, BaseException | None]] = queue.Queue(maxsize=1)
+    ahead: queue.Queue[tuple[_T | None, BaseException | None]] = queue.Queue(maxsize=1)
     stop = threading.Event()
 
     def produce() -> None:
