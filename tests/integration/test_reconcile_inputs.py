@@ -660,3 +660,23 @@ def test_a_side_estimated_beyond_its_budget_goes_straight_into_duckdb(
     assert con.execute("SELECT count(*) FROM ours").fetchall() == [(1000,)]
     assert sources.load_side(con, "theirs", path, UK, 10**9) is not None  # held in Arrow
     assert budgets[0] == 0 and budgets[-1] == 10**9
+
+
+def test_what_arrow_holds_to_read_comes_off_duckdbs_limit_when_a_side_goes_into_duckdb(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rows = _calls([str(i) for i in range(300_000)])  # 12 MB of keyed rows
+    small, large = write_csv(tmp_path / "s.csv", rows[:10]), write_csv(tmp_path / "l.csv", rows)
+
+    def limit_after(paths: tuple[Path, Path], memory_limit: str) -> int:
+        con = sources.connect(memory_limit, tmp_path / "scratch")
+        loaded = sources.load_sides(con, [("ours", paths[0], UK), ("theirs", paths[1], UK)], memory_limit)
+        loaded.drop(con)
+        return sources.memory_bytes(con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0])
+
+    # a quarter of 40 MB is too little for the large side: into DuckDB, and the reading's share (here more
+    # than half of the limit) comes off, down to half
+    assert limit_after((small, small), "40MB") == pytest.approx(40e6, rel=0.01)
+    assert limit_after((small, large), "40MB") == pytest.approx(20e6, rel=0.01)
+    monkeypatch.setattr(sources, "READING_BYTES", 4_000_000)  # a share under half comes off whole
+    assert limit_after((small, large), "40MB") == pytest.approx(32e6, rel=0.01)

@@ -326,7 +326,7 @@ def load_side(con: Any, side: str, path: Path, plan: NumberingPlan | None, budge
     path = Path(path)
     if not path.exists():
         raise ImportRefusedError(f"{path}: no such file")
-    if _estimated_rows(path) * KEYED_ROW_BYTES > budget:
+    if not _fits(path, budget):
         budget = 0  # straight into DuckDB: holding the first part in Arrow would only add to the peak
     numbering = plan or _NO_COUNTRY
     columns = None if _is_parquet(path) else plain_csv_columns(path)
@@ -340,6 +340,16 @@ def load_side(con: Any, side: str, path: Path, plan: NumberingPlan | None, budge
 
 # Bytes of a keyed row held in Arrow: INTEGER line and duration, BIGINT id, keys and start.
 KEYED_ROW_BYTES = 40
+
+
+# What Arrow holds while it reads a file into DuckDB (a keyed group of rows with its texts), and keeps for
+# reuse a while after (`DECAY_MS`): taken off DuckDB's limit while sides go into DuckDB.
+READING_BYTES = CHUNK_ROWS * 150
+
+
+def _fits(path: Path, budget: int) -> bool:
+    """Whether a usage file's keyed rows are expected to fit in `budget` bytes of Arrow memory."""
+    return _estimated_rows(path) * KEYED_ROW_BYTES <= budget
 
 
 def _estimated_rows(path: Path) -> int:
@@ -368,10 +378,10 @@ class LoadedSides:
 
     in_arrow: frozenset[str]
     names: tuple[str, ...]
-    memory_limit: str
+    memory_limit: str  # DuckDB's limit once the sides are dropped
 
     def drop(self, con: Any) -> tuple[int, ...]:
-        """Drop the sides (and give DuckDB its memory limit back); the number of records of each."""
+        """Drop the sides (and give DuckDB the limit it has without them); the number of records of each."""
         counts = []
         for side in self.names:
             counts.append(int(con.execute(f"SELECT count(*) FROM {side}").fetchall()[0][0]))
@@ -389,9 +399,15 @@ def load_sides(
 ) -> LoadedSides:
     """Load each side at once, each on its own thread and DuckDB cursor (Arrow's CSV reader takes one core
     per file); the first error is raised. A side whose rows fit in a quarter of `memory_limit` stays an
-    Arrow table registered under its name, and DuckDB's limit is lowered by what they hold until `drop`."""
+    Arrow table registered under its name, and DuckDB's limit is lowered by what they hold until `drop`.
+    When a side goes into DuckDB instead, what Arrow holds to read each file (`READING_BYTES`) comes off
+    DuckDB's limit for the rest of the matching."""
     limit = memory_bytes(memory_limit)
     budget = limit // 4 if limit else 0
+    if limit and not all(_fits(Path(path), budget) for _, path, _ in sides if Path(path).exists()):
+        limit = max(limit - READING_BYTES * len(sides), limit // 2)
+        memory_limit = f"{limit}B"
+        con.execute(f"SET memory_limit = {_literal(memory_limit)}")
     with ThreadPoolExecutor(max_workers=len(sides)) as pool:
         futures = [pool.submit(_load_on_cursor, con, side, path, plan, budget) for side, path, plan in sides]
         loaded = [future.result() for future in futures]
