@@ -165,7 +165,7 @@ def _arrow_epochs(times: pa.ChunkedArray) -> pa.ChunkedArray | None:
         return pc.cast(
             pc.cast(times, pa.timestamp("s", tz="UTC"), memory_pool=POOL), pa.int64(), memory_pool=POOL
         )
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+    except pa.ArrowInvalid:
         return None
 
 
