@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import queue
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
@@ -178,8 +178,13 @@ def _arrow_integers(texts: pa.ChunkedArray) -> pa.ChunkedArray | None:
     return pc.cast(texts, pa.int64(), memory_pool=POOL)
 
 
-# What Arrow may have read of every row of a group: the validation's column, and the input column read.
-_ARROW_READ = {"start_epoch_in": "start_time", "duration_int": "duration_s", "volume_int": "volume"}
+# What Arrow may have read of every row of a group: the validation's column, the input column it reads,
+# and how.
+_ARROW_READ: dict[str, tuple[str, Callable[[pa.ChunkedArray], pa.ChunkedArray | None]]] = {
+    "start_epoch_in": ("start_time", _arrow_epochs),
+    "duration_int": ("duration_s", _arrow_integers),
+    "volume_int": ("volume", _arrow_integers),
+}
 
 
 def _raw_texts(spec: ImportSpec) -> dict[str, str]:
@@ -392,11 +397,6 @@ def _validated_by_arrow(
     )  # fmt: skip
     queries: dict[frozenset[str], str] = {}  # by what Arrow read of a whole group
     keyer = NumberKeyer(spec.plan)  # each distinct number text of the file normalised once
-    readers = {
-        "start_epoch_in": _arrow_epochs,
-        "duration_int": _arrow_integers,
-        "volume_int": _arrow_integers,
-    }
 
     def prepared() -> Iterator[tuple[pa.Table, frozenset[str]]]:
         """Each group numbered, its numbers keyed and what Arrow reads of it read, on the reader's thread."""
@@ -408,8 +408,8 @@ def _validated_by_arrow(
             rows = rows.append_column("rn", rn)
             rows = rows.append_column("a_key", keyer(rows.column("a_number")))
             rows = rows.append_column("b_key", keyer(rows.column("b_number")))
-            for name, column in _ARROW_READ.items():
-                values = readers[name](rows.column(column)) if column in rows.column_names else None
+            for name, (column, read_all) in _ARROW_READ.items():
+                values = read_all(rows.column(column)) if column in rows.column_names else None
                 if values is not None:
                     rows = rows.append_column(name, values)
             yield rows, frozenset(_ARROW_READ).intersection(rows.column_names)
