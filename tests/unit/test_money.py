@@ -64,3 +64,17 @@ def test_money_refuses_mixed_currencies() -> None:
 def test_sum_in_minor_units_equals_decimal_sum(units: list[int]) -> None:
     amounts = [from_minor(u, "EUR") for u in units]
     assert to_minor(sum(amounts, D(0)), "EUR") == sum(units)
+
+
+def test_an_entered_amount_finer_than_the_minor_unit_is_refused_naming_the_field() -> None:
+    from o2o.domain.money import parse_amount
+
+    assert parse_amount("243.6", "GBP", "--amount") == Decimal("243.60")
+    assert parse_amount("1200", "JPY", "--amount") == Decimal(1200)
+    with pytest.raises(MoneyError, match=r"--amount: 243\.601 GBP has more decimals"):
+        parse_amount("243.601", "GBP", "--amount")
+    with pytest.raises(MoneyError, match="--amount: 1.5 JPY"):
+        parse_amount("1.5", "JPY", "--amount")
+    with pytest.raises(MoneyError, match="--amount: -1 is negative"):
+        parse_amount("-1", "GBP", "--amount")
+    assert parse_amount("-1.25", "EUR", "amount", signed=True) == Decimal("-1.25")

@@ -125,3 +125,21 @@ class Money:
 
     def __str__(self) -> str:
         return f"{self.amount} {self.currency}"
+
+
+def parse_amount(text: Decimal | int | str, currency: str, field: str, *, signed: bool = False) -> Decimal:
+    """An amount a user entered for `field`, exact in `currency`: refused (naming the field) when it is not a
+    number, is negative (unless `signed`), or has more decimals than the currency's minor unit — never
+    silently rounded, so that one fact never shows as two figures."""
+    try:
+        amount = D(text)
+    except MoneyError as exc:
+        raise MoneyError(f"{field}: {exc}") from None
+    places = minor_units(currency)
+    if amount != amount.quantize(quantum(places), context=_CONTEXT):
+        raise MoneyError(
+            f"{field}: {text} {currency} has more decimals than {currency}'s minor unit ({places})"
+        )
+    if amount < 0 and not signed:
+        raise MoneyError(f"{field}: {text} is negative")
+    return amount.quantize(quantum(places), context=_CONTEXT)
