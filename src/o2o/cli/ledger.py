@@ -1,7 +1,8 @@
 """Commands of the ledger: `keys generate`, `ledger head|proof|export|verify`.
 
 Thin: each parses options, calls `o2o.services.ledger` and renders. `ledger verify` exits 1 when it finds
-tampering (after printing every finding); with `--export` and `--keys` it needs no workspace at all.
+tampering (after printing every finding); with `--export` and `--keys` it needs no workspace at all; with
+`--store` it also audits the database against the ledger (`o2o.services.store_audit`).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import typer
 
 from o2o.cli.context import workspace
 from o2o.cli.output import console, print_json, print_table
-from o2o.domain.errors import ValidationError
+from o2o.domain.errors import O2OError, RecordMismatchError, ValidationError
 from o2o.ledger.verification import TamperingDetected
 from o2o.services import ledger as svc
 
@@ -150,19 +151,62 @@ def ledger_verify(
         Path | None,
         typer.Option("--since-head", help="A tree head kept earlier: prove history was not rewritten."),
     ] = None,
+    store: Annotated[
+        bool,
+        typer.Option(
+            "--store",
+            help="Also check the store's statements, obligations, set-offs and payments against the ledger.",
+        ),
+    ] = False,
     json_out: JsonOpt = False,
 ) -> None:
-    """Check hashes, signatures, chain, sequence and tree heads; name every kind of tampering found."""
+    """Check hashes, signatures, chain, sequence and tree heads; name every kind of tampering found.
+    With --store, also compare what the database holds with what the ledger registered."""
+    if store and export is not None:
+        raise ValidationError("--store audits the workspace's database: it cannot be combined with --export")
     ws = None if export is not None and keys is not None else workspace()
     report = svc.verify(ws, export, keys, since_head)
     data = report.to_dict()
+    audit = None
+    if store and ws is not None:
+        from o2o.services.store_audit import audit_store
+
+        audit = audit_store(ws)
+        data["store"] = audit.to_dict()
     if json_out:
         print_json(data)
     else:
         _render_report(data)
+        if audit is not None:
+            _render_audit(data["store"])
+    problems: list[O2OError] = []
     if not report.ok:
         kinds = ", ".join(sorted(report.kinds()))
-        raise TamperingDetected(f"the ledger did not verify ({len(report.findings)} findings: {kinds})")
+        problems.append(
+            TamperingDetected(f"the ledger did not verify ({len(report.findings)} findings: {kinds})")
+        )
+    if audit is not None and not audit.ok:
+        first = audit.findings[0].message
+        problems.append(
+            RecordMismatchError(
+                f"the store differs from what the ledger registered ({len(audit.findings)} findings; {first})"
+            )
+        )
+    if problems:
+        raise type(problems[0])("; ".join(str(p) for p in problems))
+
+
+def _render_audit(data: dict[str, Any]) -> None:
+    checked = ", ".join(f"{n} {what}" for what, n in data["checked"].items())
+    if data["ok"]:
+        console.print(f"[green]store verified[/green] against the ledger: {checked}")
+        return
+    console.print(
+        f"[red]store NOT verified[/red] against the ledger: {len(data['findings'])} findings ({checked})"
+    )
+    # One plain line per finding (no table): ids and figures stay whole however narrow the terminal.
+    for finding in data["findings"]:
+        console.print(f"store: {finding['message']}", markup=False, highlight=False, soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:

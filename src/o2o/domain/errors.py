@@ -44,3 +44,7 @@ class ImportRefusedError(O2OError):
 
 class SignatureError(O2OError):
     """A signature that does not verify, or a missing key."""
+
+
+class RecordMismatchError(O2OError):
+    """What the store holds differs from what the ledger registered for it (money must not move on it)."""

@@ -23,6 +23,7 @@ from o2o.ledger.keys import Signer
 from o2o.services.accounts import post_dispute_adjustment
 from o2o.services.cycle_common import canonical, digest, hub_signer, move_cycle, register
 from o2o.services.ledger import load_signer
+from o2o.services.registered_record import register_obligations
 from o2o.store.cycle_repository import CycleRepository
 from o2o.store.uow import UnitOfWork
 
@@ -176,6 +177,8 @@ def _apply_resolution(
     if ob is not None:
         status = "open" if extra > ZERO else "cancelled"
         repo.update_obligation(ob, amount=extra, remaining=extra, status=status)
+        changed = {**ob, "amount": extra, "remaining": extra, "status": status}
+        register_obligations(uow, hub, "obligation.changed", [changed])
         if extra > ZERO:
             period = Period.parse(st["period"])
             post_dispute_adjustment(

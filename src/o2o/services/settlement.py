@@ -25,6 +25,12 @@ from o2o.ledger.keys import Signer
 from o2o.netting import NettingMode, NettingResult, net_obligations
 from o2o.services.accounts import post_payment, post_setoff
 from o2o.services.cycle_common import hub_signer, missing_declarations, move_cycle, register
+from o2o.services.registered_record import (
+    check_obligations,
+    check_payment,
+    payment_figures,
+    register_obligations,
+)
 from o2o.store.cycle_repository import CycleRepository
 from o2o.store.uow import UnitOfWork
 
@@ -97,35 +103,50 @@ def run_netting(ws: Workspace, period: str, mode: str = "clearing-house") -> dic
         signed = [c for c in repo.cycles(str(per)) if c["state"] == CycleState.SIGNED.value]
         if not rows and not signed:
             raise InvalidTransitionError(f"period {per}: no signed statements with open obligations to net")
+        # Money moves on these figures: each must still be what the ledger registered, or nothing is written.
+        check_obligations(uow, rows, f"netting of {per}")
         withheld = [r["id"] for r in rows if r["status"] == "withheld"]
         result = net_obligations(_domain(rows), mode=netting_mode, withheld=withheld)
         round_id = f"RND-{per}-{secrets.token_hex(3)}"
         figures = figures_of(result, rows)
         repo.add_round(round_id, str(per), netting_mode.value, figures)
         by_id = {r["id"]: r for r in rows}
+        changed: list[dict[str, Any]] = []
+        issued: list[dict[str, Any]] = []
         for cur in result.currencies:
             for so in cur.setoffs:
                 ob = by_id[so.obligation]
                 repo.add_setoff(round_id, so.obligation, so.amount)
                 remaining = Decimal(ob["remaining"]) - so.amount
                 repo.update_obligation(ob, remaining=remaining, status="netted")
+                changed.append({**ob, "remaining": remaining, "status": "netted"})
                 post_setoff(
                     uow, round_id=round_id, obligation_id=so.obligation, debtor=ob["debtor"],
                     creditor=ob["creditor"], amount=so.amount, currency=ob["currency"],
                     date=per.next.first_day, actor="HUB",
                 )  # fmt: skip
             for i, pay in enumerate(cur.payments, start=1):
-                repo.add_payment(
+                issued.append(
                     {"id": f"PAY-{round_id[4:]}-{cur.currency}-{i:03d}", "round_id": round_id, "payer": pay.payer,
                      "payee": pay.payee, "amount": pay.amount, "currency": cur.currency}
                 )  # fmt: skip
+                repo.add_payment(issued[-1])
         set_off = {so.obligation for cur in result.currencies for so in cur.setoffs}
         for ob in rows:
             if ob["status"] == "open" and ob["id"] not in set_off:
                 repo.update_obligation(ob, status="netted")
+                changed.append({**ob, "status": "netted"})
         for cycle in signed:
             move_cycle(uow, cycle, CycleState.NETTED, hub)
-        register(uow, hub, "netting.round", round_id, figures)
+        register_obligations(uow, hub, "obligation.changed", changed)
+        # The round's entry carries its set-offs and instructions with their figures: the registered record
+        # that payment confirmation and `ledger verify --store` compare the store with.
+        registered = {
+            "setoffs": [{"obligation": so.obligation, "amount": str(so.amount)} for c in result.currencies
+                        for so in c.setoffs],
+            "payment_instructions": [payment_figures(p) for p in issued],
+        }  # fmt: skip
+        register(uow, hub, "netting.round", round_id, {**figures, **registered})
         if not repo.payments(round_id):
             _settle_round(uow, repo, round_id, hub)
         uow.commit()
@@ -147,6 +168,7 @@ def confirm_payment(ws: Workspace, payment_id: str, reference: str = "") -> dict
     with ws.uow() as uow:
         repo = CycleRepository(uow.connection)
         pay = repo.payment(payment_id)
+        check_payment(uow, pay, f"confirming payment {payment_id}")
         repo.confirm_payment(pay, reference)
         register(
             uow, hub, "payment.confirmed", payment_id, {"amount": str(pay["amount"]), "reference": reference}
@@ -162,7 +184,9 @@ def _settle_round(uow: UnitOfWork, repo: CycleRepository, round_id: str, hub: Si
     """Every instruction paid: each netted obligation's remainder is paid; the period's cycles settle."""
     rnd = repo.round(round_id)
     per = Period.parse(rnd["period"])
-    for ob in repo.obligations(rnd["period"], statuses=("netted",)):
+    netted = repo.obligations(rnd["period"], statuses=("netted",))
+    check_obligations(uow, netted, f"settling round {round_id}")
+    for ob in netted:
         remaining = Decimal(ob["remaining"])
         if remaining > ZERO:
             post_payment(
@@ -171,6 +195,9 @@ def _settle_round(uow: UnitOfWork, repo: CycleRepository, round_id: str, hub: Si
                 description=f"settled through netting round {round_id} ({rnd['mode']})",
             )  # fmt: skip
         repo.update_obligation(ob, remaining=ZERO, status="settled")
+    register_obligations(
+        uow, hub, "obligation.changed", ({**ob, "remaining": ZERO, "status": "settled"} for ob in netted)
+    )
     repo.set_round_state(rnd, "settled")
     for cycle in repo.cycles(rnd["period"]):
         if cycle["state"] == CycleState.NETTED.value:

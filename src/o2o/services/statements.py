@@ -19,6 +19,7 @@ from o2o.ledger.keys import Signer
 from o2o.services.accounts import post_dispute_adjustment, post_invoice
 from o2o.services.cycle_common import hub_signer, move_cycle, register
 from o2o.services.ledger import key_path, load_signer, stored_keys
+from o2o.services.registered_record import register_obligations
 from o2o.services.registry_data import get_agreement
 from o2o.store.cycle_repository import CycleRepository, due_date
 from o2o.store.uow import UnitOfWork
@@ -131,6 +132,11 @@ def _complete(
                     uow, dispute_id=dispute["id"], provider=line["provider"], customer=line["customer"],
                     amount=extra, currency=st["currency"], date=booked, actor="HUB", due_date=due,
                 )  # fmt: skip
+    # Each obligation is registered with its figures: the record that netting checks the store against.
+    made = set(created)
+    register_obligations(
+        uow, hub, "obligation.created", [o for o in repo.obligations(st["period"]) if o["id"] in made]
+    )
     repo.update_statement(repo.statement(st["id"]), state="signed")
     cycle = repo.cycle(st["agreement_id"], st["period"])
     if cycle is None:

@@ -12,7 +12,7 @@ from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from o2o.domain.errors import ConcurrencyError
@@ -100,6 +100,17 @@ class SqlLedgerRepository:
         result = self.conn.execution_options(yield_per=_STREAM_BATCH).execute(query)
         for row in result:
             yield _entry(row)
+
+    def latest_by_subject(
+        self, kinds: Sequence[str], subjects: Sequence[str] | None = None
+    ) -> dict[str, LedgerEntry]:
+        """The latest entry of any of `kinds` per subject (of these subjects only, if given), in one query."""
+        scope = [le.c.kind.in_(list(kinds))]
+        if subjects is not None:
+            scope.append(le.c.subject.in_(list(subjects)))
+        latest = select(func.max(le.c.seq)).where(*scope).group_by(le.c.subject)
+        rows = self.conn.execute(select(le).where(le.c.seq.in_(latest)))
+        return {row.subject: _entry(row) for row in rows}
 
     def leaf_hashes(self) -> list[bytes]:
         rows = self.conn.execute(select(le.c.leaf_hash).order_by(le.c.seq)).scalars()
