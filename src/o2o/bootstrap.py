@@ -1,13 +1,21 @@
-"""The composition root: builds the store engine, the lake and the unit of work from settings."""
+"""The composition root: builds the store engine, the lake and the unit of work from settings.
+
+The workspace holds the SQLite database and the private keys, so it is kept private whatever the umask: its
+folder and `keys/` are 0700, key files and the database 0600, set on creation and tightened when found looser.
+"""
 
 from __future__ import annotations
 
+import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
 
 from o2o.config import Settings
+from o2o.domain.errors import ValidationError
 from o2o.lake.layout import Lake
 from o2o.store.database import make_engine, migrate
 from o2o.store.uow import UnitOfWork
@@ -41,8 +49,41 @@ def open_workspace(settings: Settings | None = None) -> Workspace:
     settings.home.mkdir(parents=True, exist_ok=True)
     settings.lake_dir.mkdir(parents=True, exist_ok=True)
     url = settings.effective_database_url
+    keep_private(settings, url)
     engine = make_engine(url)
     if url not in _MIGRATED:
         migrate(engine)
         _MIGRATED.add(url)
     return Workspace(settings, engine)
+
+
+def keep_private(settings: Settings, url: str) -> None:
+    """Make the workspace folder, `keys/`, key files and a SQLite database readable by their owner only."""
+    _tighten(settings.home, 0o700)
+    keys = settings.keys_dir
+    if keys.is_dir():
+        _tighten(keys, 0o700)
+        for path in keys.rglob("*"):
+            _tighten(path, 0o700 if path.is_dir() else 0o600)
+    sqlite = make_url(url)
+    if sqlite.get_backend_name() == "sqlite" and sqlite.database not in (None, "", ":memory:"):
+        database = Path(sqlite.database)
+        if not database.exists() and database.parent.is_dir():
+            # created here, empty, at 0600, so SQLite never makes it with the umask's mode
+            os.close(os.open(database, os.O_WRONLY | os.O_CREAT, 0o600))
+        for path in (
+            database,
+            *(database.with_name(database.name + suffix) for suffix in ("-wal", "-shm", "-journal")),
+        ):
+            if path.exists():
+                _tighten(path, 0o600)
+
+
+def _tighten(path: Path, mode: int) -> None:
+    """Set `mode` when the path grants group or others anything (or was just made with the umask's mode)."""
+    try:
+        current = stat.S_IMODE(path.stat().st_mode)
+        if current & 0o077 or current & mode != mode:
+            os.chmod(path, mode)
+    except PermissionError as exc:
+        raise ValidationError(f"{path} cannot be made private to its owner ({exc.strerror})") from exc

@@ -1,4 +1,5 @@
-"""Settings from the environment (`O2O_HOME`, `O2O_DATABASE_URL`), validated with pydantic-settings."""
+"""Settings from the environment (`O2O_HOME`, `O2O_DATABASE_URL`, `O2O_HUB_PASSPHRASE_FILE`), validated with
+pydantic-settings."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ class Settings(BaseSettings):
 
     home: Path = Path("o2o-data")
     database_url: str | None = None
+    # The passphrase of an encrypted hub key, for the many commands that sign as the hub on the side.
+    hub_passphrase_file: Path | None = None
 
     @property
     def lake_dir(self) -> Path:

@@ -1,4 +1,4 @@
-"""Commands of the ledger: `keys generate`, `ledger head|proof|export|verify`.
+"""Commands of the ledger: `keys generate|rotate|revoke`, `ledger head|proof|export|verify`.
 
 Thin: each parses options, calls `o2o.services.ledger` and renders. `ledger verify` exits 1 when it finds
 tampering (after printing every finding); with `--export` and `--keys` it needs no workspace at all; with
@@ -7,7 +7,6 @@ tampering (after printing every finding); with `--export` and `--keys` it needs 
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -15,17 +14,12 @@ import typer
 
 from o2o.cli.context import workspace
 from o2o.cli.output import console, print_json, print_table
+from o2o.cli.passphrase import PassphraseEnvOpt, PassphraseFileOpt, passphrase
 from o2o.domain.errors import O2OError, RecordMismatchError, ValidationError
 from o2o.ledger.verification import TamperingDetected
 from o2o.services import ledger as svc
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
-PassphraseOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--passphrase-env", metavar="VAR", help="Environment variable holding the key's passphrase."
-    ),
-]
 
 keys_app = typer.Typer(help="Signing keys of operators and of the hub.", no_args_is_help=True)
 ledger_app = typer.Typer(
@@ -33,28 +27,69 @@ ledger_app = typer.Typer(
 )
 
 
-def _passphrase(var: str | None) -> bytes | None:
-    if var is None:
-        return None
-    value = os.environ.get(var)
-    if not value:
-        raise ValidationError(f"--passphrase-env {var}: the variable is not set or empty")
-    return value.encode()
-
-
 @keys_app.command("generate")
 def keys_generate(
     operator: Annotated[str, typer.Argument(help="Operator id, or HUB for the settlement hub.")],
-    passphrase_env: PassphraseOpt = None,
+    passphrase_file: PassphraseFileOpt = None,
+    passphrase_env: PassphraseEnvOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Make an Ed25519 key pair: the private key stays in the workspace (0600), the public key registered."""
-    record, path = svc.generate_key(workspace(), operator, _passphrase(passphrase_env))
-    info = {**record.to_dict(), "private_key": str(path), "encrypted": passphrase_env is not None}
+    """Make an Ed25519 key pair: the private key stays in the workspace (0600), the public key registered.
+
+    Refused while the party has a valid key: replace that with `keys rotate`, or after the hub's `keys revoke`.
+    """
+    secret = passphrase(passphrase_file, passphrase_env)
+    record, path = svc.generate_key(workspace(), operator, secret)
+    info = {**record.to_dict(), "private_key": str(path), "encrypted": secret is not None}
     if json_out:
         print_json(info)
     else:
         console.print(f"key {record.key_id} of {record.operator} registered; private key at {path}")
+
+
+def _key_change_out(result: svc.KeyChangeResult, json_out: bool) -> None:
+    data = result.to_dict()
+    if json_out:
+        print_json(data)
+        return
+    if result.new is not None:
+        line = f"key of {data['operator']} rotated from {data['old_key_id']} to {data['key_id']}"
+    else:
+        line = f"key {data['old_key_id']} of {data['operator']} revoked ({data['reason']})"
+    console.print(f"{line} at entry {data['seq']}", markup=False, highlight=False)
+    if data["retired_to"]:
+        console.print(f"the old private key moved to {data['retired_to']}", markup=False, highlight=False)
+
+
+@keys_app.command("rotate")
+def keys_rotate(
+    operator: Annotated[str, typer.Argument(help="Operator id, or HUB.")],
+    passphrase_file: PassphraseFileOpt = None,
+    passphrase_env: PassphraseEnvOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Replace a key: the old key signs the new one on the ledger and the hub co-signs.
+
+    The new key takes the old key's passphrase (if it had one); the old key signs nothing more.
+    """
+    result = svc.rotate_key(workspace(), operator, passphrase(passphrase_file, passphrase_env))
+    _key_change_out(result, json_out)
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    operator: Annotated[str, typer.Argument(help="Operator id, or HUB.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why the key is revoked (registered).")],
+    passphrase_file: PassphraseFileOpt = None,
+    passphrase_env: PassphraseEnvOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """The hub revokes a party's key (lost, leaked, …); the party may then `keys generate` a new one.
+
+    The passphrase options give the hub's passphrase.
+    """
+    result = svc.revoke_key(workspace(), operator, reason, passphrase(passphrase_file, passphrase_env))
+    _key_change_out(result, json_out)
 
 
 @ledger_app.command("head")
@@ -62,11 +97,12 @@ def ledger_head(
     out: Annotated[
         Path | None, typer.Option("--out", help="Also save the head (keep it to audit later).")
     ] = None,
-    passphrase_env: PassphraseOpt = None,
+    passphrase_file: PassphraseFileOpt = None,
+    passphrase_env: PassphraseEnvOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """The signed tree head of the whole ledger (signed now if the hub's key is in the workspace)."""
-    head = svc.current_head(workspace(), _passphrase(passphrase_env))
+    head = svc.current_head(workspace(), passphrase(passphrase_file, passphrase_env))
     if out is not None:
         out.write_text(head.to_json() + "\n", encoding="utf-8")
     if json_out:
@@ -82,11 +118,12 @@ def ledger_proof(
         int | None, typer.Option("--since-size", help="Also prove the head extends the tree of this size.")
     ] = None,
     out: Annotated[Path | None, typer.Option("--out", help="Also save the proof bundle as JSON.")] = None,
-    passphrase_env: PassphraseOpt = None,
+    passphrase_file: PassphraseFileOpt = None,
+    passphrase_env: PassphraseEnvOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """An entry with its inclusion proof in the current signed tree head (RFC 9162)."""
-    bundle = svc.prove_entry(workspace(), seq, since_size, _passphrase(passphrase_env))
+    bundle = svc.prove_entry(workspace(), seq, since_size, passphrase(passphrase_file, passphrase_env))
     data = bundle.to_dict()
     if out is not None:
         from o2o.cli.output import to_json
@@ -111,11 +148,12 @@ def ledger_export(
     keys_out: Annotated[
         Path | None, typer.Option("--keys-out", help="Also write the registered public keys (JSON).")
     ] = None,
-    passphrase_env: PassphraseOpt = None,
+    passphrase_file: PassphraseFileOpt = None,
+    passphrase_env: PassphraseEnvOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Export every entry and signed tree head, for an audit without the hub's database."""
-    info = svc.export_ledger(workspace(), out, keys_out, _passphrase(passphrase_env))
+    info = svc.export_ledger(workspace(), out, keys_out, passphrase(passphrase_file, passphrase_env))
     if keys_out is not None:
         info["keys_out"] = str(keys_out)
     if json_out:
@@ -138,7 +176,7 @@ def _render_report(data: dict[str, Any]) -> None:
         rows = [(f["kind"], "" if f["seq"] is None else f["seq"], f["message"]) for f in data["findings"]]
         print_table("findings", ["kind", "seq", "message"], rows[:50])
     for note in data["notes"]:
-        console.print(f"note: {note}")
+        console.print(f"note: {note}", markup=False, highlight=False, soft_wrap=True)
 
 
 @ledger_app.command("verify")

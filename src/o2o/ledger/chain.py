@@ -4,6 +4,9 @@ Invariants:
 - entry `seq` n is leaf n of the Merkle tree; `prev_hash` of entry n is the hash of entry n-1;
 - a key signs entries only after it is registered: `register_key` records the public key and appends a
   `key.registered` entry signed by that very key (proof of possession), so the ledger carries its key history;
+- a party has one valid key at a time: a second key comes only by `rotate_key` (signed by the old key,
+  co-signed by the hub) or after `revoke_key` (by the hub, with a reason); a rotated-out or revoked key signs
+  nothing more (see `key_history`);
 - co-signatures are checked against registered keys before an entry is appended;
 - appending costs one canonicalisation, one signature and amortised O(1) hashes (the tree is loaded once);
 - nothing here commits: the repository's unit of work does.
@@ -16,16 +19,25 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from o2o.domain.errors import NotFoundError, SignatureError, ValidationError
+from o2o.domain.errors import AlreadyExistsError, NotFoundError, SignatureError, ValidationError
 from o2o.ledger.entries import (
     FACT_CONTEXT,
     GENESIS_HASH,
     KEY_REGISTERED,
     Cosignature,
     LedgerEntry,
+    cosign,
     fact_digest,
     json_value,
     make_entry,
+)
+from o2o.ledger.key_history import (
+    KEY_KINDS,
+    KEY_REVOKED,
+    KEY_ROTATED,
+    KeyHistory,
+    KeySpan,
+    rotation_message,
 )
 from o2o.ledger.keys import HUB, PublicKeyRecord, PublicKeyRing, Signer
 from o2o.ledger.merkle import MerkleTree, leaf_hash
@@ -66,6 +78,7 @@ class Ledger:
         self._next: tuple[int, str] | None = None
         self._tree: MerkleTree | None = None
         self._keys: PublicKeyRing | None = None
+        self._history: KeyHistory | None = None
 
     # --- appending -------------------------------------------------------------------------------
 
@@ -80,6 +93,21 @@ class Ledger:
         if self._keys is None:
             self._keys = PublicKeyRing(self._repo.public_keys())
         return self._keys
+
+    def key_history(self) -> KeyHistory:
+        """Which key of each party is valid, from the key entries of this ledger."""
+        if self._history is None:
+            self._history = KeyHistory()
+            for entry in self._repo.key_entries():
+                self._history.apply(entry)
+        return self._history
+
+    def _check_valid(self, operator: str, key_id: str) -> None:
+        span = self.key_history().span(operator, key_id)
+        if span is not None and span.until is not None:
+            raise SignatureError(
+                f"the key {key_id} of {operator} was {span.ended_by} at entry {span.until}: it signs no more"
+            )
 
     def append(
         self,
@@ -101,6 +129,9 @@ class Ledger:
                 raise SignatureError(
                     f"the key {signer.key_id} of {signer.operator} is not registered (run `o2o keys generate`)"
                 )
+            self._check_valid(signer.operator, signer.key_id)
+            for cosig in fact.cosignatures:
+                self._check_valid(cosig.signer, cosig.key_id)
             if fact.cosignatures:
                 self._check_cosignatures(fact.kind, fact.subject, fact.payload, fact.cosignatures, keys)
         return self._write(facts)
@@ -115,6 +146,10 @@ class Ledger:
             seq, prev = seq + 1, entry.hash
         self._repo.add_entries(made)
         self._next = (seq, prev)
+        if self._history is not None:
+            for entry, _ in made:
+                if entry.kind in KEY_KINDS:
+                    self._history.apply(entry)
         if self._tree is not None:
             for _, leaf in made:
                 self._tree.append(leaf)
@@ -137,13 +172,60 @@ class Ledger:
                 )
 
     def register_key(self, signer: Signer) -> LedgerEntry:
-        """Record a public key and register it on the ledger, signed by the key itself."""
+        """Record a party's first key (or its next after a revocation), registered signed by the key itself."""
         record = signer.record
+        history = self.key_history()
+        active = history.active(record.operator)
+        if active is not None:
+            raise AlreadyExistsError(_replace_hint(active))
+        if history.span(record.operator, record.key_id) is not None:
+            raise SignatureError(f"the key {record.key_id} of {record.operator} was retired: make a new one")
+        self._add_key(record)
+        return self._write([Fact(KEY_REGISTERED, record.operator, record.to_dict(), signer)])[0]
+
+    def rotate_key(self, old: Signer, new: Signer, hub: Signer | None) -> LedgerEntry:
+        """Replace a party's valid key: the old key signs the entry naming the new one, the hub co-signs."""
+        if old.operator != new.operator:
+            raise SignatureError(f"a key of {old.operator} cannot be rotated to a key of {new.operator}")
+        active = self.key_history().active(old.operator)
+        if active is None or active.key_id != old.key_id:
+            raise SignatureError(
+                f"the key {old.key_id} of {old.operator} is not its valid registered key: it cannot rotate"
+            )
+        payload = {
+            "operator": new.operator,
+            "old_key_id": old.key_id,
+            "key_id": new.key_id,
+            "public_key": new.public_key,
+            "possession": new.sign(rotation_message(new.operator, old.key_id, new.key_id, new.public_key)),
+        }
+        cosignatures = []
+        if old.operator != HUB:
+            if hub is None or hub.operator != HUB:
+                raise SignatureError(f"the hub co-registers a key rotation: its key is needed ({HUB})")
+            cosignatures.append(cosign(hub, KEY_ROTATED, old.operator, payload))
+        fact = Fact(KEY_ROTATED, old.operator, payload, old, cosignatures)
+        entry = self.append_many([fact])[0]  # checks the old key and the hub's co-signature, then writes
+        self._add_key(new.record)
+        return entry
+
+    def revoke_key(self, hub: Signer, operator: str, reason: str) -> LedgerEntry:
+        """The hub ends a party's valid key, with a reason; the party may then register a new one."""
+        if hub.operator != HUB:
+            raise SignatureError(f"keys are revoked by {HUB}, not by {hub.operator}")
+        if not reason.strip():
+            raise ValidationError("a revocation needs a reason (--reason TEXT)")
+        active = self.key_history().active(operator)
+        if active is None:
+            raise NotFoundError(f"{operator} has no valid key to revoke")
+        payload = {"operator": operator, "key_id": active.key_id, "reason": reason.strip()}
+        return self.append(KEY_REVOKED, operator, payload, hub)
+
+    def _add_key(self, record: PublicKeyRecord) -> None:
         keys = self.keyring()
         if keys.get(record.operator, record.key_id) is None:
             self._repo.add_public_key(record)
             keys.add(record)
-        return self._write([Fact(KEY_REGISTERED, record.operator, record.to_dict(), signer)])[0]
 
     def add_public_key(self, record: PublicKeyRecord) -> None:
         """Record a public key without a ledger entry (a verifier's trusted copy)."""
@@ -209,3 +291,11 @@ class Ledger:
             keys if keys is not None else self.keyring(),
             older_head,
         )
+
+
+def _replace_hint(active: KeySpan) -> str:
+    op = active.operator
+    return (
+        f"{op} already has key {active.key_id} registered (entry {active.since}): rotate it with "
+        f"`o2o keys rotate {op}` or have the hub revoke it with `o2o keys revoke {op} --reason TEXT`"
+    )

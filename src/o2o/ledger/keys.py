@@ -2,7 +2,9 @@
 
 Invariants:
 - a key id is the first 16 hex digits of SHA-256 over the raw 32-byte public key, so a key id names one key;
-- a private key file is created with mode 0600 (readable by its owner only) and never overwritten silently;
+- a private key file is created with mode 0600 (readable by its owner only, whatever the umask) in a 0700
+  folder, and never overwritten silently;
+- an encrypted key read without its passphrase is a one-line error naming the option that gives it;
 - a `PublicKeyRing` holds the keys a verifier trusts; it is built from a JSON file or from the store,
   never from the data being verified.
 """
@@ -115,6 +117,7 @@ def write_private_key(path: Path, signer: Signer, passphrase: bytes | None = Non
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError as exc:
         raise AlreadyExistsError(f"a key for {signer.operator} already exists at {path}") from exc
+    os.fchmod(fd, 0o600)  # os.open's mode passes through the umask; this does not
     with os.fdopen(fd, "wb") as fh:
         fh.write(signer.private_pem(passphrase))
 
@@ -130,12 +133,32 @@ def read_private_key(path: Path, operator: str, passphrase: bytes | None = None)
     try:
         key = serialization.load_pem_private_key(data, password=passphrase)
     except TypeError as exc:
-        raise SignatureError(f"the key of {operator} at {path}: {exc}") from exc
+        if passphrase is None:
+            also = " or set O2O_HUB_PASSPHRASE_FILE" if operator == HUB else ""
+            raise SignatureError(
+                f"the key of {operator} at {path} is encrypted: give its passphrase with "
+                f"--passphrase-file FILE (or --passphrase-env VAR){also}"
+            ) from exc
+        raise SignatureError(f"the key of {operator} at {path} is not encrypted: give no passphrase") from exc
     except ValueError as exc:
         raise SignatureError(f"the key of {operator} at {path} cannot be read (wrong passphrase?)") from exc
     if not isinstance(key, Ed25519PrivateKey):
         raise SignatureError(f"the key of {operator} at {path} is not an Ed25519 key")
     return Signer(operator, key)
+
+
+def read_passphrase(path: Path, option: str = "--passphrase-file") -> bytes:
+    """A passphrase from its file: the first line, without its line end (what `echo pass > FILE` writes)."""
+    try:
+        text = path.read_bytes()
+    except FileNotFoundError as exc:
+        raise NotFoundError(f"{option} {path}: no such file") from exc
+    except OSError as exc:
+        raise ValidationError(f"{option} {path}: cannot be read ({exc.strerror})") from exc
+    first = text.splitlines()[0] if text else b""
+    if not first:
+        raise ValidationError(f"{option} {path}: the file is empty")
+    return first
 
 
 class PublicKeyRing:

@@ -14,6 +14,7 @@ from typing import Protocol
 
 from o2o.domain.errors import ConcurrencyError
 from o2o.ledger.entries import LedgerEntry
+from o2o.ledger.key_history import KEY_KINDS
 from o2o.ledger.keys import PublicKeyRecord
 from o2o.ledger.tree_heads import SignedTreeHead
 
@@ -28,6 +29,10 @@ class LedgerRepository(Protocol):
     def entry(self, seq: int) -> LedgerEntry | None: ...
 
     def entries(self, start: int = 0) -> Iterator[LedgerEntry]: ...
+
+    def key_entries(self) -> Iterator[LedgerEntry]:
+        """The entries that change keys (`KEY_KINDS`), in seq order."""
+        ...
 
     def leaf_hashes(self) -> list[bytes]: ...
 
@@ -64,6 +69,9 @@ class InMemoryLedgerRepository:
 
     def entries(self, start: int = 0) -> Iterator[LedgerEntry]:
         return iter(self._entries[start:])
+
+    def key_entries(self) -> Iterator[LedgerEntry]:
+        return (entry for entry in self._entries if entry.kind in KEY_KINDS)
 
     def leaf_hashes(self) -> list[bytes]:
         return list(self._leaves)

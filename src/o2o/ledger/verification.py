@@ -2,7 +2,8 @@
 
 Every kind of tampering is named by a finding kind (see `FINDING_KINDS`). Invariants of the check:
 - one pass over the entries, O(n): each entry's hash is recomputed, its signature checked with a trusted
-  key that the ledger itself registered before (or in) that entry, its link to the previous hash followed,
+  key that the ledger itself registered before (or in) that entry and that was still valid there (not rotated
+  out or revoked before it, see `key_history`), its link to the previous hash followed,
   and its leaf appended to an incremental Merkle tree;
 - afterwards every signed tree head is checked (signature, root of its size, size not beyond the entries),
   and an older head kept by an operator is checked with an RFC 9162 consistency proof to the ledger.
@@ -25,6 +26,7 @@ from o2o.ledger.entries import (
     entry_message,
     fact_digest,
 )
+from o2o.ledger.key_history import KEY_KINDS, KEY_REVOKED, KeyHistory, KeySpan
 from o2o.ledger.keys import HUB, PublicKeyRing
 from o2o.ledger.merkle import MerkleTree, leaf_hash, verify_consistency
 from o2o.ledger.tree_heads import SignedTreeHead
@@ -45,6 +47,8 @@ FINDING_KINDS = {
     "bad_head_signature": "a tree head whose signature does not verify with the hub's trusted key",
     "missing_tree_head": "an export without a signed tree head (its end could be cut unnoticed)",
     "history_rewritten": "entries covered by an older tree head were changed (consistency proof fails)",
+    "key_retired": "signed after the signing key was rotated out or revoked",
+    "key_change_unauthorised": "a key replaced without the old key's rotation or the hub's revocation",
 }
 
 
@@ -69,6 +73,7 @@ class VerificationReport:
     heads_checked: int = 0
     findings: list[Finding] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    key_changes: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -88,6 +93,7 @@ class VerificationReport:
             "heads_checked": self.heads_checked,
             "findings": [f.to_dict() for f in self.findings],
             "notes": self.notes,
+            "key_changes": self.key_changes,
         }
 
 
@@ -98,19 +104,35 @@ class _EntryChecker:
         self.keys = keys
         self.report = report
         self.registered: dict[tuple[str, str], str] = {}
+        self.history = KeyHistory()
 
     def register(self, entry: LedgerEntry) -> None:
         payload = entry.payload
         operator, key_id, public = payload.get("operator"), payload.get("key_id"), payload.get("public_key")
-        if operator != entry.actor or key_id != entry.key_id or not isinstance(public, str):
+        if entry.kind == KEY_REGISTERED and (
+            operator != entry.actor or key_id != entry.key_id or not isinstance(public, str)
+        ):
             self.report.add(
                 "malformed", entry.seq, f"entry {entry.seq}: a key registration not signed by its key"
             )
             return
-        self.registered[(operator, key_id)] = public
+        if entry.kind != KEY_REVOKED and isinstance(operator, str) and isinstance(key_id, str):
+            # a registration or a rotation states the new key; it is checked against the trusted one
+            self.registered[(operator, key_id)] = str(public)
+        problem = self.history.apply(entry)
+        if problem is not None:
+            self.report.add("key_change_unauthorised", entry.seq, problem)
 
     def signing_key_ok(self, seq: int, signer: str, key_id: str) -> bool:
         """Whether (signer, key_id) is a key to check signatures with; names what is wrong if not."""
+        ended = self.history.ended(signer, key_id, seq)
+        if ended is not None:
+            self.report.add(
+                "key_retired",
+                seq,
+                f"entry {seq}: key {key_id} of {signer} was {ended.ended_by} at entry {ended.until}",
+            )
+            return False
         trusted = self.keys.get(signer, key_id)
         registered = self.registered.get((signer, key_id))
         if trusted is not None and registered is not None:
@@ -140,7 +162,7 @@ class _EntryChecker:
         seq = entry.seq
         if entry_hash(entry.body()) != entry.hash:
             self.report.add("content_changed", seq, f"entry {seq}: content does not match its hash")
-        if entry.kind == KEY_REGISTERED:
+        if entry.kind in KEY_KINDS:
             self.register(entry)
         if self.signing_key_ok(seq, entry.actor, entry.key_id) and not self.keys.verify(
             entry.actor, entry.key_id, entry.signature, entry_message(entry.hash)
@@ -188,7 +210,11 @@ def _some(values: list[int]) -> str:
 
 
 def _check_heads(
-    heads: Iterable[SignedTreeHead], tree: MerkleTree, keys: PublicKeyRing, report: VerificationReport
+    heads: Iterable[SignedTreeHead],
+    tree: MerkleTree,
+    keys: PublicKeyRing,
+    report: VerificationReport,
+    history: KeyHistory,
 ) -> int:
     covered = 0
     for head in heads:
@@ -196,6 +222,16 @@ def _check_heads(
         if head.signer != HUB or not head.verify(keys):
             report.add(
                 "bad_head_signature", None, f"tree head of size {head.tree_size} is not signed by the hub"
+            )
+            continue
+        # a head of size n covers entries up to n - 1; a hub key that ended there may not sign beyond it
+        ended: KeySpan | None = history.ended(HUB, head.key_id, head.tree_size - 1)
+        if ended is not None:
+            report.add(
+                "key_retired",
+                None,
+                f"tree head of size {head.tree_size} is signed by hub key {head.key_id}, "
+                f"{ended.ended_by} at entry {ended.until}",
             )
             continue
         if head.tree_size > tree.size:
@@ -271,7 +307,10 @@ def verify_ledger(
     report.entries = tree.size
     report.root_hash = tree.root().hex()
     head_list = list(heads)
-    covered = _check_heads(head_list, tree, keys, report)
+    covered = _check_heads(head_list, tree, keys, report, checker.history)
+    for change in checker.history.changes:
+        report.key_changes.append(change.to_dict())
+        report.notes.append("key change: " + change.describe())
     if not head_list and require_head:
         report.add("missing_tree_head", None, "no signed tree head: a cut at the end would go unnoticed")
     elif covered < tree.size:

@@ -4,10 +4,13 @@
 same transaction as the state change they record); the other use cases own their unit of work.
 Invariants: private keys live in `$O2O_HOME/keys/OP.pem` (mode 0600, optionally passphrase-encrypted) and are
 registered on the ledger by a `key.registered` entry signed with themselves; tree heads are signed by `HUB`.
+A party's key is replaced only by `rotate_key` (the old key signs the new one, the hub co-signs) or, after the
+hub's `revoke_key`, by a new `generate_key`; the key file it replaces moves to `keys/retired/OP.KEYID.pem`.
 """
 
 from __future__ import annotations
 
+import os
 import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -25,6 +28,7 @@ from o2o.ledger.keys import (
     PublicKeyRing,
     Signer,
     check_signer_id,
+    read_passphrase,
     read_private_key,
     write_private_key,
 )
@@ -72,7 +76,10 @@ def key_path(ws: Workspace, operator: str) -> Path:
 
 
 def load_signer(ws: Workspace, operator: str, passphrase: bytes | None = None) -> Signer:
-    """The signer of `operator` from the workspace's key file."""
+    """The signer of `operator` from the workspace's key file (the hub's passphrase may come from settings)."""
+    hub_file = ws.settings.hub_passphrase_file
+    if passphrase is None and operator == HUB and hub_file is not None:
+        passphrase = read_passphrase(hub_file, "O2O_HUB_PASSPHRASE_FILE")
     return read_private_key(key_path(ws, operator), operator, passphrase)
 
 
@@ -82,7 +89,9 @@ def generate_key(
     """Make a key pair, keep the private key in the workspace (0600) and register the public key."""
     path = key_path(ws, operator)
     if path.exists():
-        raise ValidationError(f"{operator} already has a key at {path}; remove it first to make a new one")
+        raise ValidationError(
+            f"{operator} already has a key at {path}; replace it with `o2o keys rotate {operator}`"
+        )
     signer = Signer.generate(operator)
     with ws.uow() as uow:
         if operator != HUB and uow.operators.find(operator) is None:
@@ -97,9 +106,88 @@ def generate_key(
     return signer.record, path
 
 
+@dataclass(frozen=True, slots=True)
+class KeyChangeResult:
+    """A key change done: the entry that registered it, the keys before and after, where the files are."""
+
+    entry: LedgerEntry
+    old: PublicKeyRecord
+    new: PublicKeyRecord | None
+    private_key: Path | None
+    retired_to: Path | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "change": self.entry.kind.removeprefix("key."),
+            "operator": self.old.operator,
+            "seq": self.entry.seq,
+            "old_key_id": self.old.key_id,
+            "key_id": self.new.key_id if self.new else None,
+            "reason": self.entry.payload.get("reason"),
+            "private_key": str(self.private_key) if self.private_key else None,
+            "retired_to": str(self.retired_to) if self.retired_to else None,
+        }
+
+
+def rotate_key(ws: Workspace, operator: str, passphrase: bytes | None = None) -> KeyChangeResult:
+    """Replace `operator`'s key: a new key, registered in an entry signed by the old one and the hub.
+
+    The new key is encrypted with the same passphrase as the old one (none if the old had none).
+    """
+    path = key_path(ws, operator)
+    old = load_signer(ws, operator, passphrase)
+    hub = None if operator == HUB else _hub_signer(ws, None)
+    if operator != HUB and hub is None:
+        raise NotFoundError(
+            "the hub co-registers a key rotation: it has no key here (`o2o keys generate HUB`)"
+        )
+    new = Signer.generate(operator)
+    staged = path.with_name(f"{operator}.{new.key_id}.new.pem")
+    with ws.uow() as uow:
+        entry = ledger_of(uow).rotate_key(old, new, hub)
+        write_private_key(staged, new, passphrase)
+        try:
+            uow.commit()
+        except Exception:
+            staged.unlink(missing_ok=True)
+            raise
+    retired = _retire(ws, operator, old.key_id)
+    os.replace(staged, path)
+    return KeyChangeResult(entry, old.record, new.record, path, retired)
+
+
+def revoke_key(ws: Workspace, operator: str, reason: str, passphrase: bytes | None = None) -> KeyChangeResult:
+    """The hub revokes `operator`'s valid key with a reason; `passphrase` is the hub's."""
+    operator = check_signer_id(operator)
+    hub = _hub_signer(ws, passphrase)
+    if hub is None:
+        raise NotFoundError("a revocation is signed by the hub: it has no key here (`o2o keys generate HUB`)")
+    with ws.uow() as uow:
+        book = ledger_of(uow)
+        entry = book.revoke_key(hub, operator, reason)
+        old = book.keyring().get(operator, str(entry.payload["key_id"]))
+        uow.commit()
+    if old is None:
+        raise NotFoundError(f"the revoked key of {operator} is not among the stored public keys")
+    return KeyChangeResult(entry, old, None, None, _retire(ws, operator, old.key_id))
+
+
+def _retire(ws: Workspace, operator: str, key_id: str) -> Path | None:
+    """Move a replaced key file out of the way (kept, 0600, in a 0700 folder): it signs nothing more."""
+    path = key_path(ws, operator)
+    if not path.exists():
+        return None
+    folder = ws.settings.keys_dir / "retired"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    os.chmod(folder, 0o700)
+    target = folder / f"{operator}.{key_id}.pem"
+    os.replace(path, target)
+    return target
+
+
 def _hub_signer(ws: Workspace, passphrase: bytes | None) -> Signer | None:
     path = key_path(ws, HUB)
-    return read_private_key(path, HUB, passphrase) if path.exists() else None
+    return load_signer(ws, HUB, passphrase) if path.exists() else None
 
 
 def current_head(ws: Workspace, passphrase: bytes | None = None) -> SignedTreeHead:

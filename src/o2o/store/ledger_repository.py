@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 
 from o2o.domain.errors import ConcurrencyError
 from o2o.ledger.entries import Cosignature, LedgerEntry, canonical_json
+from o2o.ledger.key_history import KEY_KINDS
 from o2o.ledger.keys import PublicKeyRecord
 from o2o.ledger.tree_heads import SignedTreeHead
 from o2o.store.ledger_tables import ledger_entries as le
@@ -111,6 +112,11 @@ class SqlLedgerRepository:
         latest = select(func.max(le.c.seq)).where(*scope).group_by(le.c.subject)
         rows = self.conn.execute(select(le).where(le.c.seq.in_(latest)))
         return {row.subject: _entry(row) for row in rows}
+
+    def key_entries(self) -> Iterator[LedgerEntry]:
+        # few rows (a handful per party), read once per unit of work that appends
+        query = select(le).where(le.c.kind.in_(KEY_KINDS)).order_by(le.c.seq)
+        return iter([_entry(row) for row in self.conn.execute(query)])
 
     def leaf_hashes(self) -> list[bytes]:
         rows = self.conn.execute(select(le.c.leaf_hash).order_by(le.c.seq)).scalars()
