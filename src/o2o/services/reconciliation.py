@@ -2,13 +2,14 @@
 totals and apply the tolerance policy; the result is a statement (agreed, or disputed with evidence).
 
 Rating and matching write their detail files into the lake under `results/AGREEMENT/PERIOD/RUN/`; the
-statement, its lines, the disputes and the cycle's transitions are written in one transaction.
+statement, its lines, the disputes and the cycle's transitions are written in one transaction. The run
+folder is claimed in the lake's staging until that transaction commits: a failed run removes it, and a
+killed one is removed by the next reconciliation (or any write's staging sweep), never a committed run.
 """
 
 from __future__ import annotations
 
 import json
-import secrets
 import time
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -197,19 +198,21 @@ def reconcile_agreement(
     agreement, _ = get_agreement(ws, agreement_id)
     with ws.uow() as uow:
         decls = _declarations(uow.declarations.all(agreement.id, str(per)), agreement)
-    run_dir = ws.lake.root / "results" / agreement.id / str(per) / f"run-{secrets.token_hex(4)}"
-    results = [
-        _recurring_line(agreement, svc, per)
-        if svc.kind is ServiceKind.RECURRING
-        else _usage_line(ws, agreement, svc, per, decls, run_dir, correct_clock)
-        for svc in agreement.services
-    ]
-    hub = hub_signer(ws)
     st_id = statement_id_of(agreement.id, str(per))
-    with ws.uow() as uow:
-        repo = CycleRepository(uow.connection)
-        state, dispute_ids = _write_statement(uow, repo, hub, agreement, str(per), st_id, results, ws)
-        uow.commit()
+    with ws.lake.results_run(agreement.id, str(per), lambda run: _names_run(ws, run)) as run:
+        results = [
+            _recurring_line(agreement, svc, per)
+            if svc.kind is ServiceKind.RECURRING
+            else _usage_line(ws, agreement, svc, per, decls, run.folder, correct_clock)
+            for svc in agreement.services
+        ]
+        hub = hub_signer(ws)
+        with ws.uow() as uow:
+            repo = CycleRepository(uow.connection)
+            state, dispute_ids = _write_statement(uow, repo, hub, agreement, str(per), st_id, results, ws)
+            run.committing()
+            uow.commit()
+        run.commit_done()
     return ReconcileReport(
         agreement.id,
         str(per),
@@ -219,6 +222,14 @@ def reconcile_agreement(
         tuple(dispute_ids),
         time.perf_counter() - started,
     )
+
+
+def _names_run(ws: Workspace, run: str) -> bool:
+    """Whether the stored statement of the run's agreement and period has its evidence in that run."""
+    _, agreement_id, period, _ = run.split("/")
+    with ws.uow() as uow:
+        statement = CycleRepository(uow.connection).statement_of(agreement_id, period)
+    return statement is not None and f'"{run}/' in statement["evidence"]
 
 
 def _write_statement(
