@@ -12,6 +12,7 @@ import typer
 from o2o.cli.context import workspace
 from o2o.cli.net import net_app
 from o2o.cli.output import console, print_json, print_table
+from o2o.cli.passphrase import PassphraseEnvOpt, PassphraseFileOpt, passphrase
 from o2o.cli.rate import rate_app, render
 from o2o.services import disputes as dsp
 from o2o.services import reconciliation, settlement, statements
@@ -156,10 +157,13 @@ def statement_sign(
     operator: Annotated[
         str, typer.Option("--as", help="The signing operator (its key is in the workspace).")
     ],
+    passphrase_file: PassphraseFileOpt = None,
+    passphrase_env: PassphraseEnvOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Sign a statement with the operator's key; the second signature creates the obligations."""
-    result = statements.sign_statement(workspace(), statement_id, operator)
+    secret = passphrase(passphrase_file, passphrase_env)
+    result = statements.sign_statement(workspace(), statement_id, operator, secret)
     data = {"statement": result.statement_id, "operator": result.operator, "signature": result.signature,
             "complete": result.complete, "obligations": list(result.obligations)}  # fmt: skip
     if json_out:
@@ -218,6 +222,8 @@ def dispute_propose(
     amount: Annotated[str | None, typer.Option("--amount", help="Amount for the whole line.")] = None,
     split: Annotated[bool, typer.Option("--split", help="Split the difference.")] = False,
     note: Annotated[str, typer.Option("--note")] = "",
+    passphrase_file: PassphraseFileOpt = None,
+    passphrase_env: PassphraseEnvOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Propose (or counter-propose) an amount for the disputed line."""
@@ -227,23 +233,34 @@ def dispute_propose(
     if (amount is None) == (not split):
         raise ValidationError("dispute propose: give --amount AMOUNT or --split")
     value: Decimal | None = None if split else D(amount or "")
-    _dispute_out(dsp.propose(workspace(), dispute_id, operator, value, note), json_out)
+    secret = passphrase(passphrase_file, passphrase_env)
+    _dispute_out(dsp.propose(workspace(), dispute_id, operator, value, note, secret), json_out)
 
 
 @dispute_app.command("accept")
 def dispute_accept(
-    dispute_id: str, operator: Annotated[str, typer.Option("--as")], json_out: JsonOpt = False
+    dispute_id: str,
+    operator: Annotated[str, typer.Option("--as")],
+    passphrase_file: PassphraseFileOpt = None,
+    passphrase_env: PassphraseEnvOpt = None,
+    json_out: JsonOpt = False,
 ) -> None:
     """Accept the other party's latest proposal: the dispute is resolved at its amount."""
-    _dispute_out(dsp.accept(workspace(), dispute_id, operator), json_out)
+    secret = passphrase(passphrase_file, passphrase_env)
+    _dispute_out(dsp.accept(workspace(), dispute_id, operator, secret), json_out)
 
 
 @dispute_app.command("reject")
 def dispute_reject(
-    dispute_id: str, operator: Annotated[str, typer.Option("--as")], json_out: JsonOpt = False
+    dispute_id: str,
+    operator: Annotated[str, typer.Option("--as")],
+    passphrase_file: PassphraseFileOpt = None,
+    passphrase_env: PassphraseEnvOpt = None,
+    json_out: JsonOpt = False,
 ) -> None:
     """Reject the other party's latest proposal."""
-    _dispute_out(dsp.reject(workspace(), dispute_id, operator), json_out)
+    secret = passphrase(passphrase_file, passphrase_env)
+    _dispute_out(dsp.reject(workspace(), dispute_id, operator, secret), json_out)
 
 
 @dispute_app.command("escalate")

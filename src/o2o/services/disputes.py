@@ -87,10 +87,15 @@ def _open(repo: CycleRepository, dispute_id: str, operator: str) -> dict[str, An
 
 
 def propose(
-    ws: Workspace, dispute_id: str, operator: str, amount: Decimal | None, note: str = ""
+    ws: Workspace,
+    dispute_id: str,
+    operator: str,
+    amount: Decimal | None,
+    note: str = "",
+    passphrase: bytes | None = None,
 ) -> dict[str, Any]:
     """Propose an amount for the line (None: split the difference)."""
-    signer = load_signer(ws, operator)
+    signer = load_signer(ws, operator, passphrase)
     with ws.uow() as uow:
         repo = CycleRepository(uow.connection)
         d = _open(repo, dispute_id, operator)
@@ -116,8 +121,8 @@ def _pending_from_other(repo: CycleRepository, d: dict[str, Any], operator: str)
     return latest
 
 
-def reject(ws: Workspace, dispute_id: str, operator: str) -> dict[str, Any]:
-    signer = load_signer(ws, operator)
+def reject(ws: Workspace, dispute_id: str, operator: str, passphrase: bytes | None = None) -> dict[str, Any]:
+    signer = load_signer(ws, operator, passphrase)
     with ws.uow() as uow:
         repo = CycleRepository(uow.connection)
         d = _open(repo, dispute_id, operator)
@@ -128,9 +133,9 @@ def reject(ws: Workspace, dispute_id: str, operator: str) -> dict[str, Any]:
     return show_dispute(ws, dispute_id)
 
 
-def accept(ws: Workspace, dispute_id: str, operator: str) -> dict[str, Any]:
+def accept(ws: Workspace, dispute_id: str, operator: str, passphrase: bytes | None = None) -> dict[str, Any]:
     """Accept the other party's latest proposal: the dispute is resolved at that amount."""
-    signer = load_signer(ws, operator)
+    signer = load_signer(ws, operator, passphrase)
     hub = hub_signer(ws)
     with ws.uow() as uow:
         repo = CycleRepository(uow.connection)
