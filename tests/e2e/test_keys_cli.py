@@ -228,3 +228,29 @@ def test_workspace_folder_keys_and_database_are_private(
     assert (_mode(db_workspace), _mode(keys), _mode(pem)) == (0o700, 0o700, 0o600)
     if database is not None:
         assert _mode(database) == 0o600
+
+
+def test_encrypted_keys_rotate_with_their_passphrase_and_the_hub_reads_its_file(
+    loaded: Any, db_workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hub_pass, alfa_pass = tmp_path / "hub.pass", tmp_path / "alfa.pass"
+    hub_pass.write_text("hub secret\n", encoding="utf-8")
+    alfa_pass.write_text("alfa secret", encoding="utf-8")
+    assert loaded("keys", "generate", "HUB", "--passphrase-file", hub_pass).code == 0
+    assert loaded("keys", "generate", "ALFA", "--passphrase-file", alfa_pass).code == 0
+    assert "ENCRYPTED" in (db_workspace / "keys" / "ALFA.pem").read_text()
+    _one_line_error(loaded("ledger", "head"), "HUB", "--passphrase-file", "O2O_HUB_PASSPHRASE_FILE")
+    monkeypatch.setenv("ALFA_PASS", "alfa secret")
+    both = loaded("keys", "rotate", "ALFA", "--passphrase-file", alfa_pass, "--passphrase-env", "ALFA_PASS")
+    _one_line_error(both, "not both")
+    _one_line_error(loaded("keys", "rotate", "ALFA"), "the key of ALFA", "--passphrase-file")
+
+    # The hub co-signs the rotation with the passphrase its settings name.
+    monkeypatch.setenv("O2O_HUB_PASSPHRASE_FILE", str(hub_pass))
+    r = loaded("keys", "rotate", "ALFA", "--passphrase-file", alfa_pass, "--json")
+    assert r.code == 0, r.err
+    assert "ENCRYPTED" in (db_workspace / "keys" / "ALFA.pem").read_text()
+    assert loaded("ledger", "head", "--json").code == 0
+    report = loaded("ledger", "verify", "--json").json()
+    assert report["ok"] is True
+    assert [c["change"] for c in report["key_changes"]] == ["registered", "registered", "rotated"]
