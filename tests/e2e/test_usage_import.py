@@ -158,9 +158,10 @@ def test_same_file_twice_is_a_no_op_and_a_new_file_replaces_with_history(loaded:
     again = do_import(loaded, path).json()
     assert again["already_imported"] is True
     assert again["id"] == first["id"]
-    second = do_import(loaded, write(tmp_path, "u2.csv", GOOD[:2])).json()
+    # A correction (one duration changed) replaces the declaration without --replace.
+    second = do_import(loaded, write(tmp_path, "u2.csv", [*GOOD[:2], GOOD[2][: -len(",0")] + ",7"])).json()
     assert second["replaced"] == first["id"]
-    assert second["rows"] == 2
+    assert (second["rows"], second["duration_s"]) == (3, 128)
     active = loaded("usage", "list", "--json").json()
     assert [x["id"] for x in active] == [second["id"]]
     history = loaded("usage", "list", "--history", "--json").json()

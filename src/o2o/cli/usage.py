@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from contextlib import nullcontext
+from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 
 from o2o.cli.context import workspace
 from o2o.cli.output import console, print_json, print_table
@@ -65,26 +67,46 @@ def usage_import(
     declarer: Annotated[str, typer.Option("--declarer", help="The declaring operator.")],
     service: Annotated[str | None, typer.Option("--service", help="Service id of the agreement.")] = None,
     fmt: Annotated[str | None, typer.Option("--format", help="csv or parquet (default: by suffix).")] = None,
+    replace: Annotated[
+        bool,
+        typer.Option(
+            "--replace",
+            help="Replace the active declaration even if this file has rejected rows or far fewer rows.",
+        ),
+    ] = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Validate, normalise and store one party's usage file; rejected rows go to a rejects file."""
     ws = workspace()
     with console.status(f"importing {file}", spinner="dots") if not json_out else nullcontext():
-        result = svc.import_usage(ws, file, agreement, period, declarer, service, fmt)
+        result = svc.import_usage(ws, file, agreement, period, declarer, service, fmt, replace=replace)
     row = declaration_row(result.declaration, ws.home)
     row["already_imported"] = result.already_imported
     row["replaced"] = result.replaced.id if result.replaced else None
+    swap = result.replacement
+    row["replacement"] = (
+        {"replaced": swap.replaced.id, "before": asdict(swap.before), "after": asdict(swap.after)}
+        if swap
+        else None
+    )
     if json_out:
         print_json(row)
         return
-    if result.already_imported:
-        console.print(f"{file}: already imported as {row['id']} (same sha256); nothing to do")
-        return
-    console.print(
-        f"imported {file} as {row['id']}: {row['rows']} rows accepted, {row['rejected']} rejected"
-        + (f" (reasons in {row['rejects_path']})" if row["rejects_path"] else "")
-        + (f"; replaces {row['replaced']}" if row["replaced"] else "")
+    rejected = f"{row['rejected']} rejected" + (
+        f" (reasons in {row['rejects_path']})" if row["rejects_path"] else ""
     )
+    if result.already_imported:
+        say(f"{file}: already imported as {row['id']} (same sha256; {rejected}); nothing to do")
+        return
+    say(
+        f"imported {file} as {row['id']}: {row['rows']} rows accepted, {rejected}"
+        + (f"; replaces {swap.replaced.id}: {swap.figures()}" if swap else "")
+    )
+
+
+def say(line: str) -> None:
+    """One line as written: no wrapping at the terminal's width, no markup read in paths."""
+    console.print(escape(line), soft_wrap=True, highlight=False)
 
 
 @usage_app.command("list")

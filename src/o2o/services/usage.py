@@ -3,6 +3,8 @@
 An import validates and normalises the file into the lake's staging area, then in one transaction
 supersedes the previous declaration (kept as history), records the new one and moves the files into
 place. A killed import leaves no declaration and, after the next write sweeps, no stray file.
+A re-declaration with rejected rows, or with far fewer rows than the one it replaces, is refused unless
+the caller confirms it (`replace=True`): nothing is written but the rejects file that says why.
 Imports in one process may run side by side; their commits take turns.
 """
 
@@ -19,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 
 from o2o.bootstrap import Workspace
 from o2o.domain.agreements import Agreement, Role
-from o2o.domain.declarations import Declaration, DeclarationStatus, UsageTotals
+from o2o.domain.declarations import Declaration, DeclarationStatus, Replacement, UsageTotals
 from o2o.domain.errors import ConcurrencyError, ImportRefusedError, NotFoundError, ValidationError
 from o2o.domain.periods import Period
 from o2o.services.registry_data import get_agreement, require_party
@@ -36,6 +38,11 @@ class ImportResult:
     declaration: Declaration
     already_imported: bool
     replaced: Declaration | None = None
+
+    @property
+    def replacement(self) -> Replacement | None:
+        """What this import replaced, with the figures before and after."""
+        return Replacement(self.replaced, self.declaration.totals) if self.replaced else None
 
 
 def file_sha256(path: Path) -> str:
@@ -74,8 +81,13 @@ def import_usage(
     declarer: str,
     service: str | None = None,
     fmt: str | None = None,
+    replace: bool = False,
 ) -> ImportResult:
-    """Import one party's usage file for an agreement, service and period."""
+    """Import one party's usage file for an agreement, service and period.
+
+    A file that would replace the active declaration with rejected rows, or with fewer than
+    `REPLACE_MIN_ROWS_PERCENT` of its rows, is refused unless `replace` is given.
+    """
     if not path.is_file():
         raise ValidationError(f"{path}: no such file")
     fmt = detect_format(path, fmt)
@@ -94,7 +106,9 @@ def import_usage(
         sha_pending = hashing.submit(file_sha256, path)
         if active is not None and active.sha256 == sha_pending.result():
             return ImportResult(active, already_imported=True)
-        return _import_new(ws, path, fmt, per, agreement, declarer, service_id, role, active, sha_pending)
+        return _import_new(
+            ws, path, fmt, per, agreement, declarer, service_id, role, active, sha_pending, replace
+        )
 
 
 def _import_new(
@@ -108,6 +122,7 @@ def _import_new(
     role: Role,
     active: Declaration | None,
     sha_pending: Future[str],
+    replace: bool,
 ) -> ImportResult:
     """Normalise the file into staging and commit it as a new declaration (superseding `active`)."""
     from o2o.lake.usage_import import ImportSpec, normalise_usage  # DuckDB and Arrow: only to import
@@ -121,10 +136,13 @@ def _import_new(
         staged_usage, staged_rejects = stage / "usage.parquet", stage / "rejects.csv"
         counts = normalise_usage(path, fmt, spec, staged_usage, staged_rejects, stage)
         final_dir.mkdir(parents=True, exist_ok=True)
+        kept = final_dir / f"{decl_id}.refused-rejects.csv"  # where a refused file's rejects are kept
         if counts.rows == 0:
-            kept = final_dir / f"{decl_id}.refused-rejects.csv"
             staged_rejects.replace(kept)
             raise ImportRefusedError(f"{path}: no valid rows ({counts.rejected} rejected; reasons in {kept})")
+        totals = UsageTotals(counts.rows, counts.rejected, counts.duration_s, counts.volume)
+        if active is not None and not replace:
+            _refuse_worse(path, Replacement(active, totals), staged_rejects, kept)
         declaration = Declaration(
             id=decl_id,
             agreement_id=agreement.id,
@@ -136,13 +154,30 @@ def _import_new(
             source_name=path.name,
             lake_path=ws.lake.relative(final_dir / f"{decl_id}.parquet"),
             rejects_path=ws.lake.relative(final_dir / f"{decl_id}.rejects.csv") if counts.rejected else None,
-            totals=UsageTotals(counts.rows, counts.rejected, counts.duration_s, counts.volume),
+            totals=totals,
             status=DeclarationStatus.ACTIVE,
             created_at=now_utc(),
             supersedes=active.id if active else None,
         )
         _commit(ws, agreement, declaration, staged_usage, staged_rejects, final_dir, active)
     return ImportResult(declaration, already_imported=False, replaced=active)
+
+
+def _refuse_worse(path: Path, replacement: Replacement, staged_rejects: Path, kept: Path) -> None:
+    """Refuse a replacement that needs confirming; its rejects file is kept so the user can see why."""
+    concerns = replacement.concerns()
+    if not concerns:
+        return
+    reasons = ""
+    if replacement.after.rejected:
+        # Kept beside the declarations (not moved into place as one): the next import there sweeps it.
+        staged_rejects.replace(kept)
+        reasons = f" (reasons in {kept})"
+    old = replacement.replaced
+    raise ImportRefusedError(
+        f"{path}: not imported: it would replace {old.id} ({old.source_name}) with {' and '.join(concerns)}"
+        f"{reasons}; {replacement.figures()}; pass --replace to replace it"
+    )
 
 
 def _commit(
