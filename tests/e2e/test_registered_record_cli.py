@@ -19,30 +19,41 @@ from sqlalchemy import Engine, create_engine, delete, func, select, update
 from o2o.store import cycle_tables as t
 
 
-@pytest.fixture
-def signed(db_cli: Any, tmp_path: Path) -> tuple[Any, str]:
-    """A generated two-operator network declared, reconciled, its disputes settled and its statement signed."""
+def _reconciled(cli: Any, tmp_path: Path) -> tuple[str, dict[str, Any], list[str]]:
+    """A generated two-operator network declared and reconciled (zero tolerance: some lines disputed)."""
     net = tmp_path / "net"
-    r = db_cli("generate", "--operators", "2", "--cdrs", "600", "--seed", "7", "--out", net, "--json")
+    r = cli("generate", "--operators", "2", "--cdrs", "600", "--seed", "7", "--tolerance-absolute", "0",
+            "--out", net, "--json")  # fmt: skip
     assert r.code == 0, r.err
     truth = json.loads((net / "truth.json").read_text())
     period = truth["period"]
-    assert db_cli("operator", "add", "--file", net / "operators.toml").code == 0
+    assert cli("operator", "add", "--file", net / "operators.toml").code == 0
     (ag,) = truth["agreements"]
-    assert db_cli("agreement", "load", net / ag["file"]).code == 0
+    assert cli("agreement", "load", net / ag["file"]).code == 0
     for op in ag["parties"]:
-        assert db_cli("keys", "generate", op).code == 0
+        assert cli("keys", "generate", op).code == 0
     for f in truth["files"]:
-        r = db_cli("usage", "import", net / f["file"], "--agreement", f["agreement"], "--period", period,
-                   "--declarer", f["declarer"], "--service", f["service"])  # fmt: skip
+        r = cli("usage", "import", net / f["file"], "--agreement", f["agreement"], "--period", period,
+                "--declarer", f["declarer"], "--service", f["service"])  # fmt: skip
         assert r.code == 0, r.err
-    (report,) = db_cli("reconcile", "--agreement", ag["id"], "--period", period, "--json").json()
-    provider, customer = ag["parties"]
+    (report,) = cli("reconcile", "--agreement", ag["id"], "--period", period, "--json").json()
+    assert report["disputes"], "zero absolute tolerance leaves some line over 1%"
+    return period, report, list(ag["parties"])
+
+
+def _resolve(cli: Any, d_id: str) -> None:
+    d = cli("dispute", "show", d_id, "--json").json()
+    assert cli("dispute", "propose", d_id, "--as", d["provider"], "--split").code == 0
+    assert cli("dispute", "accept", d_id, "--as", d["customer"]).code == 0
+
+
+@pytest.fixture
+def signed(db_cli: Any, tmp_path: Path) -> tuple[Any, str]:
+    """The network's disputes settled by splitting the difference and its statement signed by both."""
+    period, report, parties = _reconciled(db_cli, tmp_path)
     for d_id in report["disputes"]:
-        d = db_cli("dispute", "show", d_id, "--json").json()
-        assert db_cli("dispute", "propose", d_id, "--as", d["provider"], "--split").code == 0
-        assert db_cli("dispute", "accept", d_id, "--as", d["customer"]).code == 0
-    for op in (provider, customer):
+        _resolve(db_cli, d_id)
+    for op in parties:
         r = db_cli("statement", "sign", report["statement"], "--as", op)
         assert r.code == 0, r.err
     return db_cli, period
@@ -84,6 +95,22 @@ def test_an_untampered_cycle_verifies_clean_at_every_step(signed: tuple[Any, str
     r = cli("ledger", "verify", "--store", "--json")
     assert r.code == 0, r.err
     assert r.json()["store"]["ok"] is True and r.json()["ok"] is True
+
+
+def test_obligations_released_by_a_dispute_after_signing_stay_registered(db_cli: Any, tmp_path: Path) -> None:
+    period, report, parties = _reconciled(db_cli, tmp_path)
+    for op in parties:
+        assert db_cli("statement", "sign", report["statement"], "--as", op).code == 0
+    # Signed with the disputes open: the contested parts are withheld obligations, registered as such.
+    audit = db_cli("ledger", "verify", "--store", "--json").json()["store"]
+    assert audit["ok"] is True and audit["checked"]["obligations"] > len(report["disputes"])
+    for d_id in report["disputes"]:
+        _resolve(db_cli, d_id)  # the withheld obligation is released with what the resolution adds
+    r = db_cli("ledger", "verify", "--store")
+    assert r.code == 0, r.out + r.err
+    r = db_cli("net", "run", "--period", period)
+    assert r.code == 0, r.err
+    assert db_cli("ledger", "verify", "--store").code == 0
 
 
 def test_an_obligation_changed_in_the_database_is_named_and_not_netted(
