@@ -95,8 +95,10 @@ def test_cycle_from_declarations_to_closed_period(declared: tuple[Any, dict[str,
 
     netting = cli("net", "run", "--period", period, "--mode", "clearing-house", "--json").json()
     for pay in netting["payments"]:
-        assert cli("payment", "confirm", pay["id"], "--reference", "BANK-1").code == 0
-    r = cli("payment", "confirm", netting["payments"][0]["id"]) if netting["payments"] else None
+        r = cli("payment", "confirm", pay["id"], "--as", pay["payee"], "--reference", "BANK-1")
+        assert r.code == 0, r.err
+    first = netting["payments"][0] if netting["payments"] else None
+    r = cli("payment", "confirm", first["id"], "--as", "HUB", "--reference", "BANK-2") if first else None
     assert r is None or (r.code == 1 and "already confirmed" in r.err)
     assert cli("period", "close", period).code == 0
     assert cli("cycle", "status", "--json").json()[0]["state"] == "closed"

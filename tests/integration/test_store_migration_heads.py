@@ -54,3 +54,34 @@ def test_scripts_that_are_not_plain_literals_leave_the_decision_to_alembic(tmp_p
     depends = tmp_path / "depends.py"
     depends.write_text('revision = "0009"\ndown_revision = "0002"\ndepends_on = "0003"\n')
     assert _script_revision(depends) is None
+
+
+def test_a_database_made_at_the_cycle_revision_gains_who_confirmed_a_payment(store_url: str) -> None:
+    """A database made before `0005` (cycle tables from `0004_cycle`, a pending payment in them) upgrades:
+    the instruction is kept, with no confirmer recorded, and a confirmer can then be stored."""
+    engine = make_engine(store_url)
+    cfg = alembic_config()
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0004_cycle")
+        conn.execute(
+            text(
+                "INSERT INTO netting_rounds (id, period, mode, state, figures, created_at) "
+                "VALUES ('RND-1', '2026-10', 'direct', 'issued', '{}', '2026-11-01 00:00:00')"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO payment_instructions (id, round_id, payer, payee, amount, currency, status) "
+                "VALUES ('PAY-1', 'RND-1', 'BETA', 'ALFA', '12.50', 'EUR', 'pending')"
+            )
+        )
+    assert stored_revisions(engine) == frozenset({"0004_cycle"})
+    migrate(engine)
+    assert stored_revisions(engine) == script_heads()
+    assert "0005_payment_confirmed_by" in (script_heads() or ())
+    with engine.begin() as conn:
+        row = conn.execute(text("SELECT amount, status, confirmed_by FROM payment_instructions")).one()
+        assert (str(row[0]), row[1], row[2]) == ("12.50", "pending", None)
+        conn.execute(text("UPDATE payment_instructions SET confirmed_by = 'ALFA' WHERE id = 'PAY-1'"))
+        assert conn.execute(text("SELECT confirmed_by FROM payment_instructions")).scalar_one() == "ALFA"

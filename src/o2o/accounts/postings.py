@@ -7,16 +7,21 @@ Sign conventions (debit = the debit party's receivable from the credit party gro
 - opening balance: the creditor is owed by the debtor (debit creditor, credit debtor);
 - reversal: the original with debit and credit swapped, same amount, currency and document.
 Each posting carries a key naming its source; the journal books a key once unless it was reversed.
+
+A posting made by hand (not by the cycle) also answers to two rules here: who may make it (one of its two
+parties, or the hub that runs the books) and when (never into a period the cycle closed).
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import date
 from decimal import Decimal
 
 from o2o.accounts.journal import Posting, Transfer, TransferKind, pair_key
-from o2o.domain.errors import ValidationError
+from o2o.domain.errors import InvalidTransitionError, ValidationError
 from o2o.domain.money import D
+from o2o.domain.periods import Period
 
 
 def invoice(
@@ -207,3 +212,49 @@ def reversal(
         reverses=original.id,
         refs={"reverses_key": original.key},
     )
+
+
+def check_authority(posting: Posting, hub: str) -> None:
+    """Who may post or reverse by hand: one of the posting's two parties, or `hub`, which runs the books.
+
+    An operator may put on record what it did with a partner (a payment it made or received); it may not
+    move money between two others. Whether the actor exists at all is the caller's check (the store).
+    """
+    parties = (posting.debit_party, posting.credit_party)
+    if posting.actor != hub and posting.actor not in parties:
+        first, second = sorted(parties)
+        raise ValidationError(
+            f"--actor {posting.actor} may not post {posting.key}: only its parties {first} and {second} "
+            f"or {hub} may"
+        )
+
+
+def period_of(day: date) -> Period:
+    return Period(day.year, day.month)
+
+
+def check_period_open(posting: Posting, document_period: Period | None, closed: Collection[Period]) -> None:
+    """Nothing is booked into a closed period, whose statements, payments and balances are final: neither
+    a posting whose value date falls in one, nor one whose source document (a statement, a netting round,
+    a dispute, a payment instruction) belongs to one — the cycle books period P's documents on P+1's
+    first day, so the value date alone would let P's invoice be posted again after P closed."""
+    for period, why in ((period_of(posting.value_date), "value date"), (document_period, "document")):
+        if period is not None and period in closed:
+            what = posting.value_date if why == "value date" else posting.document
+            raise InvalidTransitionError(
+                f"{posting.key}: {why} {what} is in closed period {period}; the books of a closed period "
+                "do not change (date it in an open period)"
+            )
+
+
+def check_correction(
+    original: Transfer, document_period: Period | None, closed: Collection[Period], value_date: date | None
+) -> None:
+    """A transfer of a closed period is corrected only on a day of an open period the user names
+    (`accounts reverse --date`): the correction is booked there and the closed period's figures stay."""
+    for period in (period_of(original.value_date), document_period):
+        if period is not None and period in closed and value_date is None:
+            raise InvalidTransitionError(
+                f"transfer {original.id} belongs to closed period {period}: reverse it with --date in an "
+                "open period (the correction is booked there)"
+            )

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
+from o2o.accounts import postings
 from o2o.accounts.journal import Transfer
 from o2o.accounts.partner_extract import parse_date
 from o2o.accounts.statement import statement_dict
@@ -26,13 +27,17 @@ from o2o.cli.accounts_views import (
 )
 from o2o.cli.context import workspace
 from o2o.cli.output import console, print_json, print_table
+from o2o.domain.currencies import check_currency
 from o2o.domain.errors import O2OError, ValidationError
-from o2o.domain.money import D
+from o2o.domain.money import parse_amount
 from o2o.services import accounts as svc
 from o2o.services import accounts_reports as reports
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 AsOf = Annotated[str | None, typer.Option("--as-of", help="Date YYYY-MM-DD (default: today).")]
+Actor = Annotated[
+    str, typer.Option("--actor", help="Who posts: one of the two parties, or HUB (registered on the ledger).")
+]
 
 accounts_app = typer.Typer(help="Mutual-settlement books per operator pair.", no_args_is_help=True)
 post_app = typer.Typer(help="Post a document to the books by hand.", no_args_is_help=True)
@@ -178,26 +183,25 @@ def post_invoice(
     amount: Annotated[str, typer.Option("--amount", help="Positive decimal in the currency's minor unit.")],
     currency: Annotated[str, typer.Option("--currency")],
     on: Annotated[str, typer.Option("--date", help="Value (document) date YYYY-MM-DD.")],
-    actor: Annotated[str, typer.Option("--actor")],
+    actor: Actor,
     due: Annotated[str | None, typer.Option("--due", help="Due date YYYY-MM-DD.")] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Post one direction of a signed statement (the settlement cycle does this on signing)."""
-    t = svc.record(
-        workspace(),
-        svc.post_invoice,
+    cur = check_currency(currency.upper())
+    posting = postings.invoice(
         statement_id=statement_id,
         service=service,
         provider=provider,
         customer=customer,
-        amount=D(amount),
-        currency=currency.upper(),
+        amount=parse_amount(amount, cur, "--amount"),
+        currency=cur,
         booking_date=svc.today(),
         value_date=_date(on, "--date"),
         due_date=_opt_date(due, "--due"),
         actor=actor,
     )
-    _print_transfers([t], json_out)
+    _print_transfers([svc.post_by_hand(workspace(), posting)], json_out)
 
 
 @post_app.command("payment")
@@ -208,22 +212,22 @@ def post_payment(
     amount: Annotated[str, typer.Option("--amount", help="Positive decimal, e.g. 1250.00.")],
     currency: Annotated[str, typer.Option("--currency")],
     on: Annotated[str, typer.Option("--date", help="Value date YYYY-MM-DD.")],
-    actor: Annotated[str, typer.Option("--actor", help="Who confirms the payment.")],
+    actor: Actor,
     json_out: JsonOpt = False,
 ) -> None:
     """Post a confirmed payment (the payer's payable to the payee shrinks)."""
-    t = svc.record(
-        workspace(),
-        svc.post_payment,
+    cur = check_currency(currency.upper())
+    posting = postings.payment(
         payment_id=payment_id,
         payer=payer,
         payee=payee,
-        amount=D(amount),
-        currency=currency.upper(),
+        amount=parse_amount(amount, cur, "--amount"),
+        currency=cur,
         date=_date(on, "--date"),
         actor=actor,
+        booking_date=svc.today(),
     )
-    _print_transfers([t], json_out)
+    _print_transfers([svc.post_by_hand(workspace(), posting)], json_out)
 
 
 @post_app.command("adjustment")
@@ -234,22 +238,22 @@ def post_adjustment(
     amount: Annotated[str, typer.Option("--amount", help="> 0 debit note, < 0 credit note.")],
     currency: Annotated[str, typer.Option("--currency")],
     on: Annotated[str, typer.Option("--date", help="Value date YYYY-MM-DD.")],
-    actor: Annotated[str, typer.Option("--actor")],
+    actor: Actor,
     json_out: JsonOpt = False,
 ) -> None:
     """Post a resolved dispute's adjustment to what the customer owes the provider."""
-    t = svc.record(
-        workspace(),
-        svc.post_dispute_adjustment,
+    cur = check_currency(currency.upper())
+    posting = postings.dispute_adjustment(
         dispute_id=dispute_id,
         provider=provider,
         customer=customer,
-        amount=D(amount),
-        currency=currency.upper(),
+        amount=parse_amount(amount, cur, "--amount", signed=True),
+        currency=cur,
         date=_date(on, "--date"),
         actor=actor,
+        booking_date=svc.today(),
     )
-    _print_transfers([t], json_out)
+    _print_transfers([svc.post_by_hand(workspace(), posting)], json_out)
 
 
 @accounts_app.command("opening")
@@ -257,7 +261,9 @@ def opening(
     file: Annotated[
         Path, typer.Argument(help="CSV creditor,debtor,amount,currency,date[,due_date,document]")
     ],
-    actor: Annotated[str, typer.Option("--actor", help="Who carries the balances in.")] = "HUB",
+    actor: Annotated[
+        str, typer.Option("--actor", help="Who carries the balances in: HUB, or a party of every row.")
+    ] = "HUB",
     json_out: JsonOpt = False,
 ) -> None:
     """Carry opening balances into the books (the whole file or nothing)."""
@@ -268,8 +274,14 @@ def opening(
 def reverse(
     transfer_id: Annotated[int, typer.Argument(help="The transfer to cancel.")],
     reason: Annotated[str, typer.Option("--reason", help="Why (kept on the reversal).")],
-    actor: Annotated[str, typer.Option("--actor")],
-    on: Annotated[str | None, typer.Option("--date", help="Value date (default: the original's).")] = None,
+    actor: Actor,
+    on: Annotated[
+        str | None,
+        typer.Option(
+            "--date",
+            help="Value date (default: the original's); a day of an open period to correct a closed one.",
+        ),
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Correct a transfer by a reversing transfer (the journal is never edited)."""

@@ -320,22 +320,26 @@ def payment_list(
     if json_out:
         print_json(rows)
         return
-    cols = ["id", "payer", "payee", "amount", "currency", "status"]
+    cols = ["id", "payer", "payee", "amount", "currency", "status", "confirmed_by", "reference"]
     print_table("Payment instructions", cols, ([r[c] for c in cols] for r in rows))
 
 
 @payment_app.command("confirm")
 def payment_confirm(
     payment_id: str,
-    reference: Annotated[str, typer.Option("--reference", help="Bank reference.")] = "",
+    confirmed_by: Annotated[
+        str, typer.Option("--as", help="Who confirms: the payee (the creditor who received it) or HUB.")
+    ],
+    reference: Annotated[str, typer.Option("--reference", help="The bank's reference of the transfer.")],
     json_out: JsonOpt = False,
 ) -> None:
-    """Confirm a payment; the last of a round settles the period's cycles."""
-    data = settlement.confirm_payment(workspace(), payment_id, reference)
+    """Confirm a payment was received; the last of a round settles the period's cycles."""
+    data = settlement.confirm_payment(workspace(), payment_id, reference=reference, confirmed_by=confirmed_by)
     if json_out:
         print_json(data)
     else:
-        console.print(f"confirmed {payment_id}" + (" — round settled" if data["round_settled"] else ""))
+        settled = " — round settled" if data["round_settled"] else ""
+        console.print(f"confirmed {payment_id} by {confirmed_by}, reference {data['reference']}{settled}")
 
 
 @period_app.command("open")

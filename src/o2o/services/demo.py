@@ -86,7 +86,7 @@ def run_demo(ws: Workspace, network: Path, opts: SynthOptions, mode: str, step: 
     step(f"netting ({mode}) and paying")
     run.netting = settlement.run_netting(ws, truth["period"], mode)
     for pay in run.netting["payments"]:
-        settlement.confirm_payment(ws, pay["id"], reference=f"DEMO-{pay['id']}")
+        settlement.confirm_payment(ws, pay["id"], reference=f"DEMO-{pay['id']}", confirmed_by=pay["payee"])
     settlement.close_period(ws, truth["period"])
     lap("net_and_pay")
     step("verifying the ledger from its export")

@@ -17,11 +17,11 @@ from typing import Any
 from o2o.bootstrap import Workspace
 from o2o.domain.agreements import Agreement
 from o2o.domain.cycle import CycleState
-from o2o.domain.errors import InvalidTransitionError, NotFoundError
+from o2o.domain.errors import InvalidTransitionError, NotFoundError, ValidationError
 from o2o.domain.money import ZERO
 from o2o.domain.obligations import Obligation
 from o2o.domain.periods import Period
-from o2o.ledger.keys import Signer
+from o2o.ledger.keys import HUB, Signer
 from o2o.netting import NettingMode, NettingResult, net_obligations
 from o2o.services.accounts import post_payment, post_setoff
 from o2o.services.cycle_common import hub_signer, missing_declarations, move_cycle, register
@@ -153,31 +153,58 @@ def run_netting(ws: Workspace, period: str, mode: str = "clearing-house") -> dic
     return {"round": round_id, **figures, "payments": list_payments(ws, round_id)}
 
 
+_PAYMENT_FIELDS = (
+    "id",
+    "round_id",
+    "payer",
+    "payee",
+    "amount",
+    "currency",
+    "status",
+    "confirmed_by",
+    "reference",
+)
+
+
 def list_payments(ws: Workspace, round_id: str | None = None) -> list[dict[str, Any]]:
     with ws.uow() as uow:
         rows = CycleRepository(uow.connection).payments(round_id)
-    return [
-        {k: r[k] for k in ("id", "round_id", "payer", "payee", "amount", "currency", "status", "reference")}
-        for r in rows
-    ]
+    return [{k: r[k] for k in _PAYMENT_FIELDS} for r in rows]
 
 
-def confirm_payment(ws: Workspace, payment_id: str, reference: str = "") -> dict[str, Any]:
-    """Confirm a payment instruction was paid; the last one of a round settles the round."""
+def confirm_payment(ws: Workspace, payment_id: str, *, reference: str, confirmed_by: str) -> dict[str, Any]:
+    """Confirm a payment instruction was paid, by the creditor who received it or the hub, with the bank's
+    reference; the last one of a round settles the round."""
     hub = hub_signer(ws)
     with ws.uow() as uow:
         repo = CycleRepository(uow.connection)
         pay = repo.payment(payment_id)
         check_payment(uow, pay, f"confirming payment {payment_id}")
-        repo.confirm_payment(pay, reference)
+        reference = _check_confirmation(pay, reference, confirmed_by)
+        repo.confirm_payment(pay, reference, confirmed_by)
         register(
-            uow, hub, "payment.confirmed", payment_id, {"amount": str(pay["amount"]), "reference": reference}
-        )
+            uow, hub, "payment.confirmed", payment_id,
+            {"amount": str(pay["amount"]), "reference": reference, "confirmed_by": confirmed_by},
+        )  # fmt: skip
         settled = not repo.payments(pay["round_id"], status="pending")
         if settled:
             _settle_round(uow, repo, pay["round_id"], hub)
         uow.commit()
-    return {"payment": payment_id, "round": pay["round_id"], "round_settled": settled}
+    return {"payment": payment_id, "round": pay["round_id"], "round_settled": settled,
+            "confirmed_by": confirmed_by, "reference": reference}  # fmt: skip
+
+
+def _check_confirmation(pay: dict[str, Any], reference: str, confirmed_by: str) -> str:
+    """Only who received the money (the payee, the creditor) or the hub says it arrived, and says under
+    which bank reference: the payer's word alone would let a debtor settle its own debt."""
+    if confirmed_by not in (pay["payee"], HUB):
+        raise ValidationError(
+            f"payment {pay['id']}: --as {confirmed_by} may not confirm it; only its payee "
+            f"{pay['payee']} (the creditor) or {HUB} may"
+        )
+    if not reference.strip():
+        raise ValidationError(f"payment {pay['id']}: --reference (the bank's reference) is required")
+    return reference.strip()
 
 
 def _settle_round(uow: UnitOfWork, repo: CycleRepository, round_id: str, hub: Signer) -> None:

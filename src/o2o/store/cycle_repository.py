@@ -254,12 +254,12 @@ class CycleRepository:
             q = q.where(t.payments.c.status == status)
         return [dict(r) for r in self.conn.execute(q).mappings()]
 
-    def confirm_payment(self, row: Row, reference: str) -> None:
+    def confirm_payment(self, row: Row, reference: str, confirmed_by: str) -> None:
         if row["status"] != "pending":
             raise ConcurrencyError(f"payment {row['id']} is already {row['status']}")
         update_versioned(
             self.conn, t.payments, row["id"], row["version"],
-            status="confirmed", confirmed_at=now_utc(), reference=reference,
+            status="confirmed", confirmed_at=now_utc(), reference=reference, confirmed_by=confirmed_by,
         )  # fmt: skip
 
 

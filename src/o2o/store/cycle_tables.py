@@ -143,6 +143,7 @@ payments = Table(
     Column("currency", String(3), nullable=False),
     Column("status", String(16), nullable=False),  # pending | confirmed
     Column("confirmed_at", UtcDateTime()),
-    Column("reference", String(200)),
+    Column("reference", String(200)),  # the bank's reference, required to confirm
     Column("version", Integer, nullable=False, server_default="1"),
+    Column("confirmed_by", String(32)),  # the payee (creditor) or HUB; added by migration 0005
 )
