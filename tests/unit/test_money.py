@@ -73,7 +73,7 @@ def test_an_entered_amount_finer_than_the_minor_unit_is_refused_naming_the_field
     assert parse_amount("1200", "JPY", "--amount") == Decimal(1200)
     with pytest.raises(MoneyError, match=r"--amount: 243\.601 GBP has more decimals"):
         parse_amount("243.601", "GBP", "--amount")
-    with pytest.raises(MoneyError, match="--amount: 1.5 JPY"):
+    with pytest.raises(MoneyError, match=r"--amount: 1\.5 JPY"):
         parse_amount("1.5", "JPY", "--amount")
     with pytest.raises(MoneyError, match="--amount: -1 is negative"):
         parse_amount("-1", "GBP", "--amount")
