@@ -4,7 +4,6 @@ rounds, payments, closing a period, and the cycle's status."""
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
 from typing import Annotated, Any
 
 import typer
@@ -157,13 +156,17 @@ def statement_sign(
     operator: Annotated[
         str, typer.Option("--as", help="The signing operator (its key is in the workspace).")
     ],
+    reviewed: Annotated[
+        str | None,
+        typer.Option("--digest", help="The digest you reviewed (`statement show`); refused if it changed."),
+    ] = None,
     passphrase_file: PassphraseFileOpt = None,
     passphrase_env: PassphraseEnvOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Sign a statement with the operator's key; the second signature creates the obligations."""
     secret = passphrase(passphrase_file, passphrase_env)
-    result = statements.sign_statement(workspace(), statement_id, operator, secret)
+    result = statements.sign_statement(workspace(), statement_id, operator, secret, reviewed=reviewed)
     data = {"statement": result.statement_id, "operator": result.operator, "signature": result.signature,
             "complete": result.complete, "obligations": list(result.obligations)}  # fmt: skip
     if json_out:
@@ -226,15 +229,16 @@ def dispute_propose(
     passphrase_env: PassphraseEnvOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Propose (or counter-propose) an amount for the disputed line."""
+    """Propose (or counter-propose) an amount for the disputed line, exact in the dispute's currency."""
     from o2o.domain.errors import ValidationError
-    from o2o.domain.money import D
 
     if (amount is None) == (not split):
         raise ValidationError("dispute propose: give --amount AMOUNT or --split")
-    value: Decimal | None = None if split else D(amount or "")
-    secret = passphrase(passphrase_file, passphrase_env)
-    _dispute_out(dsp.propose(workspace(), dispute_id, operator, value, note, secret), json_out)
+    proposal = dsp.propose(
+        workspace(), dispute_id, operator, None if split else amount, note, field="--amount",
+        passphrase=passphrase(passphrase_file, passphrase_env),
+    )  # fmt: skip
+    _dispute_out(proposal, json_out)
 
 
 @dispute_app.command("accept")

@@ -31,16 +31,25 @@ from o2o.services.registered_record import (
     payment_figures,
     register_obligations,
 )
+from o2o.services.statements import withdraw_statement
 from o2o.store.cycle_repository import CycleRepository
 from o2o.store.uow import UnitOfWork
 
 
-def note_declaration(uow: UnitOfWork, agreement: Agreement, period: str, hub: Signer) -> None:
-    """After an import: the cycle is `declared` once both parties declared every usage service; a
-    re-declaration of an unsigned cycle sends it back to `declared` (its statement is recomputed)."""
+def note_declaration(uow: UnitOfWork, agreement: Agreement, period: str, hub: Signer, *, cause: str) -> None:
+    """After an import (declaration `cause`): the cycle is `declared` once both parties declared every
+    usage service; a re-declaration of an unsigned cycle sends it back to `declared` and withdraws its
+    statement (and any signature on it), so nobody can sign figures the usage no longer supports."""
     repo = CycleRepository(uow.connection)
     cycle = repo.ensure_cycle(agreement.id, period)
     state = CycleState(cycle["state"])
+    if state in (CycleState.SIGNED, CycleState.NETTED, CycleState.SETTLED, CycleState.CLOSED):
+        raise InvalidTransitionError(
+            f"cycle {cycle['id']} is {state.value}: its statement is signed, usage can no longer change"
+        )
+    statement = repo.statement_of(agreement.id, period)
+    if statement is not None:
+        withdraw_statement(uow, repo, statement, cause, hub)
     declared = {(d.service, d.role) for d in uow.declarations.all(agreement.id, period)}
     complete = not missing_declarations(agreement, declared)
     if (state is CycleState.OPEN and complete) or state in (
@@ -49,10 +58,6 @@ def note_declaration(uow: UnitOfWork, agreement: Agreement, period: str, hub: Si
         CycleState.DISPUTED,
     ):
         move_cycle(uow, cycle, CycleState.DECLARED, hub)
-    elif state in (CycleState.SIGNED, CycleState.NETTED, CycleState.SETTLED, CycleState.CLOSED):
-        raise InvalidTransitionError(
-            f"cycle {cycle['id']} is {state.value}: its statement is signed, usage can no longer change"
-        )
 
 
 def _domain(rows: list[dict[str, Any]]) -> list[Obligation]:

@@ -1,10 +1,15 @@
 """Signing reconciliation statements: each party signs the statement's canonical document with its key;
 the signature is verified against the key registered on the ledger and registered itself. When both
 parties have signed, the statement's obligations are created and its invoices posted to the books.
+
+A party signs what it reviewed: the stored document must still hash to the stored digest, and a signer may
+name the digest it reviewed (refused if the statement changed since). A re-declaration withdraws an unsigned
+statement with its signatures and disputes; the ledger keeps the withdrawal, and signing it is refused.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from decimal import Decimal
@@ -38,7 +43,7 @@ def show_statement(ws: Workspace, statement_id: str) -> dict[str, Any]:
     """The statement with its lines, signatures, disputes and evidence."""
     with ws.uow() as uow:
         repo = CycleRepository(uow.connection)
-        st = repo.statement(statement_id)
+        st = _stored(uow, repo, statement_id)
         return {
             "id": st["id"],
             "agreement": st["agreement_id"],
@@ -57,17 +62,41 @@ def show_statement(ws: Workspace, statement_id: str) -> dict[str, Any]:
         }
 
 
+def withdraw_statement(
+    uow: UnitOfWork, repo: CycleRepository, st: dict[str, Any], cause: str, hub: Signer
+) -> None:
+    """A re-declaration changed the usage under an unsigned statement: the statement goes, with its lines,
+    signatures, disputes and proposals, in the caller's transaction; the ledger keeps what was withdrawn."""
+    signatures = [
+        {"operator": s["operator"], "key_id": s["key_id"], "signature": s["signature"]}
+        for s in repo.signatures(st["id"])
+    ]
+    disputes = [d["id"] for d in repo.disputes(st["id"])]
+    repo.delete_statement(st["id"])
+    register(
+        uow, hub, "statement.withdrawn", st["id"],
+        {"digest": st["digest"], "signatures": signatures, "disputes": disputes, "declaration": cause},
+    )  # fmt: skip
+
+
 def sign_statement(
-    ws: Workspace, statement_id: str, operator: str, passphrase: bytes | None = None
+    ws: Workspace,
+    statement_id: str,
+    operator: str,
+    passphrase: bytes | None = None,
+    reviewed: str | None = None,
 ) -> SignResult:
-    """`operator` signs the statement with its workspace key; the second signature completes it."""
+    """`operator` signs the statement with its workspace key; the second signature completes it.
+    `reviewed`: the digest the signer reviewed; refused unless it is the current statement's."""
     if not key_path(ws, operator).exists():
         raise NotFoundError(
             f"operator {operator} has no signing key here (make one: `o2o keys generate {operator}`)"
         )
     signer = load_signer(ws, operator, passphrase)
     with ws.uow() as uow:
-        st = CycleRepository(uow.connection).statement(statement_id)
+        repo = CycleRepository(uow.connection)
+        st = _current_statement(uow, repo, statement_id, reviewed)
+        _check_can_sign(repo, st, operator)
     message = st["document"].encode()
     signature = signer.sign(message)
     if not stored_keys(ws).verify(operator, signer.key_id, signature, message):
@@ -75,7 +104,8 @@ def sign_statement(
     hub = hub_signer(ws)
     with ws.uow() as uow:
         repo = CycleRepository(uow.connection)
-        st = repo.statement(statement_id)
+        # The signature covers the document read above: refused if it changed (or went) since.
+        st = _current_statement(uow, repo, statement_id, st["digest"])
         _check_can_sign(repo, st, operator)
         repo.add_signature(statement_id, operator, signer.key_id, signature)
         register(
@@ -89,12 +119,53 @@ def sign_statement(
     return SignResult(statement_id, operator, signature, complete, tuple(created))
 
 
+def _current_statement(
+    uow: UnitOfWork, repo: CycleRepository, statement_id: str, reviewed: str | None
+) -> dict[str, Any]:
+    """The statement as stored, if it exists, its document still hashes to its digest and (when the
+    signer names one) that digest is the one reviewed."""
+    st = _stored(uow, repo, statement_id)
+    actual = hashlib.sha256(st["document"].encode()).hexdigest()
+    if actual != st["digest"]:
+        raise SignatureError(
+            f"statement {statement_id}: its stored document hashes to {actual}, not to its digest "
+            f"{st['digest']}; it cannot be signed"
+        )
+    if reviewed is not None and reviewed.strip().lower() != st["digest"]:
+        raise InvalidTransitionError(
+            f"statement {statement_id} has changed: its digest is {st['digest']}, you reviewed "
+            f"{reviewed.strip()}; review it again (`o2o statement show {statement_id}`)"
+        )
+    return st
+
+
+def _stored(uow: UnitOfWork, repo: CycleRepository, statement_id: str) -> dict[str, Any]:
+    """The stored statement; one a re-declaration withdrew is named as withdrawn, with its cause."""
+    try:
+        return repo.statement(statement_id)
+    except NotFoundError:
+        withdrawn = [e for e in uow.events.all(statement_id) if e["kind"] == "statement.withdrawn"]
+        if not withdrawn:
+            raise
+        cause = json.loads(withdrawn[-1]["payload"])["declaration"]
+        raise NotFoundError(
+            f"statement {statement_id} was withdrawn by declaration {cause}: reconcile the period again "
+            "and review the new statement"
+        ) from None
+
+
 def _check_can_sign(repo: CycleRepository, st: dict[str, Any], operator: str) -> None:
     parties = json.loads(st["document"])["parties"]
     if operator not in parties:
         raise InvalidTransitionError(f"{operator} is not a party to statement {st['id']}")
     if st["state"] == "signed":
         raise InvalidTransitionError(f"statement {st['id']} is already signed by both parties")
+    cycle = repo.cycle(st["agreement_id"], st["period"])
+    if cycle is None or cycle["state"] not in (CycleState.AGREED.value, CycleState.DISPUTED.value):
+        state = cycle["state"] if cycle else "missing"
+        raise InvalidTransitionError(
+            f"statement {st['id']} cannot be signed: its cycle is {state} (only agreed or disputed)"
+        )
     if any(s["operator"] == operator for s in repo.signatures(st["id"])):
         raise InvalidTransitionError(f"{operator} has already signed statement {st['id']}")
 

@@ -202,7 +202,7 @@ def _commit(
             if active is not None:
                 uow.declarations.supersede(active.id)
             uow.declarations.add(declaration)
-            note_declaration(uow, agreement, declaration.period, hub)
+            note_declaration(uow, agreement, declaration.period, hub, cause=declaration.id)
             uow.events.record(
                 "declaration.imported",
                 f"{declaration.agreement_id}/{declaration.period}",
