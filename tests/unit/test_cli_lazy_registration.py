@@ -18,6 +18,10 @@ def _full_app() -> typer.Typer:
 
 def _callbacks(typer_app: typer.Typer) -> Iterator[Callable[..., Any]]:
     """Every command and group callback of `typer_app`, nested groups included."""
+    # A group's own callback (`o2o rate --agreement …`) may come from another module than its commands.
+    info = typer_app.registered_callback
+    if info is not None and info.callback is not None:
+        yield info.callback
     for command in typer_app.registered_commands:
         if command.callback is not None:
             yield command.callback

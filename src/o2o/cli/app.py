@@ -1,14 +1,21 @@
-"""The `o2o` Typer application: registers every command group; user mistakes print one line, exit 1."""
+"""The `o2o` Typer application: registers every command group; user mistakes print one line, exit 1.
+
+A fresh process registers only the modules of the command it runs (`COMMAND_MODULES`) and `o2o --version`
+none, so a light command does not pay for the engines' libraries (DuckDB, Arrow, OR-Tools, HiGHS) it
+never calls: benchmarks/startup_bench.py measures it. An unexpected exception (a bug, not a user's
+mistake) ends `main()` with one line `internal error: …`, exit 2, and the full trace in a file it names
+(`O2O_DEBUG=1` lets it propagate); `run()` lets it propagate, so in-process tests see the bug itself.
+"""
 
 from __future__ import annotations
 
 import importlib
+import os
 import sys
+from typing import Annotated
 
 import typer
-from rich.markup import escape
 
-from o2o.cli.output import err_console
 from o2o.domain.errors import O2OError
 
 app = typer.Typer(
@@ -21,6 +28,24 @@ app = typer.Typer(
 
 
 _registered: list[bool] = []
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from o2o import __version__
+
+        print(__version__)
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    _version: Annotated[
+        bool,
+        typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit."),
+    ] = False,
+) -> None:
+    """O2O Settle: operator-to-operator settlement: rate, reconcile, agree, sign, net, account, register."""
 
 
 @app.command("version")
@@ -83,7 +108,7 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "usage": ("usage",),
     "generate": ("generate",),
     "demo": ("demo",),
-    "rate": ("rate",),
+    "rate": ("rate", "cycle"),
     "recon": ("recon",),
     "net": ("net", "cycle"),
     "keys": ("ledger",),
@@ -98,12 +123,16 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
 }
 
 
+# What this module answers alone: no command module is imported for them.
+APP_ONLY = frozenset({"version", "--version"})
+
+
 def _register_for(argv: list[str]) -> None:
     """Register only the modules of the command named first in `argv`, when it is a known one."""
-    if _registered or not argv or argv[0] not in COMMAND_MODULES:
+    if _registered or not argv or (argv[0] not in COMMAND_MODULES and argv[0] not in APP_ONLY):
         return
     _registered.append(True)
-    for name in COMMAND_MODULES[argv[0]]:
+    for name in COMMAND_MODULES.get(argv[0], ()):
         importlib.import_module(f"o2o.cli.{name}").register(app)
 
 
@@ -114,24 +143,66 @@ def run(argv: list[str]) -> int:
         # Without standalone mode, `typer.Exit(code)` comes back as the return value.
         result = app(args=argv, prog_name="o2o", standalone_mode=False)
     except O2OError as exc:
-        err_console.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        _say_error(f"[red]error:[/red] {_escape(str(exc))}")
         return 1
     except typer.TyperException as exc:
         show = getattr(exc, "show", None)
         if callable(show):
             show()
         else:
-            err_console.print(f"error: {escape(exc.format_message())}", highlight=False)
+            _say_error(f"error: {_escape(exc.format_message())}")
         return exc.exit_code
     except typer.Exit as exc:
         return exc.exit_code
     except typer.Abort:
-        err_console.print("aborted")
+        _say_error("aborted")
         return 1
     return result if isinstance(result, int) else 0
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
+
+
+def _say_error(line: str) -> None:
+    # Rich is imported on the way to an error only: `o2o --version` does not load it.
+    from o2o.cli.output import err_console
+
+    err_console.print(line, highlight=False, soft_wrap=True)
+
+
+def _internal_error(exc: BaseException) -> int:
+    """One line for a bug (not a user's mistake), the full trace kept in a file that the line names."""
+    import tempfile
+    import traceback
+
+    fd, path = tempfile.mkstemp(prefix="o2o-trace-", suffix=".txt")
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        traceback.print_exception(exc, file=out)
+    what = f"{type(exc).__name__}: {exc}".splitlines()[0]
+    _say_error(
+        f"[red]internal error:[/red] {_escape(what)} (a bug in o2o; full trace in {path}; "
+        "O2O_DEBUG=1 shows it here)"
+    )
+    return 2
 
 
 def main() -> None:
     argv = sys.argv[1:]
     _register_for(argv)
-    sys.exit(run(argv))
+    try:
+        code = run(argv)
+    except KeyboardInterrupt:
+        _say_error("interrupted")
+        code = 130
+    except Exception as exc:  # the last resort: a bug still gets one line, its trace a file
+        if os.environ.get("O2O_DEBUG", "") not in ("", "0"):
+            raise
+        code = _internal_error(exc)
+    sys.exit(code)
+
+
+if __name__ == "__main__":  # `python -X importtime -m o2o.cli.app --version` profiles the start-up
+    main()

@@ -4,6 +4,7 @@ rounds, payments, closing a period, and the cycle's status."""
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from typing import Annotated, Any
 
 import typer
@@ -13,8 +14,9 @@ from o2o.cli.net import net_app
 from o2o.cli.output import console, print_json, print_table
 from o2o.cli.passphrase import PassphraseEnvOpt, PassphraseFileOpt, passphrase
 from o2o.cli.rate import rate_app, render
+from o2o.domain.periods import parse_day
 from o2o.services import disputes as dsp
-from o2o.services import reconciliation, settlement, statements
+from o2o.services import settlement, statements
 from o2o.services.rating import rate_declarations
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
@@ -61,12 +63,11 @@ def reconcile(
     json_out: JsonOpt = False,
 ) -> None:
     """Rate both parties' declarations, match records, apply tolerance: the statement, agreed or disputed."""
+    # Imported here: matching loads DuckDB, Arrow and OR-Tools, which the other cycle commands never need.
+    from o2o.services import reconciliation
+
     ws = workspace()
-    ids = (
-        [agreement]
-        if agreement
-        else [c["agreement"] for c in settlement.cycle_status(ws, period) if c["state"] == "declared"]
-    )
+    ids = [agreement] if agreement else reconciliation.agreements_to_reconcile(ws, period)
     reports = [reconciliation.reconcile_agreement(ws, a, period, correct_clock=correct_clock) for a in ids]
     rows: list[dict[str, Any]] = [
         {
@@ -156,17 +157,13 @@ def statement_sign(
     operator: Annotated[
         str, typer.Option("--as", help="The signing operator (its key is in the workspace).")
     ],
-    reviewed: Annotated[
-        str | None,
-        typer.Option("--digest", help="The digest you reviewed (`statement show`); refused if it changed."),
-    ] = None,
     passphrase_file: PassphraseFileOpt = None,
     passphrase_env: PassphraseEnvOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Sign a statement with the operator's key; the second signature creates the obligations."""
     secret = passphrase(passphrase_file, passphrase_env)
-    result = statements.sign_statement(workspace(), statement_id, operator, secret, reviewed=reviewed)
+    result = statements.sign_statement(workspace(), statement_id, operator, secret)
     data = {"statement": result.statement_id, "operator": result.operator, "signature": result.signature,
             "complete": result.complete, "obligations": list(result.obligations)}  # fmt: skip
     if json_out:
@@ -229,16 +226,15 @@ def dispute_propose(
     passphrase_env: PassphraseEnvOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Propose (or counter-propose) an amount for the disputed line, exact in the dispute's currency."""
+    """Propose (or counter-propose) an amount for the disputed line."""
     from o2o.domain.errors import ValidationError
+    from o2o.domain.money import D
 
     if (amount is None) == (not split):
         raise ValidationError("dispute propose: give --amount AMOUNT or --split")
-    proposal = dsp.propose(
-        workspace(), dispute_id, operator, None if split else amount, note, field="--amount",
-        passphrase=passphrase(passphrase_file, passphrase_env),
-    )  # fmt: skip
-    _dispute_out(proposal, json_out)
+    value: Decimal | None = None if split else D(amount or "")
+    secret = passphrase(passphrase_file, passphrase_env)
+    _dispute_out(dsp.propose(workspace(), dispute_id, operator, value, note, secret), json_out)
 
 
 @dispute_app.command("accept")
@@ -273,7 +269,7 @@ def dispute_escalate(
     json_out: JsonOpt = False,
 ) -> None:
     """Escalate every open dispute past its deadline."""
-    day = date.fromisoformat(as_of) if as_of else settlement_today()
+    day = parse_day(as_of, "--as-of") if as_of is not None else settlement_today()
     ids = dsp.escalate_overdue(workspace(), day)
     if json_out:
         print_json({"escalated": ids})
@@ -317,10 +313,12 @@ def net_run(
 
 @payment_app.command("list")
 def payment_list(
-    round_id: Annotated[str | None, typer.Option("--round")] = None, json_out: JsonOpt = False
+    round_id: Annotated[str | None, typer.Option("--round")] = None,
+    status: Annotated[str | None, typer.Option("--status", help="pending | confirmed")] = None,
+    json_out: JsonOpt = False,
 ) -> None:
     """Payment instructions and whether they are confirmed."""
-    rows = settlement.list_payments(workspace(), round_id)
+    rows = settlement.list_payments(workspace(), round_id, status)
     if json_out:
         print_json(rows)
         return

@@ -17,9 +17,8 @@ from o2o.cli.output import console, print_json, print_table
 from o2o.domain.errors import ValidationError
 from o2o.domain.money import D
 from o2o.domain.obligations import Obligation
-from o2o.netting import DirectOptions, NettingMode, NettingResult, SetOffCap, net_obligations
+from o2o.netting import DEFAULT_HUB, NettingMode, NettingResult, SetOffCap
 from o2o.netting.csv_input import read_obligations_csv, read_rate_table_csv
-from o2o.netting.engine import DEFAULT_HUB
 from o2o.netting.report import netting_document
 
 net_app = typer.Typer(
@@ -103,6 +102,9 @@ def solve(
     json_out: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     """Net a file of obligations: the largest set-off, then the payments that remain."""
+    # Imported here: the engine loads NumPy, OR-Tools and HiGHS; `cycle` commands import `net_app` only.
+    from o2o.netting import DirectOptions, net_obligations
+
     netting_mode = NettingMode.parse(mode)
     if (fx is None) != (settle_in is None):
         raise ValidationError("--fx and --settle-in go together")

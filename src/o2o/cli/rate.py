@@ -11,7 +11,7 @@ group's callback: add it with `@rate_app.callback(invoke_without_command=True)` 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -19,7 +19,10 @@ from o2o.cli.output import print_json, print_table
 from o2o.domain.errors import ValidationError
 from o2o.domain.periods import Period
 from o2o.domain.tariffs import ServiceKind
-from o2o.rating.result import RatingResult
+
+if TYPE_CHECKING:
+    # `o2o.rating` loads DuckDB: `cycle` commands import this module for `rate_app` alone.
+    from o2o.rating.result import RatingResult
 
 rate_app = typer.Typer(
     name="rate",

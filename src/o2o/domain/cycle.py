@@ -1,13 +1,18 @@
 """The settlement cycle of one agreement and period, and its legal transitions.
 
 `open → declared → reconciled → agreed | disputed → signed → netted → settled → closed`
+
+What hangs off a cycle has its own states, listed here once: a dispute (`open → resolved | escalated`)
+and a payment instruction (`pending → confirmed`). A state a user types (a filter) is read by
+`parse_state`, which refuses an unknown one naming it and the states there are, instead of matching nothing.
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import TypeVar
 
-from o2o.domain.errors import InvalidTransitionError
+from o2o.domain.errors import InvalidTransitionError, ValidationError
 
 
 class CycleState(StrEnum):
@@ -20,6 +25,29 @@ class CycleState(StrEnum):
     NETTED = "netted"
     SETTLED = "settled"
     CLOSED = "closed"
+
+
+class DisputeState(StrEnum):
+    OPEN = "open"
+    RESOLVED = "resolved"
+    ESCALATED = "escalated"
+
+
+class PaymentStatus(StrEnum):
+    PENDING = "pending"
+    CONFIRMED = "confirmed"
+
+
+State = TypeVar("State", bound=StrEnum)
+
+
+def parse_state(kind: type[State], text: str, what: str) -> State:
+    """`text` as a state of `kind`, or a one-line error naming it and the states `what` can be in."""
+    try:
+        return kind(text.strip().lower())
+    except ValueError:
+        allowed = ", ".join(s.value for s in kind)
+        raise ValidationError(f"{what} {text!r} is not one of: {allowed}") from None
 
 
 TRANSITIONS: dict[CycleState, frozenset[CycleState]] = {

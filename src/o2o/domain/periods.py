@@ -1,4 +1,9 @@
-"""Settlement periods: calendar months `YYYY-MM`, with their bounds in a time zone."""
+"""Settlement periods: calendar months `YYYY-MM`, with their bounds in a time zone; and the calendar
+dates a user types (`--as-of`, `--date`).
+
+Text that is not a period or a date is refused here, naming it, so that a filter never silently matches
+nothing (`2026-13` is not a month) and no command fails with a parser's traceback.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,18 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from o2o.domain.errors import ValidationError
 
 _PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def parse_day(text: str, field: str) -> date:
+    """A calendar date written `YYYY-MM-DD`, or a clear error naming `field` and the text."""
+    # The pattern first: `date.fromisoformat` also reads `20260131` and `2026-W05-6`, which nobody means.
+    if _DAY.match(text.strip()):
+        try:
+            return date.fromisoformat(text.strip())
+        except ValueError:
+            pass
+    raise ValidationError(f"{field} {text!r} is not a date YYYY-MM-DD")
 
 
 def zone(name: str) -> ZoneInfo:

@@ -22,6 +22,7 @@ from o2o.domain.obligations import Obligation
 from o2o.netting.allocation import NO_DUE_DATE
 from o2o.netting.fx import RateTable, convert_obligations
 from o2o.netting.results import (
+    DEFAULT_HUB,
     BilateralReport,
     CurrencyNetting,
     DirectSearch,
@@ -35,8 +36,6 @@ from o2o.netting.results import (
     SetOffCap,
 )
 from o2o.netting.rounds import DirectOptions, RoundInput, RoundOutcome, solve_round
-
-DEFAULT_HUB = "HUB"
 
 
 def _check_inputs(

@@ -17,6 +17,9 @@ from o2o.domain.currencies import check_currency
 from o2o.domain.errors import ValidationError
 from o2o.domain.money import D
 
+# The clearing house's id in payments (`clearing-house` mode pays through it).
+DEFAULT_HUB = "HUB"
+
 
 class NettingMode(StrEnum):
     """How what remains after set-off is settled."""

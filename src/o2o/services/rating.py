@@ -6,17 +6,24 @@ from the agreement alone.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from o2o.bootstrap import Workspace
 from o2o.domain.errors import NotFoundError
 from o2o.domain.periods import Period
 from o2o.domain.tariffs import ServiceKind
-from o2o.rating import RatingResult, rate_recurring, rate_usage
 from o2o.services.registry_data import get_agreement, require_party
+
+if TYPE_CHECKING:
+    from o2o.rating import RatingResult
 
 
 def rate_declarations(
     ws: Workspace, agreement_id: str, period: str, declarer: str | None = None
 ) -> list[RatingResult]:
+    # Imported here: the rating engine loads DuckDB and Arrow, which the cycle's light commands never need.
+    from o2o.rating import rate_recurring, rate_usage
+
     per = Period.parse(period)
     agreement, _ = get_agreement(ws, agreement_id)
     if declarer is not None:

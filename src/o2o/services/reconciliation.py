@@ -21,7 +21,7 @@ from o2o.bootstrap import Workspace
 from o2o.domain.agreements import Agreement, Role, Service
 from o2o.domain.cycle import CycleState
 from o2o.domain.declarations import Declaration
-from o2o.domain.errors import InvalidTransitionError
+from o2o.domain.errors import InvalidTransitionError, NotFoundError
 from o2o.domain.money import ZERO
 from o2o.domain.periods import Period
 from o2o.domain.tariffs import ServiceKind
@@ -187,6 +187,23 @@ def statement_document(
             {k: str(v) if isinstance(v, Decimal) else v for k, v in sorted(line.items())} for line in lines
         ],
     }
+
+
+def agreements_to_reconcile(ws: Workspace, period: str) -> list[str]:
+    """The agreements whose cycle of `period` is declared (both parties' usage in): what `o2o reconcile`
+    runs when no agreement is named. None is an error saying why, naming each cycle and its state."""
+    per = Period.parse(period)
+    with ws.uow() as uow:
+        cycles = CycleRepository(uow.connection).cycles(str(per))
+    ready = [c["agreement_id"] for c in cycles if c["state"] == CycleState.DECLARED.value]
+    if ready:
+        return ready
+    if not cycles:
+        raise NotFoundError(
+            f"period {per}: nothing to reconcile: no usage is declared for it (`o2o usage import`)"
+        )
+    states = ", ".join(f"{c['id']} is {c['state']}" for c in cycles)
+    raise InvalidTransitionError(f"period {per}: nothing to reconcile: no cycle is declared ({states})")
 
 
 def reconcile_agreement(

@@ -10,9 +10,10 @@ from o2o.bootstrap import Workspace
 from o2o.domain.agreements import Agreement
 from o2o.domain.errors import NotFoundError
 from o2o.domain.operators import Operator
-from o2o.schemas.agreement import agreement_from_json, load_agreement_file, to_domain
-from o2o.schemas.operators import load_operators_file
 from o2o.store.repositories import StoredAgreement
+
+# The pydantic schemas (o2o.schemas) are imported where files or stored documents are read: building
+# their models costs more at start-up than `o2o operator list` spends on its whole answer.
 
 
 def add_operators(ws: Workspace, operators: list[Operator]) -> list[Operator]:
@@ -26,6 +27,8 @@ def add_operators(ws: Workspace, operators: list[Operator]) -> list[Operator]:
 
 
 def add_operators_file(ws: Workspace, path: Path) -> list[Operator]:
+    from o2o.schemas.operators import load_operators_file
+
     return add_operators(ws, load_operators_file(path))
 
 
@@ -48,6 +51,8 @@ class LoadedAgreement:
 
 def load_agreement(ws: Workspace, path: Path) -> LoadedAgreement:
     """Validate an agreement file and store it; loading a changed file makes a new revision."""
+    from o2o.schemas.agreement import load_agreement_file, to_domain
+
     model = load_agreement_file(path)
     agreement = to_domain(model)
     document = model.model_dump_json()
@@ -65,6 +70,8 @@ def load_agreement(ws: Workspace, path: Path) -> LoadedAgreement:
 
 
 def get_agreement(ws: Workspace, agreement_id: str) -> tuple[Agreement, StoredAgreement]:
+    from o2o.schemas.agreement import agreement_from_json
+
     with ws.uow() as uow:
         stored = uow.agreements.get(agreement_id)
     return agreement_from_json(stored.document), stored

@@ -16,13 +16,13 @@ from typing import Any
 
 from o2o.bootstrap import Workspace
 from o2o.domain.agreements import Agreement
-from o2o.domain.cycle import CycleState
+from o2o.domain.cycle import CycleState, PaymentStatus, parse_state
 from o2o.domain.errors import InvalidTransitionError, NotFoundError, ValidationError
 from o2o.domain.money import ZERO
 from o2o.domain.obligations import Obligation
 from o2o.domain.periods import Period
 from o2o.ledger.keys import HUB, Signer
-from o2o.netting import NettingMode, NettingResult, net_obligations
+from o2o.netting import NettingMode, NettingResult
 from o2o.services.accounts import post_payment, post_setoff
 from o2o.services.cycle_common import hub_signer, missing_declarations, move_cycle, register
 from o2o.services.registered_record import (
@@ -31,25 +31,16 @@ from o2o.services.registered_record import (
     payment_figures,
     register_obligations,
 )
-from o2o.services.statements import withdraw_statement
 from o2o.store.cycle_repository import CycleRepository
 from o2o.store.uow import UnitOfWork
 
 
-def note_declaration(uow: UnitOfWork, agreement: Agreement, period: str, hub: Signer, *, cause: str) -> None:
-    """After an import (declaration `cause`): the cycle is `declared` once both parties declared every
-    usage service; a re-declaration of an unsigned cycle sends it back to `declared` and withdraws its
-    statement (and any signature on it), so nobody can sign figures the usage no longer supports."""
+def note_declaration(uow: UnitOfWork, agreement: Agreement, period: str, hub: Signer) -> None:
+    """After an import: the cycle is `declared` once both parties declared every usage service; a
+    re-declaration of an unsigned cycle sends it back to `declared` (its statement is recomputed)."""
     repo = CycleRepository(uow.connection)
     cycle = repo.ensure_cycle(agreement.id, period)
     state = CycleState(cycle["state"])
-    if state in (CycleState.SIGNED, CycleState.NETTED, CycleState.SETTLED, CycleState.CLOSED):
-        raise InvalidTransitionError(
-            f"cycle {cycle['id']} is {state.value}: its statement is signed, usage can no longer change"
-        )
-    statement = repo.statement_of(agreement.id, period)
-    if statement is not None:
-        withdraw_statement(uow, repo, statement, cause, hub)
     declared = {(d.service, d.role) for d in uow.declarations.all(agreement.id, period)}
     complete = not missing_declarations(agreement, declared)
     if (state is CycleState.OPEN and complete) or state in (
@@ -58,6 +49,10 @@ def note_declaration(uow: UnitOfWork, agreement: Agreement, period: str, hub: Si
         CycleState.DISPUTED,
     ):
         move_cycle(uow, cycle, CycleState.DECLARED, hub)
+    elif state in (CycleState.SIGNED, CycleState.NETTED, CycleState.SETTLED, CycleState.CLOSED):
+        raise InvalidTransitionError(
+            f"cycle {cycle['id']} is {state.value}: its statement is signed, usage can no longer change"
+        )
 
 
 def _domain(rows: list[dict[str, Any]]) -> list[Obligation]:
@@ -99,6 +94,9 @@ def figures_of(result: NettingResult, rows: list[dict[str, Any]]) -> dict[str, A
 
 def run_netting(ws: Workspace, period: str, mode: str = "clearing-house") -> dict[str, Any]:
     """Net the period's signed obligations; record set-offs and payment instructions; cycles → netted."""
+    # Imported here: the engine loads NumPy, OR-Tools and HiGHS, which `o2o cycle status` never needs.
+    from o2o.netting import net_obligations
+
     per = Period.parse(period)
     netting_mode = NettingMode.parse(mode)
     hub = hub_signer(ws)
@@ -171,9 +169,17 @@ _PAYMENT_FIELDS = (
 )
 
 
-def list_payments(ws: Workspace, round_id: str | None = None) -> list[dict[str, Any]]:
+def list_payments(
+    ws: Workspace, round_id: str | None = None, status: str | None = None
+) -> list[dict[str, Any]]:
+    """The payment instructions of every round or of `round_id`, in any status or in `status`; an unknown
+    round or status is an error, not an empty list."""
+    wanted = None if status is None else parse_state(PaymentStatus, status, "payment status").value
     with ws.uow() as uow:
-        rows = CycleRepository(uow.connection).payments(round_id)
+        repo = CycleRepository(uow.connection)
+        if round_id is not None:
+            repo.round(round_id)
+        rows = repo.payments(round_id, status=wanted)
     return [{k: r[k] for k in _PAYMENT_FIELDS} for r in rows]
 
 
@@ -286,6 +292,8 @@ def cycle_status(ws: Workspace, period: str | None = None) -> list[dict[str, Any
     """Each cycle with who it is waiting for, its statement, disputes and obligations."""
     from o2o.schemas.agreement import agreement_from_json
 
+    # A period that is not a month is an error: as text it would match no cycle and show nothing.
+    period = None if period is None else str(Period.parse(period))
     with ws.uow() as uow:
         repo = CycleRepository(uow.connection)
         # Every obligation read once, grouped by the statement it comes from.
