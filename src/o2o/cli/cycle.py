@@ -4,7 +4,6 @@ rounds, payments, closing a period, and the cycle's status."""
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
 from typing import Annotated, Any
 
 import typer
@@ -14,9 +13,8 @@ from o2o.cli.net import net_app
 from o2o.cli.output import console, print_json, print_table
 from o2o.cli.passphrase import PassphraseEnvOpt, PassphraseFileOpt, passphrase
 from o2o.cli.rate import rate_app, render
-from o2o.domain.periods import parse_day
 from o2o.services import disputes as dsp
-from o2o.services import settlement, statements
+from o2o.services import reconciliation, settlement, statements
 from o2o.services.rating import rate_declarations
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
@@ -63,11 +61,12 @@ def reconcile(
     json_out: JsonOpt = False,
 ) -> None:
     """Rate both parties' declarations, match records, apply tolerance: the statement, agreed or disputed."""
-    # Imported here: matching loads DuckDB, Arrow and OR-Tools, which the other cycle commands never need.
-    from o2o.services import reconciliation
-
     ws = workspace()
-    ids = [agreement] if agreement else reconciliation.agreements_to_reconcile(ws, period)
+    ids = (
+        [agreement]
+        if agreement
+        else [c["agreement"] for c in settlement.cycle_status(ws, period) if c["state"] == "declared"]
+    )
     reports = [reconciliation.reconcile_agreement(ws, a, period, correct_clock=correct_clock) for a in ids]
     rows: list[dict[str, Any]] = [
         {
@@ -125,8 +124,16 @@ def cycle_status(
     print_table(
         "Settlement cycles",
         cols,
-        ([", ".join(r[c]) if c in ("signatures", "waiting_for") else r[c] for c in cols] for r in rows),
+        ([_cell(c, r[c]) for c in cols] for r in rows),
     )
+
+
+def _cell(column: str, value: Any) -> Any:
+    if column in ("signatures", "waiting_for"):
+        return ", ".join(value)
+    if column == "obligations_amount":  # per currency
+        return ", ".join(f"{amount} {cur}" for cur, amount in value.items())
+    return value
 
 
 @statement_app.command("show")
@@ -157,13 +164,17 @@ def statement_sign(
     operator: Annotated[
         str, typer.Option("--as", help="The signing operator (its key is in the workspace).")
     ],
+    reviewed: Annotated[
+        str | None,
+        typer.Option("--digest", help="The digest you reviewed (`statement show`); refused if it changed."),
+    ] = None,
     passphrase_file: PassphraseFileOpt = None,
     passphrase_env: PassphraseEnvOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Sign a statement with the operator's key; the second signature creates the obligations."""
     secret = passphrase(passphrase_file, passphrase_env)
-    result = statements.sign_statement(workspace(), statement_id, operator, secret)
+    result = statements.sign_statement(workspace(), statement_id, operator, secret, reviewed=reviewed)
     data = {"statement": result.statement_id, "operator": result.operator, "signature": result.signature,
             "complete": result.complete, "obligations": list(result.obligations)}  # fmt: skip
     if json_out:
@@ -226,15 +237,16 @@ def dispute_propose(
     passphrase_env: PassphraseEnvOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Propose (or counter-propose) an amount for the disputed line."""
+    """Propose (or counter-propose) an amount for the disputed line, exact in the dispute's currency."""
     from o2o.domain.errors import ValidationError
-    from o2o.domain.money import D
 
     if (amount is None) == (not split):
         raise ValidationError("dispute propose: give --amount AMOUNT or --split")
-    value: Decimal | None = None if split else D(amount or "")
-    secret = passphrase(passphrase_file, passphrase_env)
-    _dispute_out(dsp.propose(workspace(), dispute_id, operator, value, note, secret), json_out)
+    proposal = dsp.propose(
+        workspace(), dispute_id, operator, None if split else amount, note, field="--amount",
+        passphrase=passphrase(passphrase_file, passphrase_env),
+    )  # fmt: skip
+    _dispute_out(proposal, json_out)
 
 
 @dispute_app.command("accept")
@@ -269,7 +281,7 @@ def dispute_escalate(
     json_out: JsonOpt = False,
 ) -> None:
     """Escalate every open dispute past its deadline."""
-    day = parse_day(as_of, "--as-of") if as_of is not None else settlement_today()
+    day = date.fromisoformat(as_of) if as_of else settlement_today()
     ids = dsp.escalate_overdue(workspace(), day)
     if json_out:
         print_json({"escalated": ids})
@@ -298,27 +310,49 @@ def net_run(
     for cur, f in data["currencies"].items():
         print_table(
             f"Netting round {data['round']} ({cur}, {data['mode']})",
-            ["gross", "cleared", "remaining", "net internal debt", "payments"],
-            [
-                (
-                    f["gross_total"],
-                    f["cleared_total"],
-                    f["remaining_total"],
-                    f["net_internal_debt"],
-                    f["payments_count"],
-                )
-            ],
+            ["figure", "amount"],
+            _round_rows(data["mode"], f),
         )
+
+
+# How each mode settles what set-off leaves, as a finance reader ticks it: remaining − reduction = moved.
+_REDUCTION_LABEL = {
+    "conservative": "− reduced by settlement (none: each pair pays what remains)",
+    "direct": "− reduced by direct settlement (net positions paid directly)",
+    "clearing-house": "− reduced by clearing through the hub (net positions)",
+}
+_MOVED_LABEL = {
+    "conservative": "= money moved (paid by debtors)",
+    "direct": "= money moved (paid by net debtors)",
+    "clearing-house": "= money moved (paid into the hub by net debtors)",
+}
+
+
+def _round_rows(mode: str, f: dict[str, Any]) -> list[tuple[str, Any]]:
+    """A round's figures in the order they add up (gross − set off = remaining; remaining − reduction
+    = money moved), then the hub's pay-out, the net internal debt and the counts."""
+    rows: list[tuple[str, Any]] = [
+        ("gross obligations", f["gross_total"]),
+        ("− set off", f["cleared_total"]),
+        ("= remaining", f["remaining_total"]),
+        (_REDUCTION_LABEL[mode], f["reduced_by_settlement"]),
+        (_MOVED_LABEL[mode], f["money_moved"]),
+    ]
+    if mode == "clearing-house":
+        rows.append(("paid out by the hub to net creditors", f["hub_paid_out"]))
+    rows += [
+        ("net internal debt (least money)", f["net_internal_debt"]),
+        ("obligations → payments", f"{f['obligations_count']} → {f['payments_count']}"),
+    ]
+    return rows
 
 
 @payment_app.command("list")
 def payment_list(
-    round_id: Annotated[str | None, typer.Option("--round")] = None,
-    status: Annotated[str | None, typer.Option("--status", help="pending | confirmed")] = None,
-    json_out: JsonOpt = False,
+    round_id: Annotated[str | None, typer.Option("--round")] = None, json_out: JsonOpt = False
 ) -> None:
     """Payment instructions and whether they are confirmed."""
-    rows = settlement.list_payments(workspace(), round_id, status)
+    rows = settlement.list_payments(workspace(), round_id)
     if json_out:
         print_json(rows)
         return

@@ -72,10 +72,10 @@ def _render(f: dict[str, Any], folder: str) -> None:
         ("reconciliation time", f"{f['reconciliation_seconds']:.1f} s"),
         ("statements agreed within tolerance", str(f["statements_agreed_within_tolerance"])),
         ("statements disputed", str(f["statements_disputed"])),
-        (
-            "disputes / amount contested / added on resolution",
-            f"{f['disputes']} / {f['amount_contested']} / {f['amount_resolved']}",
-        ),
+        ("disputes", str(f["disputes"])),
+        ("amount contested", _amounts(f["amount_contested"])),
+        ("added on resolution", _amounts(f["amount_resolved"])),
+        ("cycles", ", ".join(f"{n} {state}" for state, n in f["cycles"].items())),
         (
             "ledger",
             f"{'verified' if f['ledger']['verified'] else 'NOT VERIFIED'} ({f['ledger']['entries']} entries)",
@@ -84,17 +84,47 @@ def _render(f: dict[str, Any], folder: str) -> None:
     for label, value in rows:
         t.add_row(label, value)
     console.print(t)
-    n = Table(title=f"Netting ({f['netting_mode']}): before → after")
-    for col in ("currency", "gross obligations", "set off", "net internal debt", "money moved", "payments"):
-        n.add_column(col, justify="right")
-    for cur, x in f["netting"].items():
-        n.add_row(
-            cur, x["gross_obligations"], x["set_off"], x["net_internal_debt"],
-            f"{x['money_moved_before']} → {x['money_moved_after']}", f"{x['payments_before']} → {x['payments_after']}",
-        )  # fmt: skip
+    mode = f["netting_mode"]
+    currencies = list(f["netting"])
+    # One column per currency, rows in the order the figures add up: gross − set off = remaining, and
+    # remaining − reduction = money moved; a reader ticks each column down.
+    n = Table(title=f"Netting ({mode}), round {f['netting_round']['id']} {f['netting_round']['state']}")
+    n.add_column("figure")
+    for cur in currencies:
+        n.add_column(cur, justify="right")
+    figures = [
+        ("gross obligations", "gross_obligations"),
+        ("− set off", "set_off"),
+        ("= remaining", "remaining"),
+        (f"− {_REDUCED[mode]}", "reduced_by_settlement"),
+        ("= money moved by the payments", "money_moved"),
+        *([("paid out by the hub", "hub_paid_out")] if mode == "clearing-house" else []),
+        ("net internal debt (least money)", "net_internal_debt"),
+    ]
+    for label, key in figures:
+        n.add_row(label, *(f["netting"][c][key] for c in currencies))
+    n.add_row(
+        "payments: obligations → instructions (confirmed)",
+        *(
+            f"{x['payments_before']} → {x['payments_after']} ({x['payments_confirmed']})"
+            for x in (f["netting"][c] for c in currencies)
+        ),
+    )
     console.print(n)
     console.print(f"timings (s): {f['seconds']}")
     console.print(f"report: {folder}")
+
+
+_REDUCED = {
+    "conservative": "reduced by settlement",
+    "direct": "reduced by direct settlement",
+    "clearing-house": "reduced by clearing through the hub",
+}
+
+
+def _amounts(per_currency: dict[str, str]) -> str:
+    """Per currency, one after the other: amounts of different currencies are never added."""
+    return ", ".join(f"{amount} {cur}" for cur, amount in per_currency.items()) or "none"
 
 
 def register(app: typer.Typer) -> None:

@@ -7,6 +7,7 @@ through `round_amount` with a named mode, at named points (statement lines, obli
 from __future__ import annotations
 
 import decimal
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
@@ -88,6 +89,15 @@ def from_minor(units: int, currency: str) -> Decimal:
     """Decimal amount from integer minor units."""
     places = minor_units(currency)
     return Decimal(units).scaleb(-places).quantize(quantum(places))
+
+
+def totals_by_currency(amounts: Iterable[tuple[str, Decimal]]) -> dict[str, Decimal]:
+    """The sum of (currency, amount) pairs per currency, in currency order: amounts of different
+    currencies are never added together (that needs a stated, dated rate)."""
+    totals: dict[str, Decimal] = {}
+    for currency, amount in amounts:
+        totals[currency] = totals.get(currency, from_minor(0, currency)) + amount
+    return dict(sorted(totals.items()))
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,6 +3,9 @@
 Generate → load operators and agreements → keys → import both parties' usage → reconcile → scripted
 dispute negotiation (a proposal rejected, split the difference accepted) → both parties sign →
 netting round → payments confirmed → period closed → ledger exported and verified from the export.
+Once the period is closed, what the reports say is read back from the store through the services (the
+round's registered figures, payments, disputes, statement lines, cycles), so they show the final state
+and not figures captured mid-run. Every amount total is per currency: none adds GBP to EUR.
 The figures are collected into a summary; `write_report` puts it and its tables into `demo-report/`.
 """
 
@@ -11,7 +14,7 @@ from __future__ import annotations
 import csv
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -19,12 +22,14 @@ from pathlib import Path
 from typing import Any
 
 from o2o.bootstrap import Workspace
-from o2o.domain.money import ZERO
+from o2o.domain.money import totals_by_currency
+from o2o.netting import DEFAULT_HUB
 from o2o.services import disputes as dsp
 from o2o.services import registry_data, settlement, statements
 from o2o.services.ledger import export_ledger, generate_key, key_path, verify
 from o2o.services.reconciliation import ReconcileReport, reconcile_agreement
 from o2o.services.usage import import_usage
+from o2o.store.cycle_repository import CycleRepository
 from o2o.synth.generator import generate_network
 from o2o.synth.options import SynthOptions
 
@@ -39,9 +44,13 @@ class DemoRun:
     truth: dict[str, Any]
     seconds: dict[str, float] = field(default_factory=dict)
     reports: list[ReconcileReport] = field(default_factory=list)
-    disputes: list[dict[str, Any]] = field(default_factory=list)
-    netting: dict[str, Any] = field(default_factory=dict)
     ledger: dict[str, Any] = field(default_factory=dict)
+    # The final state, read back from the store after the period is closed.
+    round: dict[str, Any] = field(default_factory=dict)  # id, mode, state and registered figures
+    payments: list[dict[str, Any]] = field(default_factory=list)
+    disputes: list[dict[str, Any]] = field(default_factory=list)
+    lines: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # statement id → its lines
+    cycles: list[dict[str, Any]] = field(default_factory=list)
 
 
 def run_demo(ws: Workspace, network: Path, opts: SynthOptions, mode: str, step: Step) -> DemoRun:
@@ -76,7 +85,8 @@ def run_demo(ws: Workspace, network: Path, opts: SynthOptions, mode: str, step: 
     run.reports = [reconcile_agreement(ws, ag["id"], truth["period"]) for ag in truth["agreements"]]
     lap("reconcile")
     step("negotiating disputes")
-    run.disputes = [_negotiate(ws, d) for d in dsp.list_disputes(ws, "open")]
+    for d in dsp.list_disputes(ws, "open"):
+        _negotiate(ws, d)
     lap("disputes")
     step("signing statements")
     for report in run.reports:
@@ -84,11 +94,12 @@ def run_demo(ws: Workspace, network: Path, opts: SynthOptions, mode: str, step: 
             statements.sign_statement(ws, report.statement_id, party)
     lap("sign")
     step(f"netting ({mode}) and paying")
-    run.netting = settlement.run_netting(ws, truth["period"], mode)
-    for pay in run.netting["payments"]:
+    round_id = settlement.run_netting(ws, truth["period"], mode)["round"]
+    for pay in settlement.list_payments(ws, round_id):
         settlement.confirm_payment(ws, pay["id"], reference=f"DEMO-{pay['id']}", confirmed_by=pay["payee"])
     settlement.close_period(ws, truth["period"])
     lap("net_and_pay")
+    _read_final_state(ws, run, round_id)
     step("verifying the ledger from its export")
     export = ws.home / "demo-report" / "ledger.jsonl"
     export.parent.mkdir(parents=True, exist_ok=True)
@@ -101,25 +112,40 @@ def run_demo(ws: Workspace, network: Path, opts: SynthOptions, mode: str, step: 
     return run
 
 
+def _read_final_state(ws: Workspace, run: DemoRun, round_id: str) -> None:
+    """What the books say once the period is closed: the reports are written from this alone."""
+    period = run.truth["period"]
+    with ws.uow() as uow:
+        rnd = CycleRepository(uow.connection).round(round_id)
+    run.round = {"id": rnd["id"], "mode": rnd["mode"], "state": rnd["state"], **json.loads(rnd["figures"])}
+    run.payments = settlement.list_payments(ws, round_id)
+    statement_ids = {r.statement_id for r in run.reports}
+    run.disputes = [d for d in dsp.list_disputes(ws) if d["statement"] in statement_ids]
+    run.lines = {sid: statements.show_statement(ws, sid)["lines"] for sid in sorted(statement_ids)}
+    run.cycles = settlement.cycle_status(ws, period)
+
+
 def _parties(truth: dict[str, Any], agreement_id: str) -> list[str]:
     return next(list(a["parties"]) for a in truth["agreements"] if a["id"] == agreement_id)
 
 
-def _negotiate(ws: Workspace, d: dict[str, Any]) -> dict[str, Any]:
+def _negotiate(ws: Workspace, d: dict[str, Any]) -> None:
     """The provider asks for its own figure, the customer rejects it and offers to split the difference,
     and the provider accepts."""
     dsp.propose(ws, d["id"], d["provider"], Decimal(d["provider_amount"]), "our CDRs stand")
     dsp.reject(ws, d["id"], d["customer"])
     dsp.propose(ws, d["id"], d["customer"], None)
-    resolved = dsp.accept(ws, d["id"], d["provider"])
-    return {**d, "resolved_amount": resolved["resolved_amount"], "state": resolved["state"]}
+    dsp.accept(ws, d["id"], d["provider"])
 
 
 def summary(run: DemoRun) -> dict[str, Any]:
-    """The headline figures of a demo run."""
+    """The headline figures of a demo run; amounts per currency, as strings."""
     lines = [ln for r in run.reports for ln in r.lines]
     matches = [ln.match for ln in lines if ln.match is not None]
-    currencies = run.netting.get("currencies", {})
+    resolved = [d for d in run.disputes if d["resolved_amount"] is not None]
+    states: dict[str, int] = {}
+    for c in run.cycles:
+        states[c["state"]] = states.get(c["state"], 0) + 1
     return {
         "period": run.truth["period"],
         "operators": len(run.truth["operators"]),
@@ -135,54 +161,76 @@ def summary(run: DemoRun) -> dict[str, Any]:
         "statements_agreed_within_tolerance": sum(1 for r in run.reports if not r.disputes),
         "statements_disputed": sum(1 for r in run.reports if r.disputes),
         "disputes": len(run.disputes),
-        "amount_contested": _sum(d["contested_amount"] for d in run.disputes),
+        "amount_contested": _per_currency((d["currency"], d["contested_amount"]) for d in run.disputes),
         # What the resolutions added to the undisputed parts (the lower figures).
-        "amount_resolved": _sum(
-            Decimal(str(d["resolved_amount"]))
-            - min(Decimal(str(d["provider_amount"])), Decimal(str(d["customer_amount"])))
-            for d in run.disputes
-            if d["resolved_amount"] is not None
+        "amount_resolved": _per_currency(
+            (
+                d["currency"],
+                Decimal(d["resolved_amount"])
+                - min(Decimal(d["provider_amount"]), Decimal(d["customer_amount"])),
+            )
+            for d in resolved
         ),
         "netting": {
-            cur: {
-                "gross_obligations": f["gross_total"],
-                "set_off": f["cleared_total"],
-                "net_internal_debt": f["net_internal_debt"],
-                "money_moved_before": f["gross_total"],
-                "money_moved_after": str(
-                    _sum(p["amount"] for p in run.netting["payments"] if p["currency"] == cur)
-                ),
-                "payments_before": f["obligations_count"],
-                "payments_after": f["payments_count"],
-            }
-            for cur, f in currencies.items()
+            cur: _netting_figures(f, [p for p in run.payments if p["currency"] == cur])
+            for cur, f in run.round.get("currencies", {}).items()
         },
-        "netting_mode": run.netting.get("mode"),
+        "netting_mode": run.round.get("mode"),
+        "netting_round": {"id": run.round.get("id"), "state": run.round.get("state")},
+        "cycles": dict(sorted(states.items())),
         "ledger": run.ledger,
         "seconds": run.seconds,
     }
 
 
-def _sum(values: Any) -> Decimal:
-    return sum((Decimal(str(v)) for v in values if v is not None), ZERO)
+def _netting_figures(f: dict[str, Any], payments: list[dict[str, Any]]) -> dict[str, Any]:
+    """One currency's round, in the order its figures add up: gross − set_off = remaining, and
+    remaining − reduced_by_settlement = money_moved (what the net debtors paid, from the payments as
+    stored; in clearing-house mode into the hub, which paid `hub_paid_out` on to the net creditors)."""
+    by_operators = [p for p in payments if p["payer"] != DEFAULT_HUB]
+    by_hub = [p for p in payments if p["payer"] == DEFAULT_HUB]
+    zero = Decimal(f["gross_total"]) * 0  # at the currency's scale
+    return {
+        "gross_obligations": f["gross_total"],
+        "set_off": f["cleared_total"],
+        "remaining": f["remaining_total"],
+        "reduced_by_settlement": f["reduced_by_settlement"],
+        "money_moved": str(sum((Decimal(p["amount"]) for p in by_operators), zero)),
+        "hub_paid_out": str(sum((Decimal(p["amount"]) for p in by_hub), zero)),
+        "net_internal_debt": f["net_internal_debt"],
+        "payments_before": f["obligations_count"],
+        "payments_after": len(payments),
+        "payments_confirmed": sum(1 for p in payments if p["status"] == "confirmed"),
+    }
+
+
+def _per_currency(amounts: Iterable[tuple[str, Any]]) -> dict[str, str]:
+    return {
+        cur: str(total) for cur, total in totals_by_currency((c, Decimal(str(a))) for c, a in amounts).items()
+    }
 
 
 def write_report(ws: Workspace, run: DemoRun, figures: dict[str, Any]) -> Path:
-    """`demo-report/summary.json` and the tables as CSV."""
+    """`demo-report/summary.json` and the tables as CSV, from the final state (`run` after the close)."""
     folder = ws.home / "demo-report"
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "summary.json").write_text(json.dumps(figures, indent=2, default=str), encoding="utf-8")
-    _csv(folder / "reconciliation.csv", [
-        {"agreement": r.agreement_id, "service": ln.service.id, "provider": ln.service.provider,
-         "customer": ln.service.customer, "provider_amount": ln.verdict.provider_amount,
-         "customer_amount": ln.verdict.customer_amount, "agreed_amount": ln.agreed_amount,
-         "disputed_amount": ln.disputed_amount, "outcome": ln.verdict.outcome.value,
-         "matched": ln.match.matched if ln.match else "", "only_ours": ln.match.only_ours if ln.match else "",
-         "only_theirs": ln.match.only_theirs if ln.match else ""}
-        for r in run.reports for ln in r.lines
-    ])  # fmt: skip
+    rows = []
+    for r in run.reports:
+        stored = {ln["service"]: ln for ln in run.lines[r.statement_id]}
+        for ln in r.lines:
+            line = stored[ln.service.id]  # the statement's line as signed (after any resolution)
+            rows.append(
+                {"agreement": r.agreement_id, "service": ln.service.id, "provider": ln.service.provider,
+                 "customer": ln.service.customer, "provider_amount": line["provider_amount"],
+                 "customer_amount": line["customer_amount"], "agreed_amount": line["agreed_amount"],
+                 "disputed_amount": line["disputed_amount"], "outcome": line["outcome"],
+                 "matched": ln.match.matched if ln.match else "", "only_ours": ln.match.only_ours if ln.match else "",
+                 "only_theirs": ln.match.only_theirs if ln.match else ""}
+            )  # fmt: skip
+    _csv(folder / "reconciliation.csv", rows)
     _csv(folder / "disputes.csv", run.disputes)
-    _csv(folder / "payments.csv", run.netting.get("payments", []))
+    _csv(folder / "payments.csv", run.payments)
     _csv(folder / "netting.csv", [{"currency": c, **v} for c, v in figures["netting"].items()])
     return folder
 

@@ -16,13 +16,13 @@ from typing import Any
 
 from o2o.bootstrap import Workspace
 from o2o.domain.agreements import Agreement
-from o2o.domain.cycle import CycleState, PaymentStatus, parse_state
+from o2o.domain.cycle import CycleState
 from o2o.domain.errors import InvalidTransitionError, NotFoundError, ValidationError
-from o2o.domain.money import ZERO
+from o2o.domain.money import ZERO, totals_by_currency
 from o2o.domain.obligations import Obligation
 from o2o.domain.periods import Period
 from o2o.ledger.keys import HUB, Signer
-from o2o.netting import NettingMode, NettingResult
+from o2o.netting import DEFAULT_HUB, NettingMode, NettingResult, net_obligations
 from o2o.services.accounts import post_payment, post_setoff
 from o2o.services.cycle_common import hub_signer, missing_declarations, move_cycle, register
 from o2o.services.registered_record import (
@@ -31,16 +31,25 @@ from o2o.services.registered_record import (
     payment_figures,
     register_obligations,
 )
+from o2o.services.statements import withdraw_statement
 from o2o.store.cycle_repository import CycleRepository
 from o2o.store.uow import UnitOfWork
 
 
-def note_declaration(uow: UnitOfWork, agreement: Agreement, period: str, hub: Signer) -> None:
-    """After an import: the cycle is `declared` once both parties declared every usage service; a
-    re-declaration of an unsigned cycle sends it back to `declared` (its statement is recomputed)."""
+def note_declaration(uow: UnitOfWork, agreement: Agreement, period: str, hub: Signer, *, cause: str) -> None:
+    """After an import (declaration `cause`): the cycle is `declared` once both parties declared every
+    usage service; a re-declaration of an unsigned cycle sends it back to `declared` and withdraws its
+    statement (and any signature on it), so nobody can sign figures the usage no longer supports."""
     repo = CycleRepository(uow.connection)
     cycle = repo.ensure_cycle(agreement.id, period)
     state = CycleState(cycle["state"])
+    if state in (CycleState.SIGNED, CycleState.NETTED, CycleState.SETTLED, CycleState.CLOSED):
+        raise InvalidTransitionError(
+            f"cycle {cycle['id']} is {state.value}: its statement is signed, usage can no longer change"
+        )
+    statement = repo.statement_of(agreement.id, period)
+    if statement is not None:
+        withdraw_statement(uow, repo, statement, cause, hub)
     declared = {(d.service, d.role) for d in uow.declarations.all(agreement.id, period)}
     complete = not missing_declarations(agreement, declared)
     if (state is CycleState.OPEN and complete) or state in (
@@ -49,10 +58,6 @@ def note_declaration(uow: UnitOfWork, agreement: Agreement, period: str, hub: Si
         CycleState.DISPUTED,
     ):
         move_cycle(uow, cycle, CycleState.DECLARED, hub)
-    elif state in (CycleState.SIGNED, CycleState.NETTED, CycleState.SETTLED, CycleState.CLOSED):
-        raise InvalidTransitionError(
-            f"cycle {cycle['id']} is {state.value}: its statement is signed, usage can no longer change"
-        )
 
 
 def _domain(rows: list[dict[str, Any]]) -> list[Obligation]:
@@ -71,15 +76,25 @@ def _domain(rows: list[dict[str, Any]]) -> list[Obligation]:
 
 
 def figures_of(result: NettingResult, rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """The round's headline figures per currency (amounts as strings)."""
+    """The round's headline figures per currency (amounts as strings), named so that they add up:
+    gross_total − cleared_total = remaining_total (what set-off left), and remaining_total −
+    reduced_by_settlement = money_moved (what the operators pay). Conservative mode pays the remaining
+    obligations as they stand (no reduction); direct and clearing-house settle net positions, so a chain
+    A→B→C is paid as A→C and the reduction is remaining_total − net_internal_debt. In clearing-house mode
+    the operators pay the hub and the hub passes the same sum on (`hub_paid_out`); elsewhere it is 0."""
     out: dict[str, Any] = {"mode": result.mode.value, "currencies": {}}
     for cur in result.currencies:
         netted = [r for r in rows if r["currency"] == cur.currency and r["status"] == "open"]
+        zero = cur.gross_total - cur.gross_total  # at the currency's scale
+        moved = sum((p.amount for p in cur.payments if p.payer != DEFAULT_HUB), zero)
         out["currencies"][cur.currency] = {
             "obligations_count": len(netted),
             "gross_total": str(cur.gross_total),
             "cleared_total": str(cur.cleared_total),
             "remaining_total": str(cur.remaining_total),
+            "reduced_by_settlement": str(cur.remaining_total - moved),
+            "money_moved": str(moved),
+            "hub_paid_out": str(sum((p.amount for p in cur.payments if p.payer == DEFAULT_HUB), zero)),
             "net_internal_debt": str(cur.net_internal_debt),
             "payments_count": len(cur.payments),
             "positions": {
@@ -94,9 +109,6 @@ def figures_of(result: NettingResult, rows: list[dict[str, Any]]) -> dict[str, A
 
 def run_netting(ws: Workspace, period: str, mode: str = "clearing-house") -> dict[str, Any]:
     """Net the period's signed obligations; record set-offs and payment instructions; cycles → netted."""
-    # Imported here: the engine loads NumPy, OR-Tools and HiGHS, which `o2o cycle status` never needs.
-    from o2o.netting import net_obligations
-
     per = Period.parse(period)
     netting_mode = NettingMode.parse(mode)
     hub = hub_signer(ws)
@@ -169,17 +181,9 @@ _PAYMENT_FIELDS = (
 )
 
 
-def list_payments(
-    ws: Workspace, round_id: str | None = None, status: str | None = None
-) -> list[dict[str, Any]]:
-    """The payment instructions of every round or of `round_id`, in any status or in `status`; an unknown
-    round or status is an error, not an empty list."""
-    wanted = None if status is None else parse_state(PaymentStatus, status, "payment status").value
+def list_payments(ws: Workspace, round_id: str | None = None) -> list[dict[str, Any]]:
     with ws.uow() as uow:
-        repo = CycleRepository(uow.connection)
-        if round_id is not None:
-            repo.round(round_id)
-        rows = repo.payments(round_id, status=wanted)
+        rows = CycleRepository(uow.connection).payments(round_id)
     return [{k: r[k] for k in _PAYMENT_FIELDS} for r in rows]
 
 
@@ -292,8 +296,6 @@ def cycle_status(ws: Workspace, period: str | None = None) -> list[dict[str, Any
     """Each cycle with who it is waiting for, its statement, disputes and obligations."""
     from o2o.schemas.agreement import agreement_from_json
 
-    # A period that is not a month is an error: as text it would match no cycle and show nothing.
-    period = None if period is None else str(Period.parse(period))
     with ws.uow() as uow:
         repo = CycleRepository(uow.connection)
         # Every obligation read once, grouped by the statement it comes from.
@@ -321,7 +323,13 @@ def cycle_status(ws: Workspace, period: str | None = None) -> list[dict[str, Any
                     "signatures": [s["operator"] for s in repo.signatures(st["id"])] if st else [],
                     "disputes_open": sum(1 for d in disputes if d["state"] == "open"),
                     "obligations": len(obligations),
-                    "obligations_amount": sum((Decimal(o["amount"]) for o in obligations), ZERO),
+                    # Per currency (a statement's obligations share its currency; never summed across).
+                    "obligations_amount": {
+                        cur: str(total)
+                        for cur, total in totals_by_currency(
+                            (o["currency"], Decimal(o["amount"])) for o in obligations
+                        ).items()
+                    },
                 }
             )
         return out
