@@ -13,8 +13,9 @@ from o2o.cli.net import net_app
 from o2o.cli.output import console, print_json, print_table
 from o2o.cli.passphrase import PassphraseEnvOpt, PassphraseFileOpt, passphrase
 from o2o.cli.rate import rate_app, render
+from o2o.domain.periods import parse_day
 from o2o.services import disputes as dsp
-from o2o.services import reconciliation, settlement, statements
+from o2o.services import settlement, statements
 from o2o.services.rating import rate_declarations
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
@@ -61,12 +62,11 @@ def reconcile(
     json_out: JsonOpt = False,
 ) -> None:
     """Rate both parties' declarations, match records, apply tolerance: the statement, agreed or disputed."""
+    # Imported here: matching loads DuckDB, Arrow and OR-Tools, which the other cycle commands never need.
+    from o2o.services import reconciliation
+
     ws = workspace()
-    ids = (
-        [agreement]
-        if agreement
-        else [c["agreement"] for c in settlement.cycle_status(ws, period) if c["state"] == "declared"]
-    )
+    ids = [agreement] if agreement else reconciliation.agreements_to_reconcile(ws, period)
     reports = [reconciliation.reconcile_agreement(ws, a, period, correct_clock=correct_clock) for a in ids]
     rows: list[dict[str, Any]] = [
         {
@@ -281,7 +281,7 @@ def dispute_escalate(
     json_out: JsonOpt = False,
 ) -> None:
     """Escalate every open dispute past its deadline."""
-    day = date.fromisoformat(as_of) if as_of else settlement_today()
+    day = parse_day(as_of, "--as-of") if as_of is not None else settlement_today()
     ids = dsp.escalate_overdue(workspace(), day)
     if json_out:
         print_json({"escalated": ids})
@@ -349,10 +349,12 @@ def _round_rows(mode: str, f: dict[str, Any]) -> list[tuple[str, Any]]:
 
 @payment_app.command("list")
 def payment_list(
-    round_id: Annotated[str | None, typer.Option("--round")] = None, json_out: JsonOpt = False
+    round_id: Annotated[str | None, typer.Option("--round")] = None,
+    status: Annotated[str | None, typer.Option("--status", help="pending | confirmed")] = None,
+    json_out: JsonOpt = False,
 ) -> None:
     """Payment instructions and whether they are confirmed."""
-    rows = settlement.list_payments(workspace(), round_id)
+    rows = settlement.list_payments(workspace(), round_id, status)
     if json_out:
         print_json(rows)
         return

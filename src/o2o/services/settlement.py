@@ -16,13 +16,13 @@ from typing import Any
 
 from o2o.bootstrap import Workspace
 from o2o.domain.agreements import Agreement
-from o2o.domain.cycle import CycleState
+from o2o.domain.cycle import CycleState, PaymentStatus, parse_state
 from o2o.domain.errors import InvalidTransitionError, NotFoundError, ValidationError
 from o2o.domain.money import ZERO, totals_by_currency
 from o2o.domain.obligations import Obligation
 from o2o.domain.periods import Period
 from o2o.ledger.keys import HUB, Signer
-from o2o.netting import DEFAULT_HUB, NettingMode, NettingResult, net_obligations
+from o2o.netting import DEFAULT_HUB, NettingMode, NettingResult
 from o2o.services.accounts import post_payment, post_setoff
 from o2o.services.cycle_common import hub_signer, missing_declarations, move_cycle, register
 from o2o.services.registered_record import (
@@ -109,6 +109,9 @@ def figures_of(result: NettingResult, rows: list[dict[str, Any]]) -> dict[str, A
 
 def run_netting(ws: Workspace, period: str, mode: str = "clearing-house") -> dict[str, Any]:
     """Net the period's signed obligations; record set-offs and payment instructions; cycles → netted."""
+    # Imported here: the engine loads NumPy, OR-Tools and HiGHS, which `o2o cycle status` never needs.
+    from o2o.netting import net_obligations
+
     per = Period.parse(period)
     netting_mode = NettingMode.parse(mode)
     hub = hub_signer(ws)
@@ -181,9 +184,17 @@ _PAYMENT_FIELDS = (
 )
 
 
-def list_payments(ws: Workspace, round_id: str | None = None) -> list[dict[str, Any]]:
+def list_payments(
+    ws: Workspace, round_id: str | None = None, status: str | None = None
+) -> list[dict[str, Any]]:
+    """The payment instructions of every round or of `round_id`, in any status or in `status`; an unknown
+    round or status is an error, not an empty list."""
+    wanted = None if status is None else parse_state(PaymentStatus, status, "payment status").value
     with ws.uow() as uow:
-        rows = CycleRepository(uow.connection).payments(round_id)
+        repo = CycleRepository(uow.connection)
+        if round_id is not None:
+            repo.round(round_id)
+        rows = repo.payments(round_id, status=wanted)
     return [{k: r[k] for k in _PAYMENT_FIELDS} for r in rows]
 
 
@@ -296,6 +307,8 @@ def cycle_status(ws: Workspace, period: str | None = None) -> list[dict[str, Any
     """Each cycle with who it is waiting for, its statement, disputes and obligations."""
     from o2o.schemas.agreement import agreement_from_json
 
+    # A period that is not a month is an error: as text it would match no cycle and show nothing.
+    period = None if period is None else str(Period.parse(period))
     with ws.uow() as uow:
         repo = CycleRepository(uow.connection)
         # Every obligation read once, grouped by the statement it comes from.
