@@ -4,19 +4,21 @@ Parsing returns the lines and every error with its line number (the header is li
 stopping at the first bad row. Rules: dates ISO `YYYY-MM-DD` (or `DD.MM.YYYY`); exactly one of debit and
 credit is a positive decimal (the other empty or zero); amounts are exact and within the currency's
 minor unit; the currency is ISO 4217. Columns may come in any order; extra columns are ignored.
+`extract_csv` writes that format (how `o2o accounts extract` gives a partner's side to reconcile with).
 """
 
 from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
 from o2o.domain.currencies import check_currency
 from o2o.domain.errors import O2OError, ValidationError
-from o2o.domain.money import D, to_minor
+from o2o.domain.money import D, from_minor, to_minor
 
 COLUMNS = ("date", "document", "description", "debit", "credit", "currency")
 ZERO = Decimal(0)
@@ -122,3 +124,17 @@ def extract_errors_message(source: str, errors: list[ExtractError], limit: int =
     shown = "; ".join(str(e) for e in errors[:limit])
     more = f"; and {len(errors) - limit} more" if len(errors) > limit else ""
     return f"{source}: {len(errors)} bad line(s): {shown}{more}"
+
+
+def extract_csv(lines: Iterable[ExtractLine]) -> str:
+    """The extract as `parse_extract` reads it: the header, then one line per entry in the given order
+    (debit or credit, the other left empty; amounts to the currency's minor unit)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    for x in lines:
+        debit, credit = (
+            from_minor(to_minor(v, x.currency), x.currency) if v else "" for v in (x.debit, x.credit)
+        )
+        writer.writerow([x.day.isoformat(), x.document, x.description, debit, credit, x.currency])
+    return out.getvalue()

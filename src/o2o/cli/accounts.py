@@ -133,6 +133,23 @@ def reconcile(
         print_reconciliation(result)
 
 
+@accounts_app.command("extract")
+def extract(
+    operator: Annotated[str, typer.Option("--operator", help="Whose books: the partner giving the extract.")],
+    counterparty: Annotated[
+        str, typer.Option("--counterparty", help="The operator it gives the extract to.")
+    ],
+    out: Annotated[Path, typer.Option("--out", help="The CSV file to write (`accounts reconcile --with`).")],
+    as_of: AsOf = None,
+) -> None:
+    """Write OPERATOR's books with COUNTERPARTY as the ledger extract `accounts reconcile --with` reads."""
+    text = reports.partner_extract(workspace(), operator, counterparty, _opt_date(as_of, "--as-of"))
+    out.write_text(text, encoding="utf-8")
+    console.print(
+        f"wrote {len(text.splitlines()) - 1} line(s) of {operator}'s books with {counterparty} to {out}"
+    )
+
+
 @accounts_app.command("ageing")
 def ageing(
     as_of: AsOf = None,

@@ -188,6 +188,32 @@ def statement_sign(
         console.print(f"{operator} signed {statement_id}: {state}")
 
 
+@statement_app.command("list")
+def statement_list(
+    period: Annotated[
+        str | None, typer.Option("--period", help="Period YYYY-MM (default: every period).")
+    ] = None,
+    state: Annotated[str | None, typer.Option("--state", help="agreed | disputed | signed")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Statements with their state, currency, digest (its first 12 digits here) and who has signed."""
+    rows = statements.list_statements(workspace(), period, state)
+    if json_out:
+        print_json(rows)
+        return
+    if not rows:
+        console.print(
+            "no statements" + (f" in {period}" if period else "") + (f" that are {state}" if state else "")
+        )
+        return
+    print_table(
+        "Statements",
+        ["statement", "state", "currency", "digest", "signed by"],
+        ([r["id"], r["state"], r["currency"], r["digest"][:12], ", ".join(r["signatures"]) or "nobody yet"]
+         for r in rows),
+    )  # fmt: skip
+
+
 def _dispute_out(data: dict[str, Any], json_out: bool) -> None:
     if json_out:
         print_json(data)

@@ -27,6 +27,7 @@ def _summary(truth: dict[str, Any], out: Path) -> dict[str, Any]:
         "totals": truth["totals"],
         "stale_decks": len(truth["stale_decks"]),
         "rate_changes": len(truth["rate_changes"]),
+        "outages": truth["outages"],
     }
 
 
@@ -56,7 +57,10 @@ def generate(
     offset_files: Annotated[float, typer.Option(help="Files with local +HH:MM times.")] = 0.25,
     tolerance_absolute: Annotated[
         int, typer.Option(help="Agreements' absolute tolerance (USD-like, scaled per currency; 0: none).")
-    ] = 1000,
+    ] = 5,
+    outage_days: Annotated[
+        int, typer.Option(help="Days the busiest direction's customer lost all records (0: none).")
+    ] = 1,
     force: Annotated[bool, typer.Option("--force", help="Replace a network already in --out.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
@@ -83,6 +87,7 @@ def generate(
         stale_deck=stale_deck,
         offset_files=offset_files,
         tolerance_absolute=tolerance_absolute,
+        outage_days=outage_days,
     ).check()
     started = time.perf_counter()
     with Progress(
@@ -115,6 +120,10 @@ def generate(
             ("redials", totals["redials"]),
             ("rate changes", summary["rate_changes"]),
             ("stale decks", summary["stale_decks"]),
+            *(
+                (f"outage {o['service']} ({o['declarer']})", f"{o['from']} to {o['to']}")
+                for o in summary["outages"]
+            ),
         ],
     )
 

@@ -138,5 +138,44 @@ def usage_show(declaration_id: str, json_out: JsonOpt = False) -> None:
         print_table(f"Declaration {d.id}", ["field", "value"], ((k, v) for k, v in row.items()))
 
 
+@usage_app.command("import-dir")
+def usage_import_dir(
+    folder: Annotated[Path, typer.Argument(help="Folder of AGREEMENT/SERVICE.DECLARER.csv files.")],
+    period: Annotated[str, typer.Option("--period", help="Settlement period YYYY-MM.")],
+    declarer: Annotated[
+        str | None, typer.Option("--declarer", help="Only this party's files (default: every party's).")
+    ] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Import every usage file of a folder, each matched to its agreement, service and declarer by name
+    (docs/usage-import.md); a name that matches nothing is refused before anything is imported."""
+    ws = workspace()
+    with console.status(f"importing {folder}", spinner="dots") if not json_out else nullcontext():
+        done = svc.import_usage_dir(ws, folder, period, declarer)
+    rows = []
+    for f, result in done:
+        row = declaration_row(result.declaration, ws.home)
+        rows.append({"file": str(f.path), **row, "already_imported": result.already_imported,
+                     "replaced": result.replaced.id if result.replaced else None})  # fmt: skip
+    if json_out:
+        print_json(rows)
+        return
+    print_table(
+        f"Imported {folder} ({period})",
+        ["file", "id", "agreement", "service", "declarer", "rows", "rejected", "note"],
+        (
+            [Path(r["file"]).relative_to(folder), r["id"], r["agreement"], r["service"], r["declarer"],
+             r["rows"], r["rejected"], _note(r)]
+            for r in rows
+        ),
+    )  # fmt: skip
+
+
+def _note(row: dict[str, Any]) -> str:
+    if row["already_imported"]:
+        return "already imported"
+    return f"replaces {row['replaced']}" if row["replaced"] else "new"
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(usage_app, name="usage")

@@ -1,5 +1,6 @@
 """Use cases that read the mutual-settlement books: balances, statements of account, reconciliation of
-our books with a partner's extract, and ageing. Read-only: each opens a unit of work and never commits.
+our books with a partner's extract (and the extract of ours a partner reconciles with), and ageing.
+Read-only: each opens a unit of work and never commits.
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ from o2o.accounts.book_reconciliation import (
     their_lines,
 )
 from o2o.accounts.journal import Account
-from o2o.accounts.partner_extract import extract_errors_message, parse_extract
+from o2o.accounts.partner_extract import ExtractLine, extract_csv, extract_errors_message, parse_extract
 from o2o.accounts.statement import StatementOfAccount, statement_of_account
 from o2o.bootstrap import Workspace
 from o2o.domain.errors import ValidationError
+from o2o.domain.money import ZERO
 from o2o.services.accounts import books, today
 
 
@@ -111,3 +113,23 @@ def ageing(ws: Workspace, as_of: date | None = None, operator: str | None = None
             uow.operators.get(operator)
         transfers = books(uow).up_to(when, operator)
     return age_books(transfers, when)
+
+
+def partner_extract(ws: Workspace, operator: str, counterparty: str, as_of: date | None = None) -> str:
+    """`operator`'s books with `counterparty` up to `as_of`, as the CSV extract that `counterparty` reads
+    with `reconcile_with_extract`: one line per transfer from `operator`'s side (what the counterparty
+    owes it is a debit), a transfer and its reversal both on or before `as_of` left out."""
+    when = as_of or today()
+    with ws.uow() as uow:
+        uow.operators.get(operator)
+        uow.operators.get(counterparty)
+        if operator == counterparty:
+            raise ValidationError(f"{operator} has no books with itself")
+        transfers = books(uow).between(operator, counterparty)
+    lines = [x for x in our_lines(transfers, operator, when) if x.day <= when and x.amount != 0]
+    return extract_csv(  # in the books' value-date order; line numbers as the reader counts them
+        ExtractLine(
+            n, x.day, x.document, x.description, max(x.amount, ZERO), max(-x.amount, ZERO), x.currency
+        )
+        for n, x in enumerate(lines, start=2)
+    )

@@ -9,7 +9,6 @@ of the period are settled.
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import asdict
 from decimal import Decimal
 from typing import Any
@@ -125,7 +124,9 @@ def run_netting(ws: Workspace, period: str, mode: str = "clearing-house") -> dic
         check_obligations(uow, rows, f"netting of {per}")
         withheld = [r["id"] for r in rows if r["status"] == "withheld"]
         result = net_obligations(_domain(rows), mode=netting_mode, withheld=withheld)
-        round_id = f"RND-{per}-{secrets.token_hex(3)}"
+        # Numbered per period (RND-2026-10-1, -2, …) so that ids are predictable; a concurrent round
+        # taking the same number fails on the key and changes nothing.
+        round_id = f"RND-{per}-{len(repo.rounds(str(per))) + 1}"
         figures = figures_of(result, rows)
         repo.add_round(round_id, str(per), netting_mode.value, figures)
         by_id = {r["id"]: r for r in rows}

@@ -17,7 +17,7 @@ from typing import Any
 
 from o2o.bootstrap import Workspace
 from o2o.domain.cycle import CycleState
-from o2o.domain.errors import InvalidTransitionError, NotFoundError, SignatureError
+from o2o.domain.errors import InvalidTransitionError, NotFoundError, SignatureError, ValidationError
 from o2o.domain.money import ZERO, round_to_currency
 from o2o.domain.periods import Period
 from o2o.ledger.keys import Signer
@@ -244,3 +244,34 @@ def _add_obligation(
             "dispute_id": dispute_id,
         }
     )
+
+
+# The states a stored statement can be in (the `state` column); a filter outside them is a mistake.
+STATEMENT_STATES = ("agreed", "disputed", "signed")
+
+
+def list_statements(
+    ws: Workspace, period: str | None = None, state: str | None = None
+) -> list[dict[str, Any]]:
+    """Every statement (of `period`; in `state`), by agreement and period, with who has signed it."""
+    per = str(Period.parse(period)) if period else None
+    wanted = state.strip().lower() if state else None
+    if wanted is not None and wanted not in STATEMENT_STATES:
+        raise ValidationError(f"--state {state!r} is not one of: {', '.join(STATEMENT_STATES)}")
+    with ws.uow() as uow:
+        repo = CycleRepository(uow.connection)
+        found = [repo.statement_of(c["agreement_id"], c["period"]) for c in repo.cycles(per)]
+        return [
+            {
+                "id": st["id"],
+                "agreement": st["agreement_id"],
+                "period": st["period"],
+                "state": st["state"],
+                "currency": st["currency"],
+                "digest": st["digest"],
+                "signatures": [s["operator"] for s in repo.signatures(st["id"])],
+                "disputes": [d["id"] for d in repo.disputes(st["id"])],
+            }
+            for st in found  # cycles come by period and agreement
+            if st is not None and (wanted is None or st["state"] == wanted)
+        ]

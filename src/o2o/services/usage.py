@@ -22,7 +22,13 @@ from sqlalchemy.exc import IntegrityError
 from o2o.bootstrap import Workspace
 from o2o.domain.agreements import Agreement, Role
 from o2o.domain.declarations import Declaration, DeclarationStatus, Replacement, UsageTotals
-from o2o.domain.errors import ConcurrencyError, ImportRefusedError, NotFoundError, ValidationError
+from o2o.domain.errors import (
+    ConcurrencyError,
+    ImportRefusedError,
+    NotFoundError,
+    O2OError,
+    ValidationError,
+)
 from o2o.domain.periods import Period
 from o2o.services.registry_data import get_agreement, require_party
 from o2o.store.repositories import now_utc
@@ -261,3 +267,90 @@ def active_declarations(ws: Workspace, agreement_id: str, period: str) -> list[D
     if not decls:
         raise NotFoundError(f"no declarations for {agreement_id} in {period}")
     return decls
+
+
+# --- a folder of usage files, matched to declarations by name ------------------------------------------
+
+USAGE_FILE_NAME = "AGREEMENT/SERVICE.DECLARER.csv (or .parquet)"
+
+
+@dataclass(frozen=True, slots=True)
+class UsageFile:
+    """A file of a usage folder and the declaration its name names."""
+
+    path: Path
+    agreement_id: str
+    service: str
+    declarer: str
+
+
+def usage_files(ws: Workspace, folder: Path, declarer: str | None = None) -> list[UsageFile]:
+    """Every usage file of `folder` (`AGREEMENT/SERVICE.DECLARER.csv|parquet`, as `o2o generate` writes
+    them), matched by name to a loaded agreement, one of its services and one of its parties; with
+    `declarer`, only that party's files. A name that matches nothing is an error naming it."""
+    if not folder.is_dir():
+        raise ValidationError(f"{folder}: no such folder")
+    # Dot files (editor swap files, .DS_Store) are nobody's declaration.
+    paths = sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith("."))
+    agreements: dict[str, Agreement | None] = {}
+    found: list[UsageFile] = []
+    wrong: list[str] = []
+    for path in paths:
+        matched = _match_name(ws, folder, path, agreements)
+        if isinstance(matched, str):
+            wrong.append(f"{path}: {matched}")
+        elif declarer is None or matched.declarer == declarer:
+            found.append(matched)
+    if wrong:
+        more = f"; {len(wrong) - 1} more file(s) do not match either" if len(wrong) > 1 else ""
+        raise ValidationError(f"{wrong[0]} (usage files are named {USAGE_FILE_NAME}){more}")
+    if not found:
+        whose = f" of {declarer}" if declarer else ""
+        raise ValidationError(f"{folder}: no usage files{whose} (named {USAGE_FILE_NAME})")
+    return found
+
+
+def _match_name(
+    ws: Workspace, folder: Path, path: Path, agreements: dict[str, Agreement | None]
+) -> UsageFile | str:
+    """The declaration a file's name names, or why it names none."""
+    parts = path.relative_to(folder).parts
+    if len(parts) != 2:
+        return "not in an agreement's folder"
+    agreement_id, name = parts
+    stem, _, suffix = name.rpartition(".")
+    service, _, declarer = stem.rpartition(".")
+    if f".{suffix.lower()}" not in FORMATS or not service or not declarer:
+        return "not named SERVICE.DECLARER.csv or .parquet"
+    if agreement_id not in agreements:
+        with ws.uow() as uow:
+            stored = uow.agreements.find(agreement_id)
+        agreements[agreement_id] = get_agreement(ws, agreement_id)[0] if stored else None
+    agreement = agreements[agreement_id]
+    if agreement is None:
+        return f"no agreement {agreement_id} is loaded"
+    if service not in {s.id for s in agreement.services}:
+        return f"agreement {agreement_id} has no service {service}"
+    if declarer not in agreement.operator_ids:
+        return f"{declarer} is not a party to agreement {agreement_id}"
+    return UsageFile(path, agreement_id, service, declarer)
+
+
+def import_usage_dir(
+    ws: Workspace, folder: Path, period: str, declarer: str | None = None
+) -> list[tuple[UsageFile, ImportResult]]:
+    """Import every usage file of `folder` for `period`, each as its own declaration (`import_usage`).
+    Every name is matched before anything is imported; a file refused stops the run, and running it
+    again skips the files already imported (same sha256)."""
+    Period.parse(period)
+    files = usage_files(ws, folder, declarer)
+    done: list[tuple[UsageFile, ImportResult]] = []
+    for f in files:
+        try:
+            done.append((f, import_usage(ws, f.path, f.agreement_id, period, f.declarer, f.service)))
+        except O2OError as exc:
+            raise type(exc)(
+                f"{exc} ({len(done)} of {len(files)} files imported before it; the command run again "
+                "skips those)"
+            ) from None
+    return done

@@ -29,8 +29,15 @@ from o2o.synth.network import (
 )
 from o2o.synth.options import SynthOptions
 from o2o.synth.side_records import CallCounts, SideRecords, side_records, stale_deck_sums
-from o2o.synth.traffic import Calls, ServicePlan, chunk_calls, chunks, plan_service
-from o2o.synth.truth import StaleDeck, file_entry, rate_change_entry, reconciliation_entry, truth_document
+from o2o.synth.traffic import Calls, ServicePlan, chunk_calls, chunks, outage_service, plan_service
+from o2o.synth.truth import (
+    StaleDeck,
+    file_entry,
+    outage_entry,
+    rate_change_entry,
+    reconciliation_entry,
+    truth_document,
+)
 from o2o.synth.truth import truth_json as render_truth
 from o2o.synth.usage_csv import FileStyle, NumberHabit, UsageCsvWriter
 
@@ -94,6 +101,7 @@ class _Run:
         self.recons: list[dict[str, Any]] = []
         self.changes: list[dict[str, Any]] = []
         self.stale: list[dict[str, Any]] = []
+        self.outages: list[dict[str, Any]] = []
 
     def service(self, plan: ServicePlan) -> None:
         opts, ag, svc = self.opts, plan.agreement, plan.service
@@ -141,6 +149,8 @@ class _Run:
             self.changes.append(rate_change_entry(ag, svc, svc.prices_new))
         if stale is not None:
             self.stale.append(stale.entry())
+        if plan.outage is not None:
+            self.outages.append(outage_entry(ag, svc, plan.outage))
 
 
 def generate_network(
@@ -157,6 +167,7 @@ def generate_network(
     for ag in agreements:
         (out / "agreements" / f"{ag.id}.toml").write_text(agreement_toml(ag), encoding="utf-8")
     run = _Run(opts, out, ops, progress)
+    outage = outage_service(calls)
     number = 0
     try:
         for ag in agreements:
@@ -164,12 +175,12 @@ def generate_network(
                 key = f"{ag.id}/{svc.id}"
                 if key not in calls:
                     continue
-                run.service(plan_service(opts, ag, svc, calls[key], number))
+                run.service(plan_service(opts, ag, svc, calls[key], number, outage=key == outage))
                 number += 1
     finally:
         run.pool.shutdown()
     truth = truth_document(
-        opts, run.files, run.recons, run.changes, run.stale, agreements, [o.id for o in ops]
+        opts, run.files, run.recons, run.changes, run.stale, agreements, [o.id for o in ops], run.outages
     )
     (out / "truth.json").write_text(render_truth(truth), encoding="utf-8")
     return GeneratedNetwork(out, truth)

@@ -9,7 +9,8 @@ relies on:
 - the two records of one call are at most `clock_skew_s` apart (offset difference plus both jitters);
 - each slot is in exactly one category: missing on the provider's side, missing on the customer's
   side, 1 s longer or shorter on the customer's side (partial), 2–20 s different (mismatch), or exact;
-  redials are always exact and never duplicated;
+  redials are always exact and never duplicated; during the planted outage (the busiest service
+  direction only) every call but those missing on the provider's side is missing on the customer's;
 - a duplicate row is a copy of a distinct row of the same side and comes after it in the file.
 Randomness is drawn per (seed, service, chunk), so a seed always gives the same calls.
 """
@@ -72,6 +73,7 @@ class ServicePlan:
     bin_lens: np.ndarray
     bin_slots: np.ndarray
     chunk_bins: tuple[tuple[int, int, int], ...]  # (first bin, end bin, redials in the chunk)
+    outage: tuple[int, int] | None = None  # [start, end) epoch s: the customer's switch recorded nothing
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,8 +126,23 @@ def _chunking(counts: np.ndarray, size: int) -> list[tuple[int, int]]:
     return out
 
 
+def outage_service(calls: dict[str, int]) -> str | None:
+    """The service direction (`agreement/service`) whose customer loses a day: the busiest one, so the
+    day's share of its amount (~3%) is over the tolerance whatever the network's size."""
+    return max(calls, key=lambda key: calls[key]) if calls else None
+
+
+def _outage_window(opts: SynthOptions, ag: SynthAgreement) -> tuple[int, int]:
+    """Whole local days of the period, away from its first and last day; drawn from its own stream so
+    that the rest of the network is the same with or without an outage."""
+    start, end = opts.period.bounds_epoch(ag.timezone)
+    days = (end - start) // 86_400
+    first = int(rng_for(opts.seed, 9).integers(1, days - opts.outage_days))
+    return start + first * 86_400, start + (first + opts.outage_days) * 86_400
+
+
 def plan_service(
-    opts: SynthOptions, ag: SynthAgreement, svc: SynthService, calls: int, number: int
+    opts: SynthOptions, ag: SynthAgreement, svc: SynthService, calls: int, number: int, outage: bool = False
 ) -> ServicePlan:
     rng = rng_for(opts.seed, 4, number)
     redials = round(calls * opts.redial / (1 + opts.redial)) if svc.kind == "voice" else 0
@@ -164,6 +181,7 @@ def plan_service(
         off[0] if svc.customer.id == first else off[1],
         starts, lens, bin_slots,
         tuple((a, b, int(r)) for (a, b), r in zip(spans, chunk_redials, strict=True)),
+        _outage_window(opts, ag) if outage and opts.outage_days else None,
     )  # fmt: skip
 
 
@@ -216,6 +234,9 @@ def chunk_calls(opts: SynthOptions, plan: ServicePlan, chunk: int, slot_offset: 
     b_nsn = plan.b_pool.numbers(b_idx, dest)
     d, vol = _durations(plan.service.kind, rng, m)
     cat, delta = _categories(opts, plan.service.kind, rng, d)
+    if plan.outage is not None:
+        lost = (t >= plan.outage[0]) & (t < plan.outage[1]) & (cat != MISSING_PROVIDER)
+        cat[lost], delta[lost] = MISSING_CUSTOMER, 0
     is_redial = np.zeros(m, dtype=bool)
     if redials:
         r = np.sort(rng.choice(m, redials, replace=False))

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -133,6 +134,19 @@ def rate_change_entry(ag: SynthAgreement, svc: SynthService, new: tuple[Decimal,
     }
 
 
+def outage_entry(ag: SynthAgreement, svc: SynthService, window: tuple[int, int]) -> dict[str, Any]:
+    """The customer's switch recorded none of the service's calls in `window` (epoch s, [from, to))."""
+    start, end = (datetime.fromtimestamp(t, UTC).isoformat().replace("+00:00", "Z") for t in window)
+    return {
+        "agreement": ag.id,
+        "service": svc.id,
+        "declarer": svc.customer.id,
+        "role": "customer",
+        "from": start,
+        "to": end,
+    }
+
+
 def truth_document(
     opts: SynthOptions,
     files: list[dict[str, Any]],
@@ -141,6 +155,7 @@ def truth_document(
     stale: list[dict[str, Any]],
     agreements: list[SynthAgreement],
     operators: list[str],
+    outages: list[dict[str, Any]],
 ) -> dict[str, Any]:
     totals: dict[str, Any] = {k: sum(r[k] for r in recons) for k in SUMMED}
     totals["files"] = len(files)
@@ -166,6 +181,7 @@ def truth_document(
         "reconciliations": recons,
         "rate_changes": changes,
         "stale_decks": stale,
+        "outages": outages,
         "totals": totals,
     }
 
