@@ -12,8 +12,6 @@ from o2o.cli.context import workspace
 from o2o.cli.output import console, print_json
 from o2o.config import Settings
 from o2o.domain.errors import AlreadyExistsError
-from o2o.services.demo import run_demo, summary, write_report
-from o2o.synth.options import SynthOptions
 
 
 def demo(
@@ -28,6 +26,10 @@ def demo(
     json_out: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Generate a network and run the whole cycle: import, reconcile, dispute, sign, net, pay, verify."""
+    # Imported here: the cycle and the generator load every engine, which `o2o --help` must not wait for.
+    from o2o.services.demo import run_demo, summary, write_report
+    from o2o.synth.options import SynthOptions
+
     settings = Settings()
     home = settings.home
     if home.exists() and any(home.iterdir()):
