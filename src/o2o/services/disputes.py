@@ -1,7 +1,9 @@
 """The dispute lifecycle: proposals and counter-proposals, acceptance, rejection, escalation at the deadline.
 
 A proposal names the amount the proposer would accept for the whole service line, between the two
-parties' figures; split-the-difference (the average) is always offered. The other party accepts or
+parties' figures, exact in the dispute's currency (a finer amount is refused, naming the field, so the
+statement, the obligations and the books carry one figure); split-the-difference (the average, rounded to
+the currency's minor unit by the agreement's rounding rule) is always offered. The other party accepts or
 rejects the latest pending proposal, or counters with its own. A resolution before anyone signed
 changes the statement's line; after a signature it releases the withheld obligation with what the
 resolution adds to the undisputed part, and posts that adjustment to the books.
@@ -17,7 +19,7 @@ from typing import Any
 from o2o.bootstrap import Workspace
 from o2o.domain.cycle import CycleState, DisputeState, parse_state
 from o2o.domain.errors import InvalidTransitionError, ValidationError
-from o2o.domain.money import ZERO, round_to_currency
+from o2o.domain.money import ZERO, Rounding, parse_amount, round_to_currency
 from o2o.domain.periods import Period
 from o2o.ledger.keys import Signer
 from o2o.services.accounts import post_dispute_adjustment
@@ -28,21 +30,33 @@ from o2o.store.cycle_repository import CycleRepository
 from o2o.store.uow import UnitOfWork
 
 
-def split_amount(dispute: dict[str, Any]) -> Decimal:
-    """Split the difference: the average of the two figures, to the currency's minor unit."""
+def split_amount(dispute: dict[str, Any], mode: Rounding) -> Decimal:
+    """Split the difference: the average of the two figures, to the currency's minor unit by `mode`."""
     avg = (Decimal(dispute["provider_amount"]) + Decimal(dispute["customer_amount"])) / 2
-    return round_to_currency(avg, dispute["currency"])
+    return round_to_currency(avg, dispute["currency"], mode)
+
+
+def _split_note(dispute: dict[str, Any], mode: Rounding) -> str:
+    return f"split the difference (average rounded {mode.value} to the {dispute['currency']} minor unit)"
+
+
+def _rounding(uow: UnitOfWork, repo: CycleRepository, dispute: dict[str, Any]) -> Rounding:
+    """The rounding mode the dispute's agreement states (its amounts are rounded that way)."""
+    from o2o.schemas.agreement import agreement_from_json
+
+    agreement_id = repo.statement(dispute["statement_id"])["agreement_id"]
+    return agreement_from_json(uow.agreements.get(agreement_id).document).rounding.mode
 
 
 def list_disputes(ws: Workspace, state: str | None = None) -> list[dict[str, Any]]:
     """Every dispute, or those in `state` (one of `DisputeState`: anything else is an error, not no rows)."""
     wanted = None if state is None else parse_state(DisputeState, state, "dispute state").value
     with ws.uow() as uow:
-        rows = CycleRepository(uow.connection).disputes(state=wanted)
-    return [_summary(d) for d in rows]
+        repo = CycleRepository(uow.connection)
+        return [_summary(d, _rounding(uow, repo, d)) for d in repo.disputes(state=wanted)]
 
 
-def _summary(d: dict[str, Any]) -> dict[str, Any]:
+def _summary(d: dict[str, Any], mode: Rounding) -> dict[str, Any]:
     return {
         "id": d["id"],
         "statement": d["statement_id"],
@@ -54,7 +68,7 @@ def _summary(d: dict[str, Any]) -> dict[str, Any]:
         "customer_amount": d["customer_amount"],
         "contested_amount": d["contested_amount"],
         "resolved_amount": d["resolved_amount"],
-        "split_offer": split_amount(d),
+        "split_offer": split_amount(d, mode),
         "state": d["state"],
         "deadline": d["deadline"],
     }
@@ -64,7 +78,7 @@ def show_dispute(ws: Workspace, dispute_id: str) -> dict[str, Any]:
     with ws.uow() as uow:
         repo = CycleRepository(uow.connection)
         d = repo.dispute(dispute_id)
-        out = _summary(d)
+        out = _summary(d, _rounding(uow, repo, d))
         out["evidence"] = json.loads(d["evidence"])
         out["proposals"] = [
             {
@@ -92,22 +106,26 @@ def propose(
     ws: Workspace,
     dispute_id: str,
     operator: str,
-    amount: Decimal | None,
+    amount: Decimal | str | None,
     note: str = "",
+    field: str = "amount",
     passphrase: bytes | None = None,
 ) -> dict[str, Any]:
-    """Propose an amount for the line (None: split the difference)."""
+    """Propose an amount for the line (None: split the difference); `amount` is what the user entered
+    for `field`, refused when finer than the dispute currency's minor unit."""
     signer = load_signer(ws, operator, passphrase)
     with ws.uow() as uow:
         repo = CycleRepository(uow.connection)
         d = _open(repo, dispute_id, operator)
-        value = split_amount(d) if amount is None else amount
+        if amount is None:
+            mode = _rounding(uow, repo, d)
+            value, note = split_amount(d, mode), note or _split_note(d, mode)
+        else:
+            value = parse_amount(amount, d["currency"], field)
         low, high = sorted((Decimal(d["provider_amount"]), Decimal(d["customer_amount"])))
         if not low <= value <= high:
-            raise ValidationError(f"proposal {value} is outside the two figures ({low} … {high})")
-        seq = repo.add_proposal(
-            dispute_id, operator, value, note or ("split the difference" if amount is None else "")
-        )
+            raise ValidationError(f"{field}: proposal {value} is outside the two figures ({low} … {high})")
+        seq = repo.add_proposal(dispute_id, operator, value, note)
         register(uow, signer, "dispute.proposed", dispute_id, {"seq": seq, "amount": str(value)})
         uow.commit()
     return show_dispute(ws, dispute_id)
