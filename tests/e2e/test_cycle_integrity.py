@@ -188,3 +188,41 @@ def test_a_dispute_amount_finer_than_the_currency_is_refused_and_one_figure_show
     signed = {ln["service"]: Decimal(ln["agreed_amount"]) for ln in shown["document"]["lines"]}
     sign = {ln["service"]: 1 if ln["provider"] == d["provider"] else -1 for ln in shown["lines"]}
     assert Decimal(balance["balance"]) == sum(sign[s] * v for s, v in signed.items())
+
+
+def test_a_line_rated_finer_than_the_currency_is_signed_and_owed_at_one_figure(
+    db_cli: Any, network: Path, tmp_path: Path
+) -> None:
+    """An agreement that rates lines to 4 decimals: 3 SMS at 0.005 EUR rate to 0.0150, owed as 0.02 (its
+    half-up rule), and the statement both parties sign says 0.02 like the obligation and the books."""
+    agreement = network / "AG-ALFA-BETA.toml"
+    toml = agreement.read_text().replace("[[parties]]", "[rounding]\nline_decimals = 4\n\n[[parties]]", 1)
+    agreement.write_text(toml)
+    assert db_cli("operator", "add", "--file", network / "operators.toml").code == 0
+    assert db_cli("agreement", "load", agreement).code == 0
+    voice = tmp_path / "voice.csv"
+    voice.write_text("record_id,a_number,b_number,start_time,duration_s\n"
+                     "v1,+4930123,+447700900123,2026-10-01T12:00:05Z,60\n")  # fmt: skip
+    sms = tmp_path / "sms.csv"
+    sms.write_text("record_id,a_number,b_number,start_time,duration_s,volume\n" + "".join(
+        f"s{i},+447700900123,+4930123456{i},2026-10-0{i}T12:00:05Z,0,1\n" for i in range(1, 4)))  # fmt: skip
+    for op in ("ALFA", "BETA"):
+        assert db_cli("keys", "generate", op).code == 0
+        for path, service in ((voice, "voice-ALFA"), (sms, "sms-BETA")):
+            f = {"agreement": "AG-ALFA-BETA", "declarer": op, "service": service}
+            assert _import(db_cli, path, f, "2026-10").code == 0
+    (report,) = db_cli("reconcile", "--period", "2026-10", "--json").json()
+    (line,) = [ln for ln in report["lines"] if ln["service"] == "sms-BETA"]
+    assert (line["provider_amount"], line["agreed_amount"]) == ("0.0150", "0.02")
+    st_id = report["statement"]
+    shown = db_cli("statement", "show", st_id, "--json").json()
+    assert "half_up" in shown["document"]["rounding"]
+    (row,) = [ln for ln in shown["lines"] if ln["service"] == "sms-BETA"]
+    (doc,) = [ln for ln in shown["document"]["lines"] if ln["service"] == "sms-BETA"]
+    assert doc["agreed_amount"] == str(row["agreed_amount"]) == "0.02"
+    for op in ("ALFA", "BETA"):
+        assert db_cli("statement", "sign", st_id, "--as", op, "--digest", shown["digest"]).code == 0
+    assert _invoices(db_cli, ["ALFA", "BETA"], "2026-10") == {"sms-BETA": Decimal("0.02"),
+                                                               "voice-ALFA": Decimal("0.01")}  # fmt: skip
+    netting = db_cli("net", "run", "--period", "2026-10", "--json").json()
+    assert netting["currencies"]["EUR"]["gross_total"] == "0.03"

@@ -144,6 +144,8 @@ def statement_show(statement_id: str, json_out: JsonOpt = False) -> None:
         print_json(data)
         return
     console.print(f"[bold]{data['id']}[/bold] {data['state']} ({data['currency']}) digest {data['digest']}")
+    if "rounding" in data["document"]:  # statements reconciled before the rule was written have none
+        console.print(data["document"]["rounding"])
     cols = [
         "service",
         "provider",

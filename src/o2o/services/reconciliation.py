@@ -22,7 +22,7 @@ from o2o.domain.agreements import Agreement, Role, Service
 from o2o.domain.cycle import CycleState
 from o2o.domain.declarations import Declaration
 from o2o.domain.errors import InvalidTransitionError, NotFoundError
-from o2o.domain.money import ZERO
+from o2o.domain.money import ZERO, Rounding, round_to_currency
 from o2o.domain.periods import Period
 from o2o.domain.tariffs import ServiceKind
 from o2o.ledger.keys import Signer
@@ -47,22 +47,29 @@ from o2o.store.uow import UnitOfWork
 
 @dataclass(frozen=True, slots=True)
 class LineResult:
-    """One service direction reconciled."""
+    """One service direction reconciled. The agreed and disputed amounts are money owed: in the
+    agreement's currency, to its minor unit by the agreement's rounding mode, even when the agreement
+    rates lines finer (`line_decimals`), so that the statement, the obligations and the books carry
+    one figure; each party's rated amount stays as rated."""
 
     service: Service
     provider_rating: RatingResult
     customer_rating: RatingResult
     verdict: Verdict
+    currency: str
+    rounding: Rounding
     match: MatchSummary | None = None
 
     @property
     def agreed_amount(self) -> Decimal:
         v = self.verdict
-        return v.amount if v.agreed and v.amount is not None else (v.undisputed_amount or ZERO)
+        amount = v.amount if v.agreed and v.amount is not None else (v.undisputed_amount or ZERO)
+        return round_to_currency(amount, self.currency, self.rounding)
 
     @property
     def disputed_amount(self) -> Decimal:
-        return ZERO if self.verdict.agreed else (self.verdict.contested_amount or ZERO)
+        amount = ZERO if self.verdict.agreed else (self.verdict.contested_amount or ZERO)
+        return round_to_currency(amount, self.currency, self.rounding)
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +125,7 @@ def _usage_line(
     )
     days = compare_by_day(comparison)
     v = verdict(p_rating.amount, c_rating.amount, tol, days, agreement.currency)
-    return LineResult(svc, p_rating, c_rating, v, match)
+    return LineResult(svc, p_rating, c_rating, v, agreement.currency, agreement.rounding.mode, match)
 
 
 def _required(path: Path | None) -> Path:
@@ -130,7 +137,7 @@ def _required(path: Path | None) -> Path:
 def _recurring_line(agreement: Agreement, svc: Service, per: Period) -> LineResult:
     rating = rate_recurring(agreement, svc.id, per)
     v = verdict(rating.amount, rating.amount, agreement.tolerance, (), agreement.currency)
-    return LineResult(svc, rating, rating, v)
+    return LineResult(svc, rating, rating, v, agreement.currency, agreement.rounding.mode)
 
 
 def _evidence(line: LineResult, ws: Workspace) -> dict[str, Any]:
@@ -176,13 +183,16 @@ def _evidence(line: LineResult, ws: Workspace) -> dict[str, Any]:
 def statement_document(
     statement_id: str, agreement: Agreement, period: str, lines: list[dict[str, Any]]
 ) -> dict[str, Any]:
-    """What both parties sign: the agreed amounts of the period, per service line."""
+    """What both parties sign: the agreed amounts of the period, per service line, and the rule that
+    rounded them to the currency."""
     return {
         "statement": statement_id,
         "agreement": agreement.id,
         "parties": list(agreement.operator_ids),
         "period": period,
         "currency": agreement.currency,
+        "rounding": f"agreed and disputed amounts {agreement.rounding.mode.value} to {agreement.currency}'s "
+        "minor unit",
         "lines": [
             {k: str(v) if isinstance(v, Decimal) else v for k, v in sorted(line.items())} for line in lines
         ],
