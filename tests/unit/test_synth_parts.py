@@ -84,6 +84,8 @@ def test_one_way_and_service_filter() -> None:
         ({"clock_skew_s": 2, "jitter_s": 2}, "--jitter"),
         ({"services": ("voice", "fax")}, "--services"),
         ({"redial": 0.7}, "--redial"),
+        ({"outage_days": 8}, "--outage-days 8: between 0 and 7"),
+        ({"outage_days": -1}, "--outage-days"),
     ],
 )
 def test_bad_options_are_refused(changes: dict[str, object], message: str) -> None:
