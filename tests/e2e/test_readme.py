@@ -125,7 +125,7 @@ def test_every_option_the_readme_names_exists() -> None:
         found = json.loads(probe.stdout)
         for words in paths:
             seen = found[" ".join(words)]
-            if not seen["path"]:
+            if not seen["path"] and not top.startswith("-"):  # `o2o --version` is the app's own option
                 missing.append(f"o2o {top}: no such command")
             for word in words:
                 name = word.split("=")[0]
