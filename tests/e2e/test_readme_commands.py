@@ -42,6 +42,9 @@ def test_import_dir_declares_every_file_by_its_name(network: tuple[Any, Path, di
     again = cli("usage", "import-dir", net / "usage", "--period", "2026-10", "--json").json()
     assert all(x["already_imported"] for x in again)
     assert len(cli("usage", "list", "--period", "2026-10", "--history", "--json").json()) == len(rows)
+    said = cli("usage", "import-dir", net / "usage", "--period", "2026-10").out.splitlines()
+    n = len(rows)
+    assert said[-1] == f"{n} file(s) of {net / 'usage'} for 2026-10: 0 imported, {n} already imported"
 
 
 def test_import_dir_takes_one_declarers_files(network: tuple[Any, Path, dict[str, Any]]) -> None:

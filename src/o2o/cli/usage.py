@@ -160,21 +160,16 @@ def usage_import_dir(
     if json_out:
         print_json(rows)
         return
-    print_table(
-        f"Imported {folder} ({period})",
-        ["file", "id", "agreement", "service", "declarer", "rows", "rejected", "note"],
-        (
-            [Path(r["file"]).relative_to(folder), r["id"], r["agreement"], r["service"], r["declarer"],
-             r["rows"], r["rejected"], _note(r)]
-            for r in rows
-        ),
-    )  # fmt: skip
-
-
-def _note(row: dict[str, Any]) -> str:
-    if row["already_imported"]:
-        return "already imported"
-    return f"replaces {row['replaced']}" if row["replaced"] else "new"
+    for r in rows:
+        name = Path(r["file"]).relative_to(folder)
+        if r["already_imported"]:
+            say(f"{name}: already imported as {r['id']} (same sha256)")
+        else:
+            say(f"{name}: {r['id']}, {r['rows']} rows accepted, {r['rejected']} rejected"
+                + (f" (reasons in {r['rejects_path']})" if r["rejects_path"] else "")
+                + (f"; replaces {r['replaced']}" if r["replaced"] else ""))  # fmt: skip
+    new = sum(1 for r in rows if not r["already_imported"])
+    say(f"{len(rows)} file(s) of {folder} for {period}: {new} imported, {len(rows) - new} already imported")
 
 
 def register(app: typer.Typer) -> None:

@@ -271,7 +271,7 @@ def active_declarations(ws: Workspace, agreement_id: str, period: str) -> list[D
 
 # --- a folder of usage files, matched to declarations by name ------------------------------------------
 
-USAGE_FILE_NAME = "AGREEMENT/SERVICE.DECLARER.csv (or .parquet)"
+USAGE_FILE_NAME = "AGREEMENT/SERVICE.DECLARER.csv|.parquet"
 
 
 @dataclass(frozen=True, slots=True)
@@ -303,7 +303,7 @@ def usage_files(ws: Workspace, folder: Path, declarer: str | None = None) -> lis
             found.append(matched)
     if wrong:
         more = f"; {len(wrong) - 1} more file(s) do not match either" if len(wrong) > 1 else ""
-        raise ValidationError(f"{wrong[0]} (usage files are named {USAGE_FILE_NAME}){more}")
+        raise ValidationError(f"{wrong[0]}; usage files are named {USAGE_FILE_NAME} in the folder{more}")
     if not found:
         whose = f" of {declarer}" if declarer else ""
         raise ValidationError(f"{folder}: no usage files{whose} (named {USAGE_FILE_NAME})")
@@ -321,7 +321,7 @@ def _match_name(
     stem, _, suffix = name.rpartition(".")
     service, _, declarer = stem.rpartition(".")
     if f".{suffix.lower()}" not in FORMATS or not service or not declarer:
-        return "not named SERVICE.DECLARER.csv or .parquet"
+        return "not named SERVICE.DECLARER.csv|.parquet"
     if agreement_id not in agreements:
         with ws.uow() as uow:
             stored = uow.agreements.find(agreement_id)
