@@ -16,9 +16,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from o2o.cli.output import print_json, print_table
-from o2o.domain.errors import ValidationError
-from o2o.domain.periods import Period
-from o2o.domain.tariffs import ServiceKind
+from o2o.services import plain_files
 
 if TYPE_CHECKING:
     # `o2o.rating` loads DuckDB: `cycle` commands import this module for `rate_app` alone.
@@ -84,25 +82,16 @@ def rate_file(
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     """Rate USAGE for one service of an agreement file; write rated, summary and unrated Parquet to OUT."""
-    from o2o.rating import rate_recurring, rate_usage, usage_file_to_canonical
-    from o2o.schemas.agreement import load_agreement_file, to_domain
-
-    agreement = to_domain(load_agreement_file(agreement_file))
-    svc = agreement.service(service)
-    month = Period.parse(period) if period else None
-    if svc.kind is ServiceKind.RECURRING:
-        if month is None:
-            raise ValidationError(f"service {service} is recurring: give --period YYYY-MM")
-        if usage is not None:
-            raise ValidationError(f"service {service} is recurring: it is rated without a usage file")
-        render(rate_recurring(agreement, service, month), as_json)
-        return
-    if usage is None or out is None:
-        raise ValidationError(f"service {service} is rated from usage: give USAGE and --out DIR")
-    plan = agreement.party(declarer or svc.provider).numbering
-    canonical = out / "usage.parquet"
-    usage_file_to_canonical(usage, plan, canonical)
-    render(rate_usage(agreement, service, [canonical], out, month, memory_limit=memory_limit), as_json)
+    result = plain_files.rate_usage_file(
+        usage,
+        agreement_file=agreement_file,
+        service=service,
+        out=out,
+        declarer=declarer,
+        period=period,
+        memory_limit=memory_limit,
+    )
+    render(result, as_json)
 
 
 def register(app: typer.Typer) -> None:
