@@ -1,25 +1,22 @@
 """`o2o net …`: the netting commands (a Typer sub-app; `solve` nets a plain obligations file).
 
-Thin: parse options, read the files, call `o2o.netting.net_obligations`, render JSON or tables.
+Thin: parse options, call `o2o.services.plain_files.net_obligations_file`, render JSON or tables.
 Caps are given as `OPERATOR=AMOUNT[:CURRENCY]`; without a currency the cap is in the settlement currency,
 or in the file's only currency.
 """
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from o2o.cli.output import console, print_json, print_table
-from o2o.domain.errors import ValidationError
-from o2o.domain.money import D
-from o2o.domain.obligations import Obligation
-from o2o.netting import DEFAULT_HUB, NettingMode, NettingResult, SetOffCap
-from o2o.netting.csv_input import read_obligations_csv, read_rate_table_csv
-from o2o.netting.report import netting_document
+from o2o.services import plain_files
+
+if TYPE_CHECKING:
+    from o2o.netting import NettingResult
 
 net_app = typer.Typer(
     name="net",
@@ -30,21 +27,6 @@ net_app = typer.Typer(
 
 def register(app: typer.Typer) -> None:
     app.add_typer(net_app, name="net")
-
-
-def _caps(texts: list[str], obligations: list[Obligation], settle_in: str | None) -> list[SetOffCap]:
-    currencies = sorted({o.currency for o in obligations})
-    caps: list[SetOffCap] = []
-    for text in texts:
-        operator, sep, rest = text.partition("=")
-        amount, _, currency = rest.partition(":")
-        if not sep or not operator.strip() or not amount.strip():
-            raise ValidationError(f"cap {text!r} is not OPERATOR=AMOUNT[:CURRENCY]")
-        code = currency.strip().upper() or settle_in or (currencies[0] if len(currencies) == 1 else "")
-        if not code:
-            raise ValidationError(f"cap {text!r} needs a currency: the file has {', '.join(currencies)}")
-        caps.append(SetOffCap(operator.strip(), code, D(amount.strip())))
-    return caps
 
 
 def _show(result: NettingResult) -> None:
@@ -97,40 +79,24 @@ def solve(
     cap: Annotated[
         list[str] | None, typer.Option(help="set-off cap OPERATOR=AMOUNT[:CURRENCY] (repeatable)")
     ] = None,
-    hub: Annotated[str, typer.Option(help="id of the clearing house in payments")] = DEFAULT_HUB,
+    hub: Annotated[str, typer.Option(help="id of the clearing house in payments")] = plain_files.NETTING_HUB,
     milp_seconds: Annotated[float, typer.Option(help="time limit of the direct mode's MILP")] = 5.0,
     json_out: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     """Net a file of obligations: the largest set-off, then the payments that remain."""
-    # Imported here: the engine loads NumPy, OR-Tools and HiGHS; `cycle` commands import `net_app` only.
-    from o2o.netting import DirectOptions, net_obligations
-
-    netting_mode = NettingMode.parse(mode)
-    if (fx is None) != (settle_in is None):
-        raise ValidationError("--fx and --settle-in go together")
-    items = read_obligations_csv(obligations)
-    table = None
-    if fx is not None:
-        on = None
-        if fx_date:
-            try:
-                on = date.fromisoformat(fx_date)
-            except ValueError:
-                raise ValidationError(f"--fx-date {fx_date!r} is not a date (YYYY-MM-DD)") from None
-        table = read_rate_table_csv(fx, on)
-    code = settle_in.upper() if settle_in else None
-    result = net_obligations(
-        items,
-        mode=netting_mode,
-        withheld=withhold or (),
+    result = plain_files.net_obligations_file(
+        obligations,
+        mode=mode,
+        fx=fx,
+        settle_in=settle_in,
+        fx_date=fx_date,
+        withhold=withhold or (),
         opt_out=opt_out or (),
-        caps=_caps(cap or [], items, code),
-        fx=table,
-        settle_in=code,
+        caps=cap or (),
         hub=hub,
-        direct_options=DirectOptions(milp_seconds=milp_seconds),
+        milp_seconds=milp_seconds,
     )
     if json_out:
-        print_json(netting_document(result))
+        print_json(plain_files.netting_document(result))
     else:
         _show(result)

@@ -1,7 +1,8 @@
 """`o2o recon …`: the reconciliation engine on plain files, without a workspace or database.
 
 `o2o recon match OURS THEIRS --out DIR [--json]` matches two usage files record by record and prints the
-counts; the detail files go to DIR (see `o2o.reconcile.file_match`).
+counts; the detail files go to DIR (see `o2o.reconcile.file_match`). The engine is called through
+`o2o.services.plain_files`.
 """
 
 from __future__ import annotations
@@ -12,19 +13,13 @@ from typing import Annotated
 import typer
 
 from o2o.cli.output import print_json, print_table
-from o2o.domain.operators import NumberingPlan
+from o2o.services import plain_files
 
 recon_app = typer.Typer(
     name="recon",
     help="Reconciliation on plain files: match two parties' CDRs record by record.",
     no_args_is_help=True,
 )
-
-
-def _plan(country: str | None, trunk: str, international: str) -> NumberingPlan | None:
-    if country is None:
-        return None
-    return NumberingPlan(country_code=country, trunk_prefix=trunk, international_prefix=international)
 
 
 @recon_app.command("match")
@@ -47,19 +42,18 @@ def match(
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     """Match OURS against THEIRS: exact, partial, duration_mismatch, only_ours, only_theirs, duplicates."""
-    from o2o.reconcile import MatchOptions, match_files
-
-    options = MatchOptions(
+    report = plain_files.match_usage_files(
+        ours,
+        theirs,
+        out,
         time_tolerance_s=time_tolerance,
         duration_tolerance_s=duration_tolerance,
-        ours_plan=_plan(ours_country, ours_trunk, ours_international),
-        theirs_plan=_plan(theirs_country, theirs_trunk, theirs_international),
+        ours_plan=plain_files.numbering_plan(ours_country, ours_trunk, ours_international),
+        theirs_plan=plain_files.numbering_plan(theirs_country, theirs_trunk, theirs_international),
         correct_clock=correct_clock,
         clock_window_s=clock_window,
         memory_limit=memory_limit,
     )
-    summary = match_files(ours, theirs, options, out)
-    report = summary.as_report()
     if as_json:
         print_json(report)
         return
