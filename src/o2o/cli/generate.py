@@ -1,6 +1,7 @@
 """`o2o generate`: write a synthetic network (operators, agreements, both sides' usage files, truth.json).
 
-Thin entry point over `o2o.synth.generate_network`; see docs/generate.md for the options and the truth.
+Thin entry point over `o2o.services.plain_files.generate_network`; see docs/generate.md for the options and
+the truth.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from o2o.cli.output import err_console, print_json, print_table
-from o2o.domain.periods import Period
+from o2o.services import plain_files
 
 
 def _summary(truth: dict[str, Any], out: Path) -> dict[str, Any]:
@@ -65,11 +66,9 @@ def generate(
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Generate a synthetic operator network with planted discrepancies and its truth.json."""
-    from o2o.synth import SynthOptions, generate_network, planned_calls
-
-    opts = SynthOptions(
+    opts = plain_files.network_options(
         operators=operators,
-        period=Period.parse(period),
+        period=period,
         cdrs=cdrs,
         seed=seed,
         services=tuple(s.strip() for s in services.split(",") if s.strip()),
@@ -88,7 +87,7 @@ def generate(
         offset_files=offset_files,
         tolerance_absolute=tolerance_absolute,
         outage_days=outage_days,
-    ).check()
+    )
     started = time.perf_counter()
     with Progress(
         TextColumn("generating"),
@@ -99,8 +98,8 @@ def generate(
         transient=True,
         disable=not err_console.is_terminal,
     ) as bar:
-        task = bar.add_task("calls", total=planned_calls(opts))
-        net = generate_network(opts, out, force=force, progress=lambda n: bar.advance(task, n))
+        task = bar.add_task("calls", total=plain_files.planned_calls(opts))
+        net = plain_files.generate_network(opts, out, force=force, progress=lambda n: bar.advance(task, n))
     elapsed = time.perf_counter() - started
     summary = _summary(net.truth, out)
     if as_json:
