@@ -5,6 +5,7 @@ from __future__ import annotations
 import textwrap
 from datetime import date, timedelta
 from decimal import Decimal
+from itertools import permutations
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -13,6 +14,7 @@ from o2o.accounts import postings
 from o2o.accounts.book_reconciliation import (
     BookLine,
     DifferenceKind,
+    least_cost_pairs,
     our_lines,
     reconcile_books,
     their_lines,
@@ -166,3 +168,156 @@ def test_differences_always_add_up_to_the_gap(pair: tuple[list[BookLine], list[B
         assert sum((d.contribution for d in rec.differences), Decimal(0)) == rec.gap
         seen = [d.ours.ref for d in rec.differences if d.ours] + [o.ref for o, _ in rec.matched]
         assert len(seen) == len(set(seen))
+
+
+# --- Several of our lines under one document number (a statement's invoice lines) ---------------------
+
+FEB = date(2026, 2, 28)
+
+
+def line(ref: str, amount: str, description: str, doc: str = "ST-2026-02", day: date = FEB) -> BookLine:
+    return BookLine(ref, day, doc, description, Decimal(amount), "EUR")
+
+
+def explained(ours: list[BookLine], theirs: list[BookLine]) -> list[tuple[str, str | None, str | None]]:
+    (rec,) = reconcile_books(ours, theirs, AS_OF)
+    assert sum((d.contribution for d in rec.differences), Decimal(0)) == rec.gap
+    return [
+        (d.kind.value, d.ours.ref if d.ours else None, d.theirs.ref if d.theirs else None)
+        for d in rec.differences
+    ]
+
+
+STATEMENT = [  # ALFA's four invoice lines of one statement, three in the same direction
+    line("T1", "450.00", "data provided by ALFA to BETA"),
+    line("T2", "300.00", "sms provided by ALFA to BETA"),
+    line("T3", "1200.00", "voice provided by ALFA to BETA"),
+    line("T4", "-700.00", "voice provided by BETA to ALFA"),
+]
+
+
+def test_a_missing_line_and_a_changed_one_under_one_document_are_told_apart() -> None:
+    theirs = [
+        line("line 2", "300.00", "sms provided by ALFA to BETA"),
+        line("line 3", "1210.00", "voice provided by ALFA to BETA"),
+        line("line 4", "-700.00", "voice provided by BETA to ALFA"),
+    ]
+    assert explained(STATEMENT, theirs) == [("missing_at_partner", "T1", None), ("amount", "T3", "line 3")]
+
+
+def test_the_partner_s_own_wording_leaves_the_closest_amounts_to_pair() -> None:
+    # the partner describes its lines in its own words, drops sms and bills voice 10.00 more
+    theirs = [
+        line("line 2", "450.00", "Data traffic February"),
+        line("line 3", "1210.00", "Voice traffic February"),
+        line("line 4", "-700.00", "Voice termination February"),
+    ]
+    assert explained(STATEMENT, theirs) == [("missing_at_partner", "T2", None), ("amount", "T3", "line 3")]
+
+
+def test_equal_amounts_under_one_document_are_told_apart_by_description() -> None:
+    ours = [
+        line("T1", "500.00", "voice provided by ALFA to BETA"),
+        line("T2", "500.00", "sms provided by ALFA to BETA"),
+    ]
+    theirs = [line("line 2", "500.00", "SMS  provided by alfa to beta")]  # spacing and case do not count
+    assert explained(ours, theirs) == [("missing_at_partner", "T1", None)]
+    (rec,) = reconcile_books(ours, theirs, AS_OF)
+    assert [(o.ref, t.ref) for o, t in rec.matched] == [("T2", "line 2")]
+
+
+def test_two_changed_amounts_and_a_missing_line_at_once() -> None:
+    theirs = [
+        line("line 2", "290.00", "Sms"),
+        line("line 3", "1210.00", "Voice"),
+        line("line 4", "-700.00", "Voice in"),
+    ]
+    assert explained(STATEMENT, theirs) == [
+        ("missing_at_partner", "T1", None),
+        ("amount", "T2", "line 2"),
+        ("amount", "T3", "line 3"),
+    ]
+
+
+def test_a_kept_description_outweighs_a_closer_amount() -> None:
+    ours = [
+        line("T1", "100.00", "voice provided by ALFA to BETA"),
+        line("T2", "200.00", "sms provided by ALFA to BETA"),
+    ]
+    # voice dropped, sms changed to 110.00: nearer voice's 100.00, but the description says sms
+    assert explained(ours, [line("line 2", "110.00", "sms provided by ALFA to BETA")]) == [
+        ("missing_at_partner", "T1", None),
+        ("amount", "T2", "line 2"),
+    ]
+    # without a description to go by, the closest amount is all there is
+    assert explained(ours, [line("line 2", "110.00", "")]) == [
+        ("amount", "T1", "line 2"),
+        ("missing_at_partner", "T2", None),
+    ]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.lists(st.integers(0, 60), min_size=1, max_size=7), min_size=1, max_size=7))
+def test_least_cost_pairs_is_an_optimal_assignment(grid: list[list[int]]) -> None:
+    width = min(len(row) for row in grid)
+    grid = [row[:width] for row in grid]
+    pairs = least_cost_pairs(grid)
+    assert len(pairs) == min(len(grid), width)
+    assert len({i for i, _ in pairs}) == len({j for _, j in pairs}) == len(pairs)
+    rows, cols = (range(len(grid)), range(width))
+    if len(grid) <= width:
+        best = min(
+            sum(grid[i][j] for i, j in zip(rows, p, strict=True)) for p in permutations(cols, len(grid))
+        )
+    else:
+        best = min(sum(grid[i][j] for i, j in zip(p, cols, strict=True)) for p in permutations(rows, width))
+    assert sum(grid[i][j] for i, j in pairs) == best
+
+
+@st.composite
+def statement_and_edit(draw: st.DrawFn) -> tuple[list[BookLine], int, int, Decimal]:
+    """Our lines under few document numbers (equal amounts likely), each with its own description as a
+    statement's lines have; the index of a line to drop, of another to change, and its new amount."""
+    pool = st.sampled_from(["100.00", "250.00", "250.00", "999.99", "1200.00", "0.01"]).map(Decimal)
+    ours = [
+        BookLine(
+            f"T{i}",
+            AS_OF - timedelta(days=draw(st.integers(0, 60))),
+            draw(st.sampled_from(["ST-1", "ST-1", "ST-2", "PAY-9"])),
+            f"service {i} between ALFA and BETA",
+            draw(pool) * draw(st.sampled_from([1, -1])),
+            "EUR",
+        )
+        for i in range(draw(st.integers(2, 12)))
+    ]
+    dropped, changed = draw(st.permutations(range(len(ours))))[:2]
+    old = ours[changed].amount
+    new = draw(pool.filter(lambda a: a not in (abs(old), abs(ours[dropped].amount)))) * (1 if old > 0 else -1)
+    return ours, dropped, changed, new
+
+
+@settings(max_examples=200, deadline=None)
+@given(statement_and_edit())
+def test_the_dropped_line_and_the_changed_one_are_exactly_what_is_explained(
+    case: tuple[list[BookLine], int, int, Decimal],
+) -> None:
+    ours, dropped, changed, new = case
+    theirs = [
+        BookLine(f"line {i}", x.day, x.document, x.description, new if i == changed else x.amount, x.currency)
+        for i, x in enumerate(ours)
+        if i != dropped
+    ]
+    (rec,) = reconcile_books(ours, theirs, AS_OF)
+    found = sorted(
+        (d.kind, d.ours.ref if d.ours else "", d.theirs.ref if d.theirs else "") for d in rec.differences
+    )
+    assert found == sorted(
+        [
+            (DifferenceKind.MISSING_AT_PARTNER, f"T{dropped}", ""),
+            (DifferenceKind.AMOUNT, f"T{changed}", f"line {changed}"),
+        ]
+    )
+    assert sorted((o.ref, t.ref) for o, t in rec.matched) == sorted(
+        (f"T{i}", f"line {i}") for i in range(len(ours)) if i not in (dropped, changed)
+    )
+    assert rec.gap == ours[dropped].amount + ours[changed].amount - new

@@ -1,12 +1,17 @@
 """Reconciling our books with a partner's extract: match lines, list differences, explain the gap.
 
 Both sides become `BookLine`s signed from *our* side (the partner's credit is our debit). Lines are
-matched per currency in passes, each greedy and deterministic (ours in date, id order; the partner's
-candidate nearest in date, then amount, then line number):
-1. same document, same amount, dates within the tolerance;
-2. same document and direction, dates within the tolerance, different amount;
-3. same document, same amount, dates further apart;
-4. same amount, dates within the tolerance, different document references.
+matched per currency in passes; within each pass's bucket the lines pair as an optimal assignment (the
+most pairs the pass allows, then the least total cost), not first-come, so a statement's several lines
+under one document number each find their own counterpart:
+1. same document, same amount, dates within the tolerance (equal descriptions first, then nearest dates);
+2. same document, direction and description, dates within the tolerance, different amount (closest
+   amount, then nearest date): a line whose partner kept its description is found by it;
+3. same document and direction, dates within the tolerance, different amount (closest amount, then
+   equal description, then nearest date);
+4. same document, same amount, dates further apart (equal descriptions first, then nearest dates);
+5. same amount, dates within the tolerance, different document references (likewise).
+Descriptions are compared with spacing and case ignored; a blank one never counts as equal.
 The closing-balance gap as of `as_of` is our balance minus the partner's (mirrored to our side). Each
 line counts in its side's balance only if dated on or before `as_of`, so each match or unmatched line
 contributes (ours counted) - (theirs counted); the contributions add up exactly to the gap, which is
@@ -138,26 +143,55 @@ def _doc(line: BookLine) -> str:
     return " ".join(line.document.split()).casefold()
 
 
+def _said(line: BookLine) -> str | None:
+    """The description as compared (spacing and case ignored); None when blank, which proves nothing."""
+    return " ".join(line.description.split()).casefold() or None
+
+
+def _same_words(o: BookLine, t: BookLine) -> bool:
+    return _said(o) is not None and _said(o) == _said(t)
+
+
 @dataclass(frozen=True, slots=True)
 class _Pass:
-    """One matching pass: lines may pair when their bucket keys are equal and `accept` holds."""
+    """One matching pass: lines may pair when their bucket keys are equal and `accept` holds; within a
+    bucket the pairs are the most there can be, and among those the least total `cost` (compared
+    component by component: the first decides, the next breaks its ties)."""
 
     bucket: Callable[[BookLine], object]
     accept: Callable[[BookLine, BookLine], bool]
+    cost: Callable[[BookLine, BookLine], tuple[Decimal, ...]]
 
 
 def _passes(tol: int) -> list[_Pass]:
+    def days(o: BookLine, t: BookLine) -> Decimal:
+        return Decimal(abs((o.day - t.day).days))
+
     def near(o: BookLine, t: BookLine) -> bool:
-        return abs((o.day - t.day).days) <= tol
+        return days(o, t) <= tol
 
     def anywhere(o: BookLine, t: BookLine) -> bool:
         return True
 
+    def other_words(o: BookLine, t: BookLine) -> Decimal:
+        return Decimal(0 if _same_words(o, t) else 1)
+
+    def by_words(o: BookLine, t: BookLine) -> tuple[Decimal, ...]:
+        return (other_words(o, t), days(o, t))
+
+    def by_amount(o: BookLine, t: BookLine) -> tuple[Decimal, ...]:
+        return (abs(o.amount - t.amount), other_words(o, t), days(o, t))
+
     return [
-        _Pass(lambda x: (_doc(x), x.amount), near),
-        _Pass(lambda x: (_doc(x), x.amount > 0), near),
-        _Pass(lambda x: (_doc(x), x.amount), anywhere),
-        _Pass(lambda x: x.amount, near),
+        _Pass(lambda x: (_doc(x), x.amount), near, by_words),
+        _Pass(
+            lambda x: (_doc(x), x.amount > 0, _said(x)),
+            lambda o, t: near(o, t) and _same_words(o, t),
+            by_amount,
+        ),
+        _Pass(lambda x: (_doc(x), x.amount > 0), near, by_amount),
+        _Pass(lambda x: (_doc(x), x.amount), anywhere, by_words),
+        _Pass(lambda x: x.amount, near, by_words),
     ]
 
 
@@ -166,21 +200,92 @@ def _match(ours: list[BookLine], theirs: list[BookLine], tol: int) -> list[tuple
     right = sorted(theirs, key=lambda x: (x.day, x.ref))
     pairs: list[tuple[BookLine, BookLine]] = []
     for step in _passes(tol):
-        buckets: dict[object, list[BookLine]] = {}
-        for t in right:
-            buckets.setdefault(step.bucket(t), []).append(t)
-        taken: set[int] = set()
-        unmatched: list[BookLine] = []
+        buckets: dict[object, tuple[list[BookLine], list[BookLine]]] = {}
         for o in left:
-            best = _best(o, buckets.get(step.bucket(o), []), step, taken)
-            if best is None:
-                unmatched.append(o)
-            else:
-                taken.add(id(best))
-                pairs.append((o, best))
-        left = unmatched
+            buckets.setdefault(step.bucket(o), ([], []))[0].append(o)
+        for t in right:
+            if step.bucket(t) in buckets:
+                buckets[step.bucket(t)][1].append(t)
+        found = [p for mine, other in buckets.values() if other for p in _pair_bucket(mine, other, step)]
+        taken = {id(o) for o, _ in found} | {id(t) for _, t in found}
+        pairs += found
+        left = [o for o in left if id(o) not in taken]
         right = [t for t in right if id(t) not in taken]
     return pairs
+
+
+def _pair_bucket(mine: list[BookLine], other: list[BookLine], step: _Pass) -> list[tuple[BookLine, BookLine]]:
+    """The bucket's pairs as an optimal assignment: the most pairs `accept` allows, then the least cost."""
+    allowed = {
+        (i, j): step.cost(o, t) for i, o in enumerate(mine) for j, t in enumerate(other) if step.accept(o, t)
+    }
+    if len(allowed) <= 1:  # nothing to choose between (the usual case: one line each side)
+        return [(mine[i], other[j]) for i, j in allowed]
+    weighed = _lexicographic(allowed, min(len(mine), len(other)))
+    forbidden = sum(weighed.values()) + 1  # dearer than any set of allowed pairs: pairs come first
+    grid = [[weighed.get((i, j), forbidden) for j in range(len(other))] for i in range(len(mine))]
+    chosen = least_cost_pairs(grid)
+    return [(mine[i], other[j]) for i, j in chosen if (i, j) in weighed]
+
+
+def _lexicographic(
+    costs: dict[tuple[int, int], tuple[Decimal, ...]], rows: int
+) -> dict[tuple[int, int], int]:
+    """One exact integer per pair whose sums over any `rows` pairs order as the cost tuples' sums do,
+    first component first: each component weighs more than `rows` pairs' worth of all later ones.
+    Python's integers do not overflow, so the weights may be as large as that takes."""
+    keys = list(costs)
+    combined = dict.fromkeys(keys, 0)
+    bound = 0  # the largest combined cost of one pair so far
+    for k in reversed(range(len(costs[keys[0]]))):
+        column = [costs[key][k] for key in keys]
+        places = max(0, *(-int(v.as_tuple().exponent) for v in column))
+        scaled = [int(v.scaleb(places)) for v in column]
+        weight = rows * bound + 1
+        for key, value in zip(keys, scaled, strict=True):
+            combined[key] += value * weight
+        bound += max(scaled) * weight
+    return combined
+
+
+def least_cost_pairs(grid: list[list[int]]) -> list[tuple[int, int]]:
+    """A least-cost assignment of the grid's rows to its columns (every row of the shorter side paired),
+    by the Hungarian method with potentials (shortest augmenting paths), O(n²·m) for n ≤ m. Exact on
+    integers; deterministic, so equal lines always pair the same way. Buckets are one document's lines
+    left over by the exact passes, so n and m are small."""
+    if len(grid) > len(grid[0]):
+        flipped = least_cost_pairs([list(col) for col in zip(*grid, strict=True)])
+        return [(i, j) for j, i in flipped]
+    n, m = len(grid), len(grid[0])
+    u, v = [0] * (n + 1), [0] * (m + 1)  # potentials: u[i] + v[j] <= grid[i-1][j-1]
+    owner = [0] * (m + 1)  # owner[j]: the row (1-based) holding column j; column 0 is the root
+    for row in range(1, n + 1):
+        owner[0], free = row, 0
+        dist, via = [0] * (m + 1), [0] * (m + 1)
+        seen, used = [False] * (m + 1), [False] * (m + 1)
+        while owner[free] != 0:
+            used[free] = True
+            i, delta, nxt = owner[free], 0, -1
+            for j in range(1, m + 1):
+                if used[j]:
+                    continue
+                reduced = grid[i - 1][j - 1] - u[i] - v[j]
+                if not seen[j] or reduced < dist[j]:
+                    dist[j], via[j], seen[j] = reduced, free, True
+                if nxt < 0 or dist[j] < delta:
+                    delta, nxt = dist[j], j
+            for j in range(m + 1):
+                if used[j]:
+                    u[owner[j]] += delta
+                    v[j] -= delta
+                else:
+                    dist[j] -= delta
+            free = nxt
+        while free != 0:  # flip the augmenting path back to the root
+            back = via[free]
+            owner[free] = owner[back]
+            free = back
+    return [(owner[j] - 1, j - 1) for j in range(1, m + 1) if owner[j] != 0]
 
 
 def _reconcile_currency(
@@ -214,18 +319,6 @@ def _reconcile_currency(
     if explained != gap:  # an invariant of the matching, not a user error
         raise RuntimeError(f"{currency}: differences add up to {explained} but the gap is {gap}")
     return CurrencyReconciliation(currency, ours_balance, -theirs_mirrored, tuple(clean), tuple(differences))
-
-
-def _best(o: BookLine, candidates: list[BookLine], step: _Pass, taken: set[int]) -> BookLine | None:
-    best: BookLine | None = None
-    best_key: tuple[int, Decimal, str] | None = None
-    for t in candidates:
-        if id(t) in taken or not step.accept(o, t):
-            continue
-        key = (abs((o.day - t.day).days), abs(o.amount - t.amount), t.ref)
-        if best_key is None or key < best_key:
-            best, best_key = t, key
-    return best
 
 
 def _pair_kind(o: BookLine, t: BookLine) -> DifferenceKind | None:
