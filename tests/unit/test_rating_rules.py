@@ -137,6 +137,9 @@ def test_usage_services_are_not_recurring() -> None:
         rate_recurring(agr, "svc", Period(2026, 10))
 
 
+OCT_1, OCT_15, OCT_31 = 1_790_812_800, 1_792_022_400, 1_793_404_800  # midnight UTC
+
+
 def test_deck_groups_prefix_lengths_and_versions() -> None:
     tariff = Tariff(
         unit=PriceUnit.MINUTE,
@@ -147,11 +150,11 @@ def test_deck_groups_prefix_lengths_and_versions() -> None:
             Rate("MTS", D("0.3"), date(2026, 1, 1)),
         ),
     )
-    # usage on 2026-10-01 … 2026-10-31: the 15th starts a second slot
-    deck = build_deck("svc", ServiceKind.VOICE, tariff, (20727, 20757))
+    # usage from 2026-10-01 to 2026-10-31 (UTC): the 15th starts a second slot
+    deck = build_deck("svc", ServiceKind.VOICE, tariff, (OCT_1, OCT_31), "UTC")
     assert deck.lengths == (4, 2, 1)
     assert deck.catch_all is None
-    assert deck.slot_days == (20741,)
+    assert deck.slot_starts == (OCT_15,)
     rows = deck.rates.to_pylist()
     ru = [(r["rkey"] % 2, r["price_micros"], r["version"]) for r in rows if r["destination"] == "RU"]
     assert ru == [(0, 100000, "2026-01-01"), (1, 200000, "v2")]
@@ -160,4 +163,4 @@ def test_deck_groups_prefix_lengths_and_versions() -> None:
 def test_deck_refuses_tier_bounds_finer_than_the_base_unit() -> None:
     tiers = Tiers(TierMode.STEPPED, (Tier(D(0), D("0.1")), Tier(D("0.001"), D("0.05"))))
     with pytest.raises(ValidationError, match="whole number of base units"):
-        build_deck("svc", ServiceKind.VOICE, Tariff(unit=PriceUnit.MINUTE, tiers=tiers), (0, 1))
+        build_deck("svc", ServiceKind.VOICE, Tariff(unit=PriceUnit.MINUTE, tiers=tiers), (0, 1), "UTC")

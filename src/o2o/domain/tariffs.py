@@ -3,14 +3,17 @@
 A tariff holds destinations by number prefix (longest prefix wins), effective-dated rate versions,
 time bands and holidays, billing increments with minimum duration, per-call setup fee and minimum
 charge, volume units and increments, volume tiers (stepped or banded) and fixed monthly charges.
+Billing increments may be set per destination and per rate: a rate's beat its destination's, which beat
+the service's. A rate version starts at a local date-time in the agreement's zone (midnight by default).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from enum import StrEnum
+from zoneinfo import ZoneInfo
 
 from o2o.domain.errors import ValidationError
 
@@ -78,21 +81,53 @@ class Increments:
 
 @dataclass(frozen=True, slots=True)
 class Destination:
-    """A named destination reached by one number prefix (E.164 digits)."""
+    """A named destination reached by one number prefix (E.164 digits), with its own increments or
+    None (the service's). Every prefix of one destination bills by the same increments."""
 
     prefix: str
     name: str
+    increments: Increments | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Rate:
-    """A price for a destination in a band, in force from `valid_from` (in the agreement's time zone)."""
+    """A price for a destination in a band, in force from `valid_from` at `from_time` (local time in the
+    agreement's zone), billed by its own increments or None (the destination's, else the service's)."""
 
     destination: str
     price: Decimal
     valid_from: date
     band: str = ANY_BAND
     version: str = ""
+    increments: Increments | None = None
+    from_time: time = time(0)
+
+    def starts(self) -> datetime:
+        """The local (naive) date-time the rate starts."""
+        return datetime.combine(self.valid_from, self.from_time)
+
+    def label(self) -> str:
+        """The version written to rated records: `version`, else the start (`2026-10-15`, `…T18:00`)."""
+        if self.version:
+            return self.version
+        if self.from_time == time(0):
+            return self.valid_from.isoformat()
+        return self.starts().isoformat(timespec="minutes" if self.from_time.second == 0 else "seconds")
+
+
+def local_start_epoch(moment: datetime, tz: ZoneInfo, explicit_time: bool = True) -> int:
+    """Epoch seconds of a local (naive) date-time in `tz`.
+
+    A time repeated by a clock change is its first occurrence. A time the clock skips does not exist:
+    refused when the time was written out; a plain date whose midnight is skipped starts at the change.
+    """
+    aware = moment.replace(tzinfo=tz, fold=0)
+    epoch = int(aware.timestamp())
+    # fold=0 reads a skipped time with the offset before the change: for a skipped midnight, the change.
+    skipped = datetime.fromtimestamp(epoch, UTC).astimezone(tz).replace(tzinfo=None) != moment
+    if skipped and explicit_time:
+        raise ValidationError(f"{moment.isoformat()} does not exist in {tz.key} (the clock skips it)")
+    return epoch
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +180,10 @@ class Tariff:
     minimum_charge: Decimal = Decimal(0)
     tiers: Tiers | None = None
     charges: tuple[RecurringCharge, ...] = ()
+
+    def destination_increments(self) -> dict[str, Increments]:
+        """Destination name → its own increments (those given on any of its prefixes)."""
+        return {d.name: d.increments for d in self.destinations if d.increments is not None}
 
     def band_names(self) -> set[str]:
         names = {b.name for b in self.bands}

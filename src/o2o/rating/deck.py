@@ -12,14 +12,18 @@
   of at most that length, keyed `10^len(s) + int(s)`, with the pid of its longest such prefix: one join
   matches every short length at once (the length is the longest whose expansion stays within
   `EXPANSION_LIMIT` keys); longer prefixes keep one join per length.
-- `deck_rates(rkey, price_micros, version, destination)`: one row per destination, band and *slot*, with
-  the price in force already resolved, so that pricing is one equi-join. Slots cut the data's local days
-  at every `valid_from` inside them (`slot_days`); a record's slot is the number of those days on or
-  before its local day. For each slot, a destination's version in force is its latest `valid_from` on or
-  before the slot's first day; within it the band's price, else the version's `any` price, else no row
-  (the record is unrated). A newer version replaces all band prices of the older one.
-  `rkey = (dest_id × band_count + band_id) × slot_count + slot`.
-- `deck_names(dest_id, destination)`: names, for tier-priced services (which have no rates).
+- `deck_rates(rkey, price_micros, version, destination, inc_id)`: one row per destination, band and
+  *slot*, with the price in force already resolved, so that pricing is one equi-join. A rate version
+  starts at an instant: its local `valid_from` date-time in the agreement's zone, as epoch seconds
+  (DST-correct, computed here once per distinct start). Slots cut the data's time range at every such
+  instant inside it (`slot_starts`); a record's slot is the number of those instants at or before its
+  start. For each slot, a destination's version in force is its latest start at or before the slot's
+  first second; within it the band's price, else the version's `any` price, else no row (the record is
+  unrated). A newer version replaces all band prices of the older one.
+  `rkey = (dest_id × band_count + band_id) × slot_count + slot`. `inc_id` names the row's billing
+  increments: 0 the service's, i ≥ 1 `increment_rules[i - 1]` (the rate's own, else its destination's).
+- `deck_names(dest_id, destination, inc_id)`: names and destination increments, for tier-priced services
+  (which have no rates).
 - Tiers with boundaries in base units (seconds, events, bytes).
 Invariants: prices are integer millionths; rkeys are unique.
 """
@@ -30,14 +34,15 @@ import gc
 from bisect import bisect_right
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date
+from datetime import datetime, time
 from decimal import Decimal
 
 import pyarrow as pa
 
 from o2o.domain.errors import ValidationError
-from o2o.domain.tariffs import ANY_BAND, ServiceKind, Tariff, TierMode
-from o2o.rating.clock import band_ids, day_number
+from o2o.domain.periods import zone
+from o2o.domain.tariffs import ANY_BAND, Increments, ServiceKind, Tariff, TierMode, local_start_epoch
+from o2o.rating.clock import band_ids
 from o2o.rating.exact import micros
 
 MAX_PREFIX = 15
@@ -67,7 +72,8 @@ class Deck:
     expanded: pa.Table
     catch_all: int | None  # dest_id of the empty prefix (or of the service, without destinations)
     band_count: int
-    slot_days: tuple[int, ...]  # local days where a rate version starts, inside the data's days
+    slot_starts: tuple[int, ...]  # epochs where a rate version starts, inside the data's time range
+    increment_rules: tuple[Increments, ...]  # increments other than the service's, by inc_id - 1
     rates: pa.Table
     names: pa.Table
     tiers: tuple[TierLevel, ...]
@@ -76,20 +82,25 @@ class Deck:
     minimum_micros: int
 
 
-def build_deck(service_id: str, kind: ServiceKind, tariff: Tariff, days: tuple[int, int]) -> Deck:
-    """Validate what SQL cannot check and build the join tables for usage on local `days` [first, last]."""
+def build_deck(
+    service_id: str, kind: ServiceKind, tariff: Tariff, span: tuple[int, int], timezone: str
+) -> Deck:
+    """Validate what SQL cannot check and build the join tables for usage starting in the epochs `span`
+    [first, last], rate versions starting at their local date-time in `timezone`."""
     # A large deck allocates hundreds of thousands of small objects, none in reference cycles: the cyclic
     # collector is paused meanwhile (its full passes over the agreement's objects cost about a third).
     paused = gc.isenabled()
     gc.disable()
     try:
-        return _build_deck(service_id, kind, tariff, days)
+        return _build_deck(service_id, kind, tariff, span, timezone)
     finally:
         if paused:
             gc.enable()
 
 
-def _build_deck(service_id: str, kind: ServiceKind, tariff: Tariff, days: tuple[int, int]) -> Deck:
+def _build_deck(
+    service_id: str, kind: ServiceKind, tariff: Tariff, span: tuple[int, int], timezone: str
+) -> Deck:
     prefixes: dict[str, str] = {}
     catch_all_name = None if tariff.destinations else service_id
     for d in tariff.destinations:
@@ -107,9 +118,10 @@ def _build_deck(service_id: str, kind: ServiceKind, tariff: Tariff, days: tuple[
     keyed = [(p, ids[n]) for p, n in prefixes.items() if p]
     bands = band_ids(tariff)
     base = tariff.unit.base_quantity
-    slot_days = tuple(
-        sorted({day_number(r.valid_from) for r in tariff.rates} & set(range(days[0] + 1, days[1] + 1)))
-    )
+    starts = _rate_starts(tariff, timezone)
+    slot_starts = tuple(sorted({e for e in starts.values() if span[0] < e <= span[1]}))
+    rules = _increment_rules(service_id, kind, tariff)
+    dest_inc = {name: rules[inc] for name, inc in tariff.destination_increments().items()}
     top = _expanded_length([p for p, _ in keyed])
     expanded = _expand([(p, i + 1) for i, (p, _) in enumerate(keyed)], top)
     return Deck(
@@ -142,12 +154,14 @@ def _build_deck(service_id: str, kind: ServiceKind, tariff: Tariff, days: tuple[
         ),
         catch_all=ids[catch_all_name] if catch_all_name else None,
         band_count=len(bands),
-        slot_days=slot_days,
-        rates=_rate_table(service_id, tariff, ids, bands, (days[0], *slot_days)),
+        slot_starts=slot_starts,
+        increment_rules=tuple(inc for inc, i in rules.items() if i > 0),
+        rates=_rate_table(service_id, tariff, ids, bands, (span[0], *slot_starts), (starts, rules, dest_inc)),
         names=pa.table(
             {
                 "dest_id": pa.array(list(ids.values()), pa.int64()),
                 "destination": pa.array(list(ids), pa.string()),
+                "inc_id": pa.array([dest_inc.get(name, 0) for name in ids], pa.int32()),
             }
         ),
         tiers=_tiers(service_id, tariff, base),
@@ -185,36 +199,71 @@ def _expand(prefixes: list[tuple[str, int]], e: int) -> dict[int, int]:
     return out
 
 
+def _rate_starts(tariff: Tariff, timezone: str) -> dict[datetime, int]:
+    """Each distinct local start of a rate version → its epoch in the zone (a deck repeats a few)."""
+    z = zone(timezone)
+    out: dict[datetime, int] = {}
+    for r in tariff.rates:
+        local = r.starts()
+        if local not in out:
+            # A plain date whose midnight the clock skips starts at the change; a written time must exist.
+            out[local] = local_start_epoch(local, z, explicit_time=r.from_time != time(0))
+    return out
+
+
+def _increment_rules(service_id: str, kind: ServiceKind, tariff: Tariff) -> dict[Increments, int]:
+    """Every distinct increments rule → its id: 0 the service's, then those of destinations and rates."""
+    rules = {tariff.increments: 0}
+    seen: dict[str, Increments] = {}
+    for d in tariff.destinations:
+        if d.increments is not None and seen.setdefault(d.name, d.increments) != d.increments:
+            raise ValidationError(f"service {service_id}: destination {d.name!r} has two increments")
+    own = [d.increments for d in tariff.destinations] + [r.increments for r in tariff.rates]
+    for inc in own:
+        if inc is not None:
+            if kind is not ServiceKind.VOICE:
+                raise ValidationError(f"service {service_id}: billing increments apply to voice only")
+            rules.setdefault(inc, len(rules))
+    return rules
+
+
+_Increments = tuple[dict[datetime, int], dict[Increments, int], dict[str, int]]
+
+
 def _rate_table(
-    service_id: str, tariff: Tariff, ids: dict[str, int], bands: dict[str, int], slot_starts: tuple[int, ...]
+    service_id: str,
+    tariff: Tariff,
+    ids: dict[str, int],
+    bands: dict[str, int],
+    slot_starts: tuple[int, ...],
+    resolved: _Increments,
 ) -> pa.Table:
-    # destination → valid_from day → band → (price, version label)
-    versions: dict[str, dict[int, dict[str, tuple[int, str]]]] = defaultdict(dict)
-    day_of: dict[date, tuple[int, str]] = {}  # a deck repeats a few valid_from dates
+    starts, rules, dest_inc = resolved
+    # destination → start epoch → band → (price, version label, increments id)
+    versions: dict[str, dict[int, dict[str, tuple[int, str, int]]]] = defaultdict(dict)
     for r in tariff.rates:
         if r.destination not in ids:
             raise ValidationError(f"service {service_id}: rate for unlisted destination {r.destination!r}")
-        day = day_of.get(r.valid_from)
-        if day is None:
-            day = day_of[r.valid_from] = (day_number(r.valid_from), r.valid_from.isoformat())
-        prices = versions[r.destination].setdefault(day[0], {})
+        prices = versions[r.destination].setdefault(starts[r.starts()], {})
         if r.band in prices:
             raise ValidationError(
-                f"service {service_id}: two prices for {r.destination} {r.band} {r.valid_from}"
+                f"service {service_id}: two prices for {r.destination} {r.band} {r.starts().isoformat()}"
             )
-        prices[r.band] = (micros(r.price), r.version or day[1])
+        inc = rules[r.increments] if r.increments is not None else dest_inc.get(r.destination, 0)
+        prices[r.band] = (micros(r.price), r.label(), inc)
     slots = len(slot_starts)
     rkey: list[int] = []
     price: list[int] = []
     label: list[str] = []
     dest_name: list[str] = []
-    for dest, by_day in versions.items():
-        days = sorted(by_day)
+    inc_id: list[int] = []
+    for dest, by_start in versions.items():
+        starts_at = sorted(by_start)
         for slot, start in enumerate(slot_starts):
-            i = bisect_right(days, start)
+            i = bisect_right(starts_at, start)
             if i == 0:
                 continue  # no version yet: records of this slot are unrated (no_rate)
-            prices = by_day[days[i - 1]]
+            prices = by_start[starts_at[i - 1]]
             for band, band_id in bands.items():
                 found = prices.get(band) or prices.get(ANY_BAND)
                 if found is not None:
@@ -222,12 +271,14 @@ def _rate_table(
                     price.append(found[0])
                     label.append(found[1])
                     dest_name.append(dest)
+                    inc_id.append(found[2])
     return pa.table(
         {
             "rkey": pa.array(rkey, pa.int64()),
             "price_micros": pa.array(price, pa.int64()),
             "version": pa.array(label, pa.string()),
             "destination": pa.array(dest_name, pa.string()),
+            "inc_id": pa.array(inc_id, pa.int32()),
         }
     )
 

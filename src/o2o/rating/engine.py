@@ -107,7 +107,7 @@ def rate_usage(
             "SELECT MIN(start_epoch), MAX(start_epoch), MAX(duration_s), MAX(volume), COUNT(*) FROM usage"
         ).fetchall()[0]
         lo, hi = int(lo or 0), int(hi or 0)
-        deck = build_deck(service_id, service.kind, service.tariff, _local_days(lo, hi))
+        deck = build_deck(service_id, service.kind, service.tariff, (lo, hi), agreement.timezone)
         places = agreement.rounding.record_decimals
         bound = _max_numerator(deck, service.tariff, int(max_duration or 0), int(max_volume or 0))
         shown = UNROUNDED_PLACES if places is None else places
@@ -131,17 +131,13 @@ def rate_usage(
         con.close()
 
 
-def _local_days(lo: int, hi: int) -> tuple[int, int]:
-    """Local day numbers that epochs in [lo, hi] can fall on in any zone (offsets are within ±14 h)."""
-    margin = 14 * 3600
-    return (lo - margin) // 86400, (hi + margin) // 86400
-
-
 def _max_numerator(deck: Deck, tariff: Tariff, max_duration: int, max_volume: int) -> int:
     """An upper bound of any record's charge numerator, to choose the integer width of the arithmetic."""
     if deck.kind is ServiceKind.VOICE:
-        inc = tariff.increments
-        billed = max(max_duration, inc.minimum_s) + inc.first + inc.next
+        billed = max(
+            max(max_duration, inc.minimum_s) + inc.first + inc.next
+            for inc in (tariff.increments, *deck.increment_rules)
+        )
     else:
         billed = max(max_volume, 1) + tariff.volume_increment
     return _max_price(deck) * billed + (deck.setup_micros + deck.minimum_micros) * deck.base
@@ -171,13 +167,13 @@ def _register_steps(con: duckdb.DuckDBPyConnection, ctx: steps.StepContext) -> N
     for name, values in names.items():
         con.execute(f"CREATE TYPE rating_{name} AS ENUM ({values})")
     con.execute(
-        "CREATE TEMP TABLE rating_rates AS SELECT rkey, price_micros, "
+        "CREATE TEMP TABLE rating_rates AS SELECT rkey, price_micros, inc_id, "
         + ", ".join(f"CAST({n} AS rating_{n}) AS {n}" for n in names)
         + f" FROM ({steps.prefix_rates_select(ctx)}) s"
     )
     con.execute(
         "CREATE TEMP TABLE rating_names AS SELECT pid, CAST(destination AS rating_destination) AS destination, "
-        f"CAST(prefix AS rating_prefix) AS prefix FROM ({steps.prefix_names_select(ctx)}) s"
+        f"CAST(prefix AS rating_prefix) AS prefix, inc_id FROM ({steps.prefix_names_select(ctx)}) s"
     )
     con.execute(f"CREATE TEMP VIEW rating_clock AS {steps.clock_view(ctx)}")
     con.execute(f"CREATE TEMP VIEW rating_banded AS {steps.banded_view(ctx)}")

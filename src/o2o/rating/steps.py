@@ -6,11 +6,13 @@ the adapter materialises from them: `rating_rates` (`prefix_rates_select`: rates
 destination, prefix and band name) and `rating_names` (`prefix_names_select`, for tier-priced services).
 Steps, each a view on the last:
 1. `rating_clock`    – local epoch and day in the agreement's zone (integer arithmetic only);
-2. `rating_banded`   – band id of the start, billed quantity after increments (base units);
+2. `rating_banded`   – band id of the start, billed quantity after the service's increments (base units);
 3. `rating_destined` – longest prefix: one LEFT JOIN on integer keys per distinct prefix length above the
                        expanded length, one for all the shorter ones;
-4. `rating_priced`   – the rate in force, destination, prefix and band name (one join: band fallback is
-                       resolved in the deck) and the reason a record cannot be priced;
+4. `rating_priced`   – the rate in force at the start (its slot: a CASE over the deck's version start
+                       epochs), destination, prefix and band name (one join: band fallback is resolved in
+                       the deck), the billed quantity again where the rate or destination has increments
+                       of its own (`inc_id`), and the reason a record cannot be priced;
 5. `rating_records`  – every record, with `num` (the exact charge as an integer numerator, see
                        `o2o.rating.exact`) and the rounded `charge` for the priced ones.
 The adapter streams `rating_records` to the rated file and `rating_priced` (unpriced rows) to the unrated
@@ -23,7 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from o2o.domain.money import Rounding
-from o2o.domain.tariffs import ServiceKind, Tariff, TierMode
+from o2o.domain.tariffs import Increments, ServiceKind, Tariff, TierMode
 from o2o.rating.clock import sql_band, sql_band_name, sql_offset
 from o2o.rating.deck import CATCH_ALL_PID, Deck
 from o2o.rating.exact import DUCKDB, UNROUNDED_PLACES, Dialect, sql_round_ratio
@@ -64,16 +66,20 @@ SELECT src, line, record_id, COALESCE(NULLIF(service, ''), {lit(c.service_id)}) 
 FROM usage"""
 
 
+def _billed_seconds(c: StepContext, inc: Increments, duration: str) -> str:
+    """Seconds billed for a call of `duration` > 0 seconds: minimum, first block, then whole steps."""
+    e = f"GREATEST({duration}, {inc.minimum_s})"
+    steps = c.dialect.idiv(f"{e} - {inc.first} + {inc.next} - 1", str(inc.next))
+    return f"CASE WHEN {e} <= {inc.first} THEN {inc.first} ELSE {inc.first} + {steps} * {inc.next} END"
+
+
 def _billed_quantity(c: StepContext) -> str:
     """Base units billed: seconds after increments and minimum, events, or bytes up to the increment."""
     t = c.tariff
     if c.deck.kind is ServiceKind.VOICE:
-        inc = t.increments
-        e = f"GREATEST(duration_s, {inc.minimum_s})"
-        steps = c.dialect.idiv(f"{e} - {inc.first} + {inc.next} - 1", str(inc.next))
         return (
             "CASE WHEN duration_s IS NULL OR duration_s < 0 THEN NULL WHEN duration_s = 0 THEN 0 "
-            f"WHEN {e} <= {inc.first} THEN {inc.first} ELSE {inc.first} + {steps} * {inc.next} END"
+            f"ELSE {_billed_seconds(c, t.increments, 'duration_s')} END"
         )
     if c.deck.kind is ServiceKind.SMS:
         return "CASE WHEN volume < 0 THEN NULL ELSE COALESCE(volume, 1) END"
@@ -126,19 +132,19 @@ FROM (SELECT *, TRY_CAST(substr(b_number, 1, {top}) AS BIGINT) AS bkey, length(b
 
 def prefix_rates_select(c: StepContext) -> str:
     """`deck_rates` re-keyed by prefix id, with the band name and the prefix: `rating_rates`."""
-    slots, bands = len(c.deck.slot_days) + 1, c.deck.band_count
+    slots, bands = len(c.deck.slot_starts) + 1, c.deck.band_count
     band_id = f"({c.dialect.idiv('r.rkey', str(slots))} % {bands})"
     dest_id = c.dialect.idiv("r.rkey", str(slots * bands))
     return f"""
 SELECT (p.pid * {bands} + {band_id}) * {slots} + r.rkey % {slots} AS rkey, r.price_micros, r.version,
-       r.destination, p.prefix, {sql_band_name(c.tariff, band_id)} AS band
+       r.destination, p.prefix, {sql_band_name(c.tariff, band_id)} AS band, r.inc_id
 FROM deck_rates r JOIN deck_pids p ON p.dest_id = {dest_id}"""
 
 
 def prefix_names_select(c: StepContext) -> str:
     """Each prefix id's destination and prefix (tier-priced services, which have no rates): `rating_names`."""
     return """
-SELECT p.pid, n.destination, p.prefix FROM deck_pids p JOIN deck_names n ON n.dest_id = p.dest_id"""
+SELECT p.pid, n.destination, p.prefix, n.inc_id FROM deck_pids p JOIN deck_names n ON n.dest_id = p.dest_id"""
 
 
 def _reason(c: StepContext, price: str) -> str:
@@ -159,24 +165,43 @@ def _reason(c: StepContext, price: str) -> str:
     )
 
 
+def _own_increments(c: StepContext, inc_id: str) -> str:
+    """The billed quantity, re-billed by the increments of the matched rate or destination (`inc_id` ≥ 1);
+    without such increments in the deck the service's, computed before, stand (no extra work)."""
+    if not c.deck.increment_rules:
+        return "d.billed_quantity"
+    whens = " ".join(
+        f"WHEN {inc_id} = {i + 1} THEN {_billed_seconds(c, inc, 'd.duration_s')}"
+        for i, inc in enumerate(c.deck.increment_rules)
+    )
+    # A NULL (bad duration) or 0 (no call) quantity is the same under every increments rule.
+    return (
+        f"CASE WHEN d.billed_quantity IS NULL OR d.billed_quantity = 0 THEN d.billed_quantity {whens} "
+        "ELSE d.billed_quantity END"
+    )
+
+
 def priced_view(c: StepContext) -> str:
     cols = "d.src, d.line, d.record_id, d.service, d.a_number, d.b_number, d.start_epoch, d.duration_s, "
-    cols += "d.volume, d.route, d.local_day, d.billed_quantity"
+    cols += "d.volume, d.route, d.local_day"
     if c.deck.tier_mode is not None:
         # Tier prices depend on the period's volume; they are set in the next step.
         return f"""
-SELECT {cols}, {sql_band_name(c.tariff, "d.band_id")} AS band, n.destination, n.prefix,
+SELECT {cols}, {_own_increments(c, "n.inc_id")} AS billed_quantity,
+       {sql_band_name(c.tariff, "d.band_id")} AS band, n.destination, n.prefix,
        CAST(NULL AS BIGINT) AS price_micros, CAST(NULL AS VARCHAR) AS rate_version,
        {_reason(c, "0")} AS reason
 FROM rating_destined d
 LEFT JOIN rating_names n ON n.pid = d.pid"""
-    slots = len(c.deck.slot_days) + 1
+    slots = len(c.deck.slot_starts) + 1
     whens = " ".join(
-        f"WHEN d.local_day >= {day} THEN {i + 1}" for i, day in reversed(list(enumerate(c.deck.slot_days)))
+        f"WHEN d.start_epoch >= {start} THEN {i + 1}"
+        for i, start in reversed(list(enumerate(c.deck.slot_starts)))
     )
     slot = f"(CASE {whens} ELSE 0 END)" if whens else "0"
     return f"""
-SELECT {cols}, r.band, r.destination, r.prefix, r.price_micros, r.version AS rate_version,
+SELECT {cols}, {_own_increments(c, "r.inc_id")} AS billed_quantity,
+       r.band, r.destination, r.prefix, r.price_micros, r.version AS rate_version,
        {_reason(c, "r.price_micros")} AS reason
 FROM rating_destined d
 LEFT JOIN rating_rates r ON r.rkey = (d.pid * {c.deck.band_count} + d.band_id) * {slots} + {slot}"""

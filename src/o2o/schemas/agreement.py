@@ -1,15 +1,15 @@
 """The agreement file (TOML) schema and its conversion to the domain `Agreement`.
 
-TOML floats are parsed as Decimal (never float); a rate deck may be a CSV file beside the TOML
-(`rate_deck = "deck.csv"` with columns prefix,destination,price,valid_from[,band][,version]).
+TOML floats are parsed as Decimal (never float); destinations, rates and increments, and a rate deck
+CSV beside the TOML (`rate_deck = "deck.csv"`), are read by `o2o.schemas.rates`. A rate starting at a
+local time the agreement's zone skips is refused.
 Errors name the path of the bad field: `services[1].rates[4].price: not a decimal`.
 """
 
 from __future__ import annotations
 
-import csv
 import tomllib
-from datetime import date, time
+from datetime import date, datetime, time
 from decimal import Decimal
 from pathlib import Path
 from typing import Literal
@@ -32,6 +32,7 @@ from o2o.domain.money import Rounding
 from o2o.domain.operators import NumberingPlan, check_operator_id
 from o2o.domain.periods import zone
 from o2o.schemas.fields import DecimalField, DigitsField, schema_error
+from o2o.schemas.rates import DestinationModel, IncrementsModel, RateModel, expand_decks, six_places
 
 
 class _Model(BaseModel):
@@ -53,30 +54,6 @@ class PartyModel(_Model):
             raise ValueError(str(e)) from None
 
 
-class DestinationModel(_Model):
-    # An empty prefix is the catch-all destination: it matches every number (data, flat rates).
-    prefix: DigitsField | Literal[""]
-    name: str
-
-
-def _six_places(v: Decimal) -> Decimal:
-    """Prices and fees carry at most 6 decimals (the rating engine works in millionths)."""
-    exponent = v.normalize().as_tuple().exponent
-    if isinstance(exponent, int) and exponent < -6:
-        raise ValueError("at most 6 decimals")
-    return v
-
-
-class RateModel(_Model):
-    destination: str
-    price: DecimalField = Field(ge=0)
-    valid_from: date
-    band: str = t.ANY_BAND
-    version: str = ""
-
-    _price_places = field_validator("price")(_six_places)
-
-
 class BandModel(_Model):
     name: str
     days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]]
@@ -84,17 +61,11 @@ class BandModel(_Model):
     end: time
 
 
-class IncrementsModel(_Model):
-    first: int = Field(1, ge=1)
-    next: int = Field(1, ge=1)
-    minimum_s: int = Field(0, ge=0)
-
-
 class TierModel(_Model):
     from_quantity: DecimalField = Field(ge=0)
     price: DecimalField = Field(ge=0)
 
-    _price_places = field_validator("price")(_six_places)
+    _price_places = field_validator("price")(six_places)
 
 
 class TiersModel(_Model):
@@ -136,7 +107,7 @@ class ServiceModel(_Model):
     tiers: TiersModel | None = None
     charges: list[ChargeModel] = []
 
-    _fee_places = field_validator("setup_fee", "minimum_charge")(_six_places)
+    _fee_places = field_validator("setup_fee", "minimum_charge")(six_places)
 
     @model_validator(mode="after")
     def _consistent(self) -> ServiceModel:
@@ -155,7 +126,25 @@ class ServiceModel(_Model):
                 raise ValueError(f"rates[{i}].band {rate.band!r} is not a defined band")
         if self.kind is t.ServiceKind.RECURRING and not self.charges:
             raise ValueError("a recurring service needs at least one charge")
+        self._own_increments()
         return self
+
+    def _own_increments(self) -> None:
+        """Increments on a destination or a rate bill calls: voice only, one rule per destination."""
+        given: dict[str, IncrementsModel] = {}
+        for i, d in enumerate(self.destinations):
+            if d.increments is None:
+                continue
+            if self.kind is not t.ServiceKind.VOICE:
+                raise ValueError(f"destinations[{i}].increments: billing increments apply to voice only")
+            if given.setdefault(d.name, d.increments) != d.increments:
+                raise ValueError(
+                    f"destinations[{i}].increments: {d.name!r} already bills by other increments "
+                    "(every prefix of a destination bills alike)"
+                )
+        for i, rate in enumerate(self.rates):
+            if rate.increments is not None and self.kind is not t.ServiceKind.VOICE:
+                raise ValueError(f"rates[{i}].increments: billing increments apply to voice only")
 
     def _unique_keys(self) -> None:
         """One destination per prefix, one price per (destination, valid_from, band), tiers or rates."""
@@ -165,7 +154,7 @@ class ServiceModel(_Model):
                 raise ValueError(f"prefix {d.prefix!r} is listed for {seen[d.prefix]!r} and {d.name!r}")
         keys = set()
         for i, rate in enumerate(self.rates):
-            key = (rate.destination, rate.valid_from, rate.band)
+            key = (rate.destination, rate.starts(), rate.band)
             if key in keys:
                 raise ValueError(
                     f"rates[{i}]: a second price for {rate.destination!r} {rate.band} from {rate.valid_from}"
@@ -240,56 +229,24 @@ class AgreementModel(_Model):
         for s in self.services:
             if {s.provider, s.customer} != set(ops):
                 raise ValueError(f"service {s.id}: provider and customer must be the agreement's parties")
+        self._rate_times_exist()
         return self
 
-
-def _deck_rows(deck: Path, service_index: int) -> tuple[list[DestinationModel], list[RateModel]]:
-    """Read a CSV rate deck into destinations and rates, naming the bad line on error."""
-    dests: dict[str, DestinationModel] = {}
-    rates: list[RateModel] = []
-    try:
-        with deck.open(newline="", encoding="utf-8") as fh:
-            for lineno, row in enumerate(csv.DictReader(fh), start=2):
-                try:
-                    dest = DestinationModel(prefix=row["prefix"], name=row["destination"])
-                    rates.append(
-                        RateModel(
-                            destination=row["destination"],
-                            price=row["price"],
-                            valid_from=row["valid_from"],
-                            band=row.get("band") or t.ANY_BAND,
-                            version=row.get("version") or "",
-                        )
-                    )
-                except (pydantic.ValidationError, KeyError) as e:
-                    raise ValidationError(f"{deck}:{lineno}: bad rate deck row ({e})") from None
-                known = dests.setdefault(dest.prefix, dest)
-                if known.name != dest.name:
-                    raise ValidationError(
-                        f"{deck}:{lineno}: prefix {dest.prefix!r} is listed for {known.name!r} and {dest.name!r}"
-                    )
-    except (OSError, UnicodeDecodeError) as e:
-        raise ValidationError(f"services[{service_index}].rate_deck: cannot read {deck}: {e}") from None
-    return list(dests.values()), rates
-
-
-def _expand_decks(doc: dict[str, object], base: Path | None) -> None:
-    services = doc.get("services")
-    if not isinstance(services, list):
-        return
-    for i, svc in enumerate(services):
-        if isinstance(svc, dict) and svc.get("rate_deck"):
-            if base is None:
-                raise ValidationError(f"services[{i}].rate_deck: only allowed in a file")
-            dests, rates = _deck_rows(base / str(svc.pop("rate_deck")), i)
-            svc.setdefault("destinations", [])
-            svc["destinations"] = list(svc["destinations"]) + [d.model_dump() for d in dests]
-            svc["rates"] = list(svc.get("rates", [])) + [r.model_dump() for r in rates]
+    def _rate_times_exist(self) -> None:
+        """A rate starting at a local time the zone's clock skips (a DST gap) has no moment to start."""
+        tz = zone(self.timezone)
+        for i, s in enumerate(self.services):
+            for j, rate in enumerate(s.rates):
+                if isinstance(rate.valid_from, datetime):
+                    try:
+                        t.local_start_epoch(rate.valid_from, tz)
+                    except ValidationError as e:
+                        raise ValueError(f"services[{i}].rates[{j}].valid_from: {e}") from None
 
 
 def parse_agreement_document(doc: dict[str, object], source: str, base: Path | None = None) -> AgreementModel:
     """Validate a parsed TOML/JSON document."""
-    _expand_decks(doc, base)
+    expand_decks(doc, base)
     try:
         return AgreementModel.model_validate(doc)
     except pydantic.ValidationError as exc:
@@ -342,12 +299,15 @@ def to_domain(m: AgreementModel) -> Agreement:
 def _service(s: ServiceModel) -> Service:
     tariff = t.Tariff(
         unit=s.default_unit(),
-        destinations=tuple(t.Destination(d.prefix, d.name) for d in s.destinations),
-        rates=tuple(t.Rate(r.destination, r.price, r.valid_from, r.band, r.version) for r in s.rates),
+        destinations=tuple(
+            t.Destination(d.prefix, d.name, d.increments.to_domain() if d.increments else None)
+            for d in s.destinations
+        ),
+        rates=tuple(r.to_domain() for r in s.rates),
         bands=tuple(t.TimeBand(b.name, tuple(b.days), b.start, b.end) for b in s.bands),
         holidays=tuple(s.holidays),
         holiday_band=s.holiday_band,
-        increments=t.Increments(s.increments.first, s.increments.next, s.increments.minimum_s),
+        increments=s.increments.to_domain(),
         volume_increment=s.volume_increment,
         setup_fee=s.setup_fee,
         minimum_charge=s.minimum_charge,
