@@ -265,3 +265,51 @@ def test_tables_for_people(books: Any, tmp_path: Path) -> None:
               tmp_path / "beta.csv", "--as-of", "2026-03-31")  # fmt: skip
     assert r.code == 0, r.err
     assert "books differ" in r.out and "ST-2026" in r.out
+
+
+# One statement's invoice lines share its document number: BETA's extract drops the data line and bills
+# voice 10.00 more; the reconciliation must name exactly those two lines, not pair the dropped with the changed.
+STATEMENT_LINES = [("data", "ALFA", "BETA", "450.00"), ("sms", "ALFA", "BETA", "300.00"),
+                   ("voice", "ALFA", "BETA", "1200.00"), ("voice", "BETA", "ALFA", "700.00")]  # fmt: skip
+
+
+def test_reconcile_names_the_dropped_and_the_changed_line_of_one_statement(
+    books: Any, tmp_path: Path
+) -> None:
+    for service, provider, customer, amount in STATEMENT_LINES:
+        r = books("accounts", "post", "invoice", "--statement", "ST-2026-02", "--service", service,
+                  "--provider", provider, "--customer", customer, "--amount", amount, "--currency", "EUR",
+                  "--date", "2026-02-28", "--actor", "HUB")  # fmt: skip
+        assert r.code == 0, r.err
+    out = tmp_path / "beta.csv"
+    r = books("accounts", "extract", "--operator", "BETA", "--counterparty", "ALFA", "--as-of", "2026-03-31",
+              "--out", out)  # fmt: skip
+    assert r.code == 0, r.err
+    rows = list(csv.DictReader(out.read_text().splitlines()))
+    assert [x["description"] for x in rows if x["document"] == "ST-2026-02"] == [
+        f"{s} provided by {p} to {c}" for s, p, c, _ in STATEMENT_LINES
+    ]
+    rows = [x for x in rows if x["description"] != "data provided by ALFA to BETA"]
+    (voice,) = [x for x in rows if x["description"] == "voice provided by ALFA to BETA"]
+    assert voice["credit"] == "1200.00"  # BETA owes ALFA: a credit in BETA's books
+    voice["credit"] = "1210.00"
+    with out.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    voice_line = f"line {rows.index(voice) + 2}"  # the header is line 1
+    r = books("accounts", "reconcile", "--operator", "ALFA", "--counterparty", "BETA", "--with", out,
+              "--as-of", "2026-03-31", "--json")  # fmt: skip
+    assert r.code == 0, r.err
+    (cur,) = r.json()["currencies"]
+    assert cur["gap"] == cur["explained"] == "440.00"  # 450.00 missing at BETA, 10.00 more billed by BETA
+    found = [
+        (d["kind"], d["document"], (d["ours"] or {}).get("description"), (d["theirs"] or {}).get("ref"),
+         d["amount_difference"], d["contribution"])
+        for d in cur["differences"]
+    ]  # fmt: skip
+    assert found == [
+        ("missing_at_partner", "ST-2026-02", "data provided by ALFA to BETA", None, "450.00", "450.00"),
+        ("amount", "ST-2026-02", "voice provided by ALFA to BETA", voice_line, "-10.00", "-10.00"),
+    ]
+    assert cur["matched"] == len(rows) - 1  # every other line of BETA's extract pairs with its own
