@@ -28,7 +28,7 @@ def demo(
     """Generate a network and run the whole cycle: import, reconcile, dispute, sign, net, pay, verify."""
     # Imported here: the cycle and the generator load every engine, which `o2o --help` must not wait for.
     from o2o.services.demo import run_demo, summary, write_report
-    from o2o.synth.options import SynthOptions
+    from o2o.services.plain_files import network_options
 
     settings = Settings()
     home = settings.home
@@ -43,11 +43,11 @@ def demo(
     network = ws.home / "demo-network"
     # A tight absolute tolerance and customers' switches losing a little more than providers', so that
     # some lines go over the 1% relative tolerance and to dispute, as a good part of them does in practice.
-    opts = SynthOptions(
+    opts = network_options(
         operators=operators, cdrs=cdrs, seed=seed, tolerance_absolute=tolerance, missing_customer=0.018
     )
     with console.status("starting") as status:
-        run = run_demo(ws, network, opts.check(), mode, status.update)
+        run = run_demo(ws, network, opts, mode, status.update)
     figures = summary(run)
     folder = write_report(ws, run, figures)
     if json_out:
