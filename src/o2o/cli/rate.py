@@ -10,6 +10,7 @@ group's callback: add it with `@rate_app.callback(invoke_without_command=True)` 
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -90,6 +91,7 @@ def rate_file(
         declarer=declarer,
         period=period,
         memory_limit=memory_limit,
+        warn=lambda line: print(line, file=sys.stderr),
     )
     render(result, as_json)
 

@@ -6,6 +6,9 @@ the raw text kept; `line` is the source line (CSV data lines count from 2, after
 
 from __future__ import annotations
 
+from o2o.domain.agreements import Service
+from o2o.domain.tariffs import ServiceKind
+
 # name → DuckDB/Spark SQL type, in file order.
 CANONICAL_COLUMNS: dict[str, str] = {
     "line": "BIGINT",
@@ -24,3 +27,15 @@ CANONICAL_COLUMNS: dict[str, str] = {
 # What a usage file (CSV or Parquet) must and may carry.
 REQUIRED_INPUT_COLUMNS = ("a_number", "b_number", "start_time")
 OPTIONAL_INPUT_COLUMNS = ("record_id", "service", "duration_s", "volume", "route")
+
+
+def numbers_required(service: Service) -> bool:
+    """Whether a usage record of `service` must carry subscriber numbers (`a_number`, `b_number`).
+
+    Voice and SMS records are matched between the parties by their numbers, so they always need them. A
+    data or recurring record needs them only when its tariff prices by destination (a non-empty number
+    prefix): a session priced by volume alone is declared by many operators without any number.
+    """
+    if service.kind in (ServiceKind.VOICE, ServiceKind.SMS):
+        return True
+    return any(d.prefix for d in service.tariff.destinations)

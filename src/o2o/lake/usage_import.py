@@ -44,6 +44,9 @@ class ImportSpec:
     period_start: int  # epoch seconds, inclusive
     period_end: int  # epoch seconds, exclusive
     period: str
+    # False where the tariff needs no subscriber numbers (`o2o.domain.usage.numbers_required`): a
+    # missing or empty number is then accepted (stored NULL); a number given must still be one.
+    numbers_required: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,9 +96,15 @@ def _source(con: duckdb.DuckDBPyConnection, src: Path, fmt: str) -> tuple[str, l
     return source, columns
 
 
-def _required_columns(kind: ServiceKind) -> tuple[str, ...]:
-    extra = {ServiceKind.VOICE: ("duration_s",), ServiceKind.DATA: ("volume",)}.get(kind, ())
-    return REQUIRED_INPUT_COLUMNS + extra
+def _required_columns(spec: ImportSpec) -> tuple[str, ...]:
+    extra = {ServiceKind.VOICE: ("duration_s",), ServiceKind.DATA: ("volume",)}.get(spec.kind, ())
+    numbers = ("a_number", "b_number")
+    required = (
+        REQUIRED_INPUT_COLUMNS
+        if spec.numbers_required
+        else tuple(c for c in REQUIRED_INPUT_COLUMNS if c not in numbers)
+    )
+    return required + extra
 
 
 def _text(col: str, columns: list[str]) -> str:
@@ -239,13 +248,22 @@ def _validated_sql(
     # A service id without surrounding spaces equals its own trim, so an exact match is enough.
     svc_same = f"service_raw = {svc} OR " if spec.service == spec.service.strip() else ""
     svc_ok = f"(service_raw IS NULL OR {svc_same}trim(service_raw) IN ('', {svc}))"
+    # Without required numbers, a record without one is accepted: only a number given is checked.
+    none = {side: f"({side}_raw IS NULL OR trim({side}_raw) = '')" for side in ("a", "b")}
+    if spec.numbers_required:
+        ok = {side: f"{side}_number IS NOT NULL" for side in none}
+        bad = {
+            side: f"WHEN {none[side]} THEN '{side}_number: missing' WHEN {side}_number IS NULL"
+            for side in none
+        }
+    else:
+        ok = {side: f"({side}_number IS NOT NULL OR {none[side]})" for side in none}
+        bad = {side: f"WHEN {side}_number IS NULL AND NOT {none[side]}" for side in none}
     reason = f"""CASE
              WHEN NOT {svc_ok}
                THEN 'service: ' || service_raw || ' is not the declared service {spec.service}'
-             WHEN a_raw IS NULL OR trim(a_raw) = '' THEN 'a_number: missing'
-             WHEN a_number IS NULL THEN 'a_number: not a phone number: ' || a_raw
-             WHEN b_raw IS NULL OR trim(b_raw) = '' THEN 'b_number: missing'
-             WHEN b_number IS NULL THEN 'b_number: not a phone number: ' || b_raw
+             {bad["a"]} THEN 'a_number: not a phone number: ' || a_raw
+             {bad["b"]} THEN 'b_number: not a phone number: ' || b_raw
              WHEN start_raw IS NULL OR {s} = '' THEN 'start_time: missing'
              WHEN start_epoch IS NULL
                THEN 'start_time: not an ISO-8601 time with a UTC offset: ' || start_raw
@@ -257,7 +275,7 @@ def _validated_sql(
              WHEN volume < 0 THEN 'volume: negative: ' || {raw["volume_raw"]}
            END"""
     all_good = (
-        f"{svc_ok} AND a_number IS NOT NULL AND b_number IS NOT NULL "
+        f"{svc_ok} AND {ok['a']} AND {ok['b']} "
         f"AND start_epoch >= {spec.period_start} AND start_epoch < {spec.period_end} "
         "AND duration_s >= 0 AND volume >= 0"
     )
@@ -321,7 +339,7 @@ def normalise_usage(
     staged_rejects = workdir / "rejects.parquet"
     try:
         source, columns = _source(con, src, fmt)
-        missing = [c for c in _required_columns(spec.kind) if c not in columns]
+        missing = [c for c in _required_columns(spec) if c not in columns]
         if missing:
             raise ImportRefusedError(
                 f"{src}: missing column(s) {', '.join(missing)} (found: {', '.join(columns)})"
@@ -406,8 +424,14 @@ def _validated_by_arrow(
             rn = pa.array(np.arange(numbered + 1, numbered + 1 + rows.num_rows, dtype=np.int64))
             numbered += rows.num_rows
             rows = rows.append_column("rn", rn)
-            rows = rows.append_column("a_key", keyer(rows.column("a_number")))
-            rows = rows.append_column("b_key", keyer(rows.column("b_number")))
+            for side in ("a", "b"):
+                # A file without a number column (where the tariff needs none) has no number to key.
+                texts = (
+                    rows.column(f"{side}_number")
+                    if f"{side}_number" in rows.column_names
+                    else pa.chunked_array([pa.nulls(rows.num_rows, pa.string())])
+                )
+                rows = rows.append_column(f"{side}_key", keyer(texts))
             for name, (column, read_all) in _ARROW_READ.items():
                 values = read_all(rows.column(column)) if column in rows.column_names else None
                 if values is not None:

@@ -42,9 +42,11 @@ def rate_usage_file(
     declarer: str | None = None,
     period: str | None = None,
     memory_limit: str | None = None,
+    warn: Callable[[str], None] | None = None,
 ) -> RatingResult:
     """Rate USAGE for one service of an agreement file, writing rated, summary and unrated Parquet to OUT;
-    a recurring service is rated for `period` from the agreement alone."""
+    a recurring service is rated for `period` from the agreement alone. Without `period`, records that
+    span more than one month are all rated, and `warn` is told so in one line."""
     from o2o.rating import rate_recurring, rate_usage, usage_file_to_canonical
     from o2o.schemas.agreement import load_agreement_file, to_domain
 
@@ -62,6 +64,12 @@ def rate_usage_file(
     plan = agreement.party(declarer or svc.provider).numbering
     canonical = out / "usage.parquet"
     usage_file_to_canonical(usage, plan, canonical)
+    if month is None and warn is not None:
+        from o2o.services.rating import month_span_warning
+
+        warning = month_span_warning(usage, canonical, agreement.timezone)
+        if warning is not None:
+            warn(warning)
     return rate_usage(agreement, service, [canonical], out, month, memory_limit=memory_limit)
 
 

@@ -1,44 +1,201 @@
 """Rating imported declarations: each active declaration of an agreement and period priced by its tariff.
 
-Results go to the lake under `rated/AGREEMENT/PERIOD/SERVICE/DECLARER/`; recurring services are priced
-from the agreement alone.
+`o2o rate --agreement ID --period P [--declarer OP]` writes each declaration's priced records to the lake
+under `rated/AGREEMENT/PERIOD/SERVICE/DECLARER/DECLARATION-AGREEMENTSHA/` (rated, summary and unrated
+Parquet, and `rating.json`, the figures and what they were rated from), where a settlement team can read
+them. Reconciliation then reuses such a folder instead of rating again, as long as it was rated from the
+same declaration (its id: a re-declaration is a new id), the same agreement revision (its sha256) and the
+same version of o2o; otherwise it rates in its own run folder. Recurring services are priced from the
+agreement alone and write nothing.
+
+The folder is written in staging and renamed into place, `rating.json` last: a folder without it, or
+with other keys, is never reused.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import dataclasses
+import json
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+from o2o import __version__
 from o2o.bootstrap import Workspace
+from o2o.domain.agreements import Agreement
+from o2o.domain.declarations import Declaration
 from o2o.domain.errors import NotFoundError
-from o2o.domain.periods import Period
+from o2o.domain.periods import Period, zone
 from o2o.domain.tariffs import ServiceKind
 from o2o.services.registry_data import get_agreement, require_party
 
 if TYPE_CHECKING:
     from o2o.rating import RatingResult
 
+MANIFEST = "rating.json"
+# The engine's file names (`o2o.rating.engine`), repeated here so that reading a stored rating loads no DuckDB.
+RATED, SUMMARY, UNRATED = "rated.parquet", "summary.parquet", "unrated.parquet"
+
 
 def rate_declarations(
     ws: Workspace, agreement_id: str, period: str, declarer: str | None = None
 ) -> list[RatingResult]:
+    """Rate every active declaration of the agreement and period (one party's with `declarer`) into its
+    rated folder, replacing what an earlier `o2o rate` wrote there; and the recurring services."""
     # Imported here: the rating engine loads DuckDB and Arrow, which the cycle's light commands never need.
-    from o2o.rating import rate_recurring, rate_usage
+    from o2o.rating import rate_recurring
 
     per = Period.parse(period)
-    agreement, _ = get_agreement(ws, agreement_id)
+    agreement, stored = get_agreement(ws, agreement_id)
     if declarer is not None:
         require_party(agreement, declarer)
     with ws.uow() as uow:
         decls = uow.declarations.all(agreement.id, str(per))
     if declarer is not None:
         decls = [d for d in decls if d.declarer == declarer]
-    results = []
-    for d in decls:
-        out = ws.lake.root / "rated" / agreement.id / str(per) / d.service / d.declarer
-        results.append(rate_usage(agreement, d.service, [ws.lake.resolve(d.lake_path)], out, per))
+    results = [rate_declaration(ws, agreement, stored.sha256, d, per) for d in decls]
     results += [
         rate_recurring(agreement, s.id, per) for s in agreement.services if s.kind is ServiceKind.RECURRING
     ]
     if not results:
         raise NotFoundError(f"nothing to rate for {agreement.id} in {per}: no declarations imported")
     return results
+
+
+def rated_folder(ws: Workspace, agreement_sha: str, decl: Declaration) -> Path:
+    """Where `o2o rate` writes the priced records of one declaration under one agreement revision."""
+    return (
+        ws.lake.root / "rated" / decl.agreement_id / decl.period / decl.service / decl.declarer
+        / f"{decl.id}-{agreement_sha[:12]}"
+    )  # fmt: skip
+
+
+def _key(agreement_sha: str, decl: Declaration, per: Period) -> dict[str, str]:
+    """What a stored rating was rated from; it is reused only when all of it is the same again."""
+    return {
+        "declaration": decl.id,
+        "declaration_sha256": decl.sha256,
+        "agreement": decl.agreement_id,
+        "agreement_sha256": agreement_sha,
+        "service": decl.service,
+        "period": str(per),
+        "o2o": __version__,
+    }
+
+
+def rate_declaration(
+    ws: Workspace, agreement: Agreement, agreement_sha: str, decl: Declaration, per: Period
+) -> RatingResult:
+    """Rate one declaration into its rated folder (staged, then renamed into place) and return the result
+    with the folder's paths."""
+    from o2o.rating import rate_usage
+
+    final = rated_folder(ws, agreement_sha, decl)
+    with ws.lake.staging() as stage:
+        staged = stage / "rated"
+        result = rate_usage(agreement, decl.service, [ws.lake.resolve(decl.lake_path)], staged, per)
+        manifest = {"rated_from": _key(agreement_sha, decl, per), "result": _figures(result)}
+        (staged / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True), encoding="utf-8")
+        final.parent.mkdir(parents=True, exist_ok=True)
+        if final.exists():
+            # The same key again (the same declaration and agreement): the new files replace the old,
+            # which go out with the staging folder.
+            final.rename(stage / "replaced")
+        staged.rename(final)
+    return dataclasses.replace(
+        result, rated_path=final / RATED, summary_path=final / SUMMARY, unrated_path=final / UNRATED
+    )
+
+
+def stored_rating(ws: Workspace, agreement_sha: str, decl: Declaration, per: Period) -> RatingResult | None:
+    """The rating `o2o rate` stored for this declaration, agreement revision and period, if there is one
+    with all its files; None when it must be rated again."""
+    from o2o.rating.result import RatingResult
+
+    folder = rated_folder(ws, agreement_sha, decl)
+    try:
+        manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if manifest.get("rated_from") != _key(agreement_sha, decl, per):
+        return None
+    if not all((folder / file).is_file() for file in (RATED, SUMMARY, UNRATED)):
+        return None
+    f = manifest["result"]
+    return RatingResult(
+        agreement_id=f["agreement"],
+        service=f["service"],
+        currency=f["currency"],
+        period=f["period"],
+        records=int(f["records"]),
+        rated=int(f["rated"]),
+        unrated={str(k): int(v) for k, v in f["unrated"].items()},
+        billed_quantity=int(f["billed_quantity"]),
+        quantity_unit=f["quantity_unit"],
+        amount=Decimal(f["amount"]),
+        amount_unrounded=Decimal(f["amount_unrounded"]),
+        rated_path=folder / RATED,
+        summary_path=folder / SUMMARY,
+        unrated_path=folder / UNRATED,
+    )
+
+
+def _figures(r: RatingResult) -> dict[str, Any]:
+    """A usage rating's figures as JSON (decimals as strings): what `stored_rating` gives back."""
+    return {
+        "agreement": r.agreement_id,
+        "service": r.service,
+        "currency": r.currency,
+        "period": r.period,
+        "records": r.records,
+        "rated": r.rated,
+        "unrated": dict(sorted(r.unrated.items())),
+        "billed_quantity": r.billed_quantity,
+        "quantity_unit": r.quantity_unit,
+        "amount": str(r.amount),
+        "amount_unrounded": str(r.amount_unrounded),
+    }
+
+
+def months_spanned(canonical: Path, timezone: str) -> list[Period]:
+    """The calendar months (in the agreement's time zone) from the first record's start to the last's,
+    of a canonical usage file; empty when no record has a start time."""
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    starts = pq.read_table(canonical, columns=["start_epoch"]).column("start_epoch")
+    bounds = pc.min_max(starts).as_py()
+    if bounds["min"] is None:
+        return []
+    tz = zone(timezone)
+    first, last = (datetime.fromtimestamp(bounds[k], tz) for k in ("min", "max"))
+    months = [Period(first.year, first.month)]
+    while months[-1] < Period(last.year, last.month):
+        months.append(months[-1].next)
+    return months
+
+
+def month_span_warning(usage: Path, canonical: Path, timezone: str) -> str | None:
+    """One line when a usage file rated without a period spans more than one month: its records are all
+    rated together, which a settlement of one month rarely wants."""
+    months = months_spanned(canonical, timezone)
+    if len(months) < 2:
+        return None
+    return (
+        f"warning: {usage}: the records span {len(months)} months ({months[0]} to {months[-1]} in {timezone}) "
+        "and were all rated; give --period YYYY-MM to rate one month"
+    )
+
+
+def stored_or_rate(
+    ws: Workspace, agreement: Agreement, agreement_sha: str, decl: Declaration, per: Period, out_dir: Path
+) -> RatingResult:
+    """What reconciliation rates a declaration with: the rating `o2o rate` stored for it when its key is
+    unchanged (`stored_rating`), else a new rating written to `out_dir` (the run's own folder)."""
+    from o2o.rating import rate_usage
+
+    stored = stored_rating(ws, agreement_sha, decl, per)
+    if stored is not None:
+        return stored
+    return rate_usage(agreement, decl.service, [ws.lake.resolve(decl.lake_path)], out_dir, per)

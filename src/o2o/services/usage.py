@@ -30,6 +30,7 @@ from o2o.domain.errors import (
     ValidationError,
 )
 from o2o.domain.periods import Period
+from o2o.domain.usage import numbers_required
 from o2o.services.registry_data import get_agreement, require_party
 from o2o.store.repositories import now_utc
 
@@ -135,7 +136,8 @@ def _import_new(
 
     svc = agreement.service(service_id)
     start, end = per.bounds_epoch(agreement.timezone)
-    spec = ImportSpec(service_id, svc.kind, agreement.party(declarer).numbering, start, end, str(per))
+    plan = agreement.party(declarer).numbering
+    spec = ImportSpec(service_id, svc.kind, plan, start, end, str(per), numbers_required(svc))
     decl_id = f"DCL-{per.year}{per.month:02d}-{secrets.token_hex(6)}"
     final_dir = ws.lake.usage_dir(agreement.id, str(per), service_id, declarer)
     with ws.lake.staging() as stage:
