@@ -261,25 +261,24 @@ def least_cost_pairs(grid: list[list[int]]) -> list[tuple[int, int]]:
     owner = [0] * (m + 1)  # owner[j]: the row (1-based) holding column j; column 0 is the root
     for row in range(1, n + 1):
         owner[0], free = row, 0
-        dist, via = [0] * (m + 1), [0] * (m + 1)
-        seen, used = [False] * (m + 1), [False] * (m + 1)
+        dist, via = [0] * (m + 1), [0] * (m + 1)  # shortest reduced distance to a column, and from where
+        reached, waiting = [0], list(range(1, m + 1))  # columns in the search tree, and not yet
         while owner[free] != 0:
-            used[free] = True
-            i, delta, nxt = owner[free], 0, -1
-            for j in range(1, m + 1):
-                if used[j]:
-                    continue
-                reduced = grid[i - 1][j - 1] - u[i] - v[j]
-                if not seen[j] or reduced < dist[j]:
-                    dist[j], via[j], seen[j] = reduced, free, True
-                if nxt < 0 or dist[j] < delta:
-                    delta, nxt = dist[j], j
-            for j in range(m + 1):
-                if used[j]:
-                    u[owner[j]] += delta
-                    v[j] -= delta
-                else:
-                    dist[j] -= delta
+            i = owner[free]
+            costs, ui = grid[i - 1], u[i]
+            for j in waiting:
+                reduced = costs[j - 1] - ui - v[j]
+                if free == 0 or reduced < dist[j]:  # from the root every column is reached at once
+                    dist[j], via[j] = reduced, free
+            nxt = min(waiting, key=dist.__getitem__)
+            delta = dist[nxt]
+            for j in reached:
+                u[owner[j]] += delta
+                v[j] -= delta
+            for j in waiting:
+                dist[j] -= delta
+            waiting.remove(nxt)
+            reached.append(nxt)
             free = nxt
         while free != 0:  # flip the augmenting path back to the root
             back = via[free]
