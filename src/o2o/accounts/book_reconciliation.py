@@ -253,6 +253,8 @@ def least_cost_pairs(grid: list[list[int]]) -> list[tuple[int, int]]:
     by the Hungarian method with potentials (shortest augmenting paths), O(n²·m) for n ≤ m. Exact on
     integers; deterministic, so equal lines always pair the same way. Buckets are one document's lines
     left over by the exact passes, so n and m are small."""
+    if not grid or not grid[0]:
+        return []
     if len(grid) > len(grid[0]):
         flipped = least_cost_pairs([list(col) for col in zip(*grid, strict=True)])
         return [(i, j) for j, i in flipped]
