@@ -1,7 +1,9 @@
 """A small pure-Python reference rater (tests only): the tariff rules written the plain way.
 
 It shares nothing with the engine's SQL: local time through `zoneinfo`, bands through the domain's
-`local_band`, longest prefix by trying every prefix, charges as exact `Fraction`s rounded by Decimal.
+`local_band`, longest prefix by trying every prefix, the rate version by comparing each version's start
+(its local date-time made aware in the zone) with the call's start, increments looked up per record
+(the rate's, else the destination's, else the service's), charges as exact `Fraction`s rounded by Decimal.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from zoneinfo import ZoneInfo
 from o2o.domain.agreements import Agreement
 from o2o.domain.currencies import minor_units
 from o2o.domain.money import Rounding
-from o2o.domain.tariffs import ANY_BAND, Rate, ServiceKind, Tariff, TierMode, local_band
+from o2o.domain.tariffs import ANY_BAND, Increments, Rate, ServiceKind, Tariff, TierMode, local_band
 
 _MODES = {
     Rounding.HALF_UP: ROUND_HALF_UP,
@@ -58,14 +60,14 @@ class Outcome:
     charge: Decimal | None = None
 
 
-def billed(kind: ServiceKind, tariff: Tariff, r: Rec) -> int | None:
+def billed(kind: ServiceKind, tariff: Tariff, r: Rec, inc: Increments | None = None) -> int | None:
     if kind is ServiceKind.VOICE:
         d = r.duration_s
         if d is None or d < 0:
             return None
         if d == 0:
             return 0
-        inc = tariff.increments
+        inc = inc or tariff.increments
         e = max(d, inc.minimum_s)
         return inc.first if e <= inc.first else inc.first + math.ceil((e - inc.first) / inc.next) * inc.next
     if kind is ServiceKind.SMS:
@@ -90,17 +92,58 @@ def destination(tariff: Tariff, service_id: str, number: str | None) -> tuple[st
     return (best.name, best.prefix) if best else None
 
 
-def rate_in_force(tariff: Tariff, dest: str, day: date, band: str) -> Rate | None:
-    mine = [r for r in tariff.rates if r.destination == dest and r.valid_from <= day]
+def starts_at(rate: Rate, z: ZoneInfo) -> float:
+    """The moment a rate starts: its local date and time in the agreement's zone (first occurrence)."""
+    return datetime.combine(rate.valid_from, rate.from_time, tzinfo=z).timestamp()
+
+
+def rate_in_force(tariff: Tariff, dest: str, start_epoch: int, band: str, z: ZoneInfo) -> Rate | None:
+    mine = [r for r in tariff.rates if r.destination == dest and starts_at(r, z) <= start_epoch]
     if not mine:
         return None
-    latest = max(r.valid_from for r in mine)
-    version = [r for r in mine if r.valid_from == latest]
+    latest = max(starts_at(r, z) for r in mine)
+    version = [r for r in mine if starts_at(r, z) == latest]
     for wanted in (band, ANY_BAND):
         for r in version:
             if r.band == wanted:
                 return r
     return None
+
+
+def own_increments(tariff: Tariff, dest: str, rate: Rate | None) -> Increments:
+    """Rate beats destination beats service."""
+    if rate is not None and rate.increments is not None:
+        return rate.increments
+    for d in tariff.destinations:
+        if d.name == dest and d.increments is not None:
+            return d.increments
+    return tariff.increments
+
+
+def version_label(rate: Rate) -> str:
+    if rate.version:
+        return rate.version
+    if rate.from_time.hour == rate.from_time.minute == rate.from_time.second == 0:
+        return rate.valid_from.isoformat()
+    spec = "minutes" if rate.from_time.second == 0 else "seconds"
+    return datetime.combine(rate.valid_from, rate.from_time).isoformat(timespec=spec)
+
+
+def _price(kind: ServiceKind, tariff: Tariff, r: Rec, o: Outcome, dest: str, z: ZoneInfo) -> None:
+    """Band, local day, the rate in force at the start and the seconds billed by its increments."""
+    assert r.start_epoch is not None
+    local = datetime.fromtimestamp(r.start_epoch, UTC).astimezone(z).replace(tzinfo=None)
+    o.band, o.day, o.destination = local_band(tariff, local), local.date(), dest
+    rate = None
+    if tariff.tiers is None:
+        rate = rate_in_force(tariff, dest, r.start_epoch, o.band, z)
+        if rate is None:
+            o.reason = "no_rate"
+            return
+        o.version = version_label(rate)
+    o.billed = billed(kind, tariff, r, own_increments(tariff, dest, rate)) or 0
+    if rate is not None:
+        o.num = Fraction(rate.price) * o.billed
 
 
 def reference_rate(
@@ -133,15 +176,7 @@ def reference_rate(
         if dest is None:
             o.reason = "no_destination"
             continue
-        local = datetime.fromtimestamp(r.start_epoch, UTC).astimezone(z).replace(tzinfo=None)
-        o.band, o.day, o.billed, o.destination = local_band(tariff, local), local.date(), q, dest[0]
-        if tariff.tiers is None:
-            rate = rate_in_force(tariff, dest[0], local.date(), o.band)
-            if rate is None:
-                o.reason = "no_rate"
-                continue
-            o.version = rate.version or rate.valid_from.isoformat()
-            o.num = Fraction(rate.price) * q
+        _price(kind, tariff, r, o, dest[0], z)
     _tiers(tariff, records, out)
     places = agreement.rounding.record_decimals
     mode = agreement.rounding.mode

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, time
 from decimal import Decimal
 from fractions import Fraction
 
@@ -14,9 +14,10 @@ from o2o.domain.agreements import Agreement, Party, RoundingPolicy, Service
 from o2o.domain.errors import ValidationError
 from o2o.domain.money import Rounding, round_amount
 from o2o.domain.operators import NumberingPlan
-from o2o.domain.periods import Period
+from o2o.domain.periods import Period, zone
 from o2o.domain.tariffs import (
     Destination,
+    Increments,
     PriceUnit,
     Rate,
     RecurringCharge,
@@ -25,6 +26,7 @@ from o2o.domain.tariffs import (
     Tier,
     TierMode,
     Tiers,
+    local_start_epoch,
 )
 from o2o.rating import rate_recurring
 from o2o.rating.clock import offset_changes
@@ -164,3 +166,45 @@ def test_deck_refuses_tier_bounds_finer_than_the_base_unit() -> None:
     tiers = Tiers(TierMode.STEPPED, (Tier(D(0), D("0.1")), Tier(D("0.001"), D("0.05"))))
     with pytest.raises(ValidationError, match="whole number of base units"):
         build_deck("svc", ServiceKind.VOICE, Tariff(unit=PriceUnit.MINUTE, tiers=tiers), (0, 1), "UTC")
+
+
+def test_a_rate_version_starts_at_its_local_time_and_brings_its_increments() -> None:
+    per_second = Increments(1, 1)
+    tariff = Tariff(
+        unit=PriceUnit.MINUTE,
+        increments=Increments(60, 60),
+        destinations=(Destination("49", "DE"), Destination("4915", "DE mob", Increments(30, 6))),
+        rates=(
+            Rate("DE", D("0.01"), date(2026, 1, 1)),
+            Rate("DE mob", D("0.05"), date(2026, 1, 1)),
+            Rate("DE mob", D("0.04"), date(2026, 10, 25), increments=per_second, from_time=time(12)),
+        ),
+    )
+    deck = build_deck("svc", ServiceKind.VOICE, tariff, (OCT_1, OCT_31), "Europe/Berlin")
+    # 12:00 on the 25th is CET (UTC+1) after the clocks went back at 03:00: 11:00Z.
+    assert deck.slot_starts == (1_792_926_000,)
+    assert deck.increment_rules == (Increments(30, 6), per_second)
+    rows = {(r["destination"], r["rkey"] % 2): (r["version"], r["inc_id"]) for r in deck.rates.to_pylist()}
+    assert rows == {
+        ("DE", 0): ("2026-01-01", 0),  # the service's 60/60
+        ("DE", 1): ("2026-01-01", 0),
+        ("DE mob", 0): ("2026-01-01", 1),  # the destination's 30/6
+        ("DE mob", 1): ("2026-10-25T12:00", 2),  # the rate's 1/1
+    }
+
+
+@pytest.mark.parametrize(
+    ("local", "explicit", "expected"),
+    [
+        (datetime(2026, 10, 25, 2, 30), True, 1_792_888_200),  # repeated: its first occurrence (CEST)
+        (datetime(2026, 10, 25, 12, 0), True, 1_792_926_000),
+        (datetime(2026, 3, 29, 0, 0), False, 1_774_738_800),
+    ],
+)
+def test_local_start_epoch(local: datetime, explicit: bool, expected: int) -> None:
+    assert local_start_epoch(local, zone("Europe/Berlin"), explicit) == expected
+
+
+def test_a_local_time_the_clock_skips_is_refused() -> None:
+    with pytest.raises(ValidationError, match="2026-03-29T02:30:00 does not exist in Europe/Berlin"):
+        local_start_epoch(datetime(2026, 3, 29, 2, 30), zone("Europe/Berlin"))

@@ -138,12 +138,19 @@ def _deck_rows(
 ) -> tuple[list[DestinationModel], list[RateModel]]:
     """Read a CSV rate deck into destinations and rates, naming the bad line and field on error."""
     dests: dict[str, DestinationModel] = {}
-    rates: list[RateModel] = []
+    rates: dict[tuple[str, datetime, str], tuple[RateModel, int]] = {}
     try:
         with deck.open(newline="", encoding="utf-8") as fh:
             for lineno, row in enumerate(csv.DictReader(fh), start=2):
                 dest, rate = _deck_row(row, f"{deck}:{lineno}", tz)
-                rates.append(rate)
+                # A destination with several prefixes repeats its rates, one row per prefix: the same
+                # rate again is one rate; a different one for the same start and band contradicts it.
+                first, at = rates.setdefault((rate.destination, rate.starts(), rate.band), (rate, lineno))
+                if first != rate:
+                    raise ValidationError(
+                        f"{deck}:{lineno}: {rate.destination!r} {rate.band} from {rate.valid_from} "
+                        f"differs from line {at} (price, version or increments)"
+                    )
                 known = dests.setdefault(dest.prefix, dest)
                 if known.name != dest.name:
                     raise ValidationError(
@@ -151,7 +158,7 @@ def _deck_rows(
                     )
     except (OSError, UnicodeDecodeError) as e:
         raise ValidationError(f"services[{service_index}].rate_deck: cannot read {deck}: {e}") from None
-    return list(dests.values()), rates
+    return list(dests.values()), [rate for rate, _ in rates.values()]
 
 
 def _document_zone(doc: dict[str, object]) -> ZoneInfo | None:
