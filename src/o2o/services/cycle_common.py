@@ -16,7 +16,6 @@ from o2o.domain.cycle import CycleState
 from o2o.domain.tariffs import ServiceKind
 from o2o.ledger.keys import HUB, Signer
 from o2o.services.ledger import append_entry, generate_key, key_path, load_signer
-from o2o.store.cycle_repository import CycleRepository
 from o2o.store.uow import UnitOfWork
 
 
@@ -51,7 +50,7 @@ def digest(document: Mapping[str, Any]) -> str:
 
 def move_cycle(uow: UnitOfWork, cycle: dict[str, Any], target: CycleState, signer: Signer) -> dict[str, Any]:
     """Move a cycle (optimistic lock on the version read) and register the transition on the ledger."""
-    moved = CycleRepository(uow.connection).move(cycle, target)
+    moved = uow.cycles.move(cycle, target)
     register(uow, signer, f"cycle.{target.value}", str(cycle["id"]), {"from": cycle["state"]})
     return moved
 

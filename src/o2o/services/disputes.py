@@ -52,7 +52,7 @@ def list_disputes(ws: Workspace, state: str | None = None) -> list[dict[str, Any
     """Every dispute, or those in `state` (one of `DisputeState`: anything else is an error, not no rows)."""
     wanted = None if state is None else parse_state(DisputeState, state, "dispute state").value
     with ws.uow() as uow:
-        repo = CycleRepository(uow.connection)
+        repo = uow.cycles
         return [_summary(d, _rounding(uow, repo, d)) for d in repo.disputes(state=wanted)]
 
 
@@ -76,7 +76,7 @@ def _summary(d: dict[str, Any], mode: Rounding) -> dict[str, Any]:
 
 def show_dispute(ws: Workspace, dispute_id: str) -> dict[str, Any]:
     with ws.uow() as uow:
-        repo = CycleRepository(uow.connection)
+        repo = uow.cycles
         d = repo.dispute(dispute_id)
         out = _summary(d, _rounding(uow, repo, d))
         out["evidence"] = json.loads(d["evidence"])
@@ -115,7 +115,7 @@ def propose(
     for `field`, refused when finer than the dispute currency's minor unit."""
     signer = load_signer(ws, operator, passphrase)
     with ws.uow() as uow:
-        repo = CycleRepository(uow.connection)
+        repo = uow.cycles
         d = _open(repo, dispute_id, operator)
         if amount is None:
             mode = _rounding(uow, repo, d)
@@ -144,7 +144,7 @@ def _pending_from_other(repo: CycleRepository, d: dict[str, Any], operator: str)
 def reject(ws: Workspace, dispute_id: str, operator: str, passphrase: bytes | None = None) -> dict[str, Any]:
     signer = load_signer(ws, operator, passphrase)
     with ws.uow() as uow:
-        repo = CycleRepository(uow.connection)
+        repo = uow.cycles
         d = _open(repo, dispute_id, operator)
         latest = _pending_from_other(repo, d, operator)
         repo.set_proposal_status(dispute_id, latest["seq"], "rejected")
@@ -158,7 +158,7 @@ def accept(ws: Workspace, dispute_id: str, operator: str, passphrase: bytes | No
     signer = load_signer(ws, operator, passphrase)
     hub = hub_signer(ws)
     with ws.uow() as uow:
-        repo = CycleRepository(uow.connection)
+        repo = uow.cycles
         d = _open(repo, dispute_id, operator)
         latest = _pending_from_other(repo, d, operator)
         amount = Decimal(latest["amount"])
@@ -218,7 +218,7 @@ def escalate_overdue(ws: Workspace, as_of: date) -> list[str]:
     hub = hub_signer(ws)
     escalated = []
     with ws.uow() as uow:
-        repo = CycleRepository(uow.connection)
+        repo = uow.cycles
         for d in repo.disputes(state="open"):
             if d["deadline"] < as_of:
                 repo.update_dispute(d, state="escalated")

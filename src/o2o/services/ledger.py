@@ -11,14 +11,13 @@ hub's `revoke_key`, by a new `generate_key`; the key file it replaces moves to `
 from __future__ import annotations
 
 import os
-import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from o2o.bootstrap import Workspace
-from o2o.domain.errors import NotFoundError, SignatureError, ValidationError
+from o2o.domain.errors import NotFoundError, O2OError, RecordMismatchError, SignatureError, ValidationError
 from o2o.ledger.chain import Fact, Ledger, format_time
 from o2o.ledger.entries import Cosignature, LedgerEntry
 from o2o.ledger.export import verify_export, write_export
@@ -33,20 +32,17 @@ from o2o.ledger.keys import (
     write_private_key,
 )
 from o2o.ledger.tree_heads import ConsistencyProof, InclusionProof, SignedTreeHead
-from o2o.ledger.verification import VerificationReport
-from o2o.store.ledger_repository import SqlLedgerRepository
+from o2o.ledger.verification import TamperingDetected, VerificationReport
 from o2o.store.repositories import now_utc
 from o2o.store.uow import UnitOfWork
 
-_LEDGERS: weakref.WeakKeyDictionary[UnitOfWork, Ledger] = weakref.WeakKeyDictionary()
+if TYPE_CHECKING:
+    from o2o.services.store_audit import StoreAudit
 
 
 def ledger_of(uow: UnitOfWork) -> Ledger:
-    """The ledger bound to a unit of work (one per unit of work, so appends keep their place in memory)."""
-    book = _LEDGERS.get(uow)
-    if book is None:
-        book = _LEDGERS[uow] = Ledger(SqlLedgerRepository(uow.connection))
-    return book
+    """The ledger the unit of work holds (one per unit of work, so appends keep their place in memory)."""
+    return uow.ledger
 
 
 def append_entry(
@@ -228,7 +224,7 @@ def prove_entry(
     head = current_head(ws, passphrase)
     with ws.uow() as uow:
         book = ledger_of(uow)
-        entry = SqlLedgerRepository(uow.connection).entry(seq)
+        entry = uow.ledger_store.entry(seq)
         if entry is None or seq >= head.tree_size:
             raise NotFoundError(f"entry {seq} is not in the ledger's signed tree of {head.tree_size} entries")
         inclusion = book.inclusion_proof(seq, head.tree_size)
@@ -250,7 +246,7 @@ def export_ledger(
     if _hub_signer(ws, passphrase) is not None:
         current_head(ws, passphrase)
     with ws.uow() as uow:
-        repo = SqlLedgerRepository(uow.connection)
+        repo = uow.ledger_store
         book = ledger_of(uow)
         size = book.size
         heads = repo.tree_heads()
@@ -283,3 +279,26 @@ def verify(
         raise ValidationError("nothing to verify: give --export FILE or use a workspace")
     with ws.uow() as uow:
         return ledger_of(uow).verify(keys, older)
+
+
+def verification_failure(report: VerificationReport, audit: StoreAudit | None = None) -> O2OError | None:
+    """The one error `ledger verify` ends with when the ledger (or, audited, the store) did not verify."""
+    problems: list[O2OError] = []
+    if not report.ok:
+        kinds = ", ".join(sorted(report.kinds()))
+        problems.append(
+            TamperingDetected(f"the ledger did not verify ({len(report.findings)} findings: {kinds})")
+        )
+    if audit is not None and not audit.ok:
+        first = audit.findings[0].message
+        problems.append(
+            RecordMismatchError(
+                f"the store differs from what the ledger registered ({len(audit.findings)} findings; {first})"
+            )
+        )
+    return type(problems[0])("; ".join(str(p) for p in problems)) if problems else None
+
+
+def passphrase_of_file(path: Path) -> bytes:
+    """A key's passphrase from `--passphrase-file`: the file's first line."""
+    return read_passphrase(path)

@@ -24,7 +24,6 @@ from o2o.ledger.entries import LedgerEntry, entry_hash, entry_message
 from o2o.ledger.keys import PublicKeyRing, Signer
 from o2o.services.cycle_common import register
 from o2o.services.ledger import ledger_of
-from o2o.store.ledger_repository import SqlLedgerRepository
 from o2o.store.uow import UnitOfWork
 
 OBLIGATION_KINDS = ("obligation.created", "obligation.changed")
@@ -121,7 +120,7 @@ def latest_entries(
     uow: UnitOfWork, kinds: Sequence[str], subjects: Sequence[str] | None = None
 ) -> dict[str, LedgerEntry]:
     """The latest entry of `kinds` per subject (of `subjects` only, if given), in one query."""
-    return SqlLedgerRepository(uow.connection).latest_by_subject(kinds, subjects)
+    return uow.ledger_store.latest_by_subject(kinds, subjects)
 
 
 def authentic(entry: LedgerEntry, keys: PublicKeyRing) -> bool:

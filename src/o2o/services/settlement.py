@@ -39,7 +39,7 @@ def note_declaration(uow: UnitOfWork, agreement: Agreement, period: str, hub: Si
     """After an import (declaration `cause`): the cycle is `declared` once both parties declared every
     usage service; a re-declaration of an unsigned cycle sends it back to `declared` and withdraws its
     statement (and any signature on it), so nobody can sign figures the usage no longer supports."""
-    repo = CycleRepository(uow.connection)
+    repo = uow.cycles
     cycle = repo.ensure_cycle(agreement.id, period)
     state = CycleState(cycle["state"])
     if state in (CycleState.SIGNED, CycleState.NETTED, CycleState.SETTLED, CycleState.CLOSED):
@@ -115,7 +115,7 @@ def run_netting(ws: Workspace, period: str, mode: str = "clearing-house") -> dic
     netting_mode = NettingMode.parse(mode)
     hub = hub_signer(ws)
     with ws.uow() as uow:
-        repo = CycleRepository(uow.connection)
+        repo = uow.cycles
         rows = repo.obligations(str(per), statuses=("open", "withheld"))
         signed = [c for c in repo.cycles(str(per)) if c["state"] == CycleState.SIGNED.value]
         if not rows and not signed:
@@ -192,7 +192,7 @@ def list_payments(
     round or status is an error, not an empty list."""
     wanted = None if status is None else parse_state(PaymentStatus, status, "payment status").value
     with ws.uow() as uow:
-        repo = CycleRepository(uow.connection)
+        repo = uow.cycles
         if round_id is not None:
             repo.round(round_id)
         rows = repo.payments(round_id, status=wanted)
@@ -204,7 +204,7 @@ def confirm_payment(ws: Workspace, payment_id: str, *, reference: str, confirmed
     reference; the last one of a round settles the round."""
     hub = hub_signer(ws)
     with ws.uow() as uow:
-        repo = CycleRepository(uow.connection)
+        repo = uow.cycles
         pay = repo.payment(payment_id)
         check_payment(uow, pay, f"confirming payment {payment_id}")
         reference = _check_confirmation(pay, reference, confirmed_by)
@@ -264,7 +264,7 @@ def close_period(ws: Workspace, period: str) -> list[str]:
     per = Period.parse(period)
     hub = hub_signer(ws)
     with ws.uow() as uow:
-        repo = CycleRepository(uow.connection)
+        repo = uow.cycles
         cycles = repo.cycles(str(per))
         if not cycles:
             raise NotFoundError(f"period {per} has no cycles")
@@ -293,7 +293,7 @@ def open_period(ws: Workspace, period: str) -> list[str]:
     per = Period.parse(period)
     hub = hub_signer(ws)
     with ws.uow() as uow:
-        repo = CycleRepository(uow.connection)
+        repo = uow.cycles
         opened = [
             repo.ensure_cycle(a.id, str(per))["id"]
             for a in uow.agreements.all()
@@ -311,7 +311,7 @@ def cycle_status(ws: Workspace, period: str | None = None) -> list[dict[str, Any
     # A period that is not a month is an error: as text it would match no cycle and show nothing.
     period = None if period is None else str(Period.parse(period))
     with ws.uow() as uow:
-        repo = CycleRepository(uow.connection)
+        repo = uow.cycles
         # Every obligation read once, grouped by the statement it comes from.
         by_statement: dict[str, list[dict[str, Any]]] = {}
         for o in repo.obligations(period):

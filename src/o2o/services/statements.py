@@ -42,7 +42,7 @@ class SignResult:
 def show_statement(ws: Workspace, statement_id: str) -> dict[str, Any]:
     """The statement with its lines, signatures, disputes and evidence."""
     with ws.uow() as uow:
-        repo = CycleRepository(uow.connection)
+        repo = uow.cycles
         st = _stored(uow, repo, statement_id)
         return {
             "id": st["id"],
@@ -94,7 +94,7 @@ def sign_statement(
         )
     signer = load_signer(ws, operator, passphrase)
     with ws.uow() as uow:
-        repo = CycleRepository(uow.connection)
+        repo = uow.cycles
         st = _current_statement(uow, repo, statement_id, reviewed)
         _check_can_sign(repo, st, operator)
     message = st["document"].encode()
@@ -103,7 +103,7 @@ def sign_statement(
         raise SignatureError(f"the key of {operator} ({signer.key_id}) is not registered on the ledger")
     hub = hub_signer(ws)
     with ws.uow() as uow:
-        repo = CycleRepository(uow.connection)
+        repo = uow.cycles
         # The signature covers the document read above: refused if it changed (or went) since.
         st = _current_statement(uow, repo, statement_id, st["digest"])
         _check_can_sign(repo, st, operator)
@@ -259,7 +259,7 @@ def list_statements(
     if wanted is not None and wanted not in STATEMENT_STATES:
         raise ValidationError(f"--state {state!r} is not one of: {', '.join(STATEMENT_STATES)}")
     with ws.uow() as uow:
-        repo = CycleRepository(uow.connection)
+        repo = uow.cycles
         found = [repo.statement_of(c["agreement_id"], c["period"]) for c in repo.cycles(per)]
         return [
             {

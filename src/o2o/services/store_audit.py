@@ -84,7 +84,7 @@ class StoreAudit:
 def audit_store(ws: Workspace) -> StoreAudit:
     """Compare the store's statements, obligations, set-offs and payments with the ledger's registrations."""
     with ws.uow() as uow:
-        repo = CycleRepository(uow.connection)
+        repo = uow.cycles
         keys = ledger_of(uow).keyring()
         checked: dict[str, int] = {}
         findings = [
