@@ -6,13 +6,15 @@ JSON amounts are decimal strings (via `o2o.cli.output.print_json`); tables show 
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from o2o.accounts.ageing import BUCKETS, AgeingRow
-from o2o.accounts.book_reconciliation import BookLine, Difference
-from o2o.accounts.statement import StatementOfAccount, side_amounts
 from o2o.cli.output import console, print_table
-from o2o.services.accounts_reports import BookReconciliation
+from o2o.services.accounts_reports import AGEING_BUCKETS, BookReconciliation, debit_credit
+
+if TYPE_CHECKING:
+    from o2o.accounts.ageing import AgeingRow
+    from o2o.accounts.book_reconciliation import BookLine, Difference
+    from o2o.accounts.statement import StatementOfAccount
 
 
 def print_statement(st: StatementOfAccount) -> None:
@@ -31,8 +33,8 @@ def print_statement(st: StatementOfAccount) -> None:
         f"{b} credit",
     ]
     for sec in st.sections:
-        od, oc = side_amounts(sec.opening)
-        cd, cc = side_amounts(sec.closing)
+        od, oc = debit_credit(sec.opening)
+        cd, cc = debit_credit(sec.closing)
         rows: list[list[Any]] = [[st.date_from, "", "", "opening balance", od, oc, oc, od]]
         rows += [
             [
@@ -150,10 +152,10 @@ def ageing_rows(rows: list[AgeingRow], operator: str | None) -> list[dict[str, A
 
 
 def print_ageing(rows: list[AgeingRow], as_of: date, operator: str | None) -> None:
-    cols = ["creditor", "debtor", "currency", "total", *BUCKETS]
+    cols = ["creditor", "debtor", "currency", "total", *AGEING_BUCKETS]
     title = f"Ageing of open balances as of {as_of}" + (f" ({operator})" if operator else "")
     print_table(
         title,
         cols,
-        ([r.creditor, r.debtor, r.currency, r.total, *(r.buckets[b] for b in BUCKETS)] for r in rows),
+        ([r.creditor, r.debtor, r.currency, r.total, *(r.buckets[b] for b in AGEING_BUCKETS)] for r in rows),
     )

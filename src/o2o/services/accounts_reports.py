@@ -7,9 +7,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
+from typing import Final
 
-from o2o.accounts.ageing import AgeingRow, age_books
+from o2o.accounts.ageing import BUCKETS, AgeingRow, age_books
 from o2o.accounts.balances import Balance
 from o2o.accounts.book_reconciliation import (
     CurrencyReconciliation,
@@ -19,11 +21,15 @@ from o2o.accounts.book_reconciliation import (
 )
 from o2o.accounts.journal import Account
 from o2o.accounts.partner_extract import ExtractLine, extract_csv, extract_errors_message, parse_extract
-from o2o.accounts.statement import StatementOfAccount, statement_of_account
+from o2o.accounts.statement import StatementOfAccount, side_amounts, statement_dict, statement_of_account
+from o2o.accounts.statement_files import write_statement_csv, write_statement_xlsx
 from o2o.bootstrap import Workspace
 from o2o.domain.errors import ValidationError
 from o2o.domain.money import ZERO
 from o2o.services.accounts import books, today
+
+# The ageing report's columns of days past due, oldest last.
+AGEING_BUCKETS: Final = BUCKETS
 
 
 def statement(
@@ -133,3 +139,21 @@ def partner_extract(ws: Workspace, operator: str, counterparty: str, as_of: date
         )
         for n, x in enumerate(lines, start=2)
     )
+
+
+def statement_document(st: StatementOfAccount) -> dict[str, object]:
+    """A statement of account as plain data with both parties' columns (what `--json` prints)."""
+    return statement_dict(st)
+
+
+def write_statement(st: StatementOfAccount, csv_file: Path | None, xlsx_file: Path | None) -> None:
+    """Write a statement of account as CSV and/or XLSX (each file when it is named)."""
+    if csv_file is not None:
+        write_statement_csv(st, csv_file)
+    if xlsx_file is not None:
+        write_statement_xlsx(st, xlsx_file)
+
+
+def debit_credit(signed: Decimal) -> tuple[Decimal, Decimal]:
+    """The (debit, credit) columns of a signed balance, as a statement of account shows it."""
+    return side_amounts(signed)
