@@ -13,6 +13,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
 from o2o.config import Settings
 from o2o.domain.errors import ValidationError
@@ -52,7 +53,13 @@ def open_workspace(settings: Settings | None = None) -> Workspace:
     keep_private(settings, url)
     engine = make_engine(url)
     if url not in _MIGRATED:
-        migrate(engine)
+        try:
+            migrate(engine)
+        except OperationalError as exc:
+            # The database the environment names cannot be reached: the user's to fix, not a bug.
+            where = make_url(url).render_as_string(hide_password=True)
+            reason = " ".join(str(exc.orig).split()) if exc.orig is not None else type(exc).__name__
+            raise ValidationError(f"O2O_DATABASE_URL: cannot open {where}: {reason}") from None
         _MIGRATED.add(url)
     return Workspace(settings, engine)
 

@@ -1,11 +1,19 @@
 """Settings from the environment (`O2O_HOME`, `O2O_DATABASE_URL`, `O2O_HUB_PASSPHRASE_FILE`), validated with
-pydantic-settings."""
+pydantic-settings; a bad one is a domain error naming the variable, on one line."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+import pydantic
+from pydantic import field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from o2o.domain.errors import ValidationError
+
+# The stores O2O runs on (tests/conftest.py runs every store test on both).
+DATABASE_SCHEMES = ("sqlite", "postgresql")
 
 
 class Settings(BaseSettings):
@@ -21,6 +29,28 @@ class Settings(BaseSettings):
     database_url: str | None = None
     # The passphrase of an encrypted hub key, for the many commands that sign as the hub on the side.
     hub_passphrase_file: Path | None = None
+
+    def __init__(self, **values: Any) -> None:
+        try:
+            super().__init__(**values)
+        except pydantic.ValidationError as exc:
+            problems = [
+                f"O2O_{'_'.join(str(part) for part in err['loc']).upper()}: "
+                + " ".join(err["msg"].removeprefix("Value error, ").split())
+                for err in exc.errors(include_url=False)
+            ]
+            raise ValidationError("environment: " + "; ".join(problems)) from None
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str | None) -> str | None:
+        # An unknown scheme would otherwise surface as SQLAlchemy's plugin error at the first command.
+        if value and value.split(":", 1)[0].split("+", 1)[0] not in DATABASE_SCHEMES:
+            shown = value.split("://", 1)[0]
+            raise ValueError(
+                f"{shown}:// is not a database O2O runs on (sqlite:///FILE, postgresql+psycopg://…)"
+            )
+        return value
 
     @property
     def lake_dir(self) -> Path:

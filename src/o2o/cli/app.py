@@ -146,18 +146,31 @@ def run(argv: list[str]) -> int:
         _say_error(f"[red]error:[/red] {_escape(str(exc))}")
         return 1
     except typer.TyperException as exc:
-        show = getattr(exc, "show", None)
-        if callable(show):
-            show()
-        else:
-            _say_error(f"error: {_escape(exc.format_message())}")
-        return exc.exit_code
+        return _usage_error(exc)
     except typer.Exit as exc:
         return exc.exit_code
     except typer.Abort:
         _say_error("aborted")
         return 1
     return result if isinstance(result, int) else 0
+
+
+def _usage_error(exc: typer.TyperException) -> int:
+    """A mistake on the command line (unknown option, missing or mistyped value) in one line, as every error.
+
+    Click would print the usage, a hint and the error on four lines; the usage is one `--help` away.
+    `o2o` alone (or a group alone) still prints its help: that is an answer, not a mistake.
+    """
+    show = getattr(exc, "show", None)
+    if type(exc).__name__ == "NoArgsIsHelpError" and callable(show):
+        show()
+        return exc.exit_code
+    ctx = getattr(exc, "ctx", None)
+    where = f"{ctx.command_path}: " if ctx is not None else ""
+    hint = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
+    message = " ".join(exc.format_message().split())  # a validator's message may span lines
+    _say_error(f"error: {_escape(where + message + hint)}")
+    return exc.exit_code
 
 
 def _escape(text: str) -> str:

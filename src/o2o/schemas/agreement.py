@@ -33,6 +33,7 @@ from o2o.domain.operators import NumberingPlan, check_operator_id
 from o2o.domain.periods import zone
 from o2o.schemas.fields import DecimalField, DigitsField, schema_error
 from o2o.schemas.rates import DestinationModel, IncrementsModel, RateModel, expand_decks, six_places
+from o2o.schemas.toml_lines import key_lines
 
 
 class _Model(BaseModel):
@@ -244,13 +245,15 @@ class AgreementModel(_Model):
                         raise ValueError(f"services[{i}].rates[{j}].valid_from: {e}") from None
 
 
-def parse_agreement_document(doc: dict[str, object], source: str, base: Path | None = None) -> AgreementModel:
-    """Validate a parsed TOML/JSON document."""
+def parse_agreement_document(
+    doc: dict[str, object], source: str, base: Path | None = None, text: str | None = None
+) -> AgreementModel:
+    """Validate a parsed TOML/JSON document; with its `text`, errors name the line of each bad field."""
     expand_decks(doc, base)
     try:
         return AgreementModel.model_validate(doc)
     except pydantic.ValidationError as exc:
-        raise schema_error(source, exc) from None
+        raise schema_error(source, exc, key_lines(text) if text is not None else None) from None
 
 
 def load_agreement_file(path: Path) -> AgreementModel:
@@ -263,7 +266,7 @@ def load_agreement_file(path: Path) -> AgreementModel:
         doc = tomllib.loads(text, parse_float=Decimal)
     except tomllib.TOMLDecodeError as e:
         raise ValidationError(f"{path}: not valid TOML: {e}") from None
-    return parse_agreement_document(doc, str(path), path.parent)
+    return parse_agreement_document(doc, str(path), path.parent, text)
 
 
 def agreement_from_json(text: str) -> Agreement:

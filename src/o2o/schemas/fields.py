@@ -10,6 +10,7 @@ import pydantic
 from pydantic import BeforeValidator
 
 from o2o.domain.errors import ValidationError
+from o2o.schemas.toml_lines import line_of
 
 
 def _decimal(value: Any) -> Decimal:
@@ -53,10 +54,18 @@ def field_path(loc: tuple[int | str, ...]) -> str:
     return out or "(document)"
 
 
-def schema_error(source: str, exc: pydantic.ValidationError) -> ValidationError:
-    """One domain error listing every bad field as `path: message`."""
-    lines = []
+def schema_error(
+    source: str, exc: pydantic.ValidationError, lines: dict[tuple[int | str, ...], int] | None = None
+) -> ValidationError:
+    """One domain error, on one line, listing every bad field as `line N: path: message`.
+
+    `lines` (from `toml_lines.key_lines` of the file's text) places each path; a path it cannot place,
+    or a source with no text (a CSV row, a stored document), is named without a line.
+    """
+    found = []
     for err in exc.errors(include_url=False):
-        msg = err["msg"].removeprefix("Value error, ")
-        lines.append(f"{field_path(tuple(err['loc']))}: {msg}")
-    return ValidationError(f"{source}: " + "; ".join(lines))
+        loc = tuple(err["loc"])
+        msg = " ".join(err["msg"].removeprefix("Value error, ").split())
+        line = line_of(lines, loc) if lines is not None else None
+        found.append(f"{'' if line is None else f'line {line}: '}{field_path(loc)}: {msg}")
+    return ValidationError(f"{source}: " + "; ".join(found))

@@ -12,6 +12,7 @@ from o2o.domain.currencies import MINOR_UNITS
 from o2o.domain.errors import ValidationError
 from o2o.domain.operators import NumberingPlan, Operator, check_operator_id
 from o2o.schemas.fields import DigitsField, schema_error
+from o2o.schemas.toml_lines import key_lines
 
 
 class OperatorModel(BaseModel):
@@ -51,11 +52,12 @@ class OperatorsFile(BaseModel):
 
 def load_operators_file(path: Path) -> list[Operator]:
     try:
-        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        doc = tomllib.loads(text)
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
         raise ValidationError(f"{path}: cannot read operators file: {e}") from None
     try:
         parsed = OperatorsFile.model_validate(doc)
     except pydantic.ValidationError as exc:
-        raise schema_error(str(path), exc) from None
+        raise schema_error(str(path), exc, key_lines(text)) from None
     return [m.to_domain() for m in parsed.operators]

@@ -147,15 +147,18 @@ def net_obligations_file(
     netting_mode = NettingMode.parse(mode)
     if (fx is None) != (settle_in is None):
         raise ValidationError("--fx and --settle-in go together")
+    # The date is checked whether or not a rate table comes with it: a bad value is never ignored.
+    on: date | None = None
+    if fx_date:
+        try:
+            on = date.fromisoformat(fx_date)
+        except ValueError:
+            raise ValidationError(f"--fx-date {fx_date!r} is not a date (YYYY-MM-DD)") from None
+        if fx is None:
+            raise ValidationError(f"--fx-date {fx_date} picks the rates of a table: give it with --fx FILE")
     items = read_obligations_csv(obligations)
     table = None
     if fx is not None:
-        on: date | None = None
-        if fx_date:
-            try:
-                on = date.fromisoformat(fx_date)
-            except ValueError:
-                raise ValidationError(f"--fx-date {fx_date!r} is not a date (YYYY-MM-DD)") from None
         table = read_rate_table_csv(fx, on)
     code = settle_in.upper() if settle_in else None
     return net_obligations(
