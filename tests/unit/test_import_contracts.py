@@ -1,0 +1,74 @@
+"""The layering of DESIGN.md is checked by import-linter (`make lint` runs `lint-imports`): the contracts are
+in pyproject.toml, the source keeps them, and an import that crosses a layer the wrong way breaks them.
+
+A planted import goes into a copy of `src/o2o` put first on the path, so the checked-out source is never touched.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+LINT_IMPORTS = Path(sys.executable).parent / "lint-imports"
+
+
+def _lint(pythonpath: Path | None = None) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ)
+    if pythonpath is not None:
+        env["PYTHONPATH"] = os.pathsep.join([str(pythonpath), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    return subprocess.run(
+        [str(LINT_IMPORTS), "--no-cache", "--no-logo", str(ROOT / "pyproject.toml")],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_the_contracts_are_declared_and_the_source_keeps_them() -> None:
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["importlinter"]
+    contracts = {c["id"]: c for c in config["contracts"]}
+    assert set(contracts) == {"layers", "cli-calls-services", "domain-stdlib-only"}
+    assert contracts["layers"]["layers"][0] == "cli"
+    assert contracts["layers"]["layers"][-1] == "domain"
+    assert "lint-imports" in (ROOT / "Makefile").read_text(encoding="utf-8")
+    run = _lint()
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "3 kept, 0 broken" in run.stdout
+
+
+# (module of the copy, line planted at its end, the contract that must break, what the report names)
+PLANTED = [
+    ("domain/money.py", "import o2o.store\n", "Layers", "o2o.domain.money -> o2o.store"),
+    ("domain/periods.py", "import sqlalchemy\n", "standard library only", "o2o.domain.periods -> sqlalchemy"),
+    ("rating/clock.py", "import o2o.netting.results\n", "Layers", "o2o.rating.clock -> o2o.netting.results"),
+    (
+        "cli/net.py",
+        "def _solve_directly() -> None:\n    from o2o.netting import net_obligations  # noqa: F401\n",
+        "The CLI calls services",
+        "o2o.cli.net -> o2o.netting",
+    ),
+]
+
+
+@pytest.mark.parametrize(("module", "line", "contract", "named"), PLANTED, ids=[p[0] for p in PLANTED])
+def test_an_import_across_a_layer_breaks_a_contract(
+    tmp_path: Path, module: str, line: str, contract: str, named: str
+) -> None:
+    shutil.copytree(ROOT / "src" / "o2o", tmp_path / "o2o", ignore=shutil.ignore_patterns("__pycache__"))
+    target = tmp_path / "o2o" / module
+    target.write_text(target.read_text(encoding="utf-8") + "\n" + line, encoding="utf-8")
+    run = _lint(tmp_path)
+    assert run.returncode == 1, run.stdout + run.stderr
+    broken = run.stdout.split("Broken contracts", 1)[1]
+    assert contract in broken
+    assert named in broken
+    assert "0 broken" not in run.stdout
