@@ -15,8 +15,7 @@ import typer
 from o2o.cli.context import workspace
 from o2o.cli.output import console, print_json, print_table
 from o2o.cli.passphrase import PassphraseEnvOpt, PassphraseFileOpt, passphrase
-from o2o.domain.errors import O2OError, RecordMismatchError, ValidationError
-from o2o.ledger.verification import TamperingDetected
+from o2o.domain.errors import ValidationError
 from o2o.services import ledger as svc
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
@@ -217,21 +216,9 @@ def ledger_verify(
         _render_report(data)
         if audit is not None:
             _render_audit(data["store"])
-    problems: list[O2OError] = []
-    if not report.ok:
-        kinds = ", ".join(sorted(report.kinds()))
-        problems.append(
-            TamperingDetected(f"the ledger did not verify ({len(report.findings)} findings: {kinds})")
-        )
-    if audit is not None and not audit.ok:
-        first = audit.findings[0].message
-        problems.append(
-            RecordMismatchError(
-                f"the store differs from what the ledger registered ({len(audit.findings)} findings; {first})"
-            )
-        )
-    if problems:
-        raise type(problems[0])("; ".join(str(p) for p in problems))
+    failure = svc.verification_failure(report, audit)
+    if failure is not None:
+        raise failure
 
 
 def _render_audit(data: dict[str, Any]) -> None:

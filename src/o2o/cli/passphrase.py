@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 
 from o2o.domain.errors import ValidationError
-from o2o.ledger.keys import read_passphrase
+from o2o.services.ledger import passphrase_of_file
 
 PassphraseFileOpt = Annotated[
     Path | None,
@@ -33,7 +33,7 @@ def passphrase(file: Path | None, env: str | None) -> bytes | None:
     if file is not None and env is not None:
         raise ValidationError("give the passphrase once: --passphrase-file or --passphrase-env, not both")
     if file is not None:
-        return read_passphrase(file)
+        return passphrase_of_file(file)
     if env is None:
         return None
     value = os.environ.get(env)
