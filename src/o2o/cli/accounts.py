@@ -9,15 +9,10 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from o2o.accounts import postings
-from o2o.accounts.journal import Transfer
-from o2o.accounts.partner_extract import parse_date
-from o2o.accounts.statement import statement_dict
-from o2o.accounts.statement_files import write_statement_csv, write_statement_xlsx
 from o2o.cli.accounts_views import (
     ageing_rows,
     print_ageing,
@@ -28,10 +23,13 @@ from o2o.cli.accounts_views import (
 from o2o.cli.context import workspace
 from o2o.cli.output import console, print_json, print_table
 from o2o.domain.currencies import check_currency
-from o2o.domain.errors import O2OError, ValidationError
 from o2o.domain.money import parse_amount
+from o2o.domain.periods import parse_day
 from o2o.services import accounts as svc
 from o2o.services import accounts_reports as reports
+
+if TYPE_CHECKING:
+    from o2o.accounts.journal import Transfer
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 AsOf = Annotated[str | None, typer.Option("--as-of", help="Date YYYY-MM-DD (default: today).")]
@@ -44,10 +42,7 @@ post_app = typer.Typer(help="Post a document to the books by hand.", no_args_is_
 
 
 def _date(text: str, option: str) -> date:
-    try:
-        return parse_date(text.strip())
-    except O2OError:
-        raise ValidationError(f"{option} {text!r} is not a date YYYY-MM-DD") from None
+    return parse_day(text, option)
 
 
 def _opt_date(text: str | None, option: str) -> date | None:
@@ -96,12 +91,9 @@ def statement(
     """Statement of account of two operators: opening balance, documents, turnover, closing balance."""
     a, b = between
     st = reports.statement(workspace(), a, b, _date(date_from, "--from"), _date(date_to, "--to"))
-    if csv_file is not None:
-        write_statement_csv(st, csv_file)
-    if xlsx_file is not None:
-        write_statement_xlsx(st, xlsx_file)
+    reports.write_statement(st, csv_file, xlsx_file)
     if json_out:
-        print_json(statement_dict(st))
+        print_json(reports.statement_document(st))
     elif csv_file is None and xlsx_file is None:
         print_statement(st)
     else:
@@ -206,19 +198,20 @@ def post_invoice(
 ) -> None:
     """Post one direction of a signed statement (the settlement cycle does this on signing)."""
     cur = check_currency(currency.upper())
-    posting = postings.invoice(
+    transfer = svc.post_by_hand_as(
+        workspace(),
+        "invoice",
         statement_id=statement_id,
         service=service,
         provider=provider,
         customer=customer,
         amount=parse_amount(amount, cur, "--amount"),
         currency=cur,
-        booking_date=svc.today(),
         value_date=_date(on, "--date"),
         due_date=_opt_date(due, "--due"),
         actor=actor,
     )
-    _print_transfers([svc.post_by_hand(workspace(), posting)], json_out)
+    _print_transfers([transfer], json_out)
 
 
 @post_app.command("payment")
@@ -234,7 +227,9 @@ def post_payment(
 ) -> None:
     """Post a confirmed payment (the payer's payable to the payee shrinks)."""
     cur = check_currency(currency.upper())
-    posting = postings.payment(
+    transfer = svc.post_by_hand_as(
+        workspace(),
+        "payment",
         payment_id=payment_id,
         payer=payer,
         payee=payee,
@@ -242,9 +237,8 @@ def post_payment(
         currency=cur,
         date=_date(on, "--date"),
         actor=actor,
-        booking_date=svc.today(),
     )
-    _print_transfers([svc.post_by_hand(workspace(), posting)], json_out)
+    _print_transfers([transfer], json_out)
 
 
 @post_app.command("adjustment")
@@ -260,7 +254,9 @@ def post_adjustment(
 ) -> None:
     """Post a resolved dispute's adjustment to what the customer owes the provider."""
     cur = check_currency(currency.upper())
-    posting = postings.dispute_adjustment(
+    transfer = svc.post_by_hand_as(
+        workspace(),
+        "adjustment",
         dispute_id=dispute_id,
         provider=provider,
         customer=customer,
@@ -268,9 +264,8 @@ def post_adjustment(
         currency=cur,
         date=_date(on, "--date"),
         actor=actor,
-        booking_date=svc.today(),
     )
-    _print_transfers([svc.post_by_hand(workspace(), posting)], json_out)
+    _print_transfers([transfer], json_out)
 
 
 @accounts_app.command("opening")

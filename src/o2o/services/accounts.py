@@ -14,7 +14,7 @@ naming the actor) in the same transaction as the booking.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -30,13 +30,12 @@ from o2o.domain.periods import Period
 from o2o.ledger.keys import HUB, Signer
 from o2o.services.cycle_common import hub_signer, register
 from o2o.store.accounts_repository import AccountsRepository
-from o2o.store.cycle_repository import CycleRepository
 from o2o.store.uow import UnitOfWork
 
 
 def books(uow: UnitOfWork) -> AccountsRepository:
-    """The accounts repository on the unit of work's connection (same transaction)."""
-    return AccountsRepository(uow.connection)
+    """The accounts repository of the unit of work (same transaction)."""
+    return uow.accounts
 
 
 def today() -> date:
@@ -239,7 +238,7 @@ def reverse(
 
 def closed_periods(uow: UnitOfWork) -> frozenset[Period]:
     """The periods `o2o period close` closed (their cycles are `closed`)."""
-    cycles = CycleRepository(uow.connection).cycles()
+    cycles = uow.cycles.cycles()
     return frozenset(Period.parse(c["period"]) for c in cycles if c["state"] == CycleState.CLOSED.value)
 
 
@@ -252,7 +251,7 @@ def document_period(uow: UnitOfWork, refs: Mapping[str, str]) -> Period | None:
     """The settlement period of a posting's source document in the cycle (statement, netting round,
     dispute, payment instruction), or None for a document the cycle does not know (opening balances,
     payments and invoices posted by hand under their own references)."""
-    repo = CycleRepository(uow.connection)
+    repo = uow.cycles
     try:
         if "statement_id" in refs:
             return Period.parse(repo.statement(refs["statement_id"])["period"])
@@ -311,6 +310,21 @@ def post_by_hand(ws: Workspace, posting: Posting) -> Transfer:
         t = _by_hand(uow, hub, posting, closed_periods(uow))
         uow.commit()
     return t
+
+
+# The documents `accounts post` books by hand, by the name of its subcommand.
+_BY_HAND: dict[str, Callable[..., Posting]] = {
+    "invoice": postings.invoice,
+    "payment": postings.payment,
+    "adjustment": postings.dispute_adjustment,
+}
+
+
+def post_by_hand_as(ws: Workspace, document: str, **fields: Any) -> Transfer:
+    """`accounts post DOCUMENT`: an invoice, payment or dispute adjustment with these fields, booked today."""
+    if document not in _BY_HAND:
+        raise ValidationError(f"cannot post {document!r} by hand: one of {', '.join(_BY_HAND)}")
+    return post_by_hand(ws, _BY_HAND[document](booking_date=today(), **fields))
 
 
 def import_opening_balances(ws: Workspace, path: Path, actor: str) -> list[Transfer]:
