@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from enum import StrEnum
 
 from o2o.domain.errors import ValidationError
 from o2o.domain.money import D
+from o2o.domain.periods import Period
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,3 +49,9 @@ class Obligation:
             raise ValidationError(f"obligation {self.id}: debtor and creditor are both {self.debtor}")
         if self.amount < 0:
             raise ValidationError(f"obligation {self.id}: negative amount {self.amount}")
+
+
+def obligations_due(period: Period, payment_days: int) -> date:
+    """When a period's obligations fall due: the agreement's `payment_days` counted from the first day
+    after the period (October on 30 days' terms: 1 November + 30 days, due on 1 December)."""
+    return period.next.first_day + timedelta(days=payment_days)
