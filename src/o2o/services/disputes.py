@@ -26,6 +26,7 @@ from o2o.services.accounts import post_dispute_adjustment
 from o2o.services.cycle_common import canonical, digest, hub_signer, move_cycle, register
 from o2o.services.ledger import load_signer
 from o2o.services.registered_record import register_obligations
+from o2o.services.registry_data import read_agreement
 from o2o.store.cycle_repository import CycleRepository
 from o2o.store.uow import UnitOfWork
 
@@ -42,10 +43,8 @@ def _split_note(dispute: dict[str, Any], mode: Rounding) -> str:
 
 def _rounding(uow: UnitOfWork, repo: CycleRepository, dispute: dict[str, Any]) -> Rounding:
     """The rounding mode the dispute's agreement states (its amounts are rounded that way)."""
-    from o2o.schemas.agreement import agreement_from_json
-
     agreement_id = repo.statement(dispute["statement_id"])["agreement_id"]
-    return agreement_from_json(uow.agreements.get(agreement_id).document).rounding.mode
+    return read_agreement(uow, agreement_id)[0].rounding.mode
 
 
 def list_disputes(ws: Workspace, state: str | None = None) -> list[dict[str, Any]]:

@@ -11,6 +11,7 @@ from o2o.domain.agreements import Agreement
 from o2o.domain.errors import NotFoundError
 from o2o.domain.operators import Operator
 from o2o.store.repositories import StoredAgreement
+from o2o.store.uow import UnitOfWork
 
 # The pydantic schemas (o2o.schemas) are imported where files or stored documents are read: building
 # their models costs more at start-up than `o2o operator list` spends on its whole answer.
@@ -70,10 +71,15 @@ def load_agreement(ws: Workspace, path: Path) -> LoadedAgreement:
 
 
 def get_agreement(ws: Workspace, agreement_id: str) -> tuple[Agreement, StoredAgreement]:
+    with ws.uow() as uow:
+        return read_agreement(uow, agreement_id)
+
+
+def read_agreement(uow: UnitOfWork, agreement_id: str) -> tuple[Agreement, StoredAgreement]:
+    """The agreement as stored, read in the caller's unit of work (a use case never opens a second one)."""
     from o2o.schemas.agreement import agreement_from_json
 
-    with ws.uow() as uow:
-        stored = uow.agreements.get(agreement_id)
+    stored = uow.agreements.get(agreement_id)
     return agreement_from_json(stored.document), stored
 
 

@@ -30,6 +30,7 @@ from o2o.services.registered_record import (
     payment_figures,
     register_obligations,
 )
+from o2o.services.registry_data import read_agreement
 from o2o.services.statements import withdraw_statement
 from o2o.store.cycle_repository import CycleRepository
 from o2o.store.uow import UnitOfWork
@@ -306,8 +307,6 @@ def open_period(ws: Workspace, period: str) -> list[str]:
 
 def cycle_status(ws: Workspace, period: str | None = None) -> list[dict[str, Any]]:
     """Each cycle with who it is waiting for, its statement, disputes and obligations."""
-    from o2o.schemas.agreement import agreement_from_json
-
     # A period that is not a month is an error: as text it would match no cycle and show nothing.
     period = None if period is None else str(Period.parse(period))
     with ws.uow() as uow:
@@ -320,7 +319,7 @@ def cycle_status(ws: Workspace, period: str | None = None) -> list[dict[str, Any
         for c in repo.cycles(period):
             waiting: list[str] = []
             if c["state"] == CycleState.OPEN.value:
-                agreement = agreement_from_json(uow.agreements.get(c["agreement_id"]).document)
+                agreement, _ = read_agreement(uow, c["agreement_id"])
                 declared = {(d.service, d.role) for d in uow.declarations.all(agreement.id, c["period"])}
                 waiting = missing_declarations(agreement, declared)
             st = repo.statement_of(c["agreement_id"], c["period"])

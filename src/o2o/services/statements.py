@@ -17,16 +17,23 @@ from typing import Any
 
 from o2o.bootstrap import Workspace
 from o2o.domain.cycle import CycleState
-from o2o.domain.errors import InvalidTransitionError, NotFoundError, SignatureError, ValidationError
+from o2o.domain.errors import (
+    ConcurrencyError,
+    InvalidTransitionError,
+    NotFoundError,
+    SignatureError,
+    ValidationError,
+)
 from o2o.domain.money import ZERO, round_to_currency
+from o2o.domain.obligations import obligations_due
 from o2o.domain.periods import Period
 from o2o.ledger.keys import Signer
 from o2o.services.accounts import post_dispute_adjustment, post_invoice
 from o2o.services.cycle_common import hub_signer, move_cycle, register
-from o2o.services.ledger import key_path, load_signer, stored_keys
+from o2o.services.ledger import key_path, load_signer
 from o2o.services.registered_record import register_obligations
-from o2o.services.registry_data import get_agreement
-from o2o.store.cycle_repository import CycleRepository, due_date
+from o2o.services.registry_data import read_agreement
+from o2o.store.cycle_repository import CycleRepository
 from o2o.store.uow import UnitOfWork
 
 
@@ -93,20 +100,17 @@ def sign_statement(
             f"operator {operator} has no signing key here (make one: `o2o keys generate {operator}`)"
         )
     signer = load_signer(ws, operator, passphrase)
+    hub = hub_signer(ws)
+    # One transaction reads the statement, checks its digest and state, and stores the signature.
     with ws.uow() as uow:
         repo = uow.cycles
         st = _current_statement(uow, repo, statement_id, reviewed)
         _check_can_sign(repo, st, operator)
-    message = st["document"].encode()
-    signature = signer.sign(message)
-    if not stored_keys(ws).verify(operator, signer.key_id, signature, message):
-        raise SignatureError(f"the key of {operator} ({signer.key_id}) is not registered on the ledger")
-    hub = hub_signer(ws)
-    with ws.uow() as uow:
-        repo = uow.cycles
-        # The signature covers the document read above: refused if it changed (or went) since.
-        st = _current_statement(uow, repo, statement_id, st["digest"])
-        _check_can_sign(repo, st, operator)
+        message = st["document"].encode()
+        signature = signer.sign(message)
+        if not uow.ledger.keyring().verify(operator, signer.key_id, signature, message):
+            raise SignatureError(f"the key of {operator} ({signer.key_id}) is not registered on the ledger")
+        _claim(repo, st)
         repo.add_signature(statement_id, operator, signer.key_id, signature)
         register(
             uow, signer, "statement.signed", statement_id, {"digest": st["digest"], "signature": signature}
@@ -117,6 +121,18 @@ def sign_statement(
             created = _complete(ws, uow, repo, st, hub)
         uow.commit()
     return SignResult(statement_id, operator, signature, complete, tuple(created))
+
+
+def _claim(repo: CycleRepository, st: dict[str, Any]) -> None:
+    """Take the statement at the version read (its first write): one re-issued, withdrawn or signed by the
+    other party since the read has another version, and this signature is refused instead of stored."""
+    try:
+        repo.update_statement(st)
+    except ConcurrencyError:
+        raise InvalidTransitionError(
+            f"statement {st['id']} changed while it was being signed (re-issued, withdrawn or signed by the "
+            f"other party); review it again (`o2o statement show {st['id']}`) and sign what it now says"
+        ) from None
 
 
 def _current_statement(
@@ -174,9 +190,9 @@ def _complete(
     ws: Workspace, uow: UnitOfWork, repo: CycleRepository, st: dict[str, Any], hub: Signer
 ) -> list[str]:
     """Both signed: obligations per line (the contested part withheld while disputed), invoices posted."""
-    agreement, _ = get_agreement(ws, st["agreement_id"])
+    agreement, _ = read_agreement(uow, st["agreement_id"])
     period = Period.parse(st["period"])
-    due = due_date(period.next.first_day, agreement.payment_days)
+    due = obligations_due(period, agreement.payment_days)
     booked = period.next.first_day
     created = []
     disputes = {d["service"]: d for d in repo.disputes(st["id"])}
