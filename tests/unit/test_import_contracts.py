@@ -7,6 +7,7 @@ A planted import goes into a copy of `src/o2o` put first on the path, so the che
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -34,9 +35,14 @@ def _lint(pythonpath: Path | None = None) -> subprocess.CompletedProcess[str]:
 
 
 def test_the_contracts_are_declared_and_the_source_keeps_them() -> None:
-    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["importlinter"]
-    contracts = {c["id"]: c for c in config["contracts"]}
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    contracts = {c["id"]: c for c in project["tool"]["importlinter"]["contracts"]}
     assert set(contracts) == {"layers", "cli-calls-services", "domain-stdlib-only"}
+    # Every runtime dependency is forbidden to the domain (a new one must be added to the contract too).
+    installed = {
+        re.split(r"[\[<>=]", d, maxsplit=1)[0].replace("-", "_") for d in project["project"]["dependencies"]
+    }
+    assert installed == set(contracts["domain-stdlib-only"]["forbidden_modules"])
     assert contracts["layers"]["layers"][0] == "cli"
     assert contracts["layers"]["layers"][-1] == "domain"
     assert "lint-imports" in (ROOT / "Makefile").read_text(encoding="utf-8")
