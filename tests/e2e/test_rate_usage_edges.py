@@ -146,6 +146,11 @@ def test_data_without_numbers_is_declared_and_rated_as_the_plain_file(
         ours = workspace[declarer]
         assert (ours["records"], ours["rated"]) == (3, 3)
         assert ours["services"] == plain["services"], declarer
+    # The plain-file path takes the file without number columns too, with the same figures.
+    r = cli("rate", "file", no_columns, "--agreement-file", folder / "agreement.toml", "--service", "data-ALFA",
+            "--out", folder / "plain2", "--period", "2026-10", "--json")  # fmt: skip
+    assert r.code == 0, r.err
+    assert r.json()["services"] == plain["services"]
 
     # A number given must still be a number; and a tariff that prices by prefix still needs one.
     bad = folder / "bad.csv"
@@ -160,4 +165,7 @@ def test_data_without_numbers_is_declared_and_rated_as_the_plain_file(
     assert r.code == 1 and "no valid rows (3 rejected" in r.err
     r = cli("usage", "import", no_columns, "--agreement", "AG-DATA", "--period", "2026-10",
             "--declarer", "BETA", "--service", "data-BETA")  # fmt: skip
+    assert r.code == 1 and "missing column(s) a_number, b_number" in r.err
+    r = cli("rate", "file", no_columns, "--agreement-file", folder / "agreement.toml", "--service", "data-BETA",
+            "--out", folder / "plain3", "--period", "2026-10")  # fmt: skip
     assert r.code == 1 and "missing column(s) a_number, b_number" in r.err

@@ -56,8 +56,12 @@ FROM (
 ) s"""
 
 
-def usage_file_to_canonical(path: Path, plan: NumberingPlan, out_path: Path) -> int:
-    """Write `path` as canonical usage Parquet to `out_path`; return the number of records."""
+def usage_file_to_canonical(
+    path: Path, plan: NumberingPlan, out_path: Path, *, numbers_required: bool = True
+) -> int:
+    """Write `path` as canonical usage Parquet to `out_path`; return the number of records. Without
+    `numbers_required` (a tariff that prices no number, `o2o.domain.usage.numbers_required`) the file
+    may lack the number columns."""
     if not path.is_file():
         raise ImportRefusedError(f"usage file {path} does not exist")
     table_fn, first_line = _source(path)
@@ -69,6 +73,8 @@ def usage_file_to_canonical(path: Path, plan: NumberingPlan, out_path: Path) -> 
         missing = [c for c in REQUIRED_INPUT_COLUMNS if c not in columns]
         if "start_time" in missing and "start_epoch" in columns:
             missing.remove("start_time")
+        if not numbers_required:
+            missing = [c for c in missing if c not in ("a_number", "b_number")]
         if missing:
             known = ", ".join(REQUIRED_INPUT_COLUMNS + OPTIONAL_INPUT_COLUMNS)
             raise ImportRefusedError(f"{path}: missing column(s) {', '.join(missing)} (columns: {known})")

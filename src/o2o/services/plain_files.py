@@ -21,6 +21,7 @@ from o2o.domain.obligations import Obligation
 from o2o.domain.operators import NumberingPlan
 from o2o.domain.periods import Period
 from o2o.domain.tariffs import ServiceKind
+from o2o.domain.usage import numbers_required
 from o2o.netting.results import DEFAULT_HUB
 
 if TYPE_CHECKING:
@@ -63,7 +64,7 @@ def rate_usage_file(
         raise ValidationError(f"service {service} is rated from usage: give USAGE and --out DIR")
     plan = agreement.party(declarer or svc.provider).numbering
     canonical = out / "usage.parquet"
-    usage_file_to_canonical(usage, plan, canonical)
+    usage_file_to_canonical(usage, plan, canonical, numbers_required=numbers_required(svc))
     if month is None and warn is not None:
         from o2o.services.rating import month_span_warning
 
