@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import shutil
 from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
-from o2o.cli.context import workspace
 from o2o.cli.output import console, print_json
 from o2o.config import Settings
-from o2o.domain.errors import AlreadyExistsError
 
 
 def demo(
@@ -22,24 +19,21 @@ def demo(
         str, typer.Option(help="Netting mode: conservative | clearing-house | direct.")
     ] = "direct",
     tolerance: Annotated[int, typer.Option(help="Agreements' absolute tolerance (USD-like units).")] = 1,
-    fresh: Annotated[bool, typer.Option("--fresh", help="Empty the workspace first.")] = False,
+    fresh: Annotated[
+        bool,
+        typer.Option(
+            "--fresh", help="Empty the workspace first: its folder, and the database O2O_DATABASE_URL names."
+        ),
+    ] = False,
     json_out: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Generate a network and run the whole cycle: import, reconcile, dispute, sign, net, pay, verify."""
     # Imported here: the cycle and the generator load every engine, which `o2o --help` must not wait for.
     from o2o.services.demo import run_demo, summary, write_report
+    from o2o.services.demo_workspace import demo_workspace
     from o2o.services.plain_files import network_options
 
-    settings = Settings()
-    home = settings.home
-    if home.exists() and any(home.iterdir()):
-        if not fresh:
-            raise AlreadyExistsError(
-                f"{home} is not empty; run `o2o demo --fresh` to start from an empty workspace"
-            )
-        if settings.database_url is None:
-            shutil.rmtree(home)
-    ws = workspace()
+    ws = demo_workspace(Settings(), fresh)
     network = ws.home / "demo-network"
     # A tight absolute tolerance and customers' switches losing a little more than providers', so that
     # some lines go over the 1% relative tolerance and to dispute, as a good part of them does in practice.

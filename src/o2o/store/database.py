@@ -131,6 +131,48 @@ def is_initialised(engine: Engine) -> bool:
     return inspect(engine).has_table("alembic_version")
 
 
+def foreign_objects(engine: Engine) -> list[str]:
+    """Tables and views of the database's schema that are not o2o's (its metadata's and Alembic's own)."""
+    import o2o.store.accounts_tables
+    import o2o.store.cycle_tables
+    import o2o.store.ledger_tables  # noqa: F401  (each adds its tables to the metadata)
+    from o2o.store.schema import metadata
+
+    found = inspect(engine)
+    ours = set(metadata.tables) | {"alembic_version"}
+    return sorted(set(found.get_table_names()) - ours) + sorted(found.get_view_names())
+
+
+def holds_rows(engine: Engine) -> bool:
+    """Whether any table of the database has a row (its `alembic_version` aside)."""
+    names = [n for n in inspect(engine).get_table_names() if n != "alembic_version"]
+    with engine.connect() as conn:
+        return any(conn.execute(text(f'SELECT 1 FROM "{n}" LIMIT 1')).first() is not None for n in names)
+
+
+def recreate(engine: Engine) -> None:
+    """Empty an o2o database: every migration downgraded to base and upgraded again, in one transaction.
+
+    The migrations' own downgrades remove exactly what their upgrades made (tables, indexes, and the
+    journal's append-only trigger and function on PostgreSQL, which dropping the metadata's tables would
+    leave behind), and tests/integration/test_store_migrations_match_metadata.py holds the upgrades to
+    the metadata. PostgreSQL runs DDL in the transaction: a failure leaves the database as it was.
+    """
+    from alembic import command
+    from alembic.util import CommandError
+
+    from o2o.domain.errors import ValidationError
+
+    cfg = alembic_config()
+    try:
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, "base")
+            command.upgrade(cfg, "heads")
+    except CommandError as exc:  # e.g. a revision these scripts do not know (a newer o2o's database)
+        raise ValidationError(f"cannot empty the database: {' '.join(str(exc).split())}") from None
+
+
 def dispose_all() -> None:
     """Close every pooled connection of engines made in this process (tests drop their databases)."""
     for engine in list(_ENGINES.values()):
