@@ -101,7 +101,7 @@ def test_a_prefix_given_two_destinations_in_a_rate_deck_is_refused_by_line(tmp_p
     )
     text = BASE.replace('kind = "voice"', 'kind = "voice"\nrate_deck = "deck.csv"')
     with pytest.raises(
-        ValidationError, match=r"deck.csv:4: prefix '4915' is listed for 'DE mobile' and 'DE fixed'"
+        ValidationError, match=r"deck.csv: line 4: prefix '4915' is listed for 'DE mobile' and 'DE fixed'"
     ):
         load_agreement_file(write(tmp_path, text))
 
@@ -111,7 +111,7 @@ def test_bad_rate_deck_row_names_the_line(tmp_path: Path) -> None:
         "prefix,destination,price,valid_from\n49,DE,0.010,2026-01-01\n4x,DE2,1,2026-01-01\n"
     )
     text = BASE.replace('kind = "voice"', 'kind = "voice"\nrate_deck = "deck.csv"')
-    with pytest.raises(ValidationError, match=r"deck.csv:3"):
+    with pytest.raises(ValidationError, match=r"deck.csv: line 3"):
         load_agreement_file(write(tmp_path, text))
 
 

@@ -5,7 +5,7 @@ The deck's columns are prefix,destination,price,valid_from[,band][,version][,inc
 written as operators sign it, `first/next[/minimum]` seconds (`30/6`, `60/60/60`), and becomes the rate's
 own increments. A rate's `valid_from` is a date or a local date-time without offset (`2026-10-15T18:00`),
 read in the agreement's time zone; one the zone's clock skips is refused. Errors name the deck's file,
-line and field: `deck.csv:4: increments: '30/0': …`. Prices carry at most 6 decimals.
+line and field: `deck.csv: line 4: increments: '30/0': …`. Prices carry at most 6 decimals.
 """
 
 from __future__ import annotations
@@ -142,19 +142,19 @@ def _deck_rows(
     try:
         with deck.open(newline="", encoding="utf-8") as fh:
             for lineno, row in enumerate(csv.DictReader(fh), start=2):
-                dest, rate = _deck_row(row, f"{deck}:{lineno}", tz)
+                dest, rate = _deck_row(row, f"{deck}: line {lineno}", tz)
                 # A destination with several prefixes repeats its rates, one row per prefix: the same
                 # rate again is one rate; a different one for the same start and band contradicts it.
                 first, at = rates.setdefault((rate.destination, rate.starts(), rate.band), (rate, lineno))
                 if first != rate:
                     raise ValidationError(
-                        f"{deck}:{lineno}: {rate.destination!r} {rate.band} from {rate.valid_from} "
+                        f"{deck}: line {lineno}: {rate.destination!r} {rate.band} from {rate.valid_from} "
                         f"differs from line {at} (price, version or increments)"
                     )
                 known = dests.setdefault(dest.prefix, dest)
                 if known.name != dest.name:
                     raise ValidationError(
-                        f"{deck}:{lineno}: prefix {dest.prefix!r} is listed for {known.name!r} and {dest.name!r}"
+                        f"{deck}: line {lineno}: prefix {dest.prefix!r} is listed for {known.name!r} and {dest.name!r}"
                     )
     except (OSError, UnicodeDecodeError) as e:
         raise ValidationError(f"services[{service_index}].rate_deck: cannot read {deck}: {e}") from None
