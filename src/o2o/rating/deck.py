@@ -34,14 +34,14 @@ import gc
 from bisect import bisect_right
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import date, time
 from decimal import Decimal
 
 import pyarrow as pa
 
 from o2o.domain.errors import ValidationError
 from o2o.domain.periods import zone
-from o2o.domain.tariffs import ANY_BAND, Increments, ServiceKind, Tariff, TierMode, local_start_epoch
+from o2o.domain.tariffs import ANY_BAND, Increments, Rate, ServiceKind, Tariff, TierMode, local_start_epoch
 from o2o.rating.clock import band_ids
 from o2o.rating.exact import micros
 
@@ -119,7 +119,7 @@ def _build_deck(
     bands = band_ids(tariff)
     base = tariff.unit.base_quantity
     starts = _rate_starts(tariff, timezone)
-    slot_starts = tuple(sorted({e for e in starts.values() if span[0] < e <= span[1]}))
+    slot_starts = tuple(sorted({e for e, _ in starts.values() if span[0] < e <= span[1]}))
     rules = _increment_rules(service_id, kind, tariff)
     dest_inc = {name: rules[inc] for name, inc in tariff.destination_increments().items()}
     top = _expanded_length([p for p, _ in keyed])
@@ -199,15 +199,15 @@ def _expand(prefixes: list[tuple[str, int]], e: int) -> dict[int, int]:
     return out
 
 
-def _rate_starts(tariff: Tariff, timezone: str) -> dict[datetime, int]:
-    """Each distinct local start of a rate version → its epoch in the zone (a deck repeats a few)."""
+def _rate_starts(tariff: Tariff, timezone: str) -> dict[tuple[date, time], tuple[int, str]]:
+    """Each distinct local start (date, time) of a rate version → its epoch in the zone and its default
+    label: a deck repeats a few starts over hundreds of thousands of rates, so each is worked out once."""
     z = zone(timezone)
-    out: dict[datetime, int] = {}
-    for r in tariff.rates:
-        local = r.starts()
-        if local not in out:
-            # A plain date whose midnight the clock skips starts at the change; a written time must exist.
-            out[local] = local_start_epoch(local, z, explicit_time=r.from_time != time(0))
+    out: dict[tuple[date, time], tuple[int, str]] = {}
+    for day, at in {(r.valid_from, r.from_time) for r in tariff.rates}:
+        # A plain date whose midnight the clock skips starts at the change; a written time must exist.
+        start = Rate("", Decimal(0), day, from_time=at)
+        out[(day, at)] = (local_start_epoch(start.starts(), z, explicit_time=at != time(0)), start.label())
     return out
 
 
@@ -227,7 +227,7 @@ def _increment_rules(service_id: str, kind: ServiceKind, tariff: Tariff) -> dict
     return rules
 
 
-_Increments = tuple[dict[datetime, int], dict[Increments, int], dict[str, int]]
+_Increments = tuple[dict[tuple[date, time], tuple[int, str]], dict[Increments, int], dict[str, int]]
 
 
 def _rate_table(
@@ -244,13 +244,14 @@ def _rate_table(
     for r in tariff.rates:
         if r.destination not in ids:
             raise ValidationError(f"service {service_id}: rate for unlisted destination {r.destination!r}")
-        prices = versions[r.destination].setdefault(starts[r.starts()], {})
+        epoch, default_label = starts[(r.valid_from, r.from_time)]
+        prices = versions[r.destination].setdefault(epoch, {})
         if r.band in prices:
             raise ValidationError(
                 f"service {service_id}: two prices for {r.destination} {r.band} {r.starts().isoformat()}"
             )
         inc = rules[r.increments] if r.increments is not None else dest_inc.get(r.destination, 0)
-        prices[r.band] = (micros(r.price), r.label(), inc)
+        prices[r.band] = (micros(r.price), r.version or default_label, inc)
     slots = len(slot_starts)
     rkey: list[int] = []
     price: list[int] = []

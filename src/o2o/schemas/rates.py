@@ -146,7 +146,7 @@ def _deck_rows(
                 # A destination with several prefixes repeats its rates, one row per prefix: the same
                 # rate again is one rate; a different one for the same start and band contradicts it.
                 first, at = rates.setdefault((rate.destination, rate.starts(), rate.band), (rate, lineno))
-                if first != rate:
+                if first is not rate and first != rate:
                     raise ValidationError(
                         f"{deck}: line {lineno}: {rate.destination!r} {rate.band} from {rate.valid_from} "
                         f"differs from line {at} (price, version or increments)"
