@@ -39,6 +39,7 @@ REFERENCES = {("accounts", "post", name) for name in ("invoice", "payment", "adj
 TOGETHER = {
     ("dispute", "propose"): ("amount",),
     ("operator", "add"): ("name", "currency", "country_code"),
+    ("rate",): ("agreement", "period"),  # the group's own form: optional only because `rate file` is not it
 }
 
 
@@ -52,11 +53,10 @@ def _commands() -> Iterator[Command]:
     _register()
 
     def walk(cmd: Any, path: tuple[str, ...]) -> Iterator[Command]:
-        subs = getattr(cmd, "commands", None)
-        if subs is None:
+        # A group's own options (a callback run without a subcommand, as `o2o rate --agreement …`) count too.
+        if cmd.params:
             yield Command(path, tuple(cmd.params))
-            return
-        for name, sub in sorted(subs.items()):
+        for name, sub in sorted(getattr(cmd, "commands", {}).items()):
             yield from walk(sub, (*path, name))
 
     return walk(typer.main.get_command(app), ())
