@@ -71,7 +71,9 @@ def test_a_killed_reconciliation_leaves_no_orphan_run_after_the_next(
 
     def started() -> bool:  # its claim is written and the folder it names is made: rating has begun
         claims = list(staging.glob(f"{proc.pid}-*.run"))
-        return bool(claims) and (home / "lake" / claims[0].read_text(encoding="utf-8")).is_dir()
+        # A claim read while it is being written is empty (and "lake/" + "" is a folder): wait for its text.
+        named = claims[0].read_text(encoding="utf-8").strip() if claims else ""
+        return bool(named) and (home / "lake" / named).is_dir()
 
     while time.monotonic() < deadline and proc.poll() is None and not started():
         time.sleep(0.002)
