@@ -2,6 +2,7 @@
 
 Pure computations over files and values; imports `o2o.domain`, DuckDB and OR-Tools only.
 - `match_files(ours, theirs, options, out_dir) -> MatchSummary`: record matching (see `file_match`);
+- `batch_connection(temp_directory)`: one DuckDB for many runs in turn (matching, summaries, rating);
 - `compare_summaries`, `compare_by_day`, `total_amounts`, `read_summary`: rated totals side by side;
 - `verdict(provider_amount, customer_amount, policy, days, currency) -> Verdict`: agreed or disputed;
 - `write_evidence(details_dir, days, out) -> Evidence`: the differing records of the disputed days.
@@ -18,7 +19,7 @@ from o2o.reconcile.aggregates import (
     total_amounts,
 )
 from o2o.reconcile.evidence import Evidence, write_evidence
-from o2o.reconcile.file_match import match_files
+from o2o.reconcile.file_match import batch_connection, match_files
 from o2o.reconcile.match_model import MatchClass, MatchOptions, MatchSummary
 from o2o.reconcile.verdict import Outcome, Verdict, allowed_difference, verdict, within_tolerance
 
@@ -34,6 +35,7 @@ __all__ = [
     "SummaryLine",
     "Verdict",
     "allowed_difference",
+    "batch_connection",
     "compare_by_day",
     "compare_summaries",
     "match_files",

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -126,11 +127,12 @@ def total_amounts(lines: Iterable[ComparisonLine]) -> tuple[Decimal, Decimal]:
     return p, c
 
 
-def read_summary(path: Path) -> list[SummaryLine]:
-    """The lines of a rated `summary.parquet` or of an aggregate declaration (Parquet or CSV)."""
+def read_summary(path: Path, connection: Any = None) -> list[SummaryLine]:
+    """The lines of a rated `summary.parquet` or of an aggregate declaration (Parquet or CSV); read on a
+    cursor of `connection` when given (a new database costs ~20 ms of CPU, the file a fraction of it)."""
     if not Path(path).exists():
         raise ImportRefusedError(f"{path}: no such file")
-    con = duckdb.connect()
+    con = duckdb.connect() if connection is None else connection.cursor()
     try:
         literal = "'" + str(path).replace("'", "''") + "'"
         reader = "read_parquet" if str(path).lower().endswith((".parquet", ".pq")) else "read_csv"

@@ -61,9 +61,16 @@ def connect(memory_limit: str, temp_directory: Path, threads: int | None = None)
     }
     if threads:
         config["threads"] = threads
-    con = duckdb.connect(config=config)
+    return session(duckdb.connect(config=config), memory_limit)
+
+
+def session(con: Any, memory_limit: str) -> Any:
+    """A connection or cursor set for one matching: DuckDB's limit (which `load_sides` moves) back to
+    `memory_limit`, UTC, and the class ENUM, TEMP so that a cursor of a reused connection drops it on
+    closing."""
+    con.execute(f"SET memory_limit = {_literal(memory_limit)}")
     con.execute("SET TimeZone = 'UTC'")
-    con.execute(f"CREATE TYPE match_class AS ENUM ({', '.join(map(_literal, MATCH_CLASSES))})")
+    con.execute(f"CREATE TEMP TYPE match_class AS ENUM ({', '.join(map(_literal, MATCH_CLASSES))})")
     return con
 
 
