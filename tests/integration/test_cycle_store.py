@@ -55,4 +55,4 @@ def test_two_concurrent_moves_conflict(engine) -> None:  # type: ignore[no-untyp
         CycleRepository(uow.connection).move(second, CycleState.DECLARED)
     with UnitOfWork(engine) as uow:
         now = CycleRepository(uow.connection).cycle("AG", "2026-10")
-        assert now is not None and (now["state"], now["version"]) == ("declared", first["version"] + 1)
+        assert now is not None and (now.state, now.version) == (CycleState.DECLARED, first.version + 1)

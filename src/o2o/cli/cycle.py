@@ -331,7 +331,12 @@ def net_run(
     json_out: JsonOpt = False,
 ) -> None:
     """Net a period's signed obligations: set-offs and the payment instructions that remain."""
-    data = settlement.run_netting(workspace(), period, mode)
+    issued = settlement.run_netting(workspace(), period, mode)
+    data = {
+        "round": issued.round.id,
+        **issued.round.figures,
+        "payments": [p.to_dict() for p in issued.payments],
+    }
     if json_out:
         print_json(data)
         return
@@ -382,7 +387,7 @@ def payment_list(
     json_out: JsonOpt = False,
 ) -> None:
     """Payment instructions and whether they are confirmed."""
-    rows = settlement.list_payments(workspace(), round_id, status)
+    rows = [p.to_dict() for p in settlement.list_payments(workspace(), round_id, status)]
     if json_out:
         print_json(rows)
         return
@@ -400,7 +405,9 @@ def payment_confirm(
     json_out: JsonOpt = False,
 ) -> None:
     """Confirm a payment was received; the last of a round settles the period's cycles."""
-    data = settlement.confirm_payment(workspace(), payment_id, reference=reference, confirmed_by=confirmed_by)
+    done = settlement.confirm_payment(workspace(), payment_id, reference=reference, confirmed_by=confirmed_by)
+    data = {"payment": done.payment.id, "round": done.payment.round_id, "round_settled": done.round_settled,
+            "confirmed_by": done.payment.confirmed_by, "reference": done.payment.reference}  # fmt: skip
     if json_out:
         print_json(data)
     else:

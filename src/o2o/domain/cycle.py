@@ -9,6 +9,7 @@ and a payment instruction (`pending → confirmed`). A state a user types (a fil
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import TypeVar
 
@@ -72,3 +73,19 @@ def check_transition(current: CycleState, target: CycleState, subject: str = "cy
         raise InvalidTransitionError(
             f"{subject} is {current.value}: cannot move to {target.value} (allowed: {allowed})"
         )
+
+
+@dataclass(frozen=True, slots=True)
+class Cycle:
+    """The cycle of one agreement and period, at the version read (moves are optimistically locked)."""
+
+    id: str
+    agreement_id: str
+    period: str
+    state: CycleState
+    version: int = 1
+
+    def moved(self, target: CycleState) -> Cycle:
+        """This cycle in `target`, if `state → target` is legal."""
+        check_transition(self.state, target, f"cycle {self.id}")
+        return replace(self, state=target)

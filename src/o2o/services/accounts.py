@@ -239,7 +239,7 @@ def reverse(
 def closed_periods(uow: UnitOfWork) -> frozenset[Period]:
     """The periods `o2o period close` closed (their cycles are `closed`)."""
     cycles = uow.cycles.cycles()
-    return frozenset(Period.parse(c["period"]) for c in cycles if c["state"] == CycleState.CLOSED.value)
+    return frozenset(Period.parse(c.period) for c in cycles if c.state is CycleState.CLOSED)
 
 
 def _check_actor(uow: UnitOfWork, actor: str) -> None:
@@ -256,7 +256,7 @@ def document_period(uow: UnitOfWork, refs: Mapping[str, str]) -> Period | None:
         if "statement_id" in refs:
             return Period.parse(repo.statement(refs["statement_id"])["period"])
         if "round_id" in refs:
-            return Period.parse(repo.round(refs["round_id"])["period"])
+            return Period.parse(repo.round(refs["round_id"]).period)
         if "dispute_id" in refs:
             statement = repo.dispute(refs["dispute_id"])["statement_id"]
             return Period.parse(repo.statement(statement)["period"])
@@ -264,8 +264,8 @@ def document_period(uow: UnitOfWork, refs: Mapping[str, str]) -> Period | None:
             # A round's remainder is paid as `ROUND/OBLIGATION`; an instruction is paid under its own id.
             round_id, _, obligation = refs["payment_id"].partition("/")
             if not obligation:
-                round_id = repo.payment(round_id)["round_id"]
-            return Period.parse(repo.round(round_id)["period"])
+                round_id = repo.payment(round_id).round_id
+            return Period.parse(repo.round(round_id).period)
     except NotFoundError:
         return None
     return None

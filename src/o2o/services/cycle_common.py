@@ -12,7 +12,7 @@ import rfc8785
 
 from o2o.bootstrap import Workspace
 from o2o.domain.agreements import Agreement, Role
-from o2o.domain.cycle import CycleState
+from o2o.domain.cycle import Cycle, CycleState
 from o2o.domain.tariffs import ServiceKind
 from o2o.ledger.keys import HUB, Signer
 from o2o.services.ledger import append_entry, generate_key, key_path, load_signer
@@ -48,10 +48,10 @@ def digest(document: Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical(document)).hexdigest()
 
 
-def move_cycle(uow: UnitOfWork, cycle: dict[str, Any], target: CycleState, signer: Signer) -> dict[str, Any]:
+def move_cycle(uow: UnitOfWork, cycle: Cycle, target: CycleState, signer: Signer) -> Cycle:
     """Move a cycle (optimistic lock on the version read) and register the transition on the ledger."""
     moved = uow.cycles.move(cycle, target)
-    register(uow, signer, f"cycle.{target.value}", str(cycle["id"]), {"from": cycle["state"]})
+    register(uow, signer, f"cycle.{target.value}", cycle.id, {"from": cycle.state.value})
     return moved
 
 

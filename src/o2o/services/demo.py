@@ -29,7 +29,6 @@ from o2o.services import registry_data, settlement, statements
 from o2o.services.ledger import export_ledger, generate_key, key_path, verify
 from o2o.services.reconciliation import ReconcileReport, reconcile_agreement
 from o2o.services.usage import import_usage
-from o2o.store.cycle_repository import CycleRepository
 from o2o.synth.generator import generate_network
 from o2o.synth.options import SynthOptions
 
@@ -94,9 +93,9 @@ def run_demo(ws: Workspace, network: Path, opts: SynthOptions, mode: str, step: 
             statements.sign_statement(ws, report.statement_id, party)
     lap("sign")
     step(f"netting ({mode}) and paying")
-    round_id = settlement.run_netting(ws, truth["period"], mode)["round"]
+    round_id = settlement.run_netting(ws, truth["period"], mode).round.id
     for pay in settlement.list_payments(ws, round_id):
-        settlement.confirm_payment(ws, pay["id"], reference=f"DEMO-{pay['id']}", confirmed_by=pay["payee"])
+        settlement.confirm_payment(ws, pay.id, reference=f"DEMO-{pay.id}", confirmed_by=pay.payee)
     settlement.close_period(ws, truth["period"])
     lap("net_and_pay")
     _read_final_state(ws, run, round_id)
@@ -116,9 +115,9 @@ def _read_final_state(ws: Workspace, run: DemoRun, round_id: str) -> None:
     """What the books say once the period is closed: the reports are written from this alone."""
     period = run.truth["period"]
     with ws.uow() as uow:
-        rnd = CycleRepository(uow.connection).round(round_id)
-    run.round = {"id": rnd["id"], "mode": rnd["mode"], "state": rnd["state"], **json.loads(rnd["figures"])}
-    run.payments = settlement.list_payments(ws, round_id)
+        rnd = uow.cycles.round(round_id)
+    run.round = {"id": rnd.id, "mode": rnd.mode, "state": rnd.state.value, **rnd.figures}
+    run.payments = [p.to_dict() for p in settlement.list_payments(ws, round_id)]
     statement_ids = {r.statement_id for r in run.reports}
     run.disputes = [d for d in dsp.list_disputes(ws) if d["statement"] in statement_ids]
     run.lines = {sid: statements.show_statement(ws, sid)["lines"] for sid in sorted(statement_ids)}

@@ -20,6 +20,7 @@ from o2o.bootstrap import Workspace
 from o2o.domain.cycle import CycleState, DisputeState, parse_state
 from o2o.domain.errors import InvalidTransitionError, ValidationError
 from o2o.domain.money import ZERO, Rounding, parse_amount, round_to_currency
+from o2o.domain.obligations import ObligationStatus
 from o2o.domain.periods import Period
 from o2o.ledger.keys import Signer
 from o2o.services.accounts import post_dispute_adjustment
@@ -191,7 +192,7 @@ def _apply_resolution(
         )
         if not open_left:
             cycle = repo.cycle(st["agreement_id"], st["period"])
-            if cycle is not None and cycle["state"] == CycleState.DISPUTED.value:
+            if cycle is not None and cycle.state is CycleState.DISPUTED:
                 move_cycle(uow, cycle, CycleState.AGREED, hub)
         register(uow, hub, "statement.reissued", st["id"], {"digest": digest(document), "dispute": d["id"]})
         return
@@ -199,15 +200,14 @@ def _apply_resolution(
     line = next(x for x in repo.lines(st["id"]) if x["service"] == d["service"])
     extra = round_to_currency(max(amount - Decimal(line["agreed_amount"]), ZERO), d["currency"])
     if ob is not None:
-        status = "open" if extra > ZERO else "cancelled"
-        repo.update_obligation(ob, amount=extra, remaining=extra, status=status)
-        changed = {**ob, "amount": extra, "remaining": extra, "status": status}
+        status = ObligationStatus.OPEN if extra > ZERO else ObligationStatus.CANCELLED
+        changed = repo.save_obligation(ob.moved(status, amount=extra, remaining=extra))
         register_obligations(uow, hub, "obligation.changed", [changed])
         if extra > ZERO:
             period = Period.parse(st["period"])
             post_dispute_adjustment(
                 uow, dispute_id=d["id"], provider=d["provider"], customer=d["customer"], amount=extra,
-                currency=d["currency"], date=period.next.first_day, actor="HUB", due_date=ob["due_date"],
+                currency=d["currency"], date=period.next.first_day, actor="HUB", due_date=ob.due_date,
             )  # fmt: skip
     register(uow, hub, "obligation.released", d["id"], {"amount": str(extra)})
 

@@ -204,15 +204,15 @@ def agreements_to_reconcile(ws: Workspace, period: str) -> list[str]:
     runs when no agreement is named. None is an error saying why, naming each cycle and its state."""
     per = Period.parse(period)
     with ws.uow() as uow:
-        cycles = CycleRepository(uow.connection).cycles(str(per))
-    ready = [c["agreement_id"] for c in cycles if c["state"] == CycleState.DECLARED.value]
+        cycles = uow.cycles.cycles(str(per))
+    ready = [c.agreement_id for c in cycles if c.state is CycleState.DECLARED]
     if ready:
         return ready
     if not cycles:
         raise NotFoundError(
             f"period {per}: nothing to reconcile: no usage is declared for it (`o2o usage import`)"
         )
-    states = ", ".join(f"{c['id']} is {c['state']}" for c in cycles)
+    states = ", ".join(f"{c.id} is {c.state.value}" for c in cycles)
     raise InvalidTransitionError(f"period {per}: nothing to reconcile: no cycle is declared ({states})")
 
 
@@ -235,7 +235,7 @@ def reconcile_agreement(
         ]
         hub = hub_signer(ws)
         with ws.uow() as uow:
-            repo = CycleRepository(uow.connection)
+            repo = uow.cycles
             state, dispute_ids = _write_statement(uow, repo, hub, agreement, str(per), st_id, results, ws)
             run.committing()
             uow.commit()
@@ -255,7 +255,7 @@ def _names_run(ws: Workspace, run: str) -> bool:
     """Whether the stored statement of the run's agreement and period has its evidence in that run."""
     _, agreement_id, period, _ = run.split("/")
     with ws.uow() as uow:
-        statement = CycleRepository(uow.connection).statement_of(agreement_id, period)
+        statement = uow.cycles.statement_of(agreement_id, period)
     return statement is not None and f'"{run}/' in statement["evidence"]
 
 
@@ -270,9 +270,9 @@ def _write_statement(
     ws: Workspace,
 ) -> tuple[CycleState, list[str]]:
     cycle = repo.ensure_cycle(agreement.id, period)
-    current = CycleState(cycle["state"])
+    current = cycle.state
     if current in (CycleState.SIGNED, CycleState.NETTED, CycleState.SETTLED, CycleState.CLOSED):
-        raise InvalidTransitionError(f"cycle {cycle['id']} is {current.value}: its statement is signed")
+        raise InvalidTransitionError(f"cycle {cycle.id} is {current.value}: its statement is signed")
     old = repo.statement_of(agreement.id, period)
     if old is not None:
         repo.delete_statement(old["id"])

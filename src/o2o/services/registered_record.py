@@ -20,6 +20,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from o2o.domain.errors import RecordMismatchError
+from o2o.domain.obligations import Obligation, PaymentInstruction, SetOff
 from o2o.ledger.entries import LedgerEntry, entry_hash, entry_message
 from o2o.ledger.keys import PublicKeyRing, Signer
 from o2o.services.cycle_common import register
@@ -77,43 +78,43 @@ def figure_text(value: Any) -> str | None:
     return str(value)
 
 
-def obligation_figures(row: Mapping[str, Any]) -> Figures:
+def obligation_figures(ob: Obligation) -> Figures:
     """What is registered of an obligation (and compared with its row): every figure money depends on."""
     return {
-        "id": row["id"],
-        "statement": row["statement_id"],
-        "debtor": row["debtor"],
-        "creditor": row["creditor"],
-        "amount": figure_text(row["amount"]),
-        "remaining": figure_text(row["remaining"]),
-        "currency": row["currency"],
-        "due_date": figure_text(row["due_date"]),
-        "status": row["status"],
-        "dispute": row["dispute_id"],
+        "id": ob.id,
+        "statement": ob.source,
+        "debtor": ob.debtor,
+        "creditor": ob.creditor,
+        "amount": figure_text(ob.amount),
+        "remaining": figure_text(ob.remaining),
+        "currency": ob.currency,
+        "due_date": figure_text(ob.due_date),
+        "status": ob.status.value,
+        "dispute": ob.dispute_id,
     }
 
 
-def setoff_figures(row: Mapping[str, Any]) -> Figures:
-    return {"obligation": row["obligation_id"], "amount": figure_text(row["amount"])}
+def setoff_figures(setoff: SetOff) -> Figures:
+    return {"obligation": setoff.obligation_id, "amount": figure_text(setoff.amount)}
 
 
-def payment_figures(row: Mapping[str, Any]) -> Figures:
+def payment_figures(pay: PaymentInstruction) -> Figures:
     return {
-        "id": row["id"],
-        "round": row["round_id"],
-        "payer": row["payer"],
-        "payee": row["payee"],
-        "amount": figure_text(row["amount"]),
-        "currency": row["currency"],
+        "id": pay.id,
+        "round": pay.round_id,
+        "payer": pay.payer,
+        "payee": pay.payee,
+        "amount": figure_text(pay.amount),
+        "currency": pay.currency,
     }
 
 
-def register_obligations(uow: UnitOfWork, hub: Signer, kind: str, rows: Iterable[Mapping[str, Any]]) -> None:
+def register_obligations(uow: UnitOfWork, hub: Signer, kind: str, obligations: Iterable[Obligation]) -> None:
     """Register each obligation's figures as they now are (`obligation.created` or `obligation.changed`)."""
     if kind not in OBLIGATION_KINDS:
         raise ValueError(f"not an obligation registration: {kind}")
-    for row in rows:
-        register(uow, hub, kind, row["id"], obligation_figures(row))
+    for ob in obligations:
+        register(uow, hub, kind, ob.id, obligation_figures(ob))
 
 
 def latest_entries(
@@ -159,18 +160,18 @@ def forged(what: str, subject: str, entry: LedgerEntry) -> Mismatch:
 
 
 def obligation_mismatches(
-    rows: Iterable[Mapping[str, Any]], entries: Mapping[str, LedgerEntry], keys: PublicKeyRing
+    obligations: Iterable[Obligation], entries: Mapping[str, LedgerEntry], keys: PublicKeyRing
 ) -> list[Mismatch]:
-    """Each obligation row against its latest registered figures."""
+    """Each stored obligation against its latest registered figures."""
     out: list[Mismatch] = []
-    for row in rows:
-        entry = entries.get(row["id"])
+    for ob in obligations:
+        entry = entries.get(ob.id)
         if entry is None:
-            out.append(Mismatch("obligation", row["id"], "amount", figure_text(row["amount"]), None))
+            out.append(Mismatch("obligation", ob.id, "amount", figure_text(ob.amount), None))
         elif not authentic(entry, keys):
-            out.append(forged("obligation", row["id"], entry))
+            out.append(forged("obligation", ob.id, entry))
         else:
-            out.extend(compare_figures("obligation", row["id"], obligation_figures(row), entry.payload))
+            out.extend(compare_figures("obligation", ob.id, obligation_figures(ob), entry.payload))
     return out
 
 
@@ -184,34 +185,34 @@ def refuse(action: str, mismatches: Sequence[Mismatch]) -> None:
     )
 
 
-def check_obligations(uow: UnitOfWork, rows: Sequence[Mapping[str, Any]], action: str) -> None:
+def check_obligations(uow: UnitOfWork, obligations: Sequence[Obligation], action: str) -> None:
     """Refuse `action` when an obligation it is about to use differs from its registered figures."""
-    if not rows:
+    if not obligations:
         return
-    entries = latest_entries(uow, OBLIGATION_KINDS, [r["id"] for r in rows])
-    refuse(action, obligation_mismatches(rows, entries, ledger_of(uow).keyring()))
+    entries = latest_entries(uow, OBLIGATION_KINDS, [o.id for o in obligations])
+    refuse(action, obligation_mismatches(obligations, entries, ledger_of(uow).keyring()))
 
 
 def payment_mismatches(
-    row: Mapping[str, Any], round_entry: LedgerEntry | None, keys: PublicKeyRing
+    pay: PaymentInstruction, round_entry: LedgerEntry | None, keys: PublicKeyRing
 ) -> list[Mismatch]:
     """A payment instruction against the figures its round registered for it."""
-    figures = payment_figures(row)
+    figures = payment_figures(pay)
     if round_entry is None:
-        return [Mismatch("payment", row["id"], "amount", figures["amount"], None)]
+        return [Mismatch("payment", pay.id, "amount", figures["amount"], None)]
     if not authentic(round_entry, keys):
-        return [forged("payment", row["id"], round_entry)]
+        return [forged("payment", pay.id, round_entry)]
     issued = {p.get("id"): p for p in _dicts(round_entry.payload.get("payment_instructions"))}
-    registered = issued.get(row["id"])
+    registered = issued.get(pay.id)
     if registered is None:
-        return [Mismatch("payment", row["id"], "amount", figures["amount"], None)]
-    return compare_figures("payment", row["id"], figures, registered)
+        return [Mismatch("payment", pay.id, "amount", figures["amount"], None)]
+    return compare_figures("payment", pay.id, figures, registered)
 
 
-def check_payment(uow: UnitOfWork, row: Mapping[str, Any], action: str) -> None:
+def check_payment(uow: UnitOfWork, pay: PaymentInstruction, action: str) -> None:
     """Refuse `action` when the payment instruction differs from what its round registered."""
-    entry = latest_entries(uow, [ROUND_KIND], [row["round_id"]]).get(row["round_id"])
-    refuse(action, payment_mismatches(row, entry, ledger_of(uow).keyring()))
+    entry = latest_entries(uow, [ROUND_KIND], [pay.round_id]).get(pay.round_id)
+    refuse(action, payment_mismatches(pay, entry, ledger_of(uow).keyring()))
 
 
 def _dicts(value: Any) -> list[Mapping[str, Any]]:

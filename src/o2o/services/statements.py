@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -25,7 +26,7 @@ from o2o.domain.errors import (
     ValidationError,
 )
 from o2o.domain.money import ZERO, round_to_currency
-from o2o.domain.obligations import obligations_due
+from o2o.domain.obligations import Obligation, ObligationStatus, obligations_due
 from o2o.domain.periods import Period
 from o2o.ledger.keys import Signer
 from o2o.services.accounts import post_dispute_adjustment, post_invoice
@@ -177,8 +178,8 @@ def _check_can_sign(repo: CycleRepository, st: dict[str, Any], operator: str) ->
     if st["state"] == "signed":
         raise InvalidTransitionError(f"statement {st['id']} is already signed by both parties")
     cycle = repo.cycle(st["agreement_id"], st["period"])
-    if cycle is None or cycle["state"] not in (CycleState.AGREED.value, CycleState.DISPUTED.value):
-        state = cycle["state"] if cycle else "missing"
+    if cycle is None or cycle.state not in (CycleState.AGREED, CycleState.DISPUTED):
+        state = cycle.state.value if cycle else "missing"
         raise InvalidTransitionError(
             f"statement {st['id']} cannot be signed: its cycle is {state} (only agreed or disputed)"
         )
@@ -194,72 +195,61 @@ def _complete(
     period = Period.parse(st["period"])
     due = obligations_due(period, agreement.payment_days)
     booked = period.next.first_day
-    created = []
+    created: list[Obligation] = []
     disputes = {d["service"]: d for d in repo.disputes(st["id"])}
     for line in repo.lines(st["id"]):
         amount = round_to_currency(Decimal(line["agreed_amount"]), st["currency"])
         if amount > ZERO:
             ob_id = f"OBL-{st['agreement_id']}-{st['period']}-{line['service']}"
-            _add_obligation(repo, ob_id, st, line, amount, due, "open", None)
+            created.append(_add_obligation(repo, ob_id, st, line, amount, due, ObligationStatus.OPEN, None))
             post_invoice(
                 uow, statement_id=st["id"], service=line["service"], provider=line["provider"],
                 customer=line["customer"], amount=amount, currency=st["currency"], booking_date=booked,
                 value_date=booked, due_date=due, actor="HUB",
             )  # fmt: skip
-            created.append(ob_id)
         dispute = disputes.get(line["service"])
         if dispute is not None:
             extra, status = _disputed_part(dispute, line, st["currency"])
-            if extra > ZERO or status == "withheld":
+            if extra > ZERO or status is ObligationStatus.WITHHELD:
                 ob_id = f"OBL-{st['agreement_id']}-{st['period']}-{line['service']}-disputed"
-                _add_obligation(repo, ob_id, st, line, extra, due, status, dispute["id"])
-                created.append(ob_id)
-            if status == "open" and extra > ZERO:
+                created.append(_add_obligation(repo, ob_id, st, line, extra, due, status, dispute["id"]))
+            if status is ObligationStatus.OPEN and extra > ZERO:
                 post_dispute_adjustment(
                     uow, dispute_id=dispute["id"], provider=line["provider"], customer=line["customer"],
                     amount=extra, currency=st["currency"], date=booked, actor="HUB", due_date=due,
                 )  # fmt: skip
     # Each obligation is registered with its figures: the record that netting checks the store against.
-    made = set(created)
-    register_obligations(
-        uow, hub, "obligation.created", [o for o in repo.obligations(st["period"]) if o["id"] in made]
-    )
+    register_obligations(uow, hub, "obligation.created", created)
     repo.update_statement(repo.statement(st["id"]), state="signed")
     cycle = repo.cycle(st["agreement_id"], st["period"])
     if cycle is None:
         raise NotFoundError(f"no cycle for statement {st['id']}")
     move_cycle(uow, cycle, CycleState.SIGNED, hub)
-    register(uow, hub, "statement.countersigned", st["id"], {"obligations": created, "digest": st["digest"]})
-    return created
+    ids = [o.id for o in created]
+    register(uow, hub, "statement.countersigned", st["id"], {"obligations": ids, "digest": st["digest"]})
+    return ids
 
 
-def _disputed_part(dispute: dict[str, Any], line: dict[str, Any], currency: str) -> tuple[Decimal, str]:
+def _disputed_part(
+    dispute: dict[str, Any], line: dict[str, Any], currency: str
+) -> tuple[Decimal, ObligationStatus]:
     """The contested part of a line: withheld at its full size while open, else what the resolution added."""
     if dispute["state"] == "resolved":
         extra = Decimal(dispute["resolved_amount"]) - Decimal(line["agreed_amount"])
-        return round_to_currency(max(extra, ZERO), currency), "open"
-    return round_to_currency(Decimal(dispute["contested_amount"]), currency), "withheld"
+        return round_to_currency(max(extra, ZERO), currency), ObligationStatus.OPEN
+    return round_to_currency(Decimal(dispute["contested_amount"]), currency), ObligationStatus.WITHHELD
 
 
 def _add_obligation(
     repo: CycleRepository, ob_id: str, st: dict[str, Any], line: dict[str, Any],
-    amount: Decimal, due: Any, status: str, dispute_id: str | None,
-) -> None:  # fmt: skip
-    repo.add_obligation(
-        {
-            "id": ob_id,
-            "statement_id": st["id"],
-            "period": st["period"],
-            "debtor": line["customer"],
-            "creditor": line["provider"],
-            "amount": amount,
-            "remaining": amount,
-            "currency": st["currency"],
-            "due_date": due,
-            "status": status,
-            "dispute_id": dispute_id,
-        }
-    )
+    amount: Decimal, due: date, status: ObligationStatus, dispute_id: str | None,
+) -> Obligation:  # fmt: skip
+    ob = Obligation(
+        ob_id, line["customer"], line["provider"], amount, st["currency"], due, st["id"],
+        status=status, period=st["period"], dispute_id=dispute_id,
+    )  # fmt: skip
+    repo.add_obligation(ob)
+    return ob
 
 
 # The states a stored statement can be in (the `state` column); a filter outside them is a mistake.
@@ -276,7 +266,7 @@ def list_statements(
         raise ValidationError(f"--state {state!r} is not one of: {', '.join(STATEMENT_STATES)}")
     with ws.uow() as uow:
         repo = uow.cycles
-        found = [repo.statement_of(c["agreement_id"], c["period"]) for c in repo.cycles(per)]
+        found = [repo.statement_of(c.agreement_id, c.period) for c in repo.cycles(per)]
         return [
             {
                 "id": st["id"],

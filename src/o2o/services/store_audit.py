@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from o2o.bootstrap import Workspace
+from o2o.domain.cycle import PaymentStatus
+from o2o.domain.obligations import PaymentInstruction, SetOff
 from o2o.ledger.entries import LedgerEntry
 from o2o.ledger.keys import PublicKeyRing
 from o2o.services.ledger import ledger_of
@@ -102,7 +104,7 @@ def _obligations(
     entries = latest_entries(uow, OBLIGATION_KINDS)
     checked["obligations"] = len(rows)
     found = obligation_mismatches(rows, entries, keys)
-    stored = {r["id"] for r in rows}
+    stored = {o.id for o in rows}
     for subject, entry in sorted(entries.items()):
         if subject not in stored:
             found.append(
@@ -115,7 +117,7 @@ def _statements(
     uow: UnitOfWork, repo: CycleRepository, keys: PublicKeyRing, checked: dict[str, int]
 ) -> list[Mismatch]:
     # Statements hang off cycles (one per agreement and period): a handful of rows, read per cycle.
-    rows = [st for c in repo.cycles() if (st := repo.statement_of(c["agreement_id"], c["period"]))]
+    rows = [st for c in repo.cycles() if (st := repo.statement_of(c.agreement_id, c.period))]
     entries = latest_entries(uow, STATEMENT_KINDS)
     checked["statements"] = len(rows)
     found: list[Mismatch] = []
@@ -186,42 +188,42 @@ def _rounds(
     checked["payments"] = len(payments)
     found: list[Mismatch] = []
     for rnd in rounds:
-        entry = entries.get(rnd["id"])
+        entry = entries.get(rnd.id)
         if entry is None:
-            found.append(Mismatch("netting round", rnd["id"], "mode", rnd["mode"], None))
+            found.append(Mismatch("netting round", rnd.id, "mode", rnd.mode, None))
         elif not authentic(entry, keys):
-            found.append(forged("netting round", rnd["id"], entry))
+            found.append(forged("netting round", rnd.id, entry))
         else:
-            setoffs = repo.setoffs(rnd["id"])
+            setoffs = repo.setoffs(rnd.id)
             checked["setoffs"] = checked.get("setoffs", 0) + len(setoffs)
-            found.extend(_setoffs(rnd["id"], setoffs, entry))
-            found.extend(_unissued(rnd["id"], payments, entry))
-    stored = {r["id"] for r in rounds}
+            found.extend(_setoffs(rnd.id, setoffs, entry))
+            found.extend(_unissued(rnd.id, payments, entry))
+    stored = {r.id for r in rounds}
     found.extend(Mismatch("netting round", s, "mode", None, "registered") for s in entries if s not in stored)
     for pay in payments:
-        found.extend(payment_mismatches(pay, entries.get(pay["round_id"]), keys))
-        found.extend(_confirmation(pay, confirmations.get(pay["id"]), keys))
+        found.extend(payment_mismatches(pay, entries.get(pay.round_id), keys))
+        found.extend(_confirmation(pay, confirmations.get(pay.id), keys))
     return found
 
 
-def _setoffs(round_id: str, rows: list[dict[str, Any]], entry: LedgerEntry) -> Iterator[Mismatch]:
+def _setoffs(round_id: str, setoffs: list[SetOff], entry: LedgerEntry) -> Iterator[Mismatch]:
     registered = {str(s.get("obligation")): s for s in registered_setoffs(entry)}
-    for row in rows:
-        subject = f"{round_id}/{row['obligation_id']}"
-        figures = registered.pop(row["obligation_id"], None)
+    for so in setoffs:
+        subject = f"{round_id}/{so.obligation_id}"
+        figures = registered.pop(so.obligation_id, None)
         if figures is None:
-            yield Mismatch("set-off", subject, "amount", figure_text(row["amount"]), None)
+            yield Mismatch("set-off", subject, "amount", figure_text(so.amount), None)
         else:
-            yield from compare_figures("set-off", subject, {"amount": figure_text(row["amount"])}, figures)
+            yield from compare_figures("set-off", subject, {"amount": figure_text(so.amount)}, figures)
     for obligation, figures in sorted(registered.items()):
         yield Mismatch(
             "set-off", f"{round_id}/{obligation}", "amount", None, figure_text(figures.get("amount"))
         )
 
 
-def _unissued(round_id: str, payments: list[dict[str, Any]], entry: LedgerEntry) -> Iterator[Mismatch]:
+def _unissued(round_id: str, payments: list[PaymentInstruction], entry: LedgerEntry) -> Iterator[Mismatch]:
     """Payment instructions the round registered that the store no longer holds."""
-    stored = {p["id"] for p in payments if p["round_id"] == round_id}
+    stored = {p.id for p in payments if p.round_id == round_id}
     for figures in registered_payments(entry):
         if figures.get("id") not in stored:
             yield Mismatch(
@@ -230,21 +232,19 @@ def _unissued(round_id: str, payments: list[dict[str, Any]], entry: LedgerEntry)
 
 
 def _confirmation(
-    pay: Mapping[str, Any], entry: LedgerEntry | None, keys: PublicKeyRing
+    pay: PaymentInstruction, entry: LedgerEntry | None, keys: PublicKeyRing
 ) -> Iterator[Mismatch]:
     """A payment is confirmed in the store exactly when its confirmation was registered."""
     if entry is None:
-        if pay["status"] != "pending":
-            yield Mismatch("payment", pay["id"], "status", pay["status"], "pending")
+        if pay.status is not PaymentStatus.PENDING:
+            yield Mismatch("payment", pay.id, "status", pay.status.value, PaymentStatus.PENDING.value)
         return
     if not authentic(entry, keys):
-        yield forged("payment", pay["id"], entry)
+        yield forged("payment", pay.id, entry)
         return
-    if pay["status"] != "confirmed":
-        yield Mismatch("payment", pay["id"], "status", pay["status"], "confirmed")
+    if pay.status is not PaymentStatus.CONFIRMED:
+        yield Mismatch("payment", pay.id, "status", pay.status.value, PaymentStatus.CONFIRMED.value)
     if "reference" in entry.payload and not same(
-        "reference", pay["reference"] or "", entry.payload["reference"]
+        "reference", pay.reference or "", entry.payload["reference"]
     ):
-        yield Mismatch(
-            "payment", pay["id"], "reference", pay["reference"], figure_text(entry.payload["reference"])
-        )
+        yield Mismatch("payment", pay.id, "reference", pay.reference, figure_text(entry.payload["reference"]))

@@ -1,17 +1,30 @@
-"""Reading and writing the settlement cycle's rows (never commits; the unit of work does)."""
+"""Reading and writing the settlement cycle (never commits; the unit of work does).
+
+Cycles, obligations, netting rounds, set-offs and payment instructions come and go as the domain's typed
+values; their states are enums everywhere but here, where each is mapped to and from its column. An update
+is optimistically locked on the version the value was read at and returns the value at its new version.
+"""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from datetime import date
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, update
 
-from o2o.domain.cycle import CycleState, check_transition
-from o2o.domain.errors import ConcurrencyError, NotFoundError
+from o2o.domain.cycle import Cycle, CycleState, PaymentStatus
+from o2o.domain.errors import NotFoundError
+from o2o.domain.obligations import (
+    NettingRound,
+    Obligation,
+    ObligationStatus,
+    PaymentInstruction,
+    RoundState,
+    SetOff,
+)
 from o2o.store import cycle_tables as t
 from o2o.store.repositories import now_utc
 from o2o.store.versioning import update_versioned
@@ -30,12 +43,12 @@ class CycleRepository:
         self.conn = conn
 
     # --- cycles -------------------------------------------------------------------------------------
-    def cycle(self, agreement_id: str, period: str) -> Row | None:
+    def cycle(self, agreement_id: str, period: str) -> Cycle | None:
         q = select(t.cycles).where(t.cycles.c.id == cycle_id(agreement_id, period))
         row = self.conn.execute(q).mappings().first()
-        return dict(row) if row else None
+        return _cycle(row) if row else None
 
-    def ensure_cycle(self, agreement_id: str, period: str) -> Row:
+    def ensure_cycle(self, agreement_id: str, period: str) -> Cycle:
         row = self.cycle(agreement_id, period)
         if row is None:
             self.conn.execute(
@@ -52,19 +65,19 @@ class CycleRepository:
             raise NotFoundError(f"cycle {agreement_id} {period} could not be opened")
         return row
 
-    def move(self, row: Row, target: CycleState) -> Row:
+    def move(self, cycle: Cycle, target: CycleState) -> Cycle:
         """Move a cycle to `target` if legal, with optimistic locking on the version the caller read."""
-        check_transition(CycleState(row["state"]), target, f"cycle {row['id']}")
+        moved = cycle.moved(target)
         version = update_versioned(
-            self.conn, t.cycles, row["id"], row["version"], state=target.value, updated_at=now_utc()
+            self.conn, t.cycles, cycle.id, cycle.version, state=target.value, updated_at=now_utc()
         )
-        return {**row, "state": target.value, "version": version}
+        return replace(moved, version=version)
 
-    def cycles(self, period: str | None = None) -> list[Row]:
+    def cycles(self, period: str | None = None) -> list[Cycle]:
         q = select(t.cycles).order_by(t.cycles.c.period, t.cycles.c.agreement_id)
         if period:
             q = q.where(t.cycles.c.period == period)
-        return [dict(r) for r in self.conn.execute(q).mappings()]
+        return [_cycle(r) for r in self.conn.execute(q).mappings()]
 
     # --- statements ---------------------------------------------------------------------------------
     def add_statement(self, row: Row, lines: Iterable[Row]) -> None:
@@ -136,10 +149,16 @@ class CycleRepository:
             raise NotFoundError(f"unknown dispute {dispute_id!r}")
         return dict(row)
 
-    def disputes(self, statement_id: str | None = None, state: str | None = None) -> list[Row]:
+    def disputes(
+        self, statement_id: str | None = None, state: str | None = None, period: str | None = None
+    ) -> list[Row]:
+        """The disputes of a statement, in a state, of a period (found through their statement's period)."""
         q = select(t.disputes).order_by(t.disputes.c.id)
         if statement_id:
             q = q.where(t.disputes.c.statement_id == statement_id)
+        if period:
+            of_period = select(t.statements.c.id).where(t.statements.c.period == period)
+            q = q.where(t.disputes.c.statement_id.in_(of_period))
         if state:
             q = q.where(t.disputes.c.state == state)
         return [dict(r) for r in self.conn.execute(q).mappings()]
@@ -180,91 +199,135 @@ class CycleRepository:
         )
 
     # --- obligations --------------------------------------------------------------------------------
-    def add_obligation(self, row: Row) -> None:
-        self.conn.execute(insert(t.obligations).values(**row))
+    def add_obligation(self, ob: Obligation) -> None:
+        self.conn.execute(
+            insert(t.obligations).values(
+                id=ob.id, statement_id=ob.source, period=ob.period, debtor=ob.debtor, creditor=ob.creditor,
+                amount=ob.amount, remaining=ob.remaining, currency=ob.currency, due_date=ob.due_date,
+                status=ob.status.value, dispute_id=ob.dispute_id,
+            )
+        )  # fmt: skip
 
-    def obligations(self, period: str | None = None, statuses: Iterable[str] = ()) -> list[Row]:
+    def obligations(
+        self, period: str | None = None, statuses: Iterable[ObligationStatus] = ()
+    ) -> list[Obligation]:
         q = select(t.obligations).order_by(t.obligations.c.id)
         if period:
             q = q.where(t.obligations.c.period == period)
-        wanted = list(statuses)
+        wanted = [s.value for s in statuses]
         if wanted:
             q = q.where(t.obligations.c.status.in_(wanted))
-        return [dict(r) for r in self.conn.execute(q).mappings()]
+        return [_obligation(r) for r in self.conn.execute(q).mappings()]
 
-    def obligation_of_dispute(self, dispute_id: str) -> Row | None:
+    def obligation_of_dispute(self, dispute_id: str) -> Obligation | None:
         q = select(t.obligations).where(t.obligations.c.dispute_id == dispute_id)
         row = self.conn.execute(q).mappings().first()
-        return dict(row) if row else None
+        return _obligation(row) if row else None
 
-    def update_obligation(self, row: Row, **values: Any) -> None:
-        update_versioned(self.conn, t.obligations, row["id"], row["version"], **values)
+    def save_obligation(self, ob: Obligation) -> Obligation:
+        """Store an obligation's new amount, remainder and status (locked on the version it was read at)."""
+        version = update_versioned(
+            self.conn, t.obligations, ob.id, ob.version,
+            amount=ob.amount, remaining=ob.remaining, status=ob.status.value,
+        )  # fmt: skip
+        return replace(ob, version=version)
 
     # --- netting rounds and payments ----------------------------------------------------------------
-    def add_round(self, round_id: str, period: str, mode: str, figures: dict[str, Any]) -> None:
+    def add_round(self, rnd: NettingRound) -> None:
         self.conn.execute(
             insert(t.rounds).values(
-                id=round_id,
-                period=period,
-                mode=mode,
-                state="issued",
-                figures=json.dumps(figures, sort_keys=True),
+                id=rnd.id,
+                period=rnd.period,
+                mode=rnd.mode,
+                state=rnd.state.value,
+                figures=json.dumps(rnd.figures, sort_keys=True),
                 created_at=now_utc(),
             )
         )
 
-    def round(self, round_id: str) -> Row:
+    def round(self, round_id: str) -> NettingRound:
         row = self.conn.execute(select(t.rounds).where(t.rounds.c.id == round_id)).mappings().first()
         if row is None:
             raise NotFoundError(f"unknown netting round {round_id!r}")
-        return dict(row)
+        return _round(row)
 
-    def rounds(self, period: str | None = None) -> list[Row]:
+    def rounds(self, period: str | None = None) -> list[NettingRound]:
         q = select(t.rounds).order_by(t.rounds.c.created_at)
         if period:
             q = q.where(t.rounds.c.period == period)
-        return [dict(r) for r in self.conn.execute(q).mappings()]
+        return [_round(r) for r in self.conn.execute(q).mappings()]
 
-    def set_round_state(self, row: Row, state: str) -> None:
-        update_versioned(self.conn, t.rounds, row["id"], row["version"], state=state)
+    def save_round(self, rnd: NettingRound) -> NettingRound:
+        version = update_versioned(self.conn, t.rounds, rnd.id, rnd.version, state=rnd.state.value)
+        return replace(rnd, version=version)
 
-    def add_setoff(self, round_id: str, obligation_id: str, amount: Decimal) -> None:
+    def add_setoff(self, setoff: SetOff) -> None:
         self.conn.execute(
-            insert(t.setoffs).values(round_id=round_id, obligation_id=obligation_id, amount=amount)
+            insert(t.setoffs).values(
+                round_id=setoff.round_id, obligation_id=setoff.obligation_id, amount=setoff.amount
+            )
         )
 
-    def setoffs(self, round_id: str) -> list[Row]:
+    def setoffs(self, round_id: str) -> list[SetOff]:
         q = select(t.setoffs).where(t.setoffs.c.round_id == round_id).order_by(t.setoffs.c.obligation_id)
-        return [dict(r) for r in self.conn.execute(q).mappings()]
+        rows = self.conn.execute(q).mappings()
+        return [SetOff(r["round_id"], r["obligation_id"], Decimal(r["amount"])) for r in rows]
 
-    def add_payment(self, row: Row) -> None:
-        self.conn.execute(insert(t.payments).values(**row, status="pending"))
+    def add_payment(self, pay: PaymentInstruction) -> None:
+        self.conn.execute(
+            insert(t.payments).values(
+                id=pay.id, round_id=pay.round_id, payer=pay.payer, payee=pay.payee, amount=pay.amount,
+                currency=pay.currency, status=pay.status.value,
+            )
+        )  # fmt: skip
 
-    def payment(self, payment_id: str) -> Row:
+    def payment(self, payment_id: str) -> PaymentInstruction:
         row = self.conn.execute(select(t.payments).where(t.payments.c.id == payment_id)).mappings().first()
         if row is None:
             raise NotFoundError(f"unknown payment instruction {payment_id!r}")
-        return dict(row)
+        return _payment(row)
 
-    def payments(self, round_id: str | None = None, status: str | None = None) -> list[Row]:
+    def payments(
+        self, round_id: str | None = None, status: PaymentStatus | None = None
+    ) -> list[PaymentInstruction]:
         q = select(t.payments).order_by(t.payments.c.id)
         if round_id:
             q = q.where(t.payments.c.round_id == round_id)
-        if status:
-            q = q.where(t.payments.c.status == status)
-        return [dict(r) for r in self.conn.execute(q).mappings()]
+        if status is not None:
+            q = q.where(t.payments.c.status == status.value)
+        return [_payment(r) for r in self.conn.execute(q).mappings()]
 
-    def confirm_payment(self, row: Row, reference: str, confirmed_by: str) -> None:
-        if row["status"] != "pending":
-            raise ConcurrencyError(f"payment {row['id']} is already {row['status']}")
-        update_versioned(
-            self.conn, t.payments, row["id"], row["version"],
-            status="confirmed", confirmed_at=now_utc(), reference=reference, confirmed_by=confirmed_by,
+    def save_payment(self, pay: PaymentInstruction) -> PaymentInstruction:
+        """Store a payment's confirmation (locked on the version it was read at)."""
+        version = update_versioned(
+            self.conn, t.payments, pay.id, pay.version, status=pay.status.value,
+            confirmed_at=pay.confirmed_at, reference=pay.reference, confirmed_by=pay.confirmed_by,
         )  # fmt: skip
+        return replace(pay, version=version)
 
 
-def due_date(period_end: date, days: int) -> date:
-    """The due date of a period's obligations: `days` after the period ends."""
-    from datetime import timedelta
+# --- rows to domain values: the one place a state column is read as text --------------------------------
+def _cycle(r: Any) -> Cycle:
+    return Cycle(r["id"], r["agreement_id"], r["period"], CycleState(r["state"]), r["version"])
 
-    return period_end + timedelta(days=days)
+
+def _obligation(r: Any) -> Obligation:
+    return Obligation(
+        r["id"], r["debtor"], r["creditor"], Decimal(r["amount"]), r["currency"], r["due_date"],
+        r["statement_id"], remaining=Decimal(r["remaining"]), status=ObligationStatus(r["status"]),
+        period=r["period"], dispute_id=r["dispute_id"], version=r["version"],
+    )  # fmt: skip
+
+
+def _round(r: Any) -> NettingRound:
+    return NettingRound(
+        r["id"], r["period"], r["mode"], json.loads(r["figures"]), RoundState(r["state"]), r["created_at"],
+        r["version"],
+    )  # fmt: skip
+
+
+def _payment(r: Any) -> PaymentInstruction:
+    return PaymentInstruction(
+        r["id"], r["round_id"], r["payer"], r["payee"], Decimal(r["amount"]), r["currency"],
+        PaymentStatus(r["status"]), r["confirmed_at"], r["reference"], r["confirmed_by"], r["version"],
+    )  # fmt: skip
