@@ -34,8 +34,8 @@ if TYPE_CHECKING:
     from o2o.rating import RatingResult
 
 MANIFEST = "rating.json"
-# The engine's file names (`o2o.rating.engine`), repeated here so that reading a stored rating loads no DuckDB.
-RATED, SUMMARY, UNRATED = "rated.parquet", "summary.parquet", "unrated.parquet"
+# The engine's three files, by the name `rating.json` keeps of each (as the engine named them).
+_FILES = ("rated", "summary", "unrated")
 
 
 def rate_declarations(
@@ -103,8 +103,12 @@ def rate_declaration(
             # which go out with the staging folder.
             final.rename(stage / "replaced")
         staged.rename(final)
+    files = manifest["result"]["files"]
     return dataclasses.replace(
-        result, rated_path=final / RATED, summary_path=final / SUMMARY, unrated_path=final / UNRATED
+        result,
+        rated_path=final / files["rated"],
+        summary_path=final / files["summary"],
+        unrated_path=final / files["unrated"],
     )
 
 
@@ -120,9 +124,10 @@ def stored_rating(ws: Workspace, agreement_sha: str, decl: Declaration, per: Per
         return None
     if manifest.get("rated_from") != _key(agreement_sha, decl, per):
         return None
-    if not all((folder / file).is_file() for file in (RATED, SUMMARY, UNRATED)):
-        return None
     f = manifest["result"]
+    files = f.get("files", {})
+    if sorted(files) != sorted(_FILES) or not all((folder / n).is_file() for n in files.values()):
+        return None
     return RatingResult(
         agreement_id=f["agreement"],
         service=f["service"],
@@ -135,9 +140,9 @@ def stored_rating(ws: Workspace, agreement_sha: str, decl: Declaration, per: Per
         quantity_unit=f["quantity_unit"],
         amount=Decimal(f["amount"]),
         amount_unrounded=Decimal(f["amount_unrounded"]),
-        rated_path=folder / RATED,
-        summary_path=folder / SUMMARY,
-        unrated_path=folder / UNRATED,
+        rated_path=folder / files["rated"],
+        summary_path=folder / files["summary"],
+        unrated_path=folder / files["unrated"],
     )
 
 
@@ -155,6 +160,7 @@ def _figures(r: RatingResult) -> dict[str, Any]:
         "quantity_unit": r.quantity_unit,
         "amount": str(r.amount),
         "amount_unrounded": str(r.amount_unrounded),
+        "files": {name: path.name for name in _FILES if (path := getattr(r, f"{name}_path")) is not None},
     }
 
 
@@ -189,13 +195,21 @@ def month_span_warning(usage: Path, canonical: Path, timezone: str) -> str | Non
 
 
 def stored_or_rate(
-    ws: Workspace, agreement: Agreement, agreement_sha: str, decl: Declaration, per: Period, out_dir: Path
+    ws: Workspace,
+    agreement: Agreement,
+    agreement_sha: str,
+    decl: Declaration,
+    per: Period,
+    out_dir: Path,
+    connection: Any = None,
 ) -> RatingResult:
     """What reconciliation rates a declaration with: the rating `o2o rate` stored for it when its key is
-    unchanged (`stored_rating`), else a new rating written to `out_dir` (the run's own folder)."""
+    unchanged (`stored_rating`), else a new rating written to `out_dir` (the run's own folder), on a
+    cursor of `connection` when given (a period's batch reuses one per worker)."""
     from o2o.rating import rate_usage
 
     stored = stored_rating(ws, agreement_sha, decl, per)
     if stored is not None:
         return stored
-    return rate_usage(agreement, decl.service, [ws.lake.resolve(decl.lake_path)], out_dir, per)
+    path = ws.lake.resolve(decl.lake_path)
+    return rate_usage(agreement, decl.service, [path], out_dir, per, connection=connection)
