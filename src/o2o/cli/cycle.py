@@ -67,7 +67,7 @@ def reconcile(
 
     ws = workspace()
     ids = [agreement] if agreement else reconciliation.agreements_to_reconcile(ws, period)
-    reports = [reconciliation.reconcile_agreement(ws, a, period, correct_clock=correct_clock) for a in ids]
+    reports = reconciliation.reconcile_period(ws, period, ids, correct_clock=correct_clock)
     rows: list[dict[str, Any]] = [
         {
             "agreement": r.agreement_id,

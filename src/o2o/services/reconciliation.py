@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import json
 import time
+from concurrent.futures import Future
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +29,7 @@ from o2o.domain.money import ZERO, Rounding, round_to_currency
 from o2o.domain.periods import Period
 from o2o.domain.tariffs import ServiceKind
 from o2o.ledger.keys import Signer
-from o2o.rating import RatingResult, rate_recurring, rate_usage
+from o2o.rating import RatingResult, rate_recurring
 from o2o.reconcile import MatchOptions, MatchSummary, match_files
 from o2o.reconcile.aggregates import compare_by_day, compare_summaries, read_summary
 from o2o.reconcile.evidence import write_evidence
@@ -39,6 +42,8 @@ from o2o.services.cycle_common import (
     move_cycle,
     register,
 )
+from o2o.services.line_pool import LinePool
+from o2o.services.rating import stored_or_rate
 from o2o.services.registry_data import get_agreement
 from o2o.store.cycle_repository import CycleRepository, cycle_id
 from o2o.store.repositories import now_utc
@@ -106,12 +111,17 @@ def _usage_line(
     decls: dict[tuple[str, Role], Declaration],
     run_dir: Path,
     correct_clock: bool,
+    agreement_sha: str,
+    connection: Any = None,
 ) -> LineResult:
+    """One usage line: both sides rated, their records matched, the summaries compared; on cursors of
+    `connection` (a worker's DuckDB, see `line_pool`) when given."""
     prov, cust = decls[(svc.id, Role.PROVIDER)], decls[(svc.id, Role.CUSTOMER)]
     prov_path, cust_path = ws.lake.resolve(prov.lake_path), ws.lake.resolve(cust.lake_path)
     base = run_dir / svc.id
-    p_rating = rate_usage(agreement, svc.id, [prov_path], base / "rated-provider", per)
-    c_rating = rate_usage(agreement, svc.id, [cust_path], base / "rated-customer", per)
+    # What `o2o rate` stored for the same declaration and agreement revision is used as it is.
+    p_rating = stored_or_rate(ws, agreement, agreement_sha, prov, per, base / "rated-provider", connection)
+    c_rating = stored_or_rate(ws, agreement, agreement_sha, cust, per, base / "rated-customer", connection)
     tol = agreement.tolerance
     options = MatchOptions(
         time_tolerance_s=tol.time_s,
@@ -119,9 +129,10 @@ def _usage_line(
         correct_clock=correct_clock,
         temp_directory=run_dir,
     )
-    match = match_files(prov_path, cust_path, options, base / "match")
+    match = match_files(prov_path, cust_path, options, base / "match", connection)
     comparison = compare_summaries(
-        read_summary(_required(p_rating.summary_path)), read_summary(_required(c_rating.summary_path))
+        read_summary(_required(p_rating.summary_path), connection),
+        read_summary(_required(c_rating.summary_path), connection),
     )
     days = compare_by_day(comparison)
     v = verdict(p_rating.amount, c_rating.amount, tol, days, agreement.currency)
@@ -220,35 +231,73 @@ def reconcile_agreement(
     ws: Workspace, agreement_id: str, period: str, *, correct_clock: bool = False
 ) -> ReconcileReport:
     """Rate, match, compare and judge; write the statement and open disputes for lines over tolerance."""
+    return reconcile_period(ws, period, [agreement_id], correct_clock=correct_clock)[0]
+
+
+def reconcile_period(
+    ws: Workspace, period: str, agreement_ids: list[str], *, correct_clock: bool = False
+) -> list[ReconcileReport]:
+    """Reconcile agreements of a period as one batch: every usage line of them rated and matched in a
+    `LinePool` (largest lines first), then each agreement's statement written in its own
+    transaction, in the order given, as soon as its lines are done. Every agreement's declarations are
+    checked before anything runs. A line that fails stops the batch with its error: the statements of the
+    agreements before its agreement stand, as when they were reconciled one after the other. A report's
+    `seconds` is the batch's time until its statement was committed."""
     started = time.perf_counter()
     per = Period.parse(period)
-    agreement, _ = get_agreement(ws, agreement_id)
+    agreements = [get_agreement(ws, a) for a in dict.fromkeys(agreement_ids)]
     with ws.uow() as uow:
-        decls = _declarations(uow.declarations.all(agreement.id, str(per)), agreement)
-    st_id = statement_id_of(agreement.id, str(per))
-    with ws.lake.results_run(agreement.id, str(per), lambda run: _names_run(ws, run)) as run:
-        results = [
-            _recurring_line(agreement, svc, per)
-            if svc.kind is ServiceKind.RECURRING
-            else _usage_line(ws, agreement, svc, per, decls, run.folder, correct_clock)
-            for svc in agreement.services
+        decls = {ag.id: _declarations(uow.declarations.all(ag.id, str(per)), ag) for ag, _ in agreements}
+    reports = []
+    with ExitStack() as stack:
+        runs = {
+            ag.id: stack.enter_context(ws.lake.results_run(ag.id, str(per), lambda run: _names_run(ws, run)))
+            for ag, _ in agreements
+        }
+        pool = stack.enter_context(LinePool(ws.lake.staging_root))
+        jobs = [
+            (ag, stored.sha256, svc)
+            for ag, stored in agreements
+            for svc in ag.services
+            if svc.kind is not ServiceKind.RECURRING
         ]
+        jobs.sort(key=lambda j: -sum(decls[j[0].id][(j[2].id, r)].totals.rows for r in _ROLES))
+        lines: dict[tuple[str, str], Future[LineResult]] = {
+            (ag.id, svc.id): pool.submit(
+                partial(_usage_line, ws, ag, svc, per, decls[ag.id], runs[ag.id].folder, correct_clock, sha)
+            )
+            for ag, sha, svc in jobs
+        }
         hub = hub_signer(ws)
-        with ws.uow() as uow:
-            repo = uow.cycles
-            state, dispute_ids = _write_statement(uow, repo, hub, agreement, str(per), st_id, results, ws)
-            run.committing()
-            uow.commit()
-        run.commit_done()
-    return ReconcileReport(
-        agreement.id,
-        str(per),
-        st_id,
-        state,
-        tuple(results),
-        tuple(dispute_ids),
-        time.perf_counter() - started,
-    )
+        for ag, _ in agreements:
+            results = [
+                _recurring_line(ag, svc, per)
+                if svc.kind is ServiceKind.RECURRING
+                else lines[(ag.id, svc.id)].result()
+                for svc in ag.services
+            ]
+            run, st_id = runs[ag.id], statement_id_of(ag.id, str(per))
+            with ws.uow() as uow:
+                repo = uow.cycles
+                state, dispute_ids = _write_statement(uow, repo, hub, ag, str(per), st_id, results, ws)
+                run.committing()
+                uow.commit()
+            run.commit_done()
+            reports.append(
+                ReconcileReport(
+                    ag.id,
+                    str(per),
+                    st_id,
+                    state,
+                    tuple(results),
+                    tuple(dispute_ids),
+                    time.perf_counter() - started,
+                )
+            )
+    return reports
+
+
+_ROLES = (Role.PROVIDER, Role.CUSTOMER)
 
 
 def _names_run(ws: Workspace, run: str) -> bool:
