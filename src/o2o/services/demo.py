@@ -27,7 +27,7 @@ from o2o.netting import DEFAULT_HUB
 from o2o.services import disputes as dsp
 from o2o.services import registry_data, settlement, statements
 from o2o.services.ledger import export_ledger, generate_key, key_path, verify
-from o2o.services.reconciliation import ReconcileReport, reconcile_agreement
+from o2o.services.reconciliation import ReconcileReport, reconcile_period
 from o2o.services.usage import import_usage
 from o2o.synth.generator import generate_network
 from o2o.synth.options import SynthOptions
@@ -81,7 +81,7 @@ def run_demo(ws: Workspace, network: Path, opts: SynthOptions, mode: str, step: 
                                              f["declarer"], f["service"]), truth["files"]))  # fmt: skip
     lap("import")
     step("reconciling every agreement")
-    run.reports = [reconcile_agreement(ws, ag["id"], truth["period"]) for ag in truth["agreements"]]
+    run.reports = reconcile_period(ws, truth["period"], [ag["id"] for ag in truth["agreements"]])
     lap("reconcile")
     step("negotiating disputes")
     for d in dsp.list_disputes(ws, "open"):
