@@ -16,7 +16,8 @@ import pytest
 
 from o2o.bootstrap import Workspace, open_workspace
 from o2o.config import Settings
-from o2o.domain.cycle import CycleState, PaymentStatus
+from o2o.domain.cycle import CycleState, DisputeState, PaymentStatus
+from o2o.domain.disputes import ProposalStatus
 from o2o.domain.errors import InvalidTransitionError, ValidationError
 from o2o.domain.obligations import Obligation, ObligationStatus, RoundState
 from o2o.services import disputes as dsp
@@ -52,9 +53,9 @@ def _ws() -> Workspace:
 
 
 def _resolve(ws: Workspace, dispute_id: str) -> None:
-    d = dsp.show_dispute(ws, dispute_id)
-    dsp.propose(ws, dispute_id, d["provider"], None)
-    dsp.accept(ws, dispute_id, d["customer"])
+    d = dsp.show_dispute(ws, dispute_id).dispute
+    dsp.propose(ws, dispute_id, d.provider, None)
+    dsp.accept(ws, dispute_id, d.customer)
 
 
 def _signed(ws: Workspace, ctx: dict[str, Any]) -> None:
@@ -79,8 +80,8 @@ def test_signing_refuses_a_statement_reissued_between_the_read_and_the_write(
     d_id, *others = ctx["disputes"]
     for other in others:
         _resolve(ws, other)
-    d = dsp.show_dispute(ws, d_id)
-    dsp.propose(ws, d_id, d["provider"], None)
+    d = dsp.show_dispute(ws, d_id).dispute
+    dsp.propose(ws, d_id, d.provider, None)
     before = statements.show_statement(ws, ctx["statement"])["digest"]
     checked = statements._check_can_sign
     reissued: list[str] = []
@@ -88,16 +89,16 @@ def test_signing_refuses_a_statement_reissued_between_the_read_and_the_write(
     def check_then_reissue(*args: Any) -> None:
         checked(*args)
         if not reissued:  # another unit of work commits the re-issue inside the signer's read-write window
-            reissued.append(dsp.accept(ws, d_id, d["customer"])["state"])
+            reissued.append(dsp.accept(ws, d_id, d.customer).dispute.state.value)
 
     monkeypatch.setattr(statements, "_check_can_sign", check_then_reissue)
     with pytest.raises(InvalidTransitionError, match="changed while it was being signed"):
-        statements.sign_statement(ws, ctx["statement"], d["provider"], reviewed=before)
+        statements.sign_statement(ws, ctx["statement"], d.provider, reviewed=before)
     monkeypatch.undo()
     assert reissued == ["resolved"]
     shown = statements.show_statement(ws, ctx["statement"])
     assert shown["digest"] != before and shown["signatures"] == []
-    first = statements.sign_statement(ws, ctx["statement"], d["provider"], reviewed=shown["digest"])
+    first = statements.sign_statement(ws, ctx["statement"], d.provider, reviewed=shown["digest"])
     assert first.complete is False
 
 
@@ -123,23 +124,29 @@ def test_signing_transitions_legal_and_illegal(reconciled: dict[str, Any]) -> No
 def test_dispute_transitions_legal_and_illegal(reconciled: dict[str, Any]) -> None:
     ws, ctx = _ws(), reconciled
     d_id = ctx["disputes"][0]
-    d = dsp.show_dispute(ws, d_id)
+    d = dsp.show_dispute(ws, d_id).dispute
+    assert d.state is DisputeState.OPEN
     with pytest.raises(InvalidTransitionError, match="no pending proposal"):
-        dsp.accept(ws, d_id, d["customer"])
+        dsp.accept(ws, d_id, d.customer)
     with pytest.raises(InvalidTransitionError, match="not a party"):
         dsp.propose(ws, d_id, "HUB", None)
-    dsp.propose(ws, d_id, d["provider"], d["provider_amount"])
+    first = dsp.propose(ws, d_id, d.provider, d.provider_amount)
+    assert [(p.by, p.status) for p in first.proposals] == [(d.provider, ProposalStatus.PENDING)]
     with pytest.raises(InvalidTransitionError, match="own proposal"):
-        dsp.accept(ws, d_id, d["provider"])
+        dsp.accept(ws, d_id, d.provider)
     with pytest.raises(ValidationError, match="outside the two figures"):
-        dsp.propose(ws, d_id, d["customer"], "0.00")
-    rejected = dsp.reject(ws, d_id, d["customer"])
-    assert [p["status"] for p in rejected["proposals"]] == ["rejected"]
-    dsp.propose(ws, d_id, d["customer"], None)
-    resolved = dsp.accept(ws, d_id, d["provider"])
-    assert resolved["state"] == "resolved" and resolved["resolved_amount"] == resolved["split_offer"]
+        dsp.propose(ws, d_id, d.customer, "0.00")
+    rejected = dsp.reject(ws, d_id, d.customer)
+    assert [p.status for p in rejected.proposals] == [ProposalStatus.REJECTED]
+    countered = dsp.propose(ws, d_id, d.customer, None)
+    dsp.propose(ws, d_id, d.provider, countered.split_offer)  # a counter-proposal supersedes the pending one
+    resolved = dsp.accept(ws, d_id, d.customer)
+    statuses = [p.status for p in resolved.proposals]
+    assert statuses == [ProposalStatus.REJECTED, ProposalStatus.SUPERSEDED, ProposalStatus.ACCEPTED]
+    assert resolved.dispute.state is DisputeState.RESOLVED
+    assert resolved.dispute.resolved_amount == resolved.split_offer
     with pytest.raises(InvalidTransitionError, match="resolved: no more proposals"):
-        dsp.propose(ws, d_id, d["provider"], None)
+        dsp.propose(ws, d_id, d.provider, None)
 
 
 def _obligations(ws: Workspace, period: str) -> list[Obligation]:

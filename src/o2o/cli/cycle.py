@@ -216,7 +216,8 @@ def statement_list(
     )  # fmt: skip
 
 
-def _dispute_out(data: dict[str, Any], json_out: bool) -> None:
+def _dispute_out(view: dsp.DisputeView, json_out: bool) -> None:
+    data = view.to_dict(detail=True)
     if json_out:
         print_json(data)
         return
@@ -232,7 +233,7 @@ def dispute_list(
     state: Annotated[str | None, typer.Option("--state")] = None, json_out: JsonOpt = False
 ) -> None:
     """Disputes with both figures, the contested amount and the split-the-difference offer."""
-    rows = dsp.list_disputes(workspace(), state)
+    rows = [view.to_dict() for view in dsp.list_disputes(workspace(), state)]
     if json_out:
         print_json(rows)
         return

@@ -85,7 +85,7 @@ def run_demo(ws: Workspace, network: Path, opts: SynthOptions, mode: str, step: 
     lap("reconcile")
     step("negotiating disputes")
     for d in dsp.list_disputes(ws, "open"):
-        _negotiate(ws, d)
+        _negotiate(ws, d.to_dict())
     lap("disputes")
     step("signing statements")
     for report in run.reports:
@@ -119,7 +119,7 @@ def _read_final_state(ws: Workspace, run: DemoRun, round_id: str) -> None:
     run.round = {"id": rnd.id, "mode": rnd.mode, "state": rnd.state.value, **rnd.figures}
     run.payments = [p.to_dict() for p in settlement.list_payments(ws, round_id)]
     statement_ids = {r.statement_id for r in run.reports}
-    run.disputes = [d for d in dsp.list_disputes(ws) if d["statement"] in statement_ids]
+    run.disputes = [d.to_dict() for d in dsp.list_disputes(ws) if d.dispute.statement_id in statement_ids]
     run.lines = {sid: statements.show_statement(ws, sid)["lines"] for sid in sorted(statement_ids)}
     run.cycles = settlement.cycle_status(ws, period)
 

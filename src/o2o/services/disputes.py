@@ -12,13 +12,15 @@ resolution adds to the undisputed part, and posts that adjustment to the books.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from o2o.bootstrap import Workspace
 from o2o.domain.cycle import CycleState, DisputeState, parse_state
-from o2o.domain.errors import InvalidTransitionError, ValidationError
+from o2o.domain.disputes import Dispute, Proposal, ProposalStatus, latest_pending
+from o2o.domain.errors import ValidationError
 from o2o.domain.money import ZERO, Rounding, parse_amount, round_to_currency
 from o2o.domain.obligations import ObligationStatus
 from o2o.domain.periods import Period
@@ -32,74 +34,74 @@ from o2o.store.cycle_repository import CycleRepository
 from o2o.store.uow import UnitOfWork
 
 
-def split_amount(dispute: dict[str, Any], mode: Rounding) -> Decimal:
-    """Split the difference: the average of the two figures, to the currency's minor unit by `mode`."""
-    avg = (Decimal(dispute["provider_amount"]) + Decimal(dispute["customer_amount"])) / 2
-    return round_to_currency(avg, dispute["currency"], mode)
+@dataclass(frozen=True, slots=True)
+class DisputeView:
+    """A dispute with the split-the-difference offer its agreement's rounding gives, and its proposals."""
 
+    dispute: Dispute
+    split_offer: Decimal
+    proposals: tuple[Proposal, ...] = ()
 
-def _split_note(dispute: dict[str, Any], mode: Rounding) -> str:
-    return f"split the difference (average rounded {mode.value} to the {dispute['currency']} minor unit)"
-
-
-def _rounding(uow: UnitOfWork, repo: CycleRepository, dispute: dict[str, Any]) -> Rounding:
-    """The rounding mode the dispute's agreement states (its amounts are rounded that way)."""
-    agreement_id = repo.statement(dispute["statement_id"])["agreement_id"]
-    return read_agreement(uow, agreement_id)[0].rounding.mode
-
-
-def list_disputes(ws: Workspace, state: str | None = None) -> list[dict[str, Any]]:
-    """Every dispute, or those in `state` (one of `DisputeState`: anything else is an error, not no rows)."""
-    wanted = None if state is None else parse_state(DisputeState, state, "dispute state").value
-    with ws.uow() as uow:
-        repo = uow.cycles
-        return [_summary(d, _rounding(uow, repo, d)) for d in repo.disputes(state=wanted)]
-
-
-def _summary(d: dict[str, Any], mode: Rounding) -> dict[str, Any]:
-    return {
-        "id": d["id"],
-        "statement": d["statement_id"],
-        "service": d["service"],
-        "provider": d["provider"],
-        "customer": d["customer"],
-        "currency": d["currency"],
-        "provider_amount": d["provider_amount"],
-        "customer_amount": d["customer_amount"],
-        "contested_amount": d["contested_amount"],
-        "resolved_amount": d["resolved_amount"],
-        "split_offer": split_amount(d, mode),
-        "state": d["state"],
-        "deadline": d["deadline"],
-    }
-
-
-def show_dispute(ws: Workspace, dispute_id: str) -> dict[str, Any]:
-    with ws.uow() as uow:
-        repo = uow.cycles
-        d = repo.dispute(dispute_id)
-        out = _summary(d, _rounding(uow, repo, d))
-        out["evidence"] = json.loads(d["evidence"])
-        out["proposals"] = [
-            {
-                "seq": p["seq"],
-                "by": p["by_operator"],
-                "amount": p["amount"],
-                "note": p["note"],
-                "status": p["status"],
-            }
-            for p in repo.proposals(dispute_id)
-        ]
+    def to_dict(self, *, detail: bool = False) -> dict[str, Any]:
+        """As `dispute list --json` (and, with `detail`, `dispute show --json`) shows it."""
+        d = self.dispute
+        out: dict[str, Any] = {
+            "id": d.id,
+            "statement": d.statement_id,
+            "service": d.service,
+            "provider": d.provider,
+            "customer": d.customer,
+            "currency": d.currency,
+            "provider_amount": d.provider_amount,
+            "customer_amount": d.customer_amount,
+            "contested_amount": d.contested_amount,
+            "resolved_amount": d.resolved_amount,
+            "split_offer": self.split_offer,
+            "state": d.state.value,
+            "deadline": d.deadline,
+        }
+        if detail:
+            out["evidence"] = dict(d.evidence)
+            out["proposals"] = [
+                {"seq": p.seq, "by": p.by, "amount": p.amount, "note": p.note, "status": p.status.value}
+                for p in self.proposals
+            ]
         return out
 
 
-def _open(repo: CycleRepository, dispute_id: str, operator: str) -> dict[str, Any]:
+def split_amount(dispute: Dispute, mode: Rounding) -> Decimal:
+    """Split the difference: the average of the two figures, to the currency's minor unit by `mode`."""
+    avg = (dispute.provider_amount + dispute.customer_amount) / 2
+    return round_to_currency(avg, dispute.currency, mode)
+
+
+def _split_note(dispute: Dispute, mode: Rounding) -> str:
+    return f"split the difference (average rounded {mode.value} to the {dispute.currency} minor unit)"
+
+
+def _rounding(uow: UnitOfWork, repo: CycleRepository, dispute: Dispute) -> Rounding:
+    """The rounding mode the dispute's agreement states (its amounts are rounded that way)."""
+    agreement_id = repo.statement(dispute.statement_id)["agreement_id"]
+    return read_agreement(uow, agreement_id)[0].rounding.mode
+
+
+def list_disputes(ws: Workspace, state: str | None = None) -> list[DisputeView]:
+    """Every dispute, or those in `state` (one of `DisputeState`: anything else is an error, not no rows)."""
+    wanted = None if state is None else parse_state(DisputeState, state, "dispute state")
+    with ws.uow() as uow:
+        repo = uow.cycles
+        return [DisputeView(d, split_amount(d, _rounding(uow, repo, d))) for d in repo.disputes(state=wanted)]
+
+
+def _view(uow: UnitOfWork, repo: CycleRepository, dispute_id: str) -> DisputeView:
     d = repo.dispute(dispute_id)
-    if operator not in (d["provider"], d["customer"]):
-        raise InvalidTransitionError(f"{operator} is not a party to dispute {dispute_id}")
-    if d["state"] != "open":
-        raise InvalidTransitionError(f"dispute {dispute_id} is {d['state']}: no more proposals")
-    return d
+    return DisputeView(d, split_amount(d, _rounding(uow, repo, d)), tuple(repo.proposals(dispute_id)))
+
+
+def show_dispute(ws: Workspace, dispute_id: str) -> DisputeView:
+    """The dispute with its evidence and proposals."""
+    with ws.uow() as uow:
+        return _view(uow, uow.cycles, dispute_id)
 
 
 def propose(
@@ -110,80 +112,72 @@ def propose(
     note: str = "",
     field: str = "amount",
     passphrase: bytes | None = None,
-) -> dict[str, Any]:
+) -> DisputeView:
     """Propose an amount for the line (None: split the difference); `amount` is what the user entered
     for `field`, refused when finer than the dispute currency's minor unit."""
     signer = load_signer(ws, operator, passphrase)
     with ws.uow() as uow:
         repo = uow.cycles
-        d = _open(repo, dispute_id, operator)
+        d = repo.dispute(dispute_id).open_to(operator)
         if amount is None:
             mode = _rounding(uow, repo, d)
             value, note = split_amount(d, mode), note or _split_note(d, mode)
         else:
-            value = parse_amount(amount, d["currency"], field)
-        low, high = sorted((Decimal(d["provider_amount"]), Decimal(d["customer_amount"])))
+            value = parse_amount(amount, d.currency, field)
+        low, high = sorted((d.provider_amount, d.customer_amount))
         if not low <= value <= high:
             raise ValidationError(f"{field}: proposal {value} is outside the two figures ({low} … {high})")
         seq = repo.add_proposal(dispute_id, operator, value, note)
         register(uow, signer, "dispute.proposed", dispute_id, {"seq": seq, "amount": str(value)})
+        view = _view(uow, repo, dispute_id)
         uow.commit()
-    return show_dispute(ws, dispute_id)
+    return view
 
 
-def _pending_from_other(repo: CycleRepository, d: dict[str, Any], operator: str) -> dict[str, Any]:
-    pending = [p for p in repo.proposals(d["id"]) if p["status"] == "pending"]
-    if not pending:
-        raise InvalidTransitionError(f"dispute {d['id']} has no pending proposal")
-    latest = pending[-1]
-    if latest["by_operator"] == operator:
-        raise InvalidTransitionError(f"{operator} cannot answer its own proposal on {d['id']}")
-    return latest
-
-
-def reject(ws: Workspace, dispute_id: str, operator: str, passphrase: bytes | None = None) -> dict[str, Any]:
+def reject(ws: Workspace, dispute_id: str, operator: str, passphrase: bytes | None = None) -> DisputeView:
     signer = load_signer(ws, operator, passphrase)
     with ws.uow() as uow:
         repo = uow.cycles
-        d = _open(repo, dispute_id, operator)
-        latest = _pending_from_other(repo, d, operator)
-        repo.set_proposal_status(dispute_id, latest["seq"], "rejected")
-        register(uow, signer, "dispute.rejected", dispute_id, {"seq": latest["seq"]})
+        d = repo.dispute(dispute_id).open_to(operator)
+        latest = latest_pending(d, repo.proposals(dispute_id), operator)
+        repo.set_proposal_status(latest, ProposalStatus.REJECTED)
+        register(uow, signer, "dispute.rejected", dispute_id, {"seq": latest.seq})
+        view = _view(uow, repo, dispute_id)
         uow.commit()
-    return show_dispute(ws, dispute_id)
+    return view
 
 
-def accept(ws: Workspace, dispute_id: str, operator: str, passphrase: bytes | None = None) -> dict[str, Any]:
+def accept(ws: Workspace, dispute_id: str, operator: str, passphrase: bytes | None = None) -> DisputeView:
     """Accept the other party's latest proposal: the dispute is resolved at that amount."""
     signer = load_signer(ws, operator, passphrase)
     hub = hub_signer(ws)
     with ws.uow() as uow:
         repo = uow.cycles
-        d = _open(repo, dispute_id, operator)
-        latest = _pending_from_other(repo, d, operator)
-        amount = Decimal(latest["amount"])
-        repo.set_proposal_status(dispute_id, latest["seq"], "accepted")
-        repo.update_dispute(d, state="resolved", resolved_amount=amount)
-        register(uow, signer, "dispute.accepted", dispute_id, {"seq": latest["seq"], "amount": str(amount)})
-        _apply_resolution(uow, repo, d, amount, hub)
+        d = repo.dispute(dispute_id).open_to(operator)
+        latest = latest_pending(d, repo.proposals(dispute_id), operator)
+        repo.set_proposal_status(latest, ProposalStatus.ACCEPTED)
+        d = repo.save_dispute(d.resolved(latest.amount))
+        register(
+            uow, signer, "dispute.accepted", dispute_id, {"seq": latest.seq, "amount": str(latest.amount)}
+        )
+        _apply_resolution(uow, repo, d, latest.amount, hub)
+        view = _view(uow, repo, dispute_id)
         uow.commit()
-    return show_dispute(ws, dispute_id)
+    return view
 
 
 def _apply_resolution(
-    uow: UnitOfWork, repo: CycleRepository, d: dict[str, Any], amount: Decimal, hub: Signer
+    uow: UnitOfWork, repo: CycleRepository, d: Dispute, amount: Decimal, hub: Signer
 ) -> None:
-    st = repo.statement(d["statement_id"])
+    st = repo.statement(d.statement_id)
     if not repo.signatures(st["id"]):
         # Nobody signed yet: the line itself takes the resolved amount and the document is re-issued.
-        repo.update_line(
-            st["id"], d["service"], agreed_amount=amount, disputed_amount=ZERO, outcome="resolved"
-        )
+        repo.update_line(st["id"], d.service, agreed_amount=amount, disputed_amount=ZERO, outcome="resolved")
         document = json.loads(st["document"])
         for line in document["lines"]:
-            if line["service"] == d["service"]:
+            if line["service"] == d.service:
                 line.update(agreed_amount=str(amount), disputed_amount="0", outcome="resolved")
-        open_left = [x for x in repo.disputes(st["id"]) if x["state"] == "open" and x["id"] != d["id"]]
+        open_left = [x for x in repo.disputes(st["id"], DisputeState.OPEN) if x.id != d.id]
         repo.update_statement(
             st,
             state="disputed" if open_left else "agreed",
@@ -194,11 +188,11 @@ def _apply_resolution(
             cycle = repo.cycle(st["agreement_id"], st["period"])
             if cycle is not None and cycle.state is CycleState.DISPUTED:
                 move_cycle(uow, cycle, CycleState.AGREED, hub)
-        register(uow, hub, "statement.reissued", st["id"], {"digest": digest(document), "dispute": d["id"]})
+        register(uow, hub, "statement.reissued", st["id"], {"digest": digest(document), "dispute": d.id})
         return
-    ob = repo.obligation_of_dispute(d["id"])
-    line = next(x for x in repo.lines(st["id"]) if x["service"] == d["service"])
-    extra = round_to_currency(max(amount - Decimal(line["agreed_amount"]), ZERO), d["currency"])
+    ob = repo.obligation_of_dispute(d.id)
+    line = next(x for x in repo.lines(st["id"]) if x["service"] == d.service)
+    extra = round_to_currency(max(amount - Decimal(line["agreed_amount"]), ZERO), d.currency)
     if ob is not None:
         status = ObligationStatus.OPEN if extra > ZERO else ObligationStatus.CANCELLED
         changed = repo.save_obligation(ob.moved(status, amount=extra, remaining=extra))
@@ -206,10 +200,10 @@ def _apply_resolution(
         if extra > ZERO:
             period = Period.parse(st["period"])
             post_dispute_adjustment(
-                uow, dispute_id=d["id"], provider=d["provider"], customer=d["customer"], amount=extra,
-                currency=d["currency"], date=period.next.first_day, actor="HUB", due_date=ob.due_date,
+                uow, dispute_id=d.id, provider=d.provider, customer=d.customer, amount=extra,
+                currency=d.currency, date=period.next.first_day, actor="HUB", due_date=ob.due_date,
             )  # fmt: skip
-    register(uow, hub, "obligation.released", d["id"], {"amount": str(extra)})
+    register(uow, hub, "obligation.released", d.id, {"amount": str(extra)})
 
 
 def escalate_overdue(ws: Workspace, as_of: date) -> list[str]:
@@ -218,10 +212,10 @@ def escalate_overdue(ws: Workspace, as_of: date) -> list[str]:
     escalated = []
     with ws.uow() as uow:
         repo = uow.cycles
-        for d in repo.disputes(state="open"):
-            if d["deadline"] < as_of:
-                repo.update_dispute(d, state="escalated")
-                register(uow, hub, "dispute.escalated", d["id"], {"deadline": d["deadline"].isoformat()})
-                escalated.append(d["id"])
+        for d in repo.disputes(state=DisputeState.OPEN):
+            if d.deadline < as_of:
+                repo.save_dispute(d.escalated())
+                register(uow, hub, "dispute.escalated", d.id, {"deadline": d.deadline.isoformat()})
+                escalated.append(d.id)
         uow.commit()
     return escalated

@@ -24,6 +24,7 @@ from o2o.bootstrap import Workspace
 from o2o.domain.agreements import Agreement, Role, Service
 from o2o.domain.cycle import CycleState
 from o2o.domain.declarations import Declaration
+from o2o.domain.disputes import Dispute
 from o2o.domain.errors import InvalidTransitionError, NotFoundError
 from o2o.domain.money import ZERO, Rounding, round_to_currency
 from o2o.domain.periods import Period
@@ -367,22 +368,12 @@ def _write_statement(
     for r in disputed:
         d_id = f"DSP-{agreement.id}-{period}-{r.service.id}"
         repo.add_dispute(
-            {
-                "id": d_id,
-                "statement_id": st_id,
-                "service": r.service.id,
-                "provider": r.service.provider,
-                "customer": r.service.customer,
-                "currency": agreement.currency,
-                "provider_amount": r.verdict.provider_amount,
-                "customer_amount": r.verdict.customer_amount,
-                "contested_amount": r.disputed_amount,
-                "resolved_amount": None,
-                "state": "open",
-                "evidence": json.dumps(evidence[r.service.id], sort_keys=True),
-                "deadline": deadline,
-            }
-        )
+            Dispute(
+                d_id, st_id, r.service.id, r.service.provider, r.service.customer, agreement.currency,
+                r.verdict.provider_amount, r.verdict.customer_amount, r.disputed_amount, deadline,
+                evidence[r.service.id],
+            )
+        )  # fmt: skip
         register(
             uow, hub, "dispute.opened", d_id,
             {"statement": st_id, "contested": str(r.disputed_amount), "deadline": deadline.isoformat()},

@@ -15,7 +15,7 @@ from typing import Any
 
 from o2o.bootstrap import Workspace
 from o2o.domain.agreements import Agreement
-from o2o.domain.cycle import Cycle, CycleState, PaymentStatus, parse_state
+from o2o.domain.cycle import Cycle, CycleState, DisputeState, PaymentStatus, parse_state
 from o2o.domain.errors import InvalidTransitionError, NotFoundError, ValidationError
 from o2o.domain.money import ZERO, totals_by_currency
 from o2o.domain.obligations import (
@@ -270,7 +270,7 @@ def close_period(ws: Workspace, period: str) -> list[str]:
         waiting = [f"{c.id} ({c.state.value})" for c in cycles if c.state not in done]
         if waiting:
             raise InvalidTransitionError(f"period {per} cannot close: not settled: {', '.join(waiting)}")
-        open_disputes = [d["id"] for d in repo.disputes(state="open", period=str(per))]
+        open_disputes = [d.id for d in repo.disputes(state=DisputeState.OPEN, period=str(per))]
         if open_disputes:
             raise InvalidTransitionError(
                 f"period {per} cannot close: open disputes {', '.join(open_disputes)}"
@@ -333,7 +333,7 @@ def _status(
         "waiting_for": waiting,
         "statement": st["id"] if st else None,
         "signatures": [s["operator"] for s in repo.signatures(st["id"])] if st else [],
-        "disputes_open": sum(1 for d in disputes if d["state"] == "open"),
+        "disputes_open": sum(1 for d in disputes if d.state is DisputeState.OPEN),
         "obligations": len(obligations),
         # Per currency (a statement's obligations share its currency; never summed across).
         "obligations_amount": {

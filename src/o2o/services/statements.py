@@ -17,7 +17,8 @@ from decimal import Decimal
 from typing import Any
 
 from o2o.bootstrap import Workspace
-from o2o.domain.cycle import CycleState
+from o2o.domain.cycle import CycleState, DisputeState
+from o2o.domain.disputes import Dispute
 from o2o.domain.errors import (
     ConcurrencyError,
     InvalidTransitionError,
@@ -65,7 +66,7 @@ def show_statement(ws: Workspace, statement_id: str) -> dict[str, Any]:
                 {"operator": s["operator"], "key_id": s["key_id"], "signature": s["signature"]}
                 for s in repo.signatures(statement_id)
             ],
-            "disputes": [{"id": d["id"], "state": d["state"]} for d in repo.disputes(statement_id)],
+            "disputes": [{"id": d.id, "state": d.state.value} for d in repo.disputes(statement_id)],
             "evidence": json.loads(st["evidence"]),
         }
 
@@ -79,7 +80,7 @@ def withdraw_statement(
         {"operator": s["operator"], "key_id": s["key_id"], "signature": s["signature"]}
         for s in repo.signatures(st["id"])
     ]
-    disputes = [d["id"] for d in repo.disputes(st["id"])]
+    disputes = [d.id for d in repo.disputes(st["id"])]
     repo.delete_statement(st["id"])
     register(
         uow, hub, "statement.withdrawn", st["id"],
@@ -196,7 +197,7 @@ def _complete(
     due = obligations_due(period, agreement.payment_days)
     booked = period.next.first_day
     created: list[Obligation] = []
-    disputes = {d["service"]: d for d in repo.disputes(st["id"])}
+    disputes = {d.service: d for d in repo.disputes(st["id"])}
     for line in repo.lines(st["id"]):
         amount = round_to_currency(Decimal(line["agreed_amount"]), st["currency"])
         if amount > ZERO:
@@ -212,10 +213,10 @@ def _complete(
             extra, status = _disputed_part(dispute, line, st["currency"])
             if extra > ZERO or status is ObligationStatus.WITHHELD:
                 ob_id = f"OBL-{st['agreement_id']}-{st['period']}-{line['service']}-disputed"
-                created.append(_add_obligation(repo, ob_id, st, line, extra, due, status, dispute["id"]))
+                created.append(_add_obligation(repo, ob_id, st, line, extra, due, status, dispute.id))
             if status is ObligationStatus.OPEN and extra > ZERO:
                 post_dispute_adjustment(
-                    uow, dispute_id=dispute["id"], provider=line["provider"], customer=line["customer"],
+                    uow, dispute_id=dispute.id, provider=line["provider"], customer=line["customer"],
                     amount=extra, currency=st["currency"], date=booked, actor="HUB", due_date=due,
                 )  # fmt: skip
     # Each obligation is registered with its figures: the record that netting checks the store against.
@@ -230,14 +231,13 @@ def _complete(
     return ids
 
 
-def _disputed_part(
-    dispute: dict[str, Any], line: dict[str, Any], currency: str
-) -> tuple[Decimal, ObligationStatus]:
-    """The contested part of a line: withheld at its full size while open, else what the resolution added."""
-    if dispute["state"] == "resolved":
-        extra = Decimal(dispute["resolved_amount"]) - Decimal(line["agreed_amount"])
+def _disputed_part(dispute: Dispute, line: dict[str, Any], currency: str) -> tuple[Decimal, ObligationStatus]:
+    """The contested part of a line: withheld at its full size until resolved, else what the resolution
+    added to the undisputed part."""
+    if dispute.state is DisputeState.RESOLVED and dispute.resolved_amount is not None:
+        extra = dispute.resolved_amount - Decimal(line["agreed_amount"])
         return round_to_currency(max(extra, ZERO), currency), ObligationStatus.OPEN
-    return round_to_currency(Decimal(dispute["contested_amount"]), currency), ObligationStatus.WITHHELD
+    return round_to_currency(dispute.contested_amount, currency), ObligationStatus.WITHHELD
 
 
 def _add_obligation(
@@ -276,7 +276,7 @@ def list_statements(
                 "currency": st["currency"],
                 "digest": st["digest"],
                 "signatures": [s["operator"] for s in repo.signatures(st["id"])],
-                "disputes": [d["id"] for d in repo.disputes(st["id"])],
+                "disputes": [d.id for d in repo.disputes(st["id"])],
             }
             for st in found  # cycles come by period and agreement
             if st is not None and (wanted is None or st["state"] == wanted)

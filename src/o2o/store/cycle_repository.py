@@ -1,6 +1,6 @@
 """Reading and writing the settlement cycle (never commits; the unit of work does).
 
-Cycles, obligations, netting rounds, set-offs and payment instructions come and go as the domain's typed
+Cycles, disputes and their proposals, obligations, netting rounds, set-offs and payment instructions come and go as the domain's typed
 values; their states are enums everywhere but here, where each is mapped to and from its column. An update
 is optimistically locked on the version the value was read at and returns the value at its new version.
 """
@@ -15,7 +15,8 @@ from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, update
 
-from o2o.domain.cycle import Cycle, CycleState, PaymentStatus
+from o2o.domain.cycle import Cycle, CycleState, DisputeState, PaymentStatus
+from o2o.domain.disputes import Dispute, Proposal, ProposalStatus
 from o2o.domain.errors import NotFoundError
 from o2o.domain.obligations import (
     NettingRound,
@@ -140,18 +141,26 @@ class CycleRepository:
         return [dict(r) for r in self.conn.execute(q).mappings()]
 
     # --- disputes -----------------------------------------------------------------------------------
-    def add_dispute(self, row: Row) -> None:
-        self.conn.execute(insert(t.disputes).values(**row, opened_at=now_utc()))
+    def add_dispute(self, d: Dispute) -> None:
+        self.conn.execute(
+            insert(t.disputes).values(
+                id=d.id, statement_id=d.statement_id, service=d.service, provider=d.provider,
+                customer=d.customer, currency=d.currency, provider_amount=d.provider_amount,
+                customer_amount=d.customer_amount, contested_amount=d.contested_amount,
+                resolved_amount=d.resolved_amount, state=d.state.value,
+                evidence=json.dumps(d.evidence, sort_keys=True), deadline=d.deadline, opened_at=now_utc(),
+            )
+        )  # fmt: skip
 
-    def dispute(self, dispute_id: str) -> Row:
+    def dispute(self, dispute_id: str) -> Dispute:
         row = self.conn.execute(select(t.disputes).where(t.disputes.c.id == dispute_id)).mappings().first()
         if row is None:
             raise NotFoundError(f"unknown dispute {dispute_id!r}")
-        return dict(row)
+        return _dispute(row)
 
     def disputes(
-        self, statement_id: str | None = None, state: str | None = None, period: str | None = None
-    ) -> list[Row]:
+        self, statement_id: str | None = None, state: DisputeState | None = None, period: str | None = None
+    ) -> list[Dispute]:
         """The disputes of a statement, in a state, of a period (found through their statement's period)."""
         q = select(t.disputes).order_by(t.disputes.c.id)
         if statement_id:
@@ -159,19 +168,24 @@ class CycleRepository:
         if period:
             of_period = select(t.statements.c.id).where(t.statements.c.period == period)
             q = q.where(t.disputes.c.statement_id.in_(of_period))
-        if state:
-            q = q.where(t.disputes.c.state == state)
-        return [dict(r) for r in self.conn.execute(q).mappings()]
+        if state is not None:
+            q = q.where(t.disputes.c.state == state.value)
+        return [_dispute(r) for r in self.conn.execute(q).mappings()]
 
-    def update_dispute(self, row: Row, **values: Any) -> None:
-        update_versioned(self.conn, t.disputes, row["id"], row["version"], **values)
+    def save_dispute(self, d: Dispute) -> Dispute:
+        """Store a dispute's state and resolved amount (locked on the version it was read at)."""
+        version = update_versioned(
+            self.conn, t.disputes, d.id, d.version, state=d.state.value, resolved_amount=d.resolved_amount
+        )
+        return replace(d, version=version)
 
     def add_proposal(self, dispute_id: str, by: str, amount: Decimal, note: str) -> int:
+        """Add the next proposal of a dispute; the pending one it answers is superseded."""
         c = t.proposals.c
         self.conn.execute(
             update(t.proposals)
-            .where(c.dispute_id == dispute_id, c.status == "pending")
-            .values(status="superseded")
+            .where(c.dispute_id == dispute_id, c.status == ProposalStatus.PENDING.value)
+            .values(status=ProposalStatus.SUPERSEDED.value)
         )
         seq = self.conn.execute(select(func.coalesce(func.max(c.seq), 0)).where(c.dispute_id == dispute_id))
         number = int(seq.scalar_one()) + 1
@@ -182,21 +196,28 @@ class CycleRepository:
                 by_operator=by,
                 amount=amount,
                 note=note,
-                status="pending",
+                status=ProposalStatus.PENDING.value,
                 created_at=now_utc(),
             )
         )
         return number
 
-    def proposals(self, dispute_id: str) -> list[Row]:
+    def proposals(self, dispute_id: str) -> list[Proposal]:
         q = select(t.proposals).where(t.proposals.c.dispute_id == dispute_id).order_by(t.proposals.c.seq)
-        return [dict(r) for r in self.conn.execute(q).mappings()]
+        return [
+            Proposal(r["dispute_id"], r["seq"], r["by_operator"], Decimal(r["amount"]), r["note"],
+                     ProposalStatus(r["status"]), r["created_at"])
+            for r in self.conn.execute(q).mappings()
+        ]  # fmt: skip
 
-    def set_proposal_status(self, dispute_id: str, seq: int, status: str) -> None:
+    def set_proposal_status(self, proposal: Proposal, status: ProposalStatus) -> Proposal:
         c = t.proposals.c
         self.conn.execute(
-            update(t.proposals).where(c.dispute_id == dispute_id, c.seq == seq).values(status=status)
+            update(t.proposals)
+            .where(c.dispute_id == proposal.dispute_id, c.seq == proposal.seq)
+            .values(status=status.value)
         )
+        return replace(proposal, status=status)
 
     # --- obligations --------------------------------------------------------------------------------
     def add_obligation(self, ob: Obligation) -> None:
@@ -309,6 +330,16 @@ class CycleRepository:
 # --- rows to domain values: the one place a state column is read as text --------------------------------
 def _cycle(r: Any) -> Cycle:
     return Cycle(r["id"], r["agreement_id"], r["period"], CycleState(r["state"]), r["version"])
+
+
+def _dispute(r: Any) -> Dispute:
+    resolved = r["resolved_amount"]
+    return Dispute(
+        r["id"], r["statement_id"], r["service"], r["provider"], r["customer"], r["currency"],
+        Decimal(r["provider_amount"]), Decimal(r["customer_amount"]), Decimal(r["contested_amount"]),
+        r["deadline"], json.loads(r["evidence"]), DisputeState(r["state"]),
+        None if resolved is None else Decimal(resolved), r["opened_at"], r["version"],
+    )  # fmt: skip
 
 
 def _obligation(r: Any) -> Obligation:
