@@ -126,3 +126,25 @@ def test_the_period_opens_one_duckdb_per_worker_not_per_line(
     lines = sum(1 for x in r.json() for ln in x["lines"] if ln["matched"] is not None)
     assert lines >= 10
     assert len(opened) <= WORKERS + disputed, f"{len(opened)} DuckDB databases for {lines} lines"
+
+
+def test_a_failing_line_stops_the_batch_after_the_agreements_before_it(
+    declared: tuple[Any, dict[str, Any]], db_workspace: Path
+) -> None:
+    """As when the agreements were reconciled one after the other: those before the failing line's agreement
+    keep their statements, the rest get none, and nothing of the batch is left in the lake's staging."""
+    cli, truth = declared
+    order = sorted(a["id"] for a in truth["agreements"])  # the order the period's cycles are listed in
+    last = order[-1]
+    shown = cli("usage", "list", "--agreement", last, "--period", PERIOD, "--json").json()
+    lake_file = Path(shown[0]["lake_path"])
+    lake_file = lake_file if lake_file.is_absolute() else db_workspace / "lake" / lake_file
+    lake_file.unlink()
+    r = cli("reconcile", "--period", PERIOD)
+    assert r.code == 1
+    assert len(r.err.strip().splitlines()) == 1 and str(lake_file.name) in r.err
+    for agreement in order:
+        s = cli("statement", "show", f"ST-{agreement}-{PERIOD}", "--json")
+        assert (s.code == 0) is (agreement != last), (agreement, s.err)
+    assert not list((db_workspace / "lake" / "results" / last).rglob("*.parquet"))
+    assert not list((db_workspace / "lake" / ".staging").iterdir())
