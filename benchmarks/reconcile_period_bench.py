@@ -96,10 +96,12 @@ def run_period(job: dict[str, Any], folder: Path) -> dict[str, Any]:
 
     ws = workspace()
     ids = rec.agreements_to_reconcile(ws, job["period"])
-    if hasattr(rec, "reconcile_period"):
-        reports = rec.reconcile_period(ws, job["period"], ids)
-    else:  # a source tree from before the batch (`--src`): the agreements one after the other, as it did
+    try:
+        from o2o.services.period_reconciliation import reconcile_period
+    except ImportError:  # a source tree from before the batch (`--src`): the agreements one after the other
         reports = [rec.reconcile_agreement(ws, a, job["period"]) for a in ids]
+    else:
+        reports = reconcile_period(ws, job["period"], ids)
     matches = [ln.match for r in reports for ln in r.lines if ln.match is not None]
     out: dict[str, Any] = {k: sum(getattr(m, k) for m in matches) for k in COUNTS}
     return {**out, "lines": len(matches), "agreements": len(reports)}

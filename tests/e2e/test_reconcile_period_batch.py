@@ -109,7 +109,7 @@ def test_the_period_opens_one_duckdb_per_worker_not_per_line(
     """Each line used to open five databases (two ratings, a matching, two summary reads), ~20 ms of CPU
     each, which outweighed the small lines' work; the batch opens one per worker (and one per disputed
     line's evidence)."""
-    from o2o.services.line_pool import WORKERS
+    from o2o.services.period_reconciliation import WORKERS
 
     cli, _ = declared
     opened: list[object] = []

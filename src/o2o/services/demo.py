@@ -27,7 +27,8 @@ from o2o.netting import DEFAULT_HUB
 from o2o.services import disputes as dsp
 from o2o.services import registry_data, settlement, statements
 from o2o.services.ledger import export_ledger, generate_key, key_path, verify
-from o2o.services.reconciliation import ReconcileReport, reconcile_period
+from o2o.services.period_reconciliation import reconcile_period
+from o2o.services.reconciliation import ReconcileReport
 from o2o.services.usage import import_usage
 from o2o.synth.generator import generate_network
 from o2o.synth.options import SynthOptions

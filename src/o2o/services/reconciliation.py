@@ -10,13 +10,9 @@ killed one is removed by the next reconciliation (or any write's staging sweep),
 from __future__ import annotations
 
 import json
-import time
-from concurrent.futures import Future
-from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +24,6 @@ from o2o.domain.disputes import Dispute
 from o2o.domain.errors import InvalidTransitionError, NotFoundError
 from o2o.domain.money import ZERO, Rounding, round_to_currency
 from o2o.domain.periods import Period
-from o2o.domain.tariffs import ServiceKind
 from o2o.ledger.keys import Signer
 from o2o.rating import RatingResult, rate_recurring
 from o2o.reconcile import MatchOptions, MatchSummary, match_files
@@ -38,14 +33,11 @@ from o2o.reconcile.verdict import Verdict, verdict
 from o2o.services.cycle_common import (
     canonical,
     digest,
-    hub_signer,
     missing_declarations,
     move_cycle,
     register,
 )
-from o2o.services.line_pool import LinePool
 from o2o.services.rating import stored_or_rate
-from o2o.services.registry_data import get_agreement
 from o2o.store.cycle_repository import CycleRepository, cycle_id
 from o2o.store.repositories import now_utc
 from o2o.store.uow import UnitOfWork
@@ -116,7 +108,7 @@ def _usage_line(
     connection: Any = None,
 ) -> LineResult:
     """One usage line: both sides rated, their records matched, the summaries compared; on cursors of
-    `connection` (a worker's DuckDB, see `line_pool`) when given."""
+    `connection` (a worker's DuckDB, see `period_reconciliation`) when given."""
     prov, cust = decls[(svc.id, Role.PROVIDER)], decls[(svc.id, Role.CUSTOMER)]
     prov_path, cust_path = ws.lake.resolve(prov.lake_path), ws.lake.resolve(cust.lake_path)
     base = run_dir / svc.id
@@ -226,79 +218,6 @@ def agreements_to_reconcile(ws: Workspace, period: str) -> list[str]:
         )
     states = ", ".join(f"{c.id} is {c.state.value}" for c in cycles)
     raise InvalidTransitionError(f"period {per}: nothing to reconcile: no cycle is declared ({states})")
-
-
-def reconcile_agreement(
-    ws: Workspace, agreement_id: str, period: str, *, correct_clock: bool = False
-) -> ReconcileReport:
-    """Rate, match, compare and judge; write the statement and open disputes for lines over tolerance."""
-    return reconcile_period(ws, period, [agreement_id], correct_clock=correct_clock)[0]
-
-
-def reconcile_period(
-    ws: Workspace, period: str, agreement_ids: list[str], *, correct_clock: bool = False
-) -> list[ReconcileReport]:
-    """Reconcile agreements of a period as one batch: every usage line of them rated and matched in a
-    `LinePool` (largest lines first), then each agreement's statement written in its own
-    transaction, in the order given, as soon as its lines are done. Every agreement's declarations are
-    checked before anything runs. A line that fails stops the batch with its error: the statements of the
-    agreements before its agreement stand, as when they were reconciled one after the other. A report's
-    `seconds` is the batch's time until its statement was committed."""
-    started = time.perf_counter()
-    per = Period.parse(period)
-    agreements = [get_agreement(ws, a) for a in dict.fromkeys(agreement_ids)]
-    with ws.uow() as uow:
-        decls = {ag.id: _declarations(uow.declarations.all(ag.id, str(per)), ag) for ag, _ in agreements}
-    reports = []
-    with ExitStack() as stack:
-        runs = {
-            ag.id: stack.enter_context(ws.lake.results_run(ag.id, str(per), lambda run: _names_run(ws, run)))
-            for ag, _ in agreements
-        }
-        pool = stack.enter_context(LinePool(ws.lake.staging_root))
-        jobs = [
-            (ag, stored.sha256, svc)
-            for ag, stored in agreements
-            for svc in ag.services
-            if svc.kind is not ServiceKind.RECURRING
-        ]
-        jobs.sort(key=lambda j: -sum(decls[j[0].id][(j[2].id, r)].totals.rows for r in _ROLES))
-        lines: dict[tuple[str, str], Future[LineResult]] = {
-            (ag.id, svc.id): pool.submit(
-                partial(_usage_line, ws, ag, svc, per, decls[ag.id], runs[ag.id].folder, correct_clock, sha)
-            )
-            for ag, sha, svc in jobs
-        }
-        hub = hub_signer(ws)
-        for ag, _ in agreements:
-            results = [
-                _recurring_line(ag, svc, per)
-                if svc.kind is ServiceKind.RECURRING
-                else lines[(ag.id, svc.id)].result()
-                for svc in ag.services
-            ]
-            run, st_id = runs[ag.id], statement_id_of(ag.id, str(per))
-            with ws.uow() as uow:
-                repo = uow.cycles
-                state, dispute_ids = _write_statement(uow, repo, hub, ag, str(per), st_id, results, ws)
-                run.committing()
-                uow.commit()
-            run.commit_done()
-            reports.append(
-                ReconcileReport(
-                    ag.id,
-                    str(per),
-                    st_id,
-                    state,
-                    tuple(results),
-                    tuple(dispute_ids),
-                    time.perf_counter() - started,
-                )
-            )
-    return reports
-
-
-_ROLES = (Role.PROVIDER, Role.CUSTOMER)
 
 
 def _names_run(ws: Workspace, run: str) -> bool:

@@ -1,0 +1,165 @@
+"""Reconcile a period as one batch: every usage line of its agreements rated and matched in a pool of
+`WORKERS` threads, each with one DuckDB database opened on its first line and reused by every line it takes;
+then each agreement's statement written as `reconciliation` writes one, in its own transaction.
+
+Why: a period is a few dozen lines, most of them small, and each line rates both sides, matches them and
+reads two summaries. Opening a DuckDB database costs ~20 ms of CPU, five a line, which outweighed a small
+line's work; a cursor of an open one costs microseconds, and what a run makes on it is TEMP (gone with the
+cursor) or dropped by the run. DuckDB runs each statement on every core, but a small line's rating and
+matching are mostly single-threaded set-up (planning, small files), so two lines at a time fill two cores.
+Each worker's database has a memory limit and a spill folder of its own (under the lake's staging, named by
+this process, so that a killed run's spill files are swept with its results runs).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import ExitStack
+from functools import partial
+from pathlib import Path
+from types import TracebackType
+from typing import Any, TypeVar
+
+from o2o.bootstrap import Workspace
+from o2o.domain.agreements import Role
+from o2o.domain.periods import Period
+from o2o.domain.tariffs import ServiceKind
+from o2o.services.cycle_common import hub_signer
+from o2o.services.reconciliation import (
+    LineResult,
+    ReconcileReport,
+    _declarations,
+    _names_run,
+    _recurring_line,
+    _usage_line,
+    _write_statement,
+    statement_id_of,
+)
+from o2o.services.registry_data import get_agreement
+
+
+def reconcile_agreement(
+    ws: Workspace, agreement_id: str, period: str, *, correct_clock: bool = False
+) -> ReconcileReport:
+    """Rate, match, compare and judge; write the statement and open disputes for lines over tolerance."""
+    return reconcile_period(ws, period, [agreement_id], correct_clock=correct_clock)[0]
+
+
+def reconcile_period(
+    ws: Workspace, period: str, agreement_ids: list[str], *, correct_clock: bool = False
+) -> list[ReconcileReport]:
+    """Reconcile agreements of a period as one batch: every usage line of them rated and matched in a
+    `LinePool` (largest lines first), then each agreement's statement written in its own
+    transaction, in the order given, as soon as its lines are done. Every agreement's declarations are
+    checked before anything runs. A line that fails stops the batch with its error: the statements of the
+    agreements before its agreement stand, as when they were reconciled one after the other. A report's
+    `seconds` is the batch's time until its statement was committed."""
+    started = time.perf_counter()
+    per = Period.parse(period)
+    agreements = [get_agreement(ws, a) for a in dict.fromkeys(agreement_ids)]
+    with ws.uow() as uow:
+        decls = {ag.id: _declarations(uow.declarations.all(ag.id, str(per)), ag) for ag, _ in agreements}
+    reports = []
+    with ExitStack() as stack:
+        runs = {
+            ag.id: stack.enter_context(ws.lake.results_run(ag.id, str(per), lambda run: _names_run(ws, run)))
+            for ag, _ in agreements
+        }
+        pool = stack.enter_context(LinePool(ws.lake.staging_root))
+        jobs = [
+            (ag, stored.sha256, svc)
+            for ag, stored in agreements
+            for svc in ag.services
+            if svc.kind is not ServiceKind.RECURRING
+        ]
+        jobs.sort(key=lambda j: -sum(decls[j[0].id][(j[2].id, r)].totals.rows for r in _ROLES))
+        lines: dict[tuple[str, str], Future[LineResult]] = {
+            (ag.id, svc.id): pool.submit(
+                partial(_usage_line, ws, ag, svc, per, decls[ag.id], runs[ag.id].folder, correct_clock, sha)
+            )
+            for ag, sha, svc in jobs
+        }
+        hub = hub_signer(ws)
+        for ag, _ in agreements:
+            results = [
+                _recurring_line(ag, svc, per)
+                if svc.kind is ServiceKind.RECURRING
+                else lines[(ag.id, svc.id)].result()
+                for svc in ag.services
+            ]
+            run, st_id = runs[ag.id], statement_id_of(ag.id, str(per))
+            with ws.uow() as uow:
+                repo = uow.cycles
+                state, dispute_ids = _write_statement(uow, repo, hub, ag, str(per), st_id, results, ws)
+                run.committing()
+                uow.commit()
+            run.commit_done()
+            reports.append(
+                ReconcileReport(
+                    ag.id,
+                    str(per),
+                    st_id,
+                    state,
+                    tuple(results),
+                    tuple(dispute_ids),
+                    time.perf_counter() - started,
+                )
+            )
+    return reports
+
+
+_ROLES = (Role.PROVIDER, Role.CUSTOMER)
+
+
+T = TypeVar("T")
+
+WORKERS = 2
+
+
+class LinePool:
+    """`submit(fn)` runs `fn(connection)` on a worker with that worker's DuckDB connection. Leaving the pool
+    cancels what has not started, waits for what has, closes the databases and removes their spill files."""
+
+    def __init__(self, staging: Path, workers: int = WORKERS) -> None:
+        self.staging = staging
+        self.workers = workers
+        self.local = threading.local()
+        self.opened: list[Any] = []
+        self.lock = threading.Lock()
+
+    def __enter__(self) -> LinePool:
+        self.staging.mkdir(parents=True, exist_ok=True)
+        self.scratch = Path(tempfile.mkdtemp(prefix=f"{os.getpid()}-lines-", dir=self.staging))
+        self.pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="reconcile-line")
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        try:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+        finally:
+            for con in self.opened:
+                con.close()
+            shutil.rmtree(self.scratch, ignore_errors=True)
+
+    def submit(self, fn: Callable[[Any], T]) -> Future[T]:
+        return self.pool.submit(lambda: fn(self._connection()))
+
+    def _connection(self) -> Any:
+        # Imported here: the reconcile engine loads DuckDB and Arrow, which the cycle's light commands never need.
+        from o2o.reconcile import batch_connection
+
+        con = getattr(self.local, "con", None)
+        if con is None:
+            with self.lock:
+                con = batch_connection(self.scratch / f"worker-{len(self.opened)}")
+                self.opened.append(con)
+            self.local.con = con
+        return con
