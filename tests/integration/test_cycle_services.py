@@ -9,6 +9,7 @@ under test is a service call on the same workspace, and its result is checked as
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from o2o.domain.cycle import CycleState, DisputeState, PaymentStatus
 from o2o.domain.disputes import ProposalStatus
 from o2o.domain.errors import InvalidTransitionError, ValidationError
 from o2o.domain.obligations import Obligation, ObligationStatus, RoundState
+from o2o.domain.statements import StatementState
 from o2o.services import disputes as dsp
 from o2o.services import settlement, statements
 
@@ -82,7 +84,7 @@ def test_signing_refuses_a_statement_reissued_between_the_read_and_the_write(
         _resolve(ws, other)
     d = dsp.show_dispute(ws, d_id).dispute
     dsp.propose(ws, d_id, d.provider, None)
-    before = statements.show_statement(ws, ctx["statement"])["digest"]
+    before = statements.show_statement(ws, ctx["statement"]).statement.digest
     checked = statements._check_can_sign
     reissued: list[str] = []
 
@@ -97,8 +99,9 @@ def test_signing_refuses_a_statement_reissued_between_the_read_and_the_write(
     monkeypatch.undo()
     assert reissued == ["resolved"]
     shown = statements.show_statement(ws, ctx["statement"])
-    assert shown["digest"] != before and shown["signatures"] == []
-    first = statements.sign_statement(ws, ctx["statement"], d.provider, reviewed=shown["digest"])
+    assert shown.statement.digest != before and shown.signatures == ()
+    assert shown.statement.state is StatementState.AGREED  # the last dispute resolved: re-issued agreed
+    first = statements.sign_statement(ws, ctx["statement"], d.provider, reviewed=shown.statement.digest)
     assert first.complete is False
 
 
@@ -116,6 +119,14 @@ def test_signing_transitions_legal_and_illegal(reconciled: dict[str, Any]) -> No
         statements.sign_statement(ws, st, provider)
     done = statements.sign_statement(ws, st, customer)
     assert done.complete is True and done.obligations
+    signed = statements.show_statement(ws, st)
+    assert signed.statement.state is StatementState.SIGNED
+    assert sorted(s.operator for s in signed.signatures) == sorted(ctx["parties"])
+    (listed,) = statements.list_statements(ws, ctx["period"], "signed")
+    assert listed.statement.id == st and listed.lines == ()
+    assert statements.list_statements(ws, ctx["period"], "agreed") == []
+    with pytest.raises(ValidationError, match="--state 'sent' is not one of: agreed, disputed, signed"):
+        statements.list_statements(ws, ctx["period"], "sent")
     assert _cycle_state(ws, ctx["period"]) == CycleState.SIGNED.value
     with pytest.raises(InvalidTransitionError, match="already signed by both"):
         statements.sign_statement(ws, st, customer)
@@ -221,3 +232,24 @@ def test_a_payment_confirmed_twice_is_refused_and_only_the_payee_or_hub_confirms
     assert _cycle_state(ws, period) == CycleState.SETTLED.value
     assert settlement.close_period(ws, period) == [f"{ctx['agreement']}/{period}"]
     assert _cycle_state(ws, period) == CycleState.CLOSED.value
+
+
+def test_overdue_disputes_escalate_once_and_take_no_more_proposals(reconciled: dict[str, Any]) -> None:
+    ws, ctx = _ws(), reconciled
+    first, *others = ctx["disputes"]
+    _resolve(ws, first)
+    deadline = dsp.show_dispute(ws, others[0]).dispute.deadline if others else None
+    if deadline is not None:
+        assert dsp.escalate_overdue(ws, deadline) == []  # due on its deadline, overdue the day after
+    later = date(2099, 1, 1)
+    assert dsp.escalate_overdue(ws, later) == sorted(others)
+    assert dsp.escalate_overdue(ws, later) == []
+    states = {v.dispute.id: v.dispute.state for v in dsp.list_disputes(ws)}
+    assert states == {first: DisputeState.RESOLVED} | {d: DisputeState.ESCALATED for d in others}
+    assert [v.dispute.id for v in dsp.list_disputes(ws, "escalated")] == sorted(others)
+    for d_id in others:
+        d = dsp.show_dispute(ws, d_id).dispute
+        with pytest.raises(InvalidTransitionError, match="escalated: no more proposals"):
+            dsp.propose(ws, d_id, d.provider, None)
+    with pytest.raises(ValidationError, match="dispute state 'closed' is not one of"):
+        dsp.list_disputes(ws, "closed")

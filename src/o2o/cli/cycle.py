@@ -139,7 +139,7 @@ def _cell(column: str, value: Any) -> Any:
 @statement_app.command("show")
 def statement_show(statement_id: str, json_out: JsonOpt = False) -> None:
     """A statement: both views and the agreed amount per service line, signatures, disputes."""
-    data = statements.show_statement(workspace(), statement_id)
+    data = statements.show_statement(workspace(), statement_id).to_dict()
     if json_out:
         print_json(data)
         return
@@ -199,7 +199,7 @@ def statement_list(
     json_out: JsonOpt = False,
 ) -> None:
     """Statements with their state, currency, digest (its first 12 digits here) and who has signed."""
-    rows = statements.list_statements(workspace(), period, state)
+    rows = [view.summary() for view in statements.list_statements(workspace(), period, state)]
     if json_out:
         print_json(rows)
         return

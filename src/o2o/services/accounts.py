@@ -254,12 +254,12 @@ def document_period(uow: UnitOfWork, refs: Mapping[str, str]) -> Period | None:
     repo = uow.cycles
     try:
         if "statement_id" in refs:
-            return Period.parse(repo.statement(refs["statement_id"])["period"])
+            return Period.parse(repo.statement(refs["statement_id"]).period)
         if "round_id" in refs:
             return Period.parse(repo.round(refs["round_id"]).period)
         if "dispute_id" in refs:
             statement = repo.dispute(refs["dispute_id"]).statement_id
-            return Period.parse(repo.statement(statement)["period"])
+            return Period.parse(repo.statement(statement).period)
         if "payment_id" in refs:
             # A round's remainder is paid as `ROUND/OBLIGATION`; an instruction is paid under its own id.
             round_id, _, obligation = refs["payment_id"].partition("/")

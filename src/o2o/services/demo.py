@@ -121,7 +121,7 @@ def _read_final_state(ws: Workspace, run: DemoRun, round_id: str) -> None:
     run.payments = [p.to_dict() for p in settlement.list_payments(ws, round_id)]
     statement_ids = {r.statement_id for r in run.reports}
     run.disputes = [d.to_dict() for d in dsp.list_disputes(ws) if d.dispute.statement_id in statement_ids]
-    run.lines = {sid: statements.show_statement(ws, sid)["lines"] for sid in sorted(statement_ids)}
+    run.lines = {sid: statements.show_statement(ws, sid).to_dict()["lines"] for sid in sorted(statement_ids)}
     run.cycles = settlement.cycle_status(ws, period)
 
 

@@ -12,7 +12,7 @@ resolution adds to the undisputed part, and posts that adjustment to the books.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -81,7 +81,7 @@ def _split_note(dispute: Dispute, mode: Rounding) -> str:
 
 def _rounding(uow: UnitOfWork, repo: CycleRepository, dispute: Dispute) -> Rounding:
     """The rounding mode the dispute's agreement states (its amounts are rounded that way)."""
-    agreement_id = repo.statement(dispute.statement_id)["agreement_id"]
+    agreement_id = repo.statement(dispute.statement_id).agreement_id
     return read_agreement(uow, agreement_id)[0].rounding.mode
 
 
@@ -170,35 +170,33 @@ def _apply_resolution(
     uow: UnitOfWork, repo: CycleRepository, d: Dispute, amount: Decimal, hub: Signer
 ) -> None:
     st = repo.statement(d.statement_id)
-    if not repo.signatures(st["id"]):
+    if not repo.signatures(st.id):
         # Nobody signed yet: the line itself takes the resolved amount and the document is re-issued.
-        repo.update_line(st["id"], d.service, agreed_amount=amount, disputed_amount=ZERO, outcome="resolved")
-        document = json.loads(st["document"])
+        line = next(x for x in repo.lines(st.id) if x.service == d.service)
+        repo.save_line(st.id, replace(line, agreed_amount=amount, disputed_amount=ZERO, outcome="resolved"))
+        document = json.loads(st.document)
         for line in document["lines"]:
             if line["service"] == d.service:
                 line.update(agreed_amount=str(amount), disputed_amount="0", outcome="resolved")
-        open_left = [x for x in repo.disputes(st["id"], DisputeState.OPEN) if x.id != d.id]
-        repo.update_statement(
-            st,
-            state="disputed" if open_left else "agreed",
-            document=canonical(document).decode(),
-            digest=digest(document),
+        open_left = [x for x in repo.disputes(st.id, DisputeState.OPEN) if x.id != d.id]
+        repo.save_statement(
+            st.reissued(canonical(document).decode(), digest(document), disputes_open=bool(open_left))
         )
         if not open_left:
-            cycle = repo.cycle(st["agreement_id"], st["period"])
+            cycle = repo.cycle(st.agreement_id, st.period)
             if cycle is not None and cycle.state is CycleState.DISPUTED:
                 move_cycle(uow, cycle, CycleState.AGREED, hub)
-        register(uow, hub, "statement.reissued", st["id"], {"digest": digest(document), "dispute": d.id})
+        register(uow, hub, "statement.reissued", st.id, {"digest": digest(document), "dispute": d.id})
         return
     ob = repo.obligation_of_dispute(d.id)
-    line = next(x for x in repo.lines(st["id"]) if x["service"] == d.service)
-    extra = round_to_currency(max(amount - Decimal(line["agreed_amount"]), ZERO), d.currency)
+    signed_line = next(x for x in repo.lines(st.id) if x.service == d.service)
+    extra = round_to_currency(max(amount - signed_line.agreed_amount, ZERO), d.currency)
     if ob is not None:
         status = ObligationStatus.OPEN if extra > ZERO else ObligationStatus.CANCELLED
         changed = repo.save_obligation(ob.moved(status, amount=extra, remaining=extra))
         register_obligations(uow, hub, "obligation.changed", [changed])
         if extra > ZERO:
-            period = Period.parse(st["period"])
+            period = Period.parse(st.period)
             post_dispute_adjustment(
                 uow, dispute_id=d.id, provider=d.provider, customer=d.customer, amount=extra,
                 currency=d.currency, date=period.next.first_day, actor="HUB", due_date=ob.due_date,

@@ -24,6 +24,7 @@ from o2o.domain.disputes import Dispute
 from o2o.domain.errors import InvalidTransitionError, NotFoundError
 from o2o.domain.money import ZERO, Rounding, round_to_currency
 from o2o.domain.periods import Period
+from o2o.domain.statements import Statement, StatementLine, StatementState
 from o2o.ledger.keys import Signer
 from o2o.rating import RatingResult, rate_recurring
 from o2o.reconcile import MatchOptions, MatchSummary, match_files
@@ -225,7 +226,7 @@ def _names_run(ws: Workspace, run: str) -> bool:
     _, agreement_id, period, _ = run.split("/")
     with ws.uow() as uow:
         statement = uow.cycles.statement_of(agreement_id, period)
-    return statement is not None and f'"{run}/' in statement["evidence"]
+    return statement is not None and f'"{run}/' in statement.evidence
 
 
 def _write_statement(
@@ -244,7 +245,7 @@ def _write_statement(
         raise InvalidTransitionError(f"cycle {cycle.id} is {current.value}: its statement is signed")
     old = repo.statement_of(agreement.id, period)
     if old is not None:
-        repo.delete_statement(old["id"])
+        repo.delete_statement(old.id)
     if current is not CycleState.DECLARED:
         cycle = move_cycle(uow, cycle, CycleState.DECLARED, hub)
     cycle = move_cycle(uow, cycle, CycleState.RECONCILED, hub)
@@ -266,19 +267,17 @@ def _write_statement(
     document = statement_document(st_id, agreement, period, lines)
     evidence = {r.service.id: _evidence(r, ws) for r in results}
     repo.add_statement(
-        {
-            "id": st_id,
-            "cycle_id": cycle_id(agreement.id, period),
-            "agreement_id": agreement.id,
-            "period": period,
-            "currency": agreement.currency,
-            "state": state.value,
-            "digest": digest(document),
-            "document": canonical(document).decode(),
-            "evidence": json.dumps(evidence, sort_keys=True),
-        },
-        lines,
-    )
+        Statement(
+            st_id, cycle_id(agreement.id, period), agreement.id, period, agreement.currency,
+            StatementState.DISPUTED if disputed else StatementState.AGREED, digest(document),
+            canonical(document).decode(), json.dumps(evidence, sort_keys=True),
+        ),
+        [
+            StatementLine(r.service.id, r.service.provider, r.service.customer, r.verdict.provider_amount,
+                          r.verdict.customer_amount, r.agreed_amount, r.disputed_amount, r.verdict.outcome.value)
+            for r in results
+        ],
+    )  # fmt: skip
     register(
         uow, hub, "statement.reconciled", st_id, {"digest": digest(document), "lines": document["lines"]}
     )

@@ -323,16 +323,16 @@ def _status(
         declared = {(d.service, d.role) for d in uow.declarations.all(agreement.id, c.period)}
         waiting = missing_declarations(agreement, declared)
     st = repo.statement_of(c.agreement_id, c.period)
-    disputes = repo.disputes(st["id"]) if st else []
-    obligations = by_statement.get(st["id"], []) if st else []
+    disputes = repo.disputes(st.id) if st else []
+    obligations = by_statement.get(st.id, []) if st else []
     return {
         "cycle": c.id,
         "agreement": c.agreement_id,
         "period": c.period,
         "state": c.state.value,
         "waiting_for": waiting,
-        "statement": st["id"] if st else None,
-        "signatures": [s["operator"] for s in repo.signatures(st["id"])] if st else [],
+        "statement": st.id if st else None,
+        "signatures": [s.operator for s in repo.signatures(st.id)] if st else [],
         "disputes_open": sum(1 for d in disputes if d.state is DisputeState.OPEN),
         "obligations": len(obligations),
         # Per currency (a statement's obligations share its currency; never summed across).

@@ -11,24 +11,24 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from o2o.bootstrap import Workspace
-from o2o.domain.cycle import CycleState, DisputeState
+from o2o.domain.cycle import CycleState, DisputeState, parse_state
 from o2o.domain.disputes import Dispute
 from o2o.domain.errors import (
     ConcurrencyError,
     InvalidTransitionError,
     NotFoundError,
     SignatureError,
-    ValidationError,
 )
 from o2o.domain.money import ZERO, round_to_currency
 from o2o.domain.obligations import Obligation, ObligationStatus, obligations_due
 from o2o.domain.periods import Period
+from o2o.domain.statements import Signature, Statement, StatementLine, StatementState
 from o2o.ledger.keys import Signer
 from o2o.services.accounts import post_dispute_adjustment, post_invoice
 from o2o.services.cycle_common import hub_signer, move_cycle, register
@@ -48,43 +48,79 @@ class SignResult:
     obligations: tuple[str, ...] = ()
 
 
-def show_statement(ws: Workspace, statement_id: str) -> dict[str, Any]:
-    """The statement with its lines, signatures, disputes and evidence."""
-    with ws.uow() as uow:
-        repo = uow.cycles
-        st = _stored(uow, repo, statement_id)
+@dataclass(frozen=True, slots=True)
+class StatementView:
+    """A statement with its lines, signatures and disputes, as `statement show` and `list` present it."""
+
+    statement: Statement
+    lines: tuple[StatementLine, ...]
+    signatures: tuple[Signature, ...]
+    disputes: tuple[Dispute, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """As `statement show --json` shows it."""
+        st = self.statement
         return {
-            "id": st["id"],
-            "agreement": st["agreement_id"],
-            "period": st["period"],
-            "currency": st["currency"],
-            "state": st["state"],
-            "digest": st["digest"],
-            "document": json.loads(st["document"]),
-            "lines": repo.lines(statement_id),
+            "id": st.id,
+            "agreement": st.agreement_id,
+            "period": st.period,
+            "currency": st.currency,
+            "state": st.state.value,
+            "digest": st.digest,
+            "document": json.loads(st.document),
+            "lines": [{"statement_id": st.id, **asdict(line)} for line in self.lines],
             "signatures": [
-                {"operator": s["operator"], "key_id": s["key_id"], "signature": s["signature"]}
-                for s in repo.signatures(statement_id)
+                {"operator": s.operator, "key_id": s.key_id, "signature": s.signature}
+                for s in self.signatures
             ],
-            "disputes": [{"id": d.id, "state": d.state.value} for d in repo.disputes(statement_id)],
-            "evidence": json.loads(st["evidence"]),
+            "disputes": [{"id": d.id, "state": d.state.value} for d in self.disputes],
+            "evidence": json.loads(st.evidence),
+        }
+
+    def summary(self) -> dict[str, Any]:
+        """As `statement list --json` shows it."""
+        st = self.statement
+        return {
+            "id": st.id,
+            "agreement": st.agreement_id,
+            "period": st.period,
+            "state": st.state.value,
+            "currency": st.currency,
+            "digest": st.digest,
+            "signatures": [s.operator for s in self.signatures],
+            "disputes": [d.id for d in self.disputes],
         }
 
 
+def _view(repo: CycleRepository, st: Statement, *, lines: bool = True) -> StatementView:
+    return StatementView(
+        st,
+        tuple(repo.lines(st.id)) if lines else (),
+        tuple(repo.signatures(st.id)),
+        tuple(repo.disputes(st.id)),
+    )
+
+
+def show_statement(ws: Workspace, statement_id: str) -> StatementView:
+    """The statement with its lines, signatures, disputes and evidence."""
+    with ws.uow() as uow:
+        repo = uow.cycles
+        return _view(repo, _stored(uow, repo, statement_id))
+
+
 def withdraw_statement(
-    uow: UnitOfWork, repo: CycleRepository, st: dict[str, Any], cause: str, hub: Signer
+    uow: UnitOfWork, repo: CycleRepository, st: Statement, cause: str, hub: Signer
 ) -> None:
     """A re-declaration changed the usage under an unsigned statement: the statement goes, with its lines,
     signatures, disputes and proposals, in the caller's transaction; the ledger keeps what was withdrawn."""
     signatures = [
-        {"operator": s["operator"], "key_id": s["key_id"], "signature": s["signature"]}
-        for s in repo.signatures(st["id"])
+        {"operator": s.operator, "key_id": s.key_id, "signature": s.signature} for s in repo.signatures(st.id)
     ]
-    disputes = [d.id for d in repo.disputes(st["id"])]
-    repo.delete_statement(st["id"])
+    disputes = [d.id for d in repo.disputes(st.id)]
+    repo.delete_statement(st.id)
     register(
-        uow, hub, "statement.withdrawn", st["id"],
-        {"digest": st["digest"], "signatures": signatures, "disputes": disputes, "declaration": cause},
+        uow, hub, "statement.withdrawn", st.id,
+        {"digest": st.digest, "signatures": signatures, "disputes": disputes, "declaration": cause},
     )  # fmt: skip
 
 
@@ -108,56 +144,54 @@ def sign_statement(
         repo = uow.cycles
         st = _current_statement(uow, repo, statement_id, reviewed)
         _check_can_sign(repo, st, operator)
-        message = st["document"].encode()
+        message = st.document.encode()
         signature = signer.sign(message)
         if not uow.ledger.keyring().verify(operator, signer.key_id, signature, message):
             raise SignatureError(f"the key of {operator} ({signer.key_id}) is not registered on the ledger")
-        _claim(repo, st)
-        repo.add_signature(statement_id, operator, signer.key_id, signature)
-        register(
-            uow, signer, "statement.signed", statement_id, {"digest": st["digest"], "signature": signature}
-        )
+        st = _claim(repo, st)
+        repo.add_signature(Signature(statement_id, operator, signer.key_id, signature))
+        register(uow, signer, "statement.signed", statement_id, {"digest": st.digest, "signature": signature})
         complete = len(repo.signatures(statement_id)) == 2
         created: list[str] = []
         if complete:
-            created = _complete(ws, uow, repo, st, hub)
+            created = _complete(uow, repo, st, hub)
         uow.commit()
     return SignResult(statement_id, operator, signature, complete, tuple(created))
 
 
-def _claim(repo: CycleRepository, st: dict[str, Any]) -> None:
+def _claim(repo: CycleRepository, st: Statement) -> Statement:
     """Take the statement at the version read (its first write): one re-issued, withdrawn or signed by the
     other party since the read has another version, and this signature is refused instead of stored."""
     try:
-        repo.update_statement(st)
+        return repo.save_statement(st)
     except ConcurrencyError:
         raise InvalidTransitionError(
-            f"statement {st['id']} changed while it was being signed (re-issued, withdrawn or signed by the "
-            f"other party); review it again (`o2o statement show {st['id']}`) and sign what it now says"
+            f"statement {st.id} changed while it was being signed (re-issued, withdrawn or signed by the "
+            f"other party); review it again (`o2o statement show {st.id}`) and sign what it now says"
         ) from None
 
 
 def _current_statement(
     uow: UnitOfWork, repo: CycleRepository, statement_id: str, reviewed: str | None
-) -> dict[str, Any]:
+) -> Statement:
     """The statement as stored, if it exists, its document still hashes to its digest and (when the
     signer names one) that digest is the one reviewed."""
     st = _stored(uow, repo, statement_id)
-    actual = hashlib.sha256(st["document"].encode()).hexdigest()
-    if actual != st["digest"]:
+    actual = hashlib.sha256(st.document.encode()).hexdigest()
+    if actual != st.digest:
         raise SignatureError(
             f"statement {statement_id}: its stored document hashes to {actual}, not to its digest "
-            f"{st['digest']}; it cannot be signed"
+            f"{st.digest}; it cannot be signed"
         )
-    if reviewed is not None and reviewed.strip().lower() != st["digest"]:
+    if reviewed is not None and reviewed.strip().lower() != st.digest:
         raise InvalidTransitionError(
-            f"statement {statement_id} has changed: its digest is {st['digest']}, you reviewed "
+            f"statement {statement_id} has changed: its digest is {st.digest}, you reviewed "
             f"{reviewed.strip()}; review it again (`o2o statement show {statement_id}`)"
         )
     return st
 
 
-def _stored(uow: UnitOfWork, repo: CycleRepository, statement_id: str) -> dict[str, Any]:
+def _stored(uow: UnitOfWork, repo: CycleRepository, statement_id: str) -> Statement:
     """The stored statement; one a re-declaration withdrew is named as withdrawn, with its cause."""
     try:
         return repo.statement(statement_id)
@@ -172,112 +206,96 @@ def _stored(uow: UnitOfWork, repo: CycleRepository, statement_id: str) -> dict[s
         ) from None
 
 
-def _check_can_sign(repo: CycleRepository, st: dict[str, Any], operator: str) -> None:
-    parties = json.loads(st["document"])["parties"]
+def _check_can_sign(repo: CycleRepository, st: Statement, operator: str) -> None:
+    parties = json.loads(st.document)["parties"]
     if operator not in parties:
-        raise InvalidTransitionError(f"{operator} is not a party to statement {st['id']}")
-    if st["state"] == "signed":
-        raise InvalidTransitionError(f"statement {st['id']} is already signed by both parties")
-    cycle = repo.cycle(st["agreement_id"], st["period"])
+        raise InvalidTransitionError(f"{operator} is not a party to statement {st.id}")
+    if st.state is StatementState.SIGNED:
+        raise InvalidTransitionError(f"statement {st.id} is already signed by both parties")
+    cycle = repo.cycle(st.agreement_id, st.period)
     if cycle is None or cycle.state not in (CycleState.AGREED, CycleState.DISPUTED):
         state = cycle.state.value if cycle else "missing"
         raise InvalidTransitionError(
-            f"statement {st['id']} cannot be signed: its cycle is {state} (only agreed or disputed)"
+            f"statement {st.id} cannot be signed: its cycle is {state} (only agreed or disputed)"
         )
-    if any(s["operator"] == operator for s in repo.signatures(st["id"])):
-        raise InvalidTransitionError(f"{operator} has already signed statement {st['id']}")
+    if any(s.operator == operator for s in repo.signatures(st.id)):
+        raise InvalidTransitionError(f"{operator} has already signed statement {st.id}")
 
 
-def _complete(
-    ws: Workspace, uow: UnitOfWork, repo: CycleRepository, st: dict[str, Any], hub: Signer
-) -> list[str]:
+def _complete(uow: UnitOfWork, repo: CycleRepository, st: Statement, hub: Signer) -> list[str]:
     """Both signed: obligations per line (the contested part withheld while disputed), invoices posted."""
-    agreement, _ = read_agreement(uow, st["agreement_id"])
-    period = Period.parse(st["period"])
+    agreement, _ = read_agreement(uow, st.agreement_id)
+    period = Period.parse(st.period)
     due = obligations_due(period, agreement.payment_days)
     booked = period.next.first_day
     created: list[Obligation] = []
-    disputes = {d.service: d for d in repo.disputes(st["id"])}
-    for line in repo.lines(st["id"]):
-        amount = round_to_currency(Decimal(line["agreed_amount"]), st["currency"])
+    disputes = {d.service: d for d in repo.disputes(st.id)}
+    for line in repo.lines(st.id):
+        amount = round_to_currency(line.agreed_amount, st.currency)
         if amount > ZERO:
-            ob_id = f"OBL-{st['agreement_id']}-{st['period']}-{line['service']}"
+            ob_id = f"OBL-{st.agreement_id}-{st.period}-{line.service}"
             created.append(_add_obligation(repo, ob_id, st, line, amount, due, ObligationStatus.OPEN, None))
             post_invoice(
-                uow, statement_id=st["id"], service=line["service"], provider=line["provider"],
-                customer=line["customer"], amount=amount, currency=st["currency"], booking_date=booked,
+                uow, statement_id=st.id, service=line.service, provider=line.provider,
+                customer=line.customer, amount=amount, currency=st.currency, booking_date=booked,
                 value_date=booked, due_date=due, actor="HUB",
             )  # fmt: skip
-        dispute = disputes.get(line["service"])
+        dispute = disputes.get(line.service)
         if dispute is not None:
-            extra, status = _disputed_part(dispute, line, st["currency"])
+            extra, status = _disputed_part(dispute, line, st.currency)
             if extra > ZERO or status is ObligationStatus.WITHHELD:
-                ob_id = f"OBL-{st['agreement_id']}-{st['period']}-{line['service']}-disputed"
+                ob_id = f"OBL-{st.agreement_id}-{st.period}-{line.service}-disputed"
                 created.append(_add_obligation(repo, ob_id, st, line, extra, due, status, dispute.id))
             if status is ObligationStatus.OPEN and extra > ZERO:
                 post_dispute_adjustment(
-                    uow, dispute_id=dispute.id, provider=line["provider"], customer=line["customer"],
-                    amount=extra, currency=st["currency"], date=booked, actor="HUB", due_date=due,
+                    uow, dispute_id=dispute.id, provider=line.provider, customer=line.customer,
+                    amount=extra, currency=st.currency, date=booked, actor="HUB", due_date=due,
                 )  # fmt: skip
     # Each obligation is registered with its figures: the record that netting checks the store against.
     register_obligations(uow, hub, "obligation.created", created)
-    repo.update_statement(repo.statement(st["id"]), state="signed")
-    cycle = repo.cycle(st["agreement_id"], st["period"])
+    repo.save_statement(st.signed())
+    cycle = repo.cycle(st.agreement_id, st.period)
     if cycle is None:
-        raise NotFoundError(f"no cycle for statement {st['id']}")
+        raise NotFoundError(f"no cycle for statement {st.id}")
     move_cycle(uow, cycle, CycleState.SIGNED, hub)
     ids = [o.id for o in created]
-    register(uow, hub, "statement.countersigned", st["id"], {"obligations": ids, "digest": st["digest"]})
+    register(uow, hub, "statement.countersigned", st.id, {"obligations": ids, "digest": st.digest})
     return ids
 
 
-def _disputed_part(dispute: Dispute, line: dict[str, Any], currency: str) -> tuple[Decimal, ObligationStatus]:
+def _disputed_part(dispute: Dispute, line: StatementLine, currency: str) -> tuple[Decimal, ObligationStatus]:
     """The contested part of a line: withheld at its full size until resolved, else what the resolution
     added to the undisputed part."""
     if dispute.state is DisputeState.RESOLVED and dispute.resolved_amount is not None:
-        extra = dispute.resolved_amount - Decimal(line["agreed_amount"])
+        extra = dispute.resolved_amount - line.agreed_amount
         return round_to_currency(max(extra, ZERO), currency), ObligationStatus.OPEN
     return round_to_currency(dispute.contested_amount, currency), ObligationStatus.WITHHELD
 
 
 def _add_obligation(
-    repo: CycleRepository, ob_id: str, st: dict[str, Any], line: dict[str, Any],
+    repo: CycleRepository, ob_id: str, st: Statement, line: StatementLine,
     amount: Decimal, due: date, status: ObligationStatus, dispute_id: str | None,
 ) -> Obligation:  # fmt: skip
     ob = Obligation(
-        ob_id, line["customer"], line["provider"], amount, st["currency"], due, st["id"],
-        status=status, period=st["period"], dispute_id=dispute_id,
+        ob_id, line.customer, line.provider, amount, st.currency, due, st.id,
+        status=status, period=st.period, dispute_id=dispute_id,
     )  # fmt: skip
     repo.add_obligation(ob)
     return ob
 
 
-# The states a stored statement can be in (the `state` column); a filter outside them is a mistake.
-STATEMENT_STATES = ("agreed", "disputed", "signed")
-
-
 def list_statements(
     ws: Workspace, period: str | None = None, state: str | None = None
-) -> list[dict[str, Any]]:
-    """Every statement (of `period`; in `state`), by agreement and period, with who has signed it."""
+) -> list[StatementView]:
+    """Every statement (of `period`; in `state`, one of `StatementState`), by agreement and period, with
+    who has signed it (its lines are left out: `show_statement` has them)."""
     per = str(Period.parse(period)) if period else None
-    wanted = state.strip().lower() if state else None
-    if wanted is not None and wanted not in STATEMENT_STATES:
-        raise ValidationError(f"--state {state!r} is not one of: {', '.join(STATEMENT_STATES)}")
+    wanted = None if state is None else parse_state(StatementState, state, "--state")
     with ws.uow() as uow:
         repo = uow.cycles
         found = [repo.statement_of(c.agreement_id, c.period) for c in repo.cycles(per)]
         return [
-            {
-                "id": st["id"],
-                "agreement": st["agreement_id"],
-                "period": st["period"],
-                "state": st["state"],
-                "currency": st["currency"],
-                "digest": st["digest"],
-                "signatures": [s["operator"] for s in repo.signatures(st["id"])],
-                "disputes": [d.id for d in repo.disputes(st["id"])],
-            }
+            _view(repo, st, lines=False)
             for st in found  # cycles come by period and agreement
-            if st is not None and (wanted is None or st["state"] == wanted)
+            if st is not None and (wanted is None or st.state is wanted)
         ]

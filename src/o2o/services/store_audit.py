@@ -25,6 +25,7 @@ from typing import Any
 from o2o.bootstrap import Workspace
 from o2o.domain.cycle import PaymentStatus
 from o2o.domain.obligations import PaymentInstruction, SetOff
+from o2o.domain.statements import Statement
 from o2o.ledger.entries import LedgerEntry
 from o2o.ledger.keys import PublicKeyRing
 from o2o.services.ledger import ledger_of
@@ -122,8 +123,8 @@ def _statements(
     checked["statements"] = len(rows)
     found: list[Mismatch] = []
     for st in rows:
-        found.extend(_statement(repo, st, entries.get(st["id"]), keys))
-    stored = {st["id"] for st in rows}
+        found.extend(_statement(repo, st, entries.get(st.id), keys))
+    stored = {st.id for st in rows}
     for subject, entry in sorted(entries.items()):
         if subject not in stored and entry.kind != WITHDRAWN:
             found.append(
@@ -133,47 +134,47 @@ def _statements(
 
 
 def _statement(
-    repo: CycleRepository, st: Mapping[str, Any], entry: LedgerEntry | None, keys: PublicKeyRing
+    repo: CycleRepository, st: Statement, entry: LedgerEntry | None, keys: PublicKeyRing
 ) -> Iterator[Mismatch]:
-    sid = st["id"]
-    actual = hashlib.sha256(st["document"].encode()).hexdigest()
-    if actual != st["digest"]:
+    sid = st.id
+    actual = hashlib.sha256(st.document.encode()).hexdigest()
+    if actual != st.digest:
         yield Mismatch(
-            "statement", sid, "digest", actual, st["digest"],
-            reason=f"its stored document hashes to {actual}, not to its stored digest {st['digest']}",
+            "statement", sid, "digest", actual, st.digest,
+            reason=f"its stored document hashes to {actual}, not to its stored digest {st.digest}",
         )  # fmt: skip
     if entry is None:
-        yield Mismatch("statement", sid, "digest", st["digest"], None)
+        yield Mismatch("statement", sid, "digest", st.digest, None)
     elif not authentic(entry, keys):
         yield forged("statement", sid, entry)
     elif entry.kind == WITHDRAWN:
         yield Mismatch(
-            "statement", sid, "digest", st["digest"], None,
+            "statement", sid, "digest", st.digest, None,
             reason=f"is in the store although entry {entry.seq} registered its withdrawal",
         )  # fmt: skip
-    elif entry.payload.get("digest") != st["digest"]:
-        yield Mismatch("statement", sid, "digest", st["digest"], figure_text(entry.payload.get("digest")))
+    elif entry.payload.get("digest") != st.digest:
+        yield Mismatch("statement", sid, "digest", st.digest, figure_text(entry.payload.get("digest")))
     yield from _lines(repo, st)
 
 
-def _lines(repo: CycleRepository, st: Mapping[str, Any]) -> Iterator[Mismatch]:
+def _lines(repo: CycleRepository, st: Statement) -> Iterator[Mismatch]:
     """The statement's line rows (obligations are made from them) say what its signed document says."""
     try:
-        document = {line["service"]: line for line in json.loads(st["document"])["lines"]}
+        document = {line["service"]: line for line in json.loads(st.document)["lines"]}
     except (ValueError, KeyError, TypeError):
         yield Mismatch(
-            "statement", st["id"], "document", "unreadable", None, reason="its document is unreadable"
+            "statement", st.id, "document", "unreadable", None, reason="its document is unreadable"
         )
         return
-    for line in repo.lines(st["id"]):
-        written = document.get(line["service"], {})
+    for stored in repo.lines(st.id):
+        written = document.get(stored.service, {})
         for field in LINE_FIGURES:
-            value, in_document = figure_text(line[field]), written.get(field)
+            value, in_document = figure_text(getattr(stored, field)), written.get(field)
             amount = "amount" if field.endswith("_amount") else field
             if not same(amount, value, in_document):
                 yield Mismatch(
-                    "statement", st["id"], f"line {line['service']} {field}", value, figure_text(in_document),
-                    reason=f"line {line['service']} {field} is {value} in the store, {in_document} in its document",
+                    "statement", st.id, f"line {stored.service} {field}", value, figure_text(in_document),
+                    reason=f"line {stored.service} {field} is {value} in the store, {in_document} in its document",
                 )  # fmt: skip
 
 

@@ -1,6 +1,6 @@
 """Reading and writing the settlement cycle (never commits; the unit of work does).
 
-Cycles, disputes and their proposals, obligations, netting rounds, set-offs and payment instructions come and go as the domain's typed
+Cycles, statements with their lines and signatures, disputes and their proposals, obligations, netting rounds, set-offs and payment instructions come and go as the domain's typed
 values; their states are enums everywhere but here, where each is mapped to and from its column. An update
 is optimistically locked on the version the value was read at and returns the value at its new version.
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import replace
+from dataclasses import asdict, replace
 from decimal import Decimal
 from typing import Any
 
@@ -26,11 +26,10 @@ from o2o.domain.obligations import (
     RoundState,
     SetOff,
 )
+from o2o.domain.statements import Signature, Statement, StatementLine, StatementState
 from o2o.store import cycle_tables as t
 from o2o.store.repositories import now_utc
 from o2o.store.versioning import update_versioned
-
-Row = dict[str, Any]
 
 
 def cycle_id(agreement_id: str, period: str) -> str:
@@ -81,12 +80,18 @@ class CycleRepository:
         return [_cycle(r) for r in self.conn.execute(q).mappings()]
 
     # --- statements ---------------------------------------------------------------------------------
-    def add_statement(self, row: Row, lines: Iterable[Row]) -> None:
-        self.conn.execute(insert(t.statements).values(**row, created_at=now_utc()))
+    def add_statement(self, st: Statement, lines: Iterable[StatementLine]) -> None:
+        self.conn.execute(
+            insert(t.statements).values(
+                id=st.id, cycle_id=st.cycle_id, agreement_id=st.agreement_id, period=st.period,
+                currency=st.currency, state=st.state.value, digest=st.digest, document=st.document,
+                evidence=st.evidence, created_at=now_utc(),
+            )
+        )  # fmt: skip
         for line in lines:
-            self.conn.execute(insert(t.statement_lines).values(statement_id=row["id"], **line))
+            self.conn.execute(insert(t.statement_lines).values(statement_id=st.id, **asdict(line)))
 
-    def statement(self, statement_id: str) -> Row:
+    def statement(self, statement_id: str) -> Statement:
         row = (
             self.conn.execute(select(t.statements).where(t.statements.c.id == statement_id))
             .mappings()
@@ -94,12 +99,12 @@ class CycleRepository:
         )
         if row is None:
             raise NotFoundError(f"unknown statement {statement_id!r}")
-        return dict(row)
+        return _statement(row)
 
-    def statement_of(self, agreement_id: str, period: str) -> Row | None:
+    def statement_of(self, agreement_id: str, period: str) -> Statement | None:
         q = select(t.statements).where(t.statements.c.cycle_id == cycle_id(agreement_id, period))
         row = self.conn.execute(q).mappings().first()
-        return dict(row) if row else None
+        return _statement(row) if row else None
 
     def delete_statement(self, statement_id: str) -> None:
         """Drop an unsigned statement (a re-declaration sends its cycle back to reconciliation)."""
@@ -110,35 +115,55 @@ class CycleRepository:
             self.conn.execute(table.delete().where(table.c.statement_id == statement_id))
         self.conn.execute(t.statements.delete().where(t.statements.c.id == statement_id))
 
-    def lines(self, statement_id: str) -> list[Row]:
+    def lines(self, statement_id: str) -> list[StatementLine]:
         q = select(t.statement_lines).where(t.statement_lines.c.statement_id == statement_id)
-        return [dict(r) for r in self.conn.execute(q.order_by(t.statement_lines.c.service)).mappings()]
+        rows = self.conn.execute(q.order_by(t.statement_lines.c.service)).mappings()
+        return [
+            StatementLine(r["service"], r["provider"], r["customer"], Decimal(r["provider_amount"]),
+                          Decimal(r["customer_amount"]), Decimal(r["agreed_amount"]),
+                          Decimal(r["disputed_amount"]), r["outcome"])
+            for r in rows
+        ]  # fmt: skip
 
-    def update_statement(self, row: Row, **values: Any) -> None:
-        update_versioned(self.conn, t.statements, row["id"], row["version"], **values)
+    def save_statement(self, st: Statement) -> Statement:
+        """Store a statement's state, document and digest, locked on the version it was read at (saved
+        unchanged, it only takes the next version: a concurrent change of it then fails)."""
+        version = update_versioned(
+            self.conn,
+            t.statements,
+            st.id,
+            st.version,
+            state=st.state.value,
+            document=st.document,
+            digest=st.digest,
+        )
+        return replace(st, version=version)
 
-    def update_line(self, statement_id: str, service: str, **values: Any) -> None:
+    def save_line(self, statement_id: str, line: StatementLine) -> None:
         c = t.statement_lines.c
         self.conn.execute(
             update(t.statement_lines)
-            .where(c.statement_id == statement_id, c.service == service)
-            .values(**values)
+            .where(c.statement_id == statement_id, c.service == line.service)
+            .values(**asdict(line))
         )
 
-    def add_signature(self, statement_id: str, operator: str, key_id: str, signature: str) -> None:
+    def add_signature(self, sig: Signature) -> None:
         self.conn.execute(
             insert(t.signatures).values(
-                statement_id=statement_id,
-                operator=operator,
-                key_id=key_id,
-                signature=signature,
+                statement_id=sig.statement_id,
+                operator=sig.operator,
+                key_id=sig.key_id,
+                signature=sig.signature,
                 signed_at=now_utc(),
             )
         )
 
-    def signatures(self, statement_id: str) -> list[Row]:
+    def signatures(self, statement_id: str) -> list[Signature]:
         q = select(t.signatures).where(t.signatures.c.statement_id == statement_id)
-        return [dict(r) for r in self.conn.execute(q).mappings()]
+        return [
+            Signature(r["statement_id"], r["operator"], r["key_id"], r["signature"], r["signed_at"])
+            for r in self.conn.execute(q).mappings()
+        ]
 
     # --- disputes -----------------------------------------------------------------------------------
     def add_dispute(self, d: Dispute) -> None:
@@ -330,6 +355,13 @@ class CycleRepository:
 # --- rows to domain values: the one place a state column is read as text --------------------------------
 def _cycle(r: Any) -> Cycle:
     return Cycle(r["id"], r["agreement_id"], r["period"], CycleState(r["state"]), r["version"])
+
+
+def _statement(r: Any) -> Statement:
+    return Statement(
+        r["id"], r["cycle_id"], r["agreement_id"], r["period"], r["currency"], StatementState(r["state"]),
+        r["digest"], r["document"], r["evidence"], r["created_at"], r["version"],
+    )  # fmt: skip
 
 
 def _dispute(r: Any) -> Dispute:
