@@ -216,6 +216,8 @@ BAD = [
      "services[0].rates[2].valid_from: 2026-03-29T02:15:00 does not exist in Europe/Berlin"),
     ("agreement.toml", "valid_from = 2026-10-25T12:00:00, version", "valid_from = 2026-10-25T12:00:00+01:00, version",
      "services[0].rates[2].valid_from"),
+    ("agreement.toml", "valid_from = 2026-10-25T12:00:00, version", "valid_from = 2026-01-01T00:00:00, version",
+     "rates[2]: a second price for 'Germany mobile' any from 2026-01-01"),  # midnight is the plain date
 ]  # fmt: skip
 
 

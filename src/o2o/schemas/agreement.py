@@ -155,7 +155,7 @@ class ServiceModel(_Model):
                 raise ValueError(f"prefix {d.prefix!r} is listed for {seen[d.prefix]!r} and {d.name!r}")
         keys = set()
         for i, rate in enumerate(self.rates):
-            key = (rate.destination, rate.starts(), rate.band)
+            key = (rate.destination, rate.valid_from, rate.band)
             if key in keys:
                 raise ValueError(
                     f"rates[{i}]: a second price for {rate.destination!r} {rate.band} from {rate.valid_from}"

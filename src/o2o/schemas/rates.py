@@ -58,14 +58,22 @@ def _local_start(value: Any) -> Any:
     """A date, or a local date-time without an offset (it is read in the agreement's zone)."""
     if isinstance(value, str):
         text = value.strip()
+        if len(text) == 10:
+            try:
+                return date.fromisoformat(text)
+            except ValueError:
+                pass  # reported below with the expected form
         try:
-            return date.fromisoformat(text) if len(text) == 10 else datetime.fromisoformat(text)
+            value = datetime.fromisoformat(text)
         except ValueError:
             raise ValueError(f"{text!r} is not a date or a local date-time (2026-10-15T18:00)") from None
-    if isinstance(value, datetime) and value.tzinfo is not None:
-        raise ValueError(
-            f"{value.isoformat()}: give a local date-time without an offset (it is read in the agreement's zone)"
-        )
+    if isinstance(value, datetime):
+        if value.tzinfo is not None:
+            raise ValueError(
+                f"{value.isoformat()}: give a local date-time without an offset (it is read in the agreement's zone)"
+            )
+        # Midnight is the plain date: one spelling per start, so that equal starts compare equal.
+        return value.date() if value.time() == time(0) else value
     return value
 
 
@@ -80,17 +88,11 @@ class RateModel(_Model):
     _price_places = field_validator("price")(six_places)
     _start = field_validator("valid_from", mode="before")(_local_start)
 
-    def starts(self) -> datetime:
-        if isinstance(self.valid_from, datetime):
-            return self.valid_from
-        return datetime.combine(self.valid_from, time(0))
-
     def to_domain(self) -> t.Rate:
-        start = self.starts()
+        start = self.valid_from
+        day, at = (start.date(), start.time()) if isinstance(start, datetime) else (start, time(0))
         increments = self.increments.to_domain() if self.increments else None
-        return t.Rate(
-            self.destination, self.price, start.date(), self.band, self.version, increments, start.time()
-        )
+        return t.Rate(self.destination, self.price, day, self.band, self.version, increments, at)
 
 
 def _deck_increments(text: str | None) -> dict[str, int] | None:
@@ -138,18 +140,24 @@ def _deck_rows(
 ) -> tuple[list[DestinationModel], list[RateModel]]:
     """Read a CSV rate deck into destinations and rates, naming the bad line and field on error."""
     dests: dict[str, DestinationModel] = {}
-    rates: dict[tuple[str, datetime, str], tuple[RateModel, int]] = {}
+    rates: list[RateModel] = []
+    lines: list[int] = []
+    # (destination, start, band) → index in `rates`; a start is a date (midnight) or a date-time.
+    seen: dict[tuple[str, date, str], int] = {}
     try:
         with deck.open(newline="", encoding="utf-8") as fh:
             for lineno, row in enumerate(csv.DictReader(fh), start=2):
                 dest, rate = _deck_row(row, f"{deck}: line {lineno}", tz)
                 # A destination with several prefixes repeats its rates, one row per prefix: the same
                 # rate again is one rate; a different one for the same start and band contradicts it.
-                first, at = rates.setdefault((rate.destination, rate.starts(), rate.band), (rate, lineno))
-                if first is not rate and first != rate:
+                at = seen.setdefault((rate.destination, rate.valid_from, rate.band), len(rates))
+                if at == len(rates):
+                    rates.append(rate)
+                    lines.append(lineno)
+                elif rates[at] != rate:
                     raise ValidationError(
                         f"{deck}: line {lineno}: {rate.destination!r} {rate.band} from {rate.valid_from} "
-                        f"differs from line {at} (price, version or increments)"
+                        f"differs from line {lines[at]} (price, version or increments)"
                     )
                 known = dests.setdefault(dest.prefix, dest)
                 if known.name != dest.name:
@@ -158,7 +166,7 @@ def _deck_rows(
                     )
     except (OSError, UnicodeDecodeError) as e:
         raise ValidationError(f"services[{service_index}].rate_deck: cannot read {deck}: {e}") from None
-    return list(dests.values()), [rate for rate, _ in rates.values()]
+    return list(dests.values()), rates
 
 
 def _document_zone(doc: dict[str, object]) -> ZoneInfo | None:
