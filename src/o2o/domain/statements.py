@@ -24,6 +24,14 @@ class StatementState(StrEnum):
     SIGNED = "signed"
 
 
+class LineOutcome(StrEnum):
+    """A line's verdict: within tolerance, contested, or resolved by its dispute before signing."""
+
+    AGREED = "agreed"
+    DISPUTED = "disputed"
+    RESOLVED = "resolved"
+
+
 @dataclass(frozen=True, slots=True)
 class StatementLine:
     """One service line: both parties' figures, the agreed and the disputed amount, and the verdict."""
@@ -35,7 +43,7 @@ class StatementLine:
     customer_amount: Decimal
     agreed_amount: Decimal
     disputed_amount: Decimal
-    outcome: str
+    outcome: LineOutcome
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,6 +24,7 @@ from o2o.domain.errors import ValidationError
 from o2o.domain.money import ZERO, Rounding, parse_amount, round_to_currency
 from o2o.domain.obligations import ObligationStatus
 from o2o.domain.periods import Period
+from o2o.domain.statements import LineOutcome
 from o2o.ledger.keys import Signer
 from o2o.services.accounts import post_dispute_adjustment
 from o2o.services.cycle_common import canonical, digest, hub_signer, move_cycle, register
@@ -173,11 +174,14 @@ def _apply_resolution(
     if not repo.signatures(st.id):
         # Nobody signed yet: the line itself takes the resolved amount and the document is re-issued.
         line = next(x for x in repo.lines(st.id) if x.service == d.service)
-        repo.save_line(st.id, replace(line, agreed_amount=amount, disputed_amount=ZERO, outcome="resolved"))
+        resolved = replace(line, agreed_amount=amount, disputed_amount=ZERO, outcome=LineOutcome.RESOLVED)
+        repo.save_line(st.id, resolved)
         document = json.loads(st.document)
         for line in document["lines"]:
             if line["service"] == d.service:
-                line.update(agreed_amount=str(amount), disputed_amount="0", outcome="resolved")
+                line.update(
+                    agreed_amount=str(amount), disputed_amount="0", outcome=LineOutcome.RESOLVED.value
+                )
         open_left = [x for x in repo.disputes(st.id, DisputeState.OPEN) if x.id != d.id]
         repo.save_statement(
             st.reissued(canonical(document).decode(), digest(document), disputes_open=bool(open_left))

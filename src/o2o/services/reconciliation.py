@@ -24,7 +24,7 @@ from o2o.domain.disputes import Dispute
 from o2o.domain.errors import InvalidTransitionError, NotFoundError
 from o2o.domain.money import ZERO, Rounding, round_to_currency
 from o2o.domain.periods import Period
-from o2o.domain.statements import Statement, StatementLine, StatementState
+from o2o.domain.statements import LineOutcome, Statement, StatementLine, StatementState
 from o2o.ledger.keys import Signer
 from o2o.rating import RatingResult, rate_recurring
 from o2o.reconcile import MatchOptions, MatchSummary, match_files
@@ -274,7 +274,7 @@ def _write_statement(
         ),
         [
             StatementLine(r.service.id, r.service.provider, r.service.customer, r.verdict.provider_amount,
-                          r.verdict.customer_amount, r.agreed_amount, r.disputed_amount, r.verdict.outcome.value)
+                          r.verdict.customer_amount, r.agreed_amount, r.disputed_amount, LineOutcome(r.verdict.outcome.value))
             for r in results
         ],
     )  # fmt: skip

@@ -26,7 +26,7 @@ from o2o.domain.obligations import (
     RoundState,
     SetOff,
 )
-from o2o.domain.statements import Signature, Statement, StatementLine, StatementState
+from o2o.domain.statements import LineOutcome, Signature, Statement, StatementLine, StatementState
 from o2o.store import cycle_tables as t
 from o2o.store.repositories import now_utc
 from o2o.store.versioning import update_versioned
@@ -89,7 +89,7 @@ class CycleRepository:
             )
         )  # fmt: skip
         for line in lines:
-            self.conn.execute(insert(t.statement_lines).values(statement_id=st.id, **asdict(line)))
+            self.conn.execute(insert(t.statement_lines).values(statement_id=st.id, **_line_columns(line)))
 
     def statement(self, statement_id: str) -> Statement:
         row = (
@@ -121,7 +121,7 @@ class CycleRepository:
         return [
             StatementLine(r["service"], r["provider"], r["customer"], Decimal(r["provider_amount"]),
                           Decimal(r["customer_amount"]), Decimal(r["agreed_amount"]),
-                          Decimal(r["disputed_amount"]), r["outcome"])
+                          Decimal(r["disputed_amount"]), LineOutcome(r["outcome"]))
             for r in rows
         ]  # fmt: skip
 
@@ -144,7 +144,7 @@ class CycleRepository:
         self.conn.execute(
             update(t.statement_lines)
             .where(c.statement_id == statement_id, c.service == line.service)
-            .values(**asdict(line))
+            .values(**_line_columns(line))
         )
 
     def add_signature(self, sig: Signature) -> None:
@@ -362,6 +362,10 @@ def _statement(r: Any) -> Statement:
         r["id"], r["cycle_id"], r["agreement_id"], r["period"], r["currency"], StatementState(r["state"]),
         r["digest"], r["document"], r["evidence"], r["created_at"], r["version"],
     )  # fmt: skip
+
+
+def _line_columns(line: StatementLine) -> dict[str, Any]:
+    return {**asdict(line), "outcome": line.outcome.value}
 
 
 def _dispute(r: Any) -> Dispute:
