@@ -32,7 +32,7 @@ def declared(db_cli: Any, tmp_path: Path) -> tuple[Any, dict[str, Any]]:
     return db_cli, truth
 
 
-def one_by_one(tmp_path: Path) -> dict[tuple[str, str], dict[str, Any]]:
+def one_by_one(tmp_path: Path, correct_clock: bool = False) -> dict[tuple[str, str], dict[str, Any]]:
     """Each usage line of the period reconciled alone, in turn, each engine run on a database of its own:
     the figures and match counts per (agreement, service)."""
     from o2o.cli.context import workspace
@@ -54,8 +54,9 @@ def one_by_one(tmp_path: Path) -> dict[tuple[str, str], dict[str, Any]]:
             if svc.kind is ServiceKind.RECURRING:
                 continue
             line = rec._usage_line(
-                ws, agreement, svc, per, decls, tmp_path / "one-by-one" / agreement_id, False, stored.sha256
-            )
+                ws, agreement, svc, per, decls, tmp_path / f"one-by-one-{correct_clock}" / agreement_id,
+                correct_clock, stored.sha256,
+            )  # fmt: skip
             assert line.match is not None
             out[(agreement_id, svc.id)] = {
                 "provider_amount": str(line.verdict.provider_amount),
@@ -101,6 +102,16 @@ def test_the_period_batch_gives_exactly_the_lines_one_by_one(
     assert len(batch) >= 10
     assert batch == one_by_one(tmp_path)
     assert any(x["disputes"] for x in reconciled) or all(v["outcome"] != "disputed" for v in batch.values())
+
+    # With the clock correction (a first matching pass per line, on the worker's database as well), each
+    # agreement again: a batch of one agreement's lines.
+    agreements, again = sorted({a for a, _ in batch}), []
+    for agreement in agreements:
+        r = cli("reconcile", "--agreement", agreement, "--period", PERIOD, "--correct-clock", "--json")
+        assert r.code == 0, r.err
+        again += r.json()
+    assert len(again) == len(agreements)
+    assert batch_lines(cli, again) == one_by_one(tmp_path, correct_clock=True)
 
 
 def test_the_period_opens_one_duckdb_per_worker_not_per_line(
