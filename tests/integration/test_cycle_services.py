@@ -253,3 +253,24 @@ def test_overdue_disputes_escalate_once_and_take_no_more_proposals(reconciled: d
             dsp.propose(ws, d_id, d.provider, None)
     with pytest.raises(ValidationError, match="dispute state 'closed' is not one of"):
         dsp.list_disputes(ws, "closed")
+
+
+def test_a_period_with_an_open_dispute_does_not_close(reconciled: dict[str, Any]) -> None:
+    """Signed with one dispute open and every instruction paid: the cycle settles, and closing the period
+    is refused naming the dispute, found through its statement's period."""
+    ws, ctx = _ws(), reconciled
+    period = ctx["period"]
+    held, *others = ctx["disputes"]
+    for d_id in others:
+        _resolve(ws, d_id)
+    for op in ctx["parties"]:
+        statements.sign_statement(ws, ctx["statement"], op)
+    issued = settlement.run_netting(ws, period, "conservative")
+    for pay in issued.payments:
+        settlement.confirm_payment(ws, pay.id, reference=f"B-{pay.id}", confirmed_by=pay.payee)
+    assert _cycle_state(ws, period) == CycleState.SETTLED.value
+    with pytest.raises(InvalidTransitionError, match=f"cannot close: open disputes {held}$"):
+        settlement.close_period(ws, period)
+    with ws.uow() as uow:
+        assert [d.id for d in uow.cycles.disputes(state=DisputeState.OPEN, period=period)] == [held]
+        assert uow.cycles.disputes(state=DisputeState.OPEN, period="2000-01") == []
