@@ -5,36 +5,15 @@ releases the withheld part, which a later round then nets, once."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
+from cycle_steps import reconciled, resolve_by_split
+
 
 def _reconciled(cli: Any, tmp_path: Path) -> tuple[str, dict[str, Any], list[str]]:
-    net = tmp_path / "net"
-    r = cli("generate", "--operators", "2", "--cdrs", "400", "--seed", "5", "--tolerance-absolute", "0",
-            "--out", net, "--json")  # fmt: skip
-    assert r.code == 0, r.err
-    truth = json.loads((net / "truth.json").read_text())
-    period = truth["period"]
-    assert cli("operator", "add", "--file", net / "operators.toml").code == 0
-    (ag,) = truth["agreements"]
-    assert cli("agreement", "load", net / ag["file"]).code == 0
-    for op in ag["parties"]:
-        assert cli("keys", "generate", op).code == 0
-    for f in truth["files"]:
-        r = cli("usage", "import", net / f["file"], "--agreement", f["agreement"], "--period", period,
-                "--declarer", f["declarer"], "--service", f["service"])  # fmt: skip
-        assert r.code == 0, r.err
-    (report,) = cli("reconcile", "--agreement", ag["id"], "--period", period, "--json").json()
-    assert report["disputes"], "zero absolute tolerance leaves some line over 1%"
+    period, report, ag = reconciled(cli, tmp_path, cdrs=400, seed=5)
     return period, report, list(ag["parties"])
-
-
-def _resolve(cli: Any, d_id: str) -> None:
-    d = cli("dispute", "show", d_id, "--json").json()
-    assert cli("dispute", "propose", d_id, "--as", d["provider"], "--split").code == 0
-    assert cli("dispute", "accept", d_id, "--as", d["customer"]).code == 0
 
 
 def test_a_second_net_run_over_nothing_new_is_refused(db_cli: Any, tmp_path: Path) -> None:
@@ -42,7 +21,7 @@ def test_a_second_net_run_over_nothing_new_is_refused(db_cli: Any, tmp_path: Pat
     period, report, parties = _reconciled(cli, tmp_path)
     held, *others = report["disputes"]
     for d_id in others:
-        _resolve(cli, d_id)
+        resolve_by_split(cli, d_id)
     for op in parties:
         assert cli("statement", "sign", report["statement"], "--as", op).code == 0
 
@@ -56,7 +35,7 @@ def test_a_second_net_run_over_nothing_new_is_refused(db_cli: Any, tmp_path: Pat
     rounds = {p["round_id"] for p in cli("payment", "list", "--json").json()}
     assert rounds <= {first.json()["round"]}
 
-    _resolve(cli, held)  # signed already: its resolution releases the withheld part (or cancels it)
+    resolve_by_split(cli, held)  # signed already: its resolution releases the withheld part (or cancels it)
     later = cli("net", "run", "--period", period, "--mode", "conservative", "--json")
     released = later.code == 0
     assert released or "no signed statements with open obligations" in later.err

@@ -16,35 +16,14 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, create_engine, delete, func, select, update
 
+from cycle_steps import reconciled, resolve_by_split
 from o2o.store import cycle_tables as t
 
 
 def _reconciled(cli: Any, tmp_path: Path) -> tuple[str, dict[str, Any], list[str]]:
     """A generated two-operator network declared and reconciled (zero tolerance: some lines disputed)."""
-    net = tmp_path / "net"
-    r = cli("generate", "--operators", "2", "--cdrs", "600", "--seed", "7", "--tolerance-absolute", "0",
-            "--out", net, "--json")  # fmt: skip
-    assert r.code == 0, r.err
-    truth = json.loads((net / "truth.json").read_text())
-    period = truth["period"]
-    assert cli("operator", "add", "--file", net / "operators.toml").code == 0
-    (ag,) = truth["agreements"]
-    assert cli("agreement", "load", net / ag["file"]).code == 0
-    for op in ag["parties"]:
-        assert cli("keys", "generate", op).code == 0
-    for f in truth["files"]:
-        r = cli("usage", "import", net / f["file"], "--agreement", f["agreement"], "--period", period,
-                "--declarer", f["declarer"], "--service", f["service"])  # fmt: skip
-        assert r.code == 0, r.err
-    (report,) = cli("reconcile", "--agreement", ag["id"], "--period", period, "--json").json()
-    assert report["disputes"], "zero absolute tolerance leaves some line over 1%"
+    period, report, ag = reconciled(cli, tmp_path, cdrs=600, seed=7)
     return period, report, list(ag["parties"])
-
-
-def _resolve(cli: Any, d_id: str) -> None:
-    d = cli("dispute", "show", d_id, "--json").json()
-    assert cli("dispute", "propose", d_id, "--as", d["provider"], "--split").code == 0
-    assert cli("dispute", "accept", d_id, "--as", d["customer"]).code == 0
 
 
 @pytest.fixture
@@ -52,7 +31,7 @@ def signed(db_cli: Any, tmp_path: Path) -> tuple[Any, str]:
     """The network's disputes settled by splitting the difference and its statement signed by both."""
     period, report, parties = _reconciled(db_cli, tmp_path)
     for d_id in report["disputes"]:
-        _resolve(db_cli, d_id)
+        resolve_by_split(db_cli, d_id)
     for op in parties:
         r = db_cli("statement", "sign", report["statement"], "--as", op)
         assert r.code == 0, r.err
@@ -105,7 +84,7 @@ def test_obligations_released_by_a_dispute_after_signing_stay_registered(db_cli:
     audit = db_cli("ledger", "verify", "--store", "--json").json()["store"]
     assert audit["ok"] is True and audit["checked"]["obligations"] > len(report["disputes"])
     for d_id in report["disputes"]:
-        _resolve(db_cli, d_id)  # the withheld obligation is released with what the resolution adds
+        resolve_by_split(db_cli, d_id)  # the withheld obligation is released with what the resolution adds
     r = db_cli("ledger", "verify", "--store")
     assert r.code == 0, r.out + r.err
     r = db_cli("net", "run", "--period", period)

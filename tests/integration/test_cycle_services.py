@@ -8,13 +8,13 @@ under test is a service call on the same workspace, and its result is checked as
 
 from __future__ import annotations
 
-import json
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+import cycle_steps
 from o2o.bootstrap import Workspace, open_workspace
 from o2o.config import Settings
 from o2o.domain.cycle import CycleState, DisputeState, PaymentStatus
@@ -29,23 +29,7 @@ from o2o.services import settlement, statements
 @pytest.fixture
 def reconciled(db_cli: Any, tmp_path: Path) -> dict[str, Any]:
     """A generated two-operator network declared and reconciled at zero tolerance (some lines disputed)."""
-    net = tmp_path / "net"
-    r = db_cli("generate", "--operators", "2", "--cdrs", "400", "--seed", "5", "--tolerance-absolute", "0",
-               "--out", net, "--json")  # fmt: skip
-    assert r.code == 0, r.err
-    truth = json.loads((net / "truth.json").read_text())
-    period = truth["period"]
-    assert db_cli("operator", "add", "--file", net / "operators.toml").code == 0
-    (ag,) = truth["agreements"]
-    assert db_cli("agreement", "load", net / ag["file"]).code == 0
-    for op in ag["parties"]:
-        assert db_cli("keys", "generate", op).code == 0
-    for f in truth["files"]:
-        r = db_cli("usage", "import", net / f["file"], "--agreement", f["agreement"], "--period", period,
-                   "--declarer", f["declarer"], "--service", f["service"])  # fmt: skip
-        assert r.code == 0, r.err
-    (report,) = db_cli("reconcile", "--agreement", ag["id"], "--period", period, "--json").json()
-    assert report["disputes"], "zero absolute tolerance leaves some line over 1%"
+    period, report, ag = cycle_steps.reconciled(db_cli, tmp_path, cdrs=400, seed=5)
     return {"period": period, "statement": report["statement"], "disputes": report["disputes"],
             "parties": list(ag["parties"]), "agreement": ag["id"]}  # fmt: skip
 
