@@ -3,30 +3,18 @@ a dispute negotiated to resolution, signatures, netting, payments and closing.""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+import cycle_steps
+
 
 @pytest.fixture
 def declared(db_cli: Any, tmp_path: Path) -> tuple[Any, dict[str, Any]]:
     """A generated two-operator network, loaded and fully declared, with keys for both parties."""
-    net = tmp_path / "net"
-    r = db_cli("generate", "--operators", "2", "--cdrs", "3000", "--seed", "5", "--tolerance-absolute", "0",
-               "--out", net, "--json")  # fmt: skip
-    assert r.code == 0, r.err
-    truth = json.loads((net / "truth.json").read_text())
-    assert db_cli("operator", "add", "--file", net / "operators.toml").code == 0
-    (ag,) = truth["agreements"]
-    assert db_cli("agreement", "load", net / ag["file"]).code == 0
-    for op in ag["parties"]:
-        assert db_cli("keys", "generate", op).code == 0
-    for f in truth["files"]:
-        r = db_cli("usage", "import", net / f["file"], "--agreement", f["agreement"], "--period", truth["period"],
-                   "--declarer", f["declarer"], "--service", f["service"])  # fmt: skip
-        assert r.code == 0, r.err
+    net, truth, ag = cycle_steps.declared(db_cli, tmp_path, cdrs=3000, seed=5)
     return db_cli, {"truth": truth, "agreement": ag, "net": net}
 
 

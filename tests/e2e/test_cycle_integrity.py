@@ -15,28 +15,14 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, text
 
+import cycle_steps
+
 
 @pytest.fixture
 def declared(db_cli: Any, tmp_path: Path) -> tuple[Any, dict[str, Any]]:
     """A generated two-operator network (GBP), loaded and declared by both parties, with their keys."""
-    net = tmp_path / "net"
-    r = db_cli("generate", "--operators", "2", "--cdrs", "400", "--seed", "5", "--tolerance-absolute", "0",
-               "--out", net, "--json")  # fmt: skip
-    assert r.code == 0, r.err
-    truth = json.loads((net / "truth.json").read_text())
-    assert db_cli("operator", "add", "--file", net / "operators.toml").code == 0
-    (ag,) = truth["agreements"]
-    assert db_cli("agreement", "load", net / ag["file"]).code == 0
-    for op in ag["parties"]:
-        assert db_cli("keys", "generate", op).code == 0
-    for f in truth["files"]:
-        assert _import(db_cli, net / f["file"], f, truth["period"]).code == 0
+    net, truth, ag = cycle_steps.declared(db_cli, tmp_path, cdrs=400, seed=5)
     return db_cli, {"truth": truth, "agreement": ag, "net": net, "period": truth["period"]}
-
-
-def _import(cli: Any, path: Path, f: dict[str, Any], period: str) -> Any:
-    return cli("usage", "import", path, "--agreement", f["agreement"], "--period", period,
-               "--declarer", f["declarer"], "--service", f["service"])  # fmt: skip
 
 
 def _one_line_error(r: Any) -> str:
@@ -92,7 +78,7 @@ def test_a_redeclaration_withdraws_the_statement_and_a_stale_one_cannot_be_signe
     corrected = tmp_path / "corrected.csv"
     with corrected.open("w", newline="") as out:
         csv.writer(out).writerows(rows)
-    r = _import(cli, corrected, f, period)
+    r = cycle_steps.import_usage(cli, corrected, f, period)
     assert r.code == 0, r.err
 
     # The statement is gone with A's signature; the cycle is declared again; B cannot sign the old figures.
@@ -210,7 +196,7 @@ def test_a_line_rated_finer_than_the_currency_is_signed_and_owed_at_one_figure(
         assert db_cli("keys", "generate", op).code == 0
         for path, service in ((voice, "voice-ALFA"), (sms, "sms-BETA")):
             f = {"agreement": "AG-ALFA-BETA", "declarer": op, "service": service}
-            assert _import(db_cli, path, f, "2026-10").code == 0
+            assert cycle_steps.import_usage(db_cli, path, f, "2026-10").code == 0
     (report,) = db_cli("reconcile", "--period", "2026-10", "--json").json()
     (line,) = [ln for ln in report["lines"] if ln["service"] == "sms-BETA"]
     assert (line["provider_amount"], line["agreed_amount"]) == ("0.0150", "0.02")

@@ -15,6 +15,8 @@ from typing import Any
 
 import pytest
 
+import cycle_steps
+
 
 def _mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
@@ -47,24 +49,15 @@ def open_umask() -> Iterator[None]:
 
 def _declared_network(db_cli: Any, tmp_path: Path, passphrase_file: Path) -> dict[str, Any]:
     """A generated pair of operators, keys generated (the customer's encrypted), usage declared, reconciled."""
-    net = tmp_path / "net"
-    r = db_cli("generate", "--operators", "2", "--cdrs", "400", "--seed", "7", "--tolerance-absolute", "0",
-               "--out", net, "--json")  # fmt: skip
-    assert r.code == 0, r.err
-    truth = json.loads((net / "truth.json").read_text())
-    assert db_cli("operator", "add", "--file", net / "operators.toml").code == 0
-    (ag,) = truth["agreements"]
-    assert db_cli("agreement", "load", net / ag["file"]).code == 0
+    net, truth = cycle_steps.generated(db_cli, tmp_path, cdrs=400, seed=7)
+    ag = cycle_steps.loaded(db_cli, net, truth)
     provider, customer = ag["parties"]
     assert db_cli("keys", "generate", "HUB").code == 0
     assert db_cli("keys", "generate", provider).code == 0
     r = db_cli("keys", "generate", customer, "--passphrase-file", passphrase_file, "--json")
     assert r.code == 0, r.err
     assert r.json()["encrypted"] is True
-    for f in truth["files"]:
-        r = db_cli("usage", "import", net / f["file"], "--agreement", f["agreement"], "--period", truth["period"],
-                   "--declarer", f["declarer"], "--service", f["service"])  # fmt: skip
-        assert r.code == 0, r.err
+    cycle_steps.declare_all(db_cli, net, truth, truth["period"])
     recon = db_cli("reconcile", "--agreement", ag["id"], "--period", truth["period"], "--json")
     assert recon.code == 0, recon.err
     return {"agreement": ag, "period": truth["period"], "report": recon.json()[0]}

@@ -15,23 +15,17 @@ from typing import Any
 
 import pytest
 
+import cycle_steps
+
 PERIOD = "2026-10"
 
 
 @pytest.fixture
 def declared(db_cli: Any, db_workspace: Path, tmp_path: Path) -> tuple[Any, dict[str, Any]]:
     """A generated two-operator network, every usage file declared."""
-    net = tmp_path / "net"
-    r = db_cli("generate", "--operators", "2", "--cdrs", "3000", "--seed", "7", "--out", net, "--json")
-    assert r.code == 0, r.err
-    truth = json.loads((net / "truth.json").read_text())
-    assert db_cli("operator", "add", "--file", net / "operators.toml").code == 0
-    (ag,) = truth["agreements"]
-    assert db_cli("agreement", "load", net / ag["file"]).code == 0
-    for f in truth["files"]:
-        r = db_cli("usage", "import", net / f["file"], "--agreement", f["agreement"], "--period", PERIOD,
-                   "--declarer", f["declarer"], "--service", f["service"])  # fmt: skip
-        assert r.code == 0, r.err
+    net, truth, ag = cycle_steps.declared(
+        db_cli, tmp_path, cdrs=3000, seed=7, zero_tolerance=False, keys=False, period=PERIOD
+    )
     return db_cli, {"truth": truth, "net": net, "home": db_workspace, "agreement": ag["id"]}
 
 

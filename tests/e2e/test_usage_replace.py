@@ -5,11 +5,12 @@ nothing is written but the rejects file that says why; a declaration's rejects a
 from __future__ import annotations
 
 import csv
-import json
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+import cycle_steps
 
 PERIOD = "2026-10"
 HEADER = "record_id,a_number,b_number,start_time,duration_s\n"
@@ -29,17 +30,9 @@ def rejects(path: str) -> list[dict[str, str]]:
 @pytest.fixture
 def reconciled(db_cli: Any, db_workspace: Path, tmp_path: Path) -> tuple[Any, dict[str, Any]]:
     """A generated two-operator network, fully declared and reconciled."""
-    net = tmp_path / "net"
-    r = db_cli("generate", "--operators", "2", "--cdrs", "3000", "--seed", "5", "--out", net, "--json")
-    assert r.code == 0, r.err
-    truth = json.loads((net / "truth.json").read_text())
-    assert db_cli("operator", "add", "--file", net / "operators.toml").code == 0
-    (ag,) = truth["agreements"]
-    assert db_cli("agreement", "load", net / ag["file"]).code == 0
-    for f in truth["files"]:
-        r = db_cli("usage", "import", net / f["file"], "--agreement", f["agreement"], "--period", PERIOD,
-                   "--declarer", f["declarer"], "--service", f["service"])  # fmt: skip
-        assert r.code == 0, r.err
+    net, truth, ag = cycle_steps.declared(
+        db_cli, tmp_path, cdrs=3000, seed=5, zero_tolerance=False, keys=False, period=PERIOD
+    )
     assert db_cli("reconcile", "--agreement", ag["id"], "--period", PERIOD).code == 0
     return db_cli, {"truth": truth, "net": net, "home": db_workspace}
 
