@@ -11,21 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from network_toml import OPERATORS as TWO_OPERATORS
 
-OPERATORS = textwrap.dedent(
+OPERATORS = TWO_OPERATORS + textwrap.dedent(
     """
-    [[operators]]
-    id = "ALFA"
-    name = "Alfa Telecom plc"
-    currency = "GBP"
-    country_code = "44"
-
-    [[operators]]
-    id = "BETA"
-    name = "Beta Netz GmbH"
-    currency = "EUR"
-    country_code = "49"
-
     [[operators]]
     id = "GAMMA"
     name = "Gamma Télécom SA"

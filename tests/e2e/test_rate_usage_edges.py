@@ -10,22 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-OPERATORS = textwrap.dedent(
-    """
-    [[operators]]
-    id = "ALFA"
-    name = "Alfa Telecom plc"
-    currency = "GBP"
-    country_code = "44"
-
-    [[operators]]
-    id = "BETA"
-    name = "Beta Netz GmbH"
-    currency = "EUR"
-    country_code = "49"
-    """
-)
+from network_toml import OPERATORS
 
 # data-ALFA is priced by volume alone (one catch-all destination); data-BETA by a number prefix.
 AGREEMENT = textwrap.dedent(
