@@ -93,6 +93,10 @@ def _register() -> None:
     from o2o.cli import cycle
 
     cycle.register(app)
+    # statement and dispute commands
+    from o2o.cli import statements
+
+    statements.register(app)
     from o2o.cli import demo
 
     demo.register(app)
@@ -116,8 +120,8 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "accounts": ("accounts",),
     "reconcile": ("cycle",),
     "cycle": ("cycle",),
-    "statement": ("cycle",),
-    "dispute": ("cycle",),
+    "statement": ("statements",),
+    "dispute": ("statements",),
     "payment": ("cycle",),
     "period": ("cycle",),
 }
