@@ -23,8 +23,8 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-import conftest
 import cycle_steps
+import harness
 from o2o.accounts.journal import Account
 from o2o.bootstrap import Workspace, open_workspace
 from o2o.config import Settings
@@ -184,7 +184,7 @@ def _fresh_workspace(backend: str, root: Path, monkeypatch: pytest.MonkeyPatch) 
             url = f"sqlite:///{folder / 'store.sqlite'}"
             folder.mkdir(parents=True)
         else:
-            databases = conftest._postgres_database()
+            databases = harness.postgres_database()
             url = next(databases)
             stack.callback(lambda: next(databases, None))  # drops the database
         with monkeypatch.context() as m:
@@ -252,7 +252,7 @@ def test_random_cycles_keep_the_books_balanced_and_every_transition_on_the_ledge
 ) -> None:
     # The function-scoped fixtures are made per-example safe: each example gets its own folder, database and
     # environment (_fresh_workspace), and the CLI invoker drains the captured output before every command.
-    cli = conftest._invoker(capsys)
+    cli = harness.cli_invoker(capsys)
     with _fresh_workspace(backend, tmp_path, monkeypatch) as folder:
         _, truth, ag = cycle_steps.declared(cli, folder, cdrs=200, seed=seed)
         period = truth["period"]
