@@ -46,9 +46,6 @@ class KeySpan:
     until: int | None = None
     ended_by: str | None = None
 
-    def valid_at(self, seq: int) -> bool:
-        return self.since <= seq and (self.until is None or seq <= self.until)
-
 
 @dataclass(frozen=True, slots=True)
 class KeyChange:
@@ -97,7 +94,7 @@ class KeyHistory:
 
     def ended(self, operator: str, key_id: str, seq: int) -> KeySpan | None:
         """The span of a key that ended before `seq` (it must not sign there), else None."""
-        span = self.spans.get((operator, key_id))
+        span = self.span(operator, key_id)
         return span if span is not None and span.until is not None and seq > span.until else None
 
     def apply(self, entry: LedgerEntry) -> str | None:

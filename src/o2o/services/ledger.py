@@ -132,11 +132,7 @@ def rotate_key(ws: Workspace, operator: str, passphrase: bytes | None = None) ->
     """
     path = key_path(ws, operator)
     old = load_signer(ws, operator, passphrase)
-    hub = None if operator == HUB else _hub_signer(ws, None)
-    if operator != HUB and hub is None:
-        raise NotFoundError(
-            "the hub co-registers a key rotation: it has no key here (`o2o keys generate HUB`)"
-        )
+    hub = None if operator == HUB else _required_hub(ws, None, "the hub co-registers a key rotation")
     new = Signer.generate(operator)
     staged = path.with_name(f"{operator}.{new.key_id}.new.pem")
     with ws.uow() as uow:
@@ -155,9 +151,7 @@ def rotate_key(ws: Workspace, operator: str, passphrase: bytes | None = None) ->
 def revoke_key(ws: Workspace, operator: str, reason: str, passphrase: bytes | None = None) -> KeyChangeResult:
     """The hub revokes `operator`'s valid key with a reason; `passphrase` is the hub's."""
     operator = check_signer_id(operator)
-    hub = _hub_signer(ws, passphrase)
-    if hub is None:
-        raise NotFoundError("a revocation is signed by the hub: it has no key here (`o2o keys generate HUB`)")
+    hub = _required_hub(ws, passphrase, "a revocation is signed by the hub")
     with ws.uow() as uow:
         book = ledger_of(uow)
         entry = book.revoke_key(hub, operator, reason)
@@ -184,6 +178,14 @@ def _retire(ws: Workspace, operator: str, key_id: str) -> Path | None:
 def _hub_signer(ws: Workspace, passphrase: bytes | None) -> Signer | None:
     path = key_path(ws, HUB)
     return load_signer(ws, HUB, passphrase) if path.exists() else None
+
+
+def _required_hub(ws: Workspace, passphrase: bytes | None, why: str) -> Signer:
+    """The hub's signer, or a NotFoundError saying `why` the hub's key is needed."""
+    hub = _hub_signer(ws, passphrase)
+    if hub is None:
+        raise NotFoundError(f"{why}: it has no key here (`o2o keys generate HUB`)")
+    return hub
 
 
 def current_head(ws: Workspace, passphrase: bytes | None = None) -> SignedTreeHead:
