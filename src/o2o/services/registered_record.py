@@ -202,7 +202,7 @@ def payment_mismatches(
         return [Mismatch("payment", pay.id, "amount", figures["amount"], None)]
     if not authentic(round_entry, keys):
         return [forged("payment", pay.id, round_entry)]
-    issued = {p.get("id"): p for p in _dicts(round_entry.payload.get("payment_instructions"))}
+    issued = {p.get("id"): p for p in registered_payments(round_entry)}
     registered = issued.get(pay.id)
     if registered is None:
         return [Mismatch("payment", pay.id, "amount", figures["amount"], None)]

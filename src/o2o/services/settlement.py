@@ -35,6 +35,7 @@ from o2o.services.registered_record import (
     check_payment,
     payment_figures,
     register_obligations,
+    setoff_figures,
 )
 from o2o.services.registry_data import read_agreement
 from o2o.services.statements import withdraw_statement
@@ -145,11 +146,13 @@ def run_netting(ws: Workspace, period: str, mode: str = "clearing-house") -> Rou
         repo.add_round(rnd)
         by_id = {o.id: o for o in obligations}
         changed: list[Obligation] = []
+        setoffs: list[SetOff] = []
         issued: list[PaymentInstruction] = []
         for cur in result.currencies:
             for so in cur.setoffs:
                 ob = by_id[so.obligation]
-                repo.add_setoff(SetOff(round_id, so.obligation, so.amount))
+                setoffs.append(SetOff(round_id, so.obligation, so.amount))
+                repo.add_setoff(setoffs[-1])
                 changed.append(
                     repo.save_obligation(
                         ob.moved(ObligationStatus.NETTED, remaining=ob.remaining - so.amount)
@@ -176,10 +179,9 @@ def run_netting(ws: Workspace, period: str, mode: str = "clearing-house") -> Rou
         # The round's entry carries its set-offs and instructions with their figures: the registered record
         # that payment confirmation and `ledger verify --store` compare the store with.
         registered = {
-            "setoffs": [{"obligation": so.obligation, "amount": str(so.amount)} for c in result.currencies
-                        for so in c.setoffs],
+            "setoffs": [setoff_figures(s) for s in setoffs],
             "payment_instructions": [payment_figures(p) for p in issued],
-        }  # fmt: skip
+        }
         register(uow, hub, "netting.round", round_id, {**rnd.figures, **registered})
         if not issued:
             rnd = _settle_round(uow, repo, repo.round(round_id), hub)

@@ -43,6 +43,7 @@ from o2o.services.registered_record import (
     registered_payments,
     registered_setoffs,
     same,
+    setoff_figures,
 )
 from o2o.store.cycle_repository import CycleRepository
 from o2o.store.uow import UnitOfWork
@@ -215,7 +216,7 @@ def _setoffs(round_id: str, setoffs: list[SetOff], entry: LedgerEntry) -> Iterat
         if figures is None:
             yield Mismatch("set-off", subject, "amount", figure_text(so.amount), None)
         else:
-            yield from compare_figures("set-off", subject, {"amount": figure_text(so.amount)}, figures)
+            yield from compare_figures("set-off", subject, setoff_figures(so), figures)
     for obligation, figures in sorted(registered.items()):
         yield Mismatch(
             "set-off", f"{round_id}/{obligation}", "amount", None, figure_text(figures.get("amount"))
