@@ -57,54 +57,19 @@ def version() -> None:
 
 
 def _register() -> None:
+    """Register every command module (those `COMMAND_MODULES` names, in its order)."""
     # Imported here so that building the app has no side effects at import time of this module.
     if _registered:
         return
     _registered.append(True)
-    # foundation commands (operators, agreements, usage, generate, demo)
-    from o2o.cli import generate
-
-    generate.register(app)
-    from o2o.cli import foundation, usage
-
-    foundation.register(app)
-    usage.register(app)
-    # rating commands
-    from o2o.cli import rate
-
-    rate.register(app)
-    # reconciliation commands
-    from o2o.cli import recon
-
-    recon.register(app)
-    # netting commands
-    from o2o.cli import net
-
-    net.register(app)
-    # ledger commands
-    from o2o.cli import ledger
-
-    ledger.register(app)
-    # accounts commands
-    from o2o.cli import accounts
-
-    accounts.register(app)
-    # cycle commands
-    from o2o.cli import cycle
-
-    cycle.register(app)
-    # statement and dispute commands
-    from o2o.cli import statements
-
-    statements.register(app)
-    from o2o.cli import demo
-
-    demo.register(app)
+    for name in dict.fromkeys(m for modules in COMMAND_MODULES.values() for m in modules):
+        importlib.import_module(f"o2o.cli.{name}").register(app)
 
 
 # The modules whose `register` adds each top-level command, so that `o2o usage import …` in a fresh
 # process imports only what it runs (every command module pulls in heavy libraries). A name missing
-# here still works: the whole app is registered. tests/unit/test_cli_lazy_registration.py checks it.
+# here is not registered at all: this table is the list of command modules.
+# tests/unit/test_cli_lazy_registration.py checks it.
 COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "init": ("foundation",),
     "operator": ("foundation",),
