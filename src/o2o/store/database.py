@@ -135,6 +135,7 @@ def foreign_objects(engine: Engine) -> list[str]:
     """Tables and views of the database's schema that are not o2o's (its metadata's and Alembic's own)."""
     import o2o.store.accounts_tables
     import o2o.store.cycle_tables
+    import o2o.store.hub_tables
     import o2o.store.ledger_tables  # noqa: F401  (each adds its tables to the metadata)
     from o2o.store.schema import metadata
 
