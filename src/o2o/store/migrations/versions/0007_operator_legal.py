@@ -1,7 +1,7 @@
 """Operators' legal data for documents: legal name, address, tax id and bank details (IBAN, BIC, bank name).
 
 Revision ID: 0007_operator_legal
-Revises: 0005_payment_confirmed_by
+Revises: 0001 (a branch of its own, like each area's tables)
 
 All nullable: an operator loaded before this revision, or from a file without legal data, has none; the
 documents then show a dash, and the payment file (pain.001) refuses a round whose payer or payee lacks bank data.
@@ -13,8 +13,8 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0007_operator_legal"
-down_revision = "0005_payment_confirmed_by"
-branch_labels = None
+down_revision = "0001"
+branch_labels = ("operator_legal",)
 depends_on = None
 
 _COLUMNS = (
