@@ -18,6 +18,7 @@ from sqlalchemy import Column, Engine, Index, Integer, MetaData, Table, inspect
 import o2o.store.accounts_tables
 import o2o.store.cycle_tables
 import o2o.store.hub_tables
+import o2o.store.jobs_tables
 import o2o.store.ledger_tables  # noqa: F401  (each adds its tables to the shared metadata)
 from o2o.store.database import make_engine, migrate
 from o2o.store.schema import metadata

@@ -136,6 +136,7 @@ def foreign_objects(engine: Engine) -> list[str]:
     import o2o.store.accounts_tables
     import o2o.store.cycle_tables
     import o2o.store.hub_tables
+    import o2o.store.jobs_tables
     import o2o.store.ledger_tables  # noqa: F401  (each adds its tables to the metadata)
     from o2o.store.schema import metadata
 
