@@ -80,7 +80,7 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "rate": ("rate", "cycle"),
     "recon": ("recon",),
     "net": ("net", "cycle"),
-    "keys": ("ledger",),
+    "keys": ("ledger", "certificates"),
     "ledger": ("ledger",),
     "accounts": ("accounts",),
     "reconcile": ("cycle",),
