@@ -37,13 +37,39 @@ class NumberingPlan:
 
 
 @dataclass(frozen=True, slots=True)
+class BankDetails:
+    """Where an operator is paid: IBAN (electronic form, no spaces), BIC and the bank's name. The operators
+    file's schema checks IBAN and BIC (checksums, structure); here they are plain values."""
+
+    iban: str
+    bic: str
+    bank_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class LegalData:
+    """An operator's legal identity as its documents (invoices, acts, payment files) print it."""
+
+    legal_name: str
+    address: str
+    tax_id: str
+    bank: BankDetails
+
+    def __post_init__(self) -> None:
+        for name in ("legal_name", "address", "tax_id"):
+            if not getattr(self, name).strip():
+                raise ValidationError(f"legal data {name} must not be empty")
+
+
+@dataclass(frozen=True, slots=True)
 class Operator:
-    """A party to agreements."""
+    """A party to agreements; `legal` is None when its file gave no legal data (documents show a dash)."""
 
     id: str
     name: str
     currency: str
     numbering: NumberingPlan
+    legal: LegalData | None = None
 
     def __post_init__(self) -> None:
         check_operator_id(self.id)

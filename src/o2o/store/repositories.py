@@ -12,7 +12,7 @@ from sqlalchemy import Connection, func, insert, select, update
 from o2o.domain.agreements import Agreement, Role
 from o2o.domain.declarations import Declaration, DeclarationStatus, UsageTotals
 from o2o.domain.errors import AlreadyExistsError, NotFoundError
-from o2o.domain.operators import NumberingPlan, Operator
+from o2o.domain.operators import BankDetails, LegalData, NumberingPlan, Operator
 from o2o.store import schema as s
 from o2o.store.versioning import update_versioned
 
@@ -37,6 +37,7 @@ class OperatorRepository:
                 trunk_prefix=op.numbering.trunk_prefix,
                 international_prefix=op.numbering.international_prefix,
                 created_at=now_utc(),
+                **_legal_columns(op.legal),
             )
         )
 
@@ -55,9 +56,21 @@ class OperatorRepository:
         return [_operator(r) for r in rows]
 
 
+def _legal_columns(legal: LegalData | None) -> dict[str, str | None]:
+    if legal is None:
+        return dict.fromkeys(("legal_name", "address", "tax_id", "iban", "bic", "bank_name"))
+    bank = legal.bank
+    return {"legal_name": legal.legal_name, "address": legal.address, "tax_id": legal.tax_id,
+            "iban": bank.iban, "bic": bank.bic, "bank_name": bank.bank_name}  # fmt: skip
+
+
 def _operator(row: Any) -> Operator:
     plan = NumberingPlan(row["country_code"], row["trunk_prefix"], row["international_prefix"])
-    return Operator(row["id"], row["name"], row["currency"], plan)
+    legal = None
+    if row["legal_name"] is not None:
+        bank = BankDetails(row["iban"], row["bic"], row["bank_name"])
+        legal = LegalData(row["legal_name"], row["address"], row["tax_id"], bank)
+    return Operator(row["id"], row["name"], row["currency"], plan, legal)
 
 
 @dataclass(frozen=True, slots=True)

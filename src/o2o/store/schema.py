@@ -42,6 +42,13 @@ operators = Table(
     Column("international_prefix", String(8), nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("version", Integer, nullable=False, server_default="1"),
+    # Legal data for documents (migration 0007): all NULL when the operators file gave none.
+    Column("legal_name", String(300)),
+    Column("address", String(500)),
+    Column("tax_id", String(64)),
+    Column("iban", String(34)),
+    Column("bic", String(11)),
+    Column("bank_name", String(200)),
 )
 
 agreements = Table(

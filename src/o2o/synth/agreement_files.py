@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from datetime import date
 
+from o2o.synth.legal import legal_data
 from o2o.synth.network import SynthAgreement, SynthOperator, SynthService
 
 
@@ -20,8 +21,9 @@ def _s(text: str) -> str:
 
 def operators_toml(ops: list[SynthOperator]) -> str:
     lines = ["# Operators of a synthetic network written by `o2o generate`.", ""]
-    for op in ops:
+    for i, op in enumerate(ops):
         c = op.country
+        legal = legal_data(op.id, op.name, c, i)
         lines += [
             "[[operators]]",
             f"id = {_s(op.id)}",
@@ -30,6 +32,14 @@ def operators_toml(ops: list[SynthOperator]) -> str:
             f"country_code = {_s(c.country_code)}",
             f"trunk_prefix = {_s(c.trunk_prefix)}",
             f"international_prefix = {_s(c.international_prefix)}",
+            "",
+            "[operators.legal]",
+            f"legal_name = {_s(legal.legal_name)}",
+            f"address = {_s(legal.address)}",
+            f"tax_id = {_s(legal.tax_id)}",
+            f"iban = {_s(legal.iban)}",
+            f"bic = {_s(legal.bic)}",
+            f"bank_name = {_s(legal.bank_name)}",
             "",
         ]
     return "\n".join(lines)
