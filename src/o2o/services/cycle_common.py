@@ -13,6 +13,7 @@ import rfc8785
 from o2o.bootstrap import Workspace
 from o2o.domain.agreements import Agreement, Role
 from o2o.domain.cycle import Cycle, CycleState
+from o2o.domain.identity import Actor, PermissionDeniedError
 from o2o.domain.tariffs import ServiceKind
 from o2o.ledger.keys import HUB, Signer
 from o2o.services.ledger import append_entry, generate_key, key_path, load_signer
@@ -24,6 +25,21 @@ def hub_signer(ws: Workspace) -> Signer:
     if not key_path(ws, HUB).exists():
         generate_key(ws, HUB)
     return load_signer(ws, HUB)
+
+
+def acting_signer(ws: Workspace, operator: str, passphrase: bytes | None, via: Actor | None) -> Signer:
+    """Who signs the ledger entry of `operator`'s action: its own key in the local workspace; through the
+    hub (`via` the authenticated caller) the hub, which holds no operator's key, and names the caller."""
+    if via is None:
+        return load_signer(ws, operator, passphrase)
+    if via.operator != operator:
+        raise PermissionDeniedError(f"{via.user_name} acts for {via.ledger_name}, not for {operator}")
+    return hub_signer(ws)
+
+
+def provenance(via: Actor | None) -> dict[str, str]:
+    """What a ledger entry records of an action taken through the hub: the user, the token, the party."""
+    return {} if via is None else via.provenance()
 
 
 def register(uow: UnitOfWork, signer: Signer, kind: str, subject: str, payload: Mapping[str, Any]) -> None:

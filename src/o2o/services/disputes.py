@@ -21,14 +21,22 @@ from o2o.bootstrap import Workspace
 from o2o.domain.cycle import CycleState, DisputeState, parse_state
 from o2o.domain.disputes import Dispute, Proposal, ProposalStatus, latest_pending
 from o2o.domain.errors import ValidationError
+from o2o.domain.identity import Actor
 from o2o.domain.money import ZERO, Rounding, parse_amount, round_to_currency
 from o2o.domain.obligations import ObligationStatus
 from o2o.domain.periods import Period
 from o2o.domain.statements import LineOutcome
 from o2o.ledger.keys import Signer
 from o2o.services.accounts import post_dispute_adjustment
-from o2o.services.cycle_common import canonical, digest, hub_signer, move_cycle, register
-from o2o.services.ledger import load_signer
+from o2o.services.cycle_common import (
+    acting_signer,
+    canonical,
+    digest,
+    hub_signer,
+    move_cycle,
+    provenance,
+    register,
+)
 from o2o.services.registered_record import register_obligations
 from o2o.services.registry_data import read_agreement
 from o2o.store.cycle_repository import CycleRepository
@@ -113,10 +121,12 @@ def propose(
     note: str = "",
     field: str = "amount",
     passphrase: bytes | None = None,
+    via: Actor | None = None,
 ) -> DisputeView:
     """Propose an amount for the line (None: split the difference); `amount` is what the user entered
-    for `field`, refused when finer than the dispute currency's minor unit."""
-    signer = load_signer(ws, operator, passphrase)
+    for `field`, refused when finer than the dispute currency's minor unit. `via`: the hub's caller
+    acting for `operator` (the hub registers the proposal naming it)."""
+    signer = acting_signer(ws, operator, passphrase, via)
     with ws.uow() as uow:
         repo = uow.cycles
         d = repo.dispute(dispute_id).open_to(operator)
@@ -129,28 +139,35 @@ def propose(
         if not low <= value <= high:
             raise ValidationError(f"{field}: proposal {value} is outside the two figures ({low} … {high})")
         seq = repo.add_proposal(dispute_id, operator, value, note)
-        register(uow, signer, "dispute.proposed", dispute_id, {"seq": seq, "amount": str(value)})
+        register(
+            uow, signer, "dispute.proposed", dispute_id,
+            {"seq": seq, "amount": str(value), **provenance(via)},
+        )  # fmt: skip
         view = _view(uow, repo, dispute_id)
         uow.commit()
     return view
 
 
-def reject(ws: Workspace, dispute_id: str, operator: str, passphrase: bytes | None = None) -> DisputeView:
-    signer = load_signer(ws, operator, passphrase)
+def reject(
+    ws: Workspace, dispute_id: str, operator: str, passphrase: bytes | None = None, via: Actor | None = None
+) -> DisputeView:
+    signer = acting_signer(ws, operator, passphrase, via)
     with ws.uow() as uow:
         repo = uow.cycles
         d = repo.dispute(dispute_id).open_to(operator)
         latest = latest_pending(d, repo.proposals(dispute_id), operator)
         repo.set_proposal_status(latest, ProposalStatus.REJECTED)
-        register(uow, signer, "dispute.rejected", dispute_id, {"seq": latest.seq})
+        register(uow, signer, "dispute.rejected", dispute_id, {"seq": latest.seq, **provenance(via)})
         view = _view(uow, repo, dispute_id)
         uow.commit()
     return view
 
 
-def accept(ws: Workspace, dispute_id: str, operator: str, passphrase: bytes | None = None) -> DisputeView:
+def accept(
+    ws: Workspace, dispute_id: str, operator: str, passphrase: bytes | None = None, via: Actor | None = None
+) -> DisputeView:
     """Accept the other party's latest proposal: the dispute is resolved at that amount."""
-    signer = load_signer(ws, operator, passphrase)
+    signer = acting_signer(ws, operator, passphrase, via)
     hub = hub_signer(ws)
     with ws.uow() as uow:
         repo = uow.cycles
@@ -159,8 +176,9 @@ def accept(ws: Workspace, dispute_id: str, operator: str, passphrase: bytes | No
         repo.set_proposal_status(latest, ProposalStatus.ACCEPTED)
         d = repo.save_dispute(d.resolved(latest.amount))
         register(
-            uow, signer, "dispute.accepted", dispute_id, {"seq": latest.seq, "amount": str(latest.amount)}
-        )
+            uow, signer, "dispute.accepted", dispute_id,
+            {"seq": latest.seq, "amount": str(latest.amount), **provenance(via)},
+        )  # fmt: skip
         _apply_resolution(uow, repo, d, latest.amount, hub)
         view = _view(uow, repo, dispute_id)
         uow.commit()

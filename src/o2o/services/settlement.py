@@ -17,6 +17,7 @@ from o2o.bootstrap import Workspace
 from o2o.domain.agreements import Agreement
 from o2o.domain.cycle import Cycle, CycleState, DisputeState, PaymentStatus, parse_state
 from o2o.domain.errors import InvalidTransitionError, NotFoundError, ValidationError
+from o2o.domain.identity import Actor
 from o2o.domain.money import ZERO, totals_by_currency
 from o2o.domain.obligations import (
     NettingRound,
@@ -29,7 +30,7 @@ from o2o.domain.periods import Period
 from o2o.ledger.keys import HUB, Signer
 from o2o.netting import DEFAULT_HUB, NettingMode, NettingResult
 from o2o.services.accounts import post_payment, post_setoff
-from o2o.services.cycle_common import hub_signer, missing_declarations, move_cycle, register
+from o2o.services.cycle_common import hub_signer, missing_declarations, move_cycle, provenance, register
 from o2o.services.registered_record import (
     check_obligations,
     check_payment,
@@ -202,9 +203,12 @@ def list_payments(
         return repo.payments(round_id, status=wanted)
 
 
-def confirm_payment(ws: Workspace, payment_id: str, *, reference: str, confirmed_by: str) -> PaymentConfirmed:
+def confirm_payment(
+    ws: Workspace, payment_id: str, *, reference: str, confirmed_by: str, via: Actor | None = None
+) -> PaymentConfirmed:
     """Confirm a payment instruction was paid, by the creditor who received it or the hub, with the bank's
-    reference; the last one of a round settles the round. A second confirmation is refused."""
+    reference; the last one of a round settles the round. A second confirmation is refused. `via`: the
+    hub's caller who confirmed it (named on the ledger)."""
     hub = hub_signer(ws)
     with ws.uow() as uow:
         repo = uow.cycles
@@ -214,7 +218,7 @@ def confirm_payment(ws: Workspace, payment_id: str, *, reference: str, confirmed
         pay = repo.save_payment(pay.confirmed(reference, confirmed_by, now_utc()))
         register(
             uow, hub, "payment.confirmed", payment_id,
-            {"amount": str(pay.amount), "reference": reference, "confirmed_by": confirmed_by},
+            {"amount": str(pay.amount), "reference": reference, "confirmed_by": confirmed_by, **provenance(via)},
         )  # fmt: skip
         settled = not repo.payments(pay.round_id, status=PaymentStatus.PENDING)
         if settled:

@@ -25,6 +25,7 @@ from o2o.domain.errors import (
     NotFoundError,
     SignatureError,
 )
+from o2o.domain.identity import Actor
 from o2o.domain.money import ZERO, round_to_currency
 from o2o.domain.obligations import Obligation, ObligationStatus, obligations_due
 from o2o.domain.periods import Period
@@ -144,19 +145,62 @@ def sign_statement(
         repo = uow.cycles
         st = _current_statement(uow, repo, statement_id, reviewed)
         _check_can_sign(repo, st, operator)
-        message = st.document.encode()
-        signature = signer.sign(message)
-        if not uow.ledger.keyring().verify(operator, signer.key_id, signature, message):
-            raise SignatureError(f"the key of {operator} ({signer.key_id}) is not registered on the ledger")
-        st = _claim(repo, st)
-        repo.add_signature(Signature(statement_id, operator, signer.key_id, signature))
-        register(uow, signer, "statement.signed", statement_id, {"digest": st.digest, "signature": signature})
-        complete = len(repo.signatures(statement_id)) == 2
-        created: list[str] = []
-        if complete:
-            created = _complete(uow, repo, st, hub)
+        signature = signer.sign(st.document.encode())
+        result = _record_signature(uow, repo, st, operator, signer.key_id, signature, signer, hub, {})
         uow.commit()
-    return SignResult(statement_id, operator, signature, complete, tuple(created))
+    return result
+
+
+def submit_signature(
+    ws: Workspace, statement_id: str, via: Actor, key_id: str, signature: str, reviewed: str | None = None
+) -> SignResult:
+    """The hub's caller sends its operator's signature, made on its own side over the statement's
+    canonical document (the hub holds no operator's key): verified against the operator's valid key
+    registered on the ledger, then stored and registered as `sign_statement` does, the hub signing the
+    entry and naming the caller."""
+    operator = via.acting_operator()
+    hub = hub_signer(ws)
+    with ws.uow() as uow:
+        repo = uow.cycles
+        st = _current_statement(uow, repo, statement_id, reviewed)
+        _check_can_sign(repo, st, operator)
+        active = uow.ledger.key_history().active(operator)
+        if active is None or active.key_id != key_id.strip():
+            valid = "no valid key" if active is None else f"valid key {active.key_id}"
+            raise SignatureError(
+                f"key_id: {key_id!r} is not the valid registered key of {operator} (it has {valid})"
+            )
+        sig = signature.strip().lower()
+        if len(sig) != 128 or any(c not in "0123456789abcdef" for c in sig):
+            raise SignatureError("signature: an Ed25519 signature is 128 hexadecimal characters")
+        extra = {"key_id": active.key_id, **via.provenance()}
+        result = _record_signature(uow, repo, st, operator, active.key_id, sig, hub, hub, extra)
+        uow.commit()
+    return result
+
+
+def _record_signature(
+    uow: UnitOfWork, repo: CycleRepository, st: Statement, operator: str, key_id: str, signature: str,
+    registrar: Signer, hub: Signer, extra: dict[str, str],
+) -> SignResult:  # fmt: skip
+    """Verify `operator`'s signature over the stored document against its key on the ledger, store it and
+    register it (by `registrar`: the operator itself, or the hub for a signature sent to it); the second
+    signature completes the statement. In the caller's transaction."""
+    message = st.document.encode()
+    if not uow.ledger.keyring().verify(operator, key_id, signature, message):
+        raise SignatureError(
+            f"the signature of {operator} with key {key_id} does not verify against the key registered on "
+            f"the ledger over statement {st.id} (digest {st.digest})"
+        )
+    st = _claim(repo, st)
+    repo.add_signature(Signature(st.id, operator, key_id, signature))
+    payload = {"digest": st.digest, "signature": signature, **extra}
+    register(uow, registrar, "statement.signed", st.id, payload)
+    complete = len(repo.signatures(st.id)) == 2
+    created: list[str] = []
+    if complete:
+        created = _complete(uow, repo, st, hub)
+    return SignResult(st.id, operator, signature, complete, tuple(created))
 
 
 def _claim(repo: CycleRepository, st: Statement) -> Statement:
