@@ -89,6 +89,8 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "dispute": ("statements",),
     "payment": ("cycle",),
     "period": ("cycle",),
+    "documents": ("documents",),
+    "roaming": ("roaming",),
 }
 
 

@@ -1,0 +1,98 @@
+"""Roaming use cases on plain files: the BWRP discount calculation (`o2o roaming calc`) from a BWRP request or
+from a roaming agreement TOML with a usage file, and the usage discrepancy of two reports
+(`o2o roaming discrepancy`).
+
+The engine (`o2o.roaming`) and the formats (`o2o.schemas.roaming*`) are called from here only; the CLI
+renders what these return.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from o2o.domain.errors import ValidationError
+from o2o.domain.money import round_to_currency
+from o2o.roaming import CalculationResult, Rules, calculate, compare_usage
+from o2o.schemas.roaming import (
+    discrepancy_document,
+    dump_json_numbers,
+    read_json,
+    read_request,
+    read_usage_report,
+    response_json,
+    usage_from_json,
+)
+from o2o.schemas.roaming_agreement import load_roaming_agreement
+
+RULES = tuple(r.value for r in Rules)
+
+
+@dataclass(frozen=True, slots=True)
+class DirectionDue:
+    """What one direction of a roaming agreement comes to: the home operator pays the visited one."""
+
+    payer: str
+    payee: str
+    deal_value: Decimal
+    shortfall: Decimal
+    amount: Decimal  # deal value + shortfall, rounded to the currency's minor unit
+    currency: str
+
+
+@dataclass(frozen=True, slots=True)
+class RoamingCalculation:
+    result: CalculationResult
+    response: str  # the BWRP response document (JSON text)
+    due: tuple[DirectionDue, ...]  # with an agreement: the amount of each direction
+
+
+def parse_rules(text: str) -> Rules:
+    try:
+        return Rules(text)
+    except ValueError:
+        raise ValidationError(f"--rules: unknown {text!r} (one of: {', '.join(RULES)})") from None
+
+
+def calculate_request_file(request: Path, *, rules: str = Rules.CURRENT.value) -> RoamingCalculation:
+    """Calculate a BWRP request file by the rules of the engine version named."""
+    chosen = parse_rules(rules)
+    discounts, usage = read_request(request, chosen)
+    result = calculate(discounts, usage, chosen)
+    return RoamingCalculation(result, response_json(result), ())
+
+
+def calculate_agreement(agreement_file: Path, usage_file: Path) -> RoamingCalculation:
+    """Calculate a roaming agreement (TOML) over a BWRP usage file (`{inbound, outbound}` or a request
+    whose `usage` it takes), with the amount each direction comes to in the agreement's currency."""
+    agreement = load_roaming_agreement(agreement_file)
+    doc: Any = read_json(usage_file)
+    if isinstance(doc, dict) and "usage" in doc:
+        doc = doc["usage"]
+    try:
+        usage = usage_from_json(doc)
+    except ValidationError as exc:
+        raise ValidationError(f"{usage_file}: {exc}") from None
+    result = calculate(agreement.discounts_domain(), usage, Rules.CURRENT)
+    due = []
+    for outcome in result.parties:
+        total = outcome.deal_value + outcome.shortfall
+        due.append(
+            DirectionDue(
+                outcome.party,
+                agreement.partner(outcome.party),
+                outcome.deal_value,
+                outcome.shortfall,
+                round_to_currency(total, agreement.currency, agreement.rounding),
+                agreement.currency,
+            )
+        )
+    return RoamingCalculation(result, response_json(result), tuple(due))
+
+
+def usage_discrepancy_files(own: Path, partner: Path) -> str:
+    """The BWRP discrepancy report (JSON text) of OWN's usage report against PARTNER's."""
+    report = compare_usage(read_usage_report(own), read_usage_report(partner))
+    return dump_json_numbers(discrepancy_document(report)) + "\n"
