@@ -92,8 +92,22 @@ class Table:
         for row in (*self.rows, *self.totals):
             if len(row) != len(self.columns):
                 raise ValidationError(f"table {self.key}: a row of {len(row)} cells for {len(keys)} columns")
+        # The store gives NUMERIC back at whatever scale it kept (0 for a zero): widen, never round.
+        object.__setattr__(self, "rows", tuple(self._widened(r) for r in self.rows))
+        object.__setattr__(self, "totals", tuple(self._widened(r) for r in self.totals))
+        for row in (*self.rows, *self.totals):
             for col, cell in zip(self.columns, row, strict=True):
                 _check_cell(self, col, cell, row)
+
+    def _widened(self, row: tuple[Cell, ...]) -> tuple[Cell, ...]:
+        out = list(row)
+        for i, col in enumerate(self.columns):
+            cell = row[i]
+            if col.kind is CellKind.AMOUNT and isinstance(cell, Decimal):
+                currency = self.currency_of(col, row)
+                if currency is not None:
+                    out[i] = widen(cell, currency)
+        return tuple(out)
 
     def currency_of(self, column: Column, row: tuple[Cell, ...]) -> str | None:
         """The currency of an amount cell of `row` (None for a total row that leaves it blank)."""
@@ -148,6 +162,7 @@ class Total:
     currency: str
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "amount", widen(self.amount, self.currency))
         if not at_minor_unit(self.amount, self.currency):
             raise ValidationError(f"total {self.key}: {self.amount} is not at the {self.currency} minor unit")
 
@@ -266,6 +281,15 @@ def _section(s: Section) -> dict[str, Any]:
             for t in s.tables
         ],
     }
+
+
+def widen(amount: Decimal, currency: str) -> Decimal:
+    """`amount` written with at least its currency's decimals (`5` EUR → `5.00`); never rounded."""
+    exponent = amount.as_tuple().exponent
+    places = MINOR_UNITS[currency]
+    if isinstance(exponent, int) and exponent > -places:
+        return amount.quantize(Decimal(1).scaleb(-places))
+    return amount
 
 
 def at_minor_unit(amount: Decimal, currency: str) -> bool:
