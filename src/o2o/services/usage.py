@@ -199,7 +199,7 @@ def _commit(
 ) -> None:
     """Record the declaration and move its files into place in one step; undo the move on failure."""
     # The settlement services (ledger, netting) are needed only when a declaration is recorded.
-    from o2o.services.cycle_common import hub_signer
+    from o2o.services.cycle_common import hub_signer, register
     from o2o.services.settlement import note_declaration
 
     moved: list[Path] = []
@@ -211,12 +211,15 @@ def _commit(
                 uow.declarations.supersede(active.id)
             uow.declarations.add(declaration)
             note_declaration(uow, agreement, declaration.period, hub, cause=declaration.id)
-            uow.events.record(
+            # On the ledger too: the events feed (`o2o.services.events`) reads what happened from it.
+            register(
+                uow,
+                hub,
                 "declaration.imported",
                 f"{declaration.agreement_id}/{declaration.period}",
-                declaration.declarer,
                 {
                     "declaration": declaration.id,
+                    "declarer": declaration.declarer,
                     "service": declaration.service,
                     "rows": declaration.totals.rows,
                     "rejected": declaration.totals.rejected,
