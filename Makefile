@@ -6,7 +6,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.synced
 
-.PHONY: demo test lint fmt bench clean venv
+.PHONY: demo test lint fmt bench clean venv sysdeps
+
+# From Debian, not PyPI: the fonts the PDF documents embed (DejaVu, with Cyrillic) and poppler's
+# pdftotext/pdftoppm/pdffonts that their tests read them with. Installed only when missing.
+FONT := /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf
 
 $(UV):
 	$(PY) -m venv $(TOOLS)
@@ -18,12 +22,16 @@ $(STAMP): $(UV) pyproject.toml uv.lock
 	$(VENV)/bin/python -m compileall -q src
 	touch $(STAMP)
 
-venv: $(STAMP)
+sysdeps:
+	@test -f $(FONT) || apt-get install -y --no-install-recommends fonts-dejavu-core
+	@command -v pdftotext >/dev/null || apt-get install -y --no-install-recommends poppler-utils
 
-demo: $(STAMP)
+venv: $(STAMP) sysdeps
+
+demo: $(STAMP) sysdeps
 	$(BIN)/o2o demo --fresh
 
-test: $(STAMP)
+test: $(STAMP) sysdeps
 	$(BIN)/pytest -n 2 -q
 
 lint: $(STAMP)

@@ -89,7 +89,8 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "dispute": ("statements",),
     "payment": ("cycle",),
     "period": ("cycle",),
-    "documents": ("documents",),
+    "registry": ("registry",),
+    "documents": ("documents", "document_signing"),
     "roaming": ("roaming",),
 }
 

@@ -16,6 +16,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from o2o.bootstrap import Workspace
+from o2o.config import Settings
 from o2o.domain.errors import NotFoundError, ValidationError
 from o2o.ledger import certificates as x509certs
 from o2o.ledger.keys import HUB
@@ -44,12 +45,12 @@ class CertificateResult:
         }
 
 
-def certs_dir(ws: Workspace) -> Path:
-    return ws.settings.home / "certs"
+def certs_dir(settings: Settings) -> Path:
+    return settings.home / "certs"
 
 
-def hub_ca_cert_path(ws: Workspace) -> Path:
-    return certs_dir(ws) / "hub-ca.cert.pem"
+def hub_ca_cert_path(settings: Settings) -> Path:
+    return certs_dir(settings) / "hub-ca.cert.pem"
 
 
 def hub_ca_key_path(ws: Workspace) -> Path:
@@ -57,12 +58,12 @@ def hub_ca_key_path(ws: Workspace) -> Path:
 
 
 def certificate_path(ws: Workspace, operator: str) -> Path:
-    return certs_dir(ws) / f"{operator}.cert.pem"
+    return certs_dir(ws.settings) / f"{operator}.cert.pem"
 
 
 def _hub_ca(ws: Workspace) -> tuple[x509certs.CaKey, Any, bool]:
     """The hub's CA key and certificate, made on first use."""
-    key_path, cert_path = hub_ca_key_path(ws), hub_ca_cert_path(ws)
+    key_path, cert_path = hub_ca_key_path(ws), hub_ca_cert_path(ws.settings)
     if key_path.exists() and cert_path.exists():
         key = x509certs.read_key(key_path, "hub CA key", None)
         return key, x509certs.read_cert(cert_path, "hub CA certificate"), False
@@ -112,7 +113,7 @@ def issue_certificate(
         ca_path = ca_cert
     else:
         key, cert, created = _hub_ca(ws)
-        ca_path = hub_ca_cert_path(ws)
+        ca_path = hub_ca_cert_path(ws.settings)
     organisation = op.legal.legal_name if op.legal is not None else op.name
     issued = x509certs.issue(key, cert, operator, organisation, public, now_utc(), days)
     target = out or certificate_path(ws, operator)

@@ -1,0 +1,200 @@
+"""The words of the PDF templates in English and Russian, and how each language writes numbers and dates.
+
+The model carries English titles and labels; the Russian template translates them by their stable keys
+(document kind, party role, section, table, column, fact, total). A key not in the Russian table keeps its
+English label, so a new column never drops out of a Russian document: it shows untranslated.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from o2o.domain.errors import ValidationError
+
+LANGS = ("en", "ru")
+NBSP = "\u00a0"
+
+_WORDS_EN = {
+    "number": "Number",
+    "issued": "Issued",
+    "period": "Period",
+    "digest": "SHA-256 of the canonical JSON",
+    "parties": "Parties",
+    "operator": "Operator",
+    "name": "Name",
+    "legal_name": "Legal name",
+    "address": "Address",
+    "tax_id": "Tax id",
+    "bank": "Bank",
+    "iban": "IBAN",
+    "bic": "BIC",
+    "totals": "Totals",
+    "amount": "Amount",
+    "currency": "Currency",
+    "signatures": "Signatures",
+    "signer": "Signer",
+    "platform_key": "Platform key",
+    "signature_note": "Signed electronically with a PAdES signature inside this file; "
+    "check it with `o2o documents verify`.",
+    "page": "page",
+    "of": "of",
+    "attachment": "The document's data as canonical JSON (what this PDF shows)",
+    "missing": "—",
+    "chart": "Chart",
+}
+
+_WORDS_RU = {
+    "number": "Номер",
+    "issued": "Дата составления",
+    "period": "Период",
+    "digest": "SHA-256 канонического JSON",
+    "parties": "Стороны",
+    "operator": "Оператор",
+    "name": "Наименование",
+    "legal_name": "Полное наименование",
+    "address": "Адрес",
+    "tax_id": "ИНН / налоговый номер",
+    "bank": "Банк",
+    "iban": "IBAN",
+    "bic": "БИК (BIC)",
+    "totals": "Итоги",
+    "amount": "Сумма",
+    "currency": "Валюта",
+    "signatures": "Подписи",
+    "signer": "Подписант",
+    "platform_key": "Ключ платформы",
+    "signature_note": "Подписано электронной подписью PAdES внутри этого файла; "
+    "проверка: `o2o documents verify`.",
+    "page": "стр.",
+    "of": "из",
+    "attachment": "Данные документа в каноническом JSON (то, что показывает этот PDF)",
+    "missing": "—",
+    "chart": "Диаграмма",
+}
+
+_KINDS_RU = {
+    "statement": "Акт сверки трафика и начислений",
+    "invoice": "Счёт",
+    "setoff-act": "Акт многостороннего взаимозачёта",
+    "account-act": "Акт сверки взаимных расчётов",
+    "payments": "Платёжные поручения",
+    "period-report": "Отчёт за период",
+}
+
+_ROLES_RU = {
+    "provider": "Поставщик",
+    "customer": "Покупатель",
+    "participant": "Участник",
+    "party_a": "Сторона А",
+    "party_b": "Сторона Б",
+    "debtor": "Плательщик",
+    "creditor": "Получатель",
+    "issuer": "Составитель",
+}
+
+# Section, table, column, fact and total keys (one namespace: a key means the same wherever it appears).
+_KEYS_RU = {
+    "service": "Услуга",
+    "services": "Услуги",
+    "lines": "Строки",
+    "provider": "Поставщик",
+    "customer": "Покупатель",
+    "provider_amount": "Сумма поставщика",
+    "customer_amount": "Сумма покупателя",
+    "provider_figure": "Данные поставщика",
+    "customer_figure": "Данные покупателя",
+    "agreed": "Согласовано",
+    "agreed_amount": "Согласованная сумма",
+    "disputed": "Оспорено",
+    "disputed_amount": "Оспариваемая сумма",
+    "difference": "Расхождение",
+    "tolerance": "Допуск",
+    "tolerance_rule": "Правило допуска",
+    "outcome": "Результат",
+    "quantity": "Количество",
+    "events": "События",
+    "amount": "Сумма",
+    "currency": "Валюта",
+    "total": "Итого",
+    "totals": "Итоги",
+    "net": "Сальдо",
+    "debtor": "Плательщик",
+    "creditor": "Получатель",
+    "counterparty": "Контрагент",
+    "obligation": "Обязательство",
+    "obligations": "Обязательства",
+    "obligation_id": "Обязательство",
+    "gross": "Сумма до зачёта",
+    "set_off": "Зачтено",
+    "setoff": "Зачтено",
+    "remaining": "Остаток к оплате",
+    "to_pay": "К оплате",
+    "to_receive": "К получению",
+    "payments": "Платежи",
+    "payment": "Платёж",
+    "payment_id": "Платёж",
+    "due": "Срок оплаты",
+    "due_date": "Срок оплаты",
+    "date": "Дата",
+    "document": "Документ",
+    "documents": "Документы",
+    "description": "Описание",
+    "opening": "Сальдо на начало",
+    "opening_balance": "Сальдо на начало",
+    "closing": "Сальдо на конец",
+    "closing_balance": "Сальдо на конец",
+    "turnover": "Обороты",
+    "debit": "Дебет",
+    "credit": "Кредит",
+    "statement": "Акт сверки",
+    "statement_id": "Акт сверки",
+    "agreement": "Соглашение",
+    "round": "Раунд взаимозачёта",
+    "invoice": "Счёт",
+    "vat": "НДС",
+    "records": "Записи",
+    "matched": "Сопоставлено",
+    "disputes": "Споры",
+    "summary": "Сводка",
+    "assumptions": "Допущения",
+    "hours_saved": "Сэкономлено часов",
+}
+
+
+def check_lang(lang: str) -> str:
+    if lang not in LANGS:
+        raise ValidationError(f"--lang {lang!r}: one of {', '.join(LANGS)}")
+    return lang
+
+
+def word(lang: str, key: str) -> str:
+    return (_WORDS_RU if lang == "ru" else _WORDS_EN)[key]
+
+
+def kind_title(lang: str, kind: str, english: str) -> str:
+    return _KINDS_RU.get(kind, english) if lang == "ru" else english
+
+
+def role(lang: str, key: str) -> str:
+    if lang == "ru":
+        return _ROLES_RU.get(key, key)
+    return key.replace("_", " ").capitalize()
+
+
+def label(lang: str, key: str, english: str) -> str:
+    """The label of a section, table, column, fact or total: English as the model has it, Russian by key."""
+    return _KEYS_RU.get(key, english) if lang == "ru" else english
+
+
+def number_text(lang: str, value: int | Decimal) -> str:
+    """Digits grouped by thousands: `1,234,567.50` in English, `1 234 567,50` (no-break spaces) in Russian.
+    Every digit of the value is printed (an amount already has exactly its currency's decimals)."""
+    text = f"{value:,}" if isinstance(value, int) else format(value, ",f")
+    if lang == "ru":
+        return text.replace(",", NBSP).replace(".", ",")
+    return text
+
+
+def date_text(lang: str, value: date) -> str:
+    return value.strftime("%d.%m.%Y") if lang == "ru" else value.isoformat()
