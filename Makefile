@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.synced
 
-.PHONY: demo test lint fmt bench clean venv sysdeps
+.PHONY: demo test lint fmt bench clean venv sysdeps anvil
 
 # From Debian, not PyPI: the fonts the PDF documents embed (DejaVu, with Cyrillic) and poppler's
 # pdftotext/pdftoppm/pdffonts that their tests read them with. Installed only when missing.
@@ -28,10 +28,21 @@ sysdeps:
 
 venv: $(STAMP) sysdeps
 
+# anvil (a development Ethereum node) for the chain registry's integration tests and `o2o demo --registry evm`:
+# from the npm registry's @foundry-rs/anvil (its platform binary comes as an optional dependency).
+ANVIL_VERSION := 1.7.1
+ANVIL := $(TOOLS)/npm/node_modules/.bin/anvil
+
+$(ANVIL):
+	npm install --prefix $(TOOLS)/npm --no-audit --no-fund --no-save "@foundry-rs/anvil@$(ANVIL_VERSION)"
+	$(ANVIL) --version >/dev/null
+
+anvil: $(ANVIL)
+
 demo: $(STAMP) sysdeps
 	$(BIN)/o2o demo --fresh
 
-test: $(STAMP) sysdeps
+test: $(STAMP) sysdeps $(ANVIL)
 	$(BIN)/pytest -n 2 -q
 
 lint: $(STAMP)
