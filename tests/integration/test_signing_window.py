@@ -1,0 +1,136 @@
+"""Signing holds the statement it read until the signature is stored, on SQLite and PostgreSQL.
+
+The window is reached at the SQL level: SQLAlchemy's `before_cursor_execute` event on the workspace's
+engine runs the other party's change (a re-issue by an accepted proposal, or a re-declaration that withdraws
+the statement) on its own connection and commits it just before the signing connection's first write —
+after the signer has read and checked the statement, before anything of the signature is stored. Whatever
+the service's inner structure (one transaction or two, checks repeated or not), that is the last moment the
+change can come in, so a version that checked the statement anywhere but in the transaction that stores the
+signature (or stored it without taking the statement at the version read) stores a signature over a document
+the statement no longer says, and these tests fail on it.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import event
+
+import cycle_steps
+from o2o.bootstrap import Workspace, open_workspace
+from o2o.config import Settings
+from o2o.domain.errors import InvalidTransitionError, NotFoundError
+from o2o.domain.statements import StatementState
+from o2o.services import disputes as dsp
+from o2o.services import statements
+
+WRITES = ("INSERT", "UPDATE", "DELETE")
+
+
+@contextmanager
+def before_first_write(ws: Workspace, change: Callable[[], object]) -> Iterator[list[str]]:
+    """While in the block, the first write of any connection of `ws` runs `change` (which commits on its
+    own connections) before it is executed; yields the SQL of the write it preceded (one, or none)."""
+    seen: list[str] = []
+    busy: list[bool] = []
+
+    def hook(conn: Any, _cursor: Any, sql: str, *_args: Any) -> None:
+        if seen or busy or not sql.lstrip().upper().startswith(WRITES):
+            return
+        seen.append(" ".join(sql.split()))
+        busy.append(True)  # the change's own writes pass through
+        try:
+            change()
+        finally:
+            busy.clear()
+
+    event.listen(ws.engine, "before_cursor_execute", hook)
+    try:
+        yield seen
+    finally:
+        event.remove(ws.engine, "before_cursor_execute", hook)
+
+
+@pytest.fixture
+def reconciled(db_cli: Any, tmp_path: Path) -> dict[str, Any]:
+    """A generated two-operator network declared and reconciled at zero tolerance (some lines disputed)."""
+    period, report, ag = cycle_steps.reconciled(db_cli, tmp_path, cdrs=400, seed=5)
+    return {"cli": db_cli, "period": period, "statement": report["statement"],
+            "disputes": report["disputes"], "agreement": ag, "tmp": tmp_path}  # fmt: skip
+
+
+def _signed_events(ws: Workspace, statement_id: str) -> list[dict[str, Any]]:
+    with ws.uow() as uow:
+        return [e for e in uow.events.all(statement_id) if e["kind"] == "statement.signed"]
+
+
+def test_a_statement_reissued_after_the_signer_read_it_is_not_signed(reconciled: dict[str, Any]) -> None:
+    """The last dispute's proposal is accepted (the statement re-issued with a new digest) between the
+    signer's read and its first write: the signature is refused, nothing of it is stored, and the
+    re-issued statement is then signed over its new document."""
+    ws, ctx = open_workspace(Settings()), reconciled
+    st_id = ctx["statement"]
+    last, *others = ctx["disputes"]
+    for d_id in others:
+        d = dsp.show_dispute(ws, d_id).dispute
+        dsp.propose(ws, d_id, d.provider, None)
+        dsp.accept(ws, d_id, d.customer)
+    d = dsp.show_dispute(ws, last).dispute
+    dsp.propose(ws, last, d.provider, None)
+    read = statements.show_statement(ws, st_id).statement
+
+    refused = pytest.raises(InvalidTransitionError, match="changed while it was being signed")
+    with before_first_write(ws, lambda: dsp.accept(ws, last, d.customer)) as preceded, refused:
+        statements.sign_statement(ws, st_id, d.provider, reviewed=read.digest)
+    assert len(preceded) == 1  # the change came in before the signing's first write, not after it
+
+    now = statements.show_statement(ws, st_id)
+    assert now.statement.digest != read.digest and now.statement.state is StatementState.AGREED
+    assert now.signatures == () and _signed_events(ws, st_id) == []
+    assert dsp.show_dispute(ws, last).dispute.state.value == "resolved"
+    # Reviewed again, it is signed over what it now says.
+    done = statements.sign_statement(ws, st_id, d.provider, reviewed=now.statement.digest)
+    assert done.complete is False
+    (signed,) = _signed_events(ws, st_id)
+    assert json.loads(signed["payload"])["digest"] == now.statement.digest
+
+
+def test_a_statement_withdrawn_by_a_redeclaration_after_the_signer_read_it_is_not_signed(
+    reconciled: dict[str, Any],
+) -> None:
+    """A party re-declares its usage (through the CLI, as it would) between the signer's read and its first
+    write: the statement is withdrawn, the signature refused and nothing of it stored."""
+    ws, ctx, cli = open_workspace(Settings()), reconciled, reconciled["cli"]
+    st_id, ag, period = ctx["statement"], ctx["agreement"], ctx["period"]
+    truth = json.loads((ctx["tmp"] / "net" / "truth.json").read_text())
+    f = next(x for x in truth["files"] if x["service"].startswith("voice"))
+    rows = list(csv.reader((ctx["tmp"] / "net" / f["file"]).read_text().splitlines()))
+    for row in rows[1:6]:  # five calls a minute longer
+        row[5] = str(int(row[5]) + 60)
+    corrected = ctx["tmp"] / "corrected.csv"
+    with corrected.open("w", newline="") as out:
+        csv.writer(out).writerows(rows)
+    signer = ag["parties"][0]
+    read = statements.show_statement(ws, st_id).statement
+    redeclared: list[int] = []
+
+    def redeclare() -> None:
+        redeclared.append(cycle_steps.import_usage(cli, corrected, f, period).code)
+
+    refused = pytest.raises(InvalidTransitionError, match="changed while it was being signed")
+    with before_first_write(ws, redeclare) as preceded, refused:
+        statements.sign_statement(ws, st_id, signer, reviewed=read.digest)
+    assert redeclared == [0] and len(preceded) == 1
+
+    with pytest.raises(NotFoundError, match="withdrawn by declaration"):
+        statements.show_statement(ws, st_id)
+    assert _signed_events(ws, st_id) == []
+    with ws.uow() as uow:
+        (withdrawn,) = [e for e in uow.events.all(st_id) if e["kind"] == "statement.withdrawn"]
+    assert json.loads(withdrawn["payload"])["signatures"] == []  # none was stored to be withdrawn
