@@ -23,6 +23,7 @@ from o2o.domain.identity import (
     Role,
     check_membership,
 )
+from o2o.store.database import stored_revisions
 from o2o.store.hub_repository import HubUser, TokenRecord
 from o2o.store.repositories import now_utc
 
@@ -193,3 +194,10 @@ def request_log(ws: Workspace, limit: int = 100) -> list[dict[str, Any]]:
     """The latest requests, newest first."""
     with ws.uow() as uow:
         return uow.hub.request_log(limit)
+
+
+def readiness(ws: Workspace) -> str | None:
+    """Why the hub is not ready to serve (its database does not answer, or has no schema), or None."""
+    if stored_revisions(ws.engine) is None:
+        return "the database does not answer or has no o2o schema (run `o2o init`)"
+    return None

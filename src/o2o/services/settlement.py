@@ -263,8 +263,9 @@ def _settle_round(uow: UnitOfWork, repo: CycleRepository, rnd: NettingRound, hub
     return rnd
 
 
-def close_period(ws: Workspace, period: str) -> list[str]:
-    """Close every settled cycle of the period; refuses while a cycle is not settled or a dispute is open."""
+def close_period(ws: Workspace, period: str, via: Actor | None = None) -> list[str]:
+    """Close every settled cycle of the period; refuses while a cycle is not settled or a dispute is open.
+    `via`: the hub's admin who closed it (named on the ledger)."""
     per = Period.parse(period)
     hub = hub_signer(ws)
     with ws.uow() as uow:
@@ -286,13 +287,14 @@ def close_period(ws: Workspace, period: str) -> list[str]:
             if c.state is CycleState.SETTLED:
                 move_cycle(uow, c, CycleState.CLOSED, hub)
                 closed.append(c.id)
-        register(uow, hub, "period.closed", str(per), {"cycles": closed})
+        register(uow, hub, "period.closed", str(per), {"cycles": closed, **provenance(via)})
         uow.commit()
     return closed
 
 
-def open_period(ws: Workspace, period: str) -> list[str]:
-    """Open the period's cycle of every agreement (cycles also open on the first declaration)."""
+def open_period(ws: Workspace, period: str, via: Actor | None = None) -> list[str]:
+    """Open the period's cycle of every agreement (cycles also open on the first declaration).
+    `via`: the hub's admin who opened it (named on the ledger)."""
     per = Period.parse(period)
     hub = hub_signer(ws)
     with ws.uow() as uow:
@@ -302,7 +304,7 @@ def open_period(ws: Workspace, period: str) -> list[str]:
             for a in uow.agreements.all()
             if repo.cycle(a.id, str(per)) is None
         ]
-        register(uow, hub, "period.opened", str(per), {"cycles": opened})
+        register(uow, hub, "period.opened", str(per), {"cycles": opened, **provenance(via)})
         uow.commit()
     return opened
 
