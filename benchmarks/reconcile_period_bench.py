@@ -95,13 +95,13 @@ def run_period(job: dict[str, Any], folder: Path) -> dict[str, Any]:
     from o2o.services import reconciliation as rec
 
     ws = workspace()
-    ids = rec.agreements_to_reconcile(ws, job["period"])
     try:
         from o2o.services.period_reconciliation import reconcile_period
     except ImportError:  # a source tree from before the batch (`--src`): the agreements one after the other
-        reports = [rec.reconcile_agreement(ws, a, job["period"]) for a in ids]
+        ids = rec.agreements_to_reconcile(ws, job["period"])  # type: ignore[attr-defined]
+        reports = [rec.reconcile_agreement(ws, a, job["period"]) for a in ids]  # type: ignore[attr-defined]
     else:
-        reports = reconcile_period(ws, job["period"], ids)
+        reports = reconcile_period(ws, job["period"])  # every declared agreement of the period
     matches = [ln.match for r in reports for ln in r.lines if ln.match is not None]
     out: dict[str, Any] = {k: sum(getattr(m, k) for m in matches) for k in COUNTS}
     return {**out, "lines": len(matches), "agreements": len(reports)}

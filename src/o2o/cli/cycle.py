@@ -57,11 +57,10 @@ def reconcile(
 ) -> None:
     """Rate both parties' declarations, match records, apply tolerance: the statement, agreed or disputed."""
     # Imported here: matching loads DuckDB, Arrow and OR-Tools, which the other cycle commands never need.
-    from o2o.services import period_reconciliation, reconciliation
+    from o2o.services import period_reconciliation
 
-    ws = workspace()
-    ids = [agreement] if agreement else reconciliation.agreements_to_reconcile(ws, period)
-    reports = period_reconciliation.reconcile_period(ws, period, ids, correct_clock=correct_clock)
+    ids = [agreement] if agreement else None
+    reports = period_reconciliation.reconcile_period(workspace(), period, ids, correct_clock=correct_clock)
     rows: list[dict[str, Any]] = [
         {
             "agreement": r.agreement_id,

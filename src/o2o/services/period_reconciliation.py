@@ -21,13 +21,16 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
 from o2o.bootstrap import Workspace
-from o2o.domain.agreements import Role
+from o2o.domain.agreements import Agreement, Role
+from o2o.domain.declarations import Declaration
+from o2o.domain.errors import ConcurrencyError
 from o2o.domain.periods import Period
 from o2o.domain.tariffs import ServiceKind
 from o2o.services.cycle_common import hub_signer
@@ -35,13 +38,16 @@ from o2o.services.reconciliation import (
     LineResult,
     ReconcileReport,
     _declarations,
-    _names_run,
     _recurring_line,
     _usage_line,
     _write_statement,
+    declared_agreements,
+    names_run,
     statement_id_of,
 )
-from o2o.services.registry_data import get_agreement
+from o2o.services.registry_data import read_agreement
+from o2o.store.repositories import StoredAgreement
+from o2o.store.uow import UnitOfWork
 
 
 def reconcile_agreement(
@@ -51,26 +57,59 @@ def reconcile_agreement(
     return reconcile_period(ws, period, [agreement_id], correct_clock=correct_clock)[0]
 
 
+@dataclass(frozen=True, slots=True)
+class _Inputs:
+    """What a period's reconciliation reads before the engines run, in one unit of work."""
+
+    agreements: list[tuple[Agreement, StoredAgreement]]
+    declarations: dict[str, dict[tuple[str, Role], Declaration]]
+
+
+def _read_inputs(ws: Workspace, per: Period, agreement_ids: list[str] | None) -> _Inputs:
+    """The agreements (every declared one of the period when none is named), their declarations, and the
+    lake's staging swept of runs left by dead processes, all read in one unit of work."""
+    with ws.uow() as uow:
+        ids = agreement_ids if agreement_ids is not None else declared_agreements(uow, per)
+        agreements = [read_agreement(uow, a) for a in dict.fromkeys(ids)]
+        decls = {ag.id: _declarations(uow.declarations.all(ag.id, str(per)), ag) for ag, _ in agreements}
+        ws.lake.sweep_staging(partial(names_run, uow))
+    return _Inputs(agreements, decls)
+
+
+def _check_unchanged(
+    uow: UnitOfWork, agreement: Agreement, per: Period, used: dict[Any, Declaration]
+) -> None:
+    """The statement is written from the declarations the engines read: one replaced since is refused."""
+    now = {(d.service, d.role): d.id for d in uow.declarations.all(agreement.id, str(per))}
+    changed = sorted(
+        f"{svc} ({role.value})" for (svc, role), d in used.items() if now.get((svc, role)) != d.id
+    )
+    if changed:
+        raise ConcurrencyError(
+            f"{agreement.id} {per}: declarations changed while reconciling ({', '.join(changed)}); "
+            "reconcile again"
+        )
+
+
 def reconcile_period(
-    ws: Workspace, period: str, agreement_ids: list[str], *, correct_clock: bool = False
+    ws: Workspace, period: str, agreement_ids: list[str] | None = None, *, correct_clock: bool = False
 ) -> list[ReconcileReport]:
-    """Reconcile agreements of a period as one batch: every usage line of them rated and matched in a
-    `LinePool` (largest lines first), then each agreement's statement written in its own
-    transaction, in the order given, as soon as its lines are done. Every agreement's declarations are
-    checked before anything runs. A line that fails stops the batch with its error: the statements of the
+    """Reconcile agreements of a period (every declared one when `agreement_ids` is None) as one batch:
+    what the engines need read in one unit of work, every usage line rated and matched in a `LinePool`
+    (largest lines first, no transaction open), then each agreement's statement written in a unit of
+    work of its own, in the order given, as soon as its lines are done; that unit of work refuses a
+    statement whose declarations were replaced meanwhile. Every agreement's declarations are checked
+    before anything runs. A line that fails stops the batch with its error: the statements of the
     agreements before its agreement stand, as when they were reconciled one after the other. A report's
     `seconds` is the batch's time until its statement was committed."""
     started = time.perf_counter()
     per = Period.parse(period)
-    agreements = [get_agreement(ws, a) for a in dict.fromkeys(agreement_ids)]
-    with ws.uow() as uow:
-        decls = {ag.id: _declarations(uow.declarations.all(ag.id, str(per)), ag) for ag, _ in agreements}
+    inputs = _read_inputs(ws, per, agreement_ids)
+    agreements, decls = inputs.agreements, inputs.declarations
     reports = []
     with ExitStack() as stack:
-        runs = {
-            ag.id: stack.enter_context(ws.lake.results_run(ag.id, str(per), lambda run: _names_run(ws, run)))
-            for ag, _ in agreements
-        }
+        # The staging was swept in `_read_inputs`: each run claims its folder without asking the store.
+        runs = {ag.id: stack.enter_context(ws.lake.results_run(ag.id, str(per))) for ag, _ in agreements}
         pool = stack.enter_context(LinePool(ws.lake.staging_root))
         jobs = [
             (ag, stored.sha256, svc)
@@ -95,8 +134,8 @@ def reconcile_period(
             ]
             run, st_id = runs[ag.id], statement_id_of(ag.id, str(per))
             with ws.uow() as uow:
-                repo = uow.cycles
-                state, dispute_ids = _write_statement(uow, repo, hub, ag, str(per), st_id, results, ws)
+                _check_unchanged(uow, ag, per, decls[ag.id])
+                state, dispute_ids = _write_statement(uow, uow.cycles, hub, ag, str(per), st_id, results, ws)
                 run.committing()
                 uow.commit()
             run.commit_done()

@@ -204,12 +204,10 @@ def statement_document(
     }
 
 
-def agreements_to_reconcile(ws: Workspace, period: str) -> list[str]:
-    """The agreements whose cycle of `period` is declared (both parties' usage in): what `o2o reconcile`
+def declared_agreements(uow: UnitOfWork, per: Period) -> list[str]:
+    """The agreements whose cycle of `per` is declared (both parties' usage in): what `o2o reconcile`
     runs when no agreement is named. None is an error saying why, naming each cycle and its state."""
-    per = Period.parse(period)
-    with ws.uow() as uow:
-        cycles = uow.cycles.cycles(str(per))
+    cycles = uow.cycles.cycles(str(per))
     ready = [c.agreement_id for c in cycles if c.state is CycleState.DECLARED]
     if ready:
         return ready
@@ -221,11 +219,10 @@ def agreements_to_reconcile(ws: Workspace, period: str) -> list[str]:
     raise InvalidTransitionError(f"period {per}: nothing to reconcile: no cycle is declared ({states})")
 
 
-def _names_run(ws: Workspace, run: str) -> bool:
+def names_run(uow: UnitOfWork, run: str) -> bool:
     """Whether the stored statement of the run's agreement and period has its evidence in that run."""
     _, agreement_id, period, _ = run.split("/")
-    with ws.uow() as uow:
-        statement = uow.cycles.statement_of(agreement_id, period)
+    statement = uow.cycles.statement_of(agreement_id, period)
     return statement is not None and f'"{run}/' in statement.evidence
 
 
