@@ -89,6 +89,8 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "dispute": ("statements",),
     "payment": ("cycle",),
     "period": ("cycle",),
+    "hub": ("hub",),
+    "serve": ("serve",),
     "registry": ("registry",),
     "documents": ("documents", "document_signing"),
     "roaming": ("roaming",),
