@@ -61,12 +61,14 @@ def print_declarations(rows: list[dict[str, Any]], title: str = "Declarations") 
 
 @usage_app.command("import")
 def usage_import(
-    file: Annotated[Path, typer.Argument(help="Usage file (CSV or Parquet).")],
+    file: Annotated[Path, typer.Argument(help="Usage file (CSV, Parquet or TAP 3).")],
     agreement: Annotated[str, typer.Option("--agreement", help="Agreement id.")],
     period: Annotated[str, typer.Option("--period", help="Settlement period YYYY-MM.")],
     declarer: Annotated[str, typer.Option("--declarer", help="The declaring operator.")],
     service: Annotated[str | None, typer.Option("--service", help="Service id of the agreement.")] = None,
-    fmt: Annotated[str | None, typer.Option("--format", help="csv or parquet (default: by suffix).")] = None,
+    fmt: Annotated[
+        str | None, typer.Option("--format", help="csv, parquet or tap3 (default: csv or parquet by suffix).")
+    ] = None,
     replace: Annotated[
         bool,
         typer.Option(
@@ -74,12 +76,33 @@ def usage_import(
             help="Replace the active declaration even if this file has rejected rows or far fewer rows.",
         ),
     ] = False,
+    grammar: Annotated[
+        Path | None,
+        typer.Option("--grammar", help="tap3: the folder of the TAP 3 ASN.1 grammar (*.asn, *.asn1)."),
+    ] = None,
+    rap: Annotated[
+        Path | None, typer.Option("--rap", help="tap3: a RAP file; the events it returns are left out.")
+    ] = None,
+    accept_audit_mismatch: Annotated[
+        bool,
+        typer.Option(
+            "--accept-audit-mismatch",
+            help="tap3: import even when the audit control totals differ from the events.",
+        ),
+    ] = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Validate, normalise and store one party's usage file; rejected rows go to a rejects file."""
     ws = workspace()
+    tap3 = (
+        svc.Tap3Options(grammar, rap, accept_audit_mismatch)
+        if grammar or rap or accept_audit_mismatch
+        else None
+    )
     with console.status(f"importing {file}", spinner="dots") if not json_out else nullcontext():
-        result = svc.import_usage(ws, file, agreement, period, declarer, service, fmt, replace=replace)
+        result = svc.import_usage(
+            ws, file, agreement, period, declarer, service, fmt, replace=replace, tap3=tap3
+        )
     row = declaration_row(result.declaration, ws.home)
     row["already_imported"] = result.already_imported
     row["replaced"] = result.replaced.id if result.replaced else None
@@ -89,9 +112,12 @@ def usage_import(
         if swap
         else None
     )
+    row["tap3"] = result.tap3.as_dict() if result.tap3 else None
     if json_out:
         print_json(row)
         return
+    if result.tap3:
+        say(_tap3_line(result.tap3.as_dict()))
     rejected = f"{row['rejected']} rejected" + (
         f" (reasons in {row['rejects_path']})" if row["rejects_path"] else ""
     )
@@ -102,6 +128,18 @@ def usage_import(
         f"imported {file} as {row['id']}: {row['rows']} rows accepted, {rejected}"
         + (f"; replaces {swap.replaced.id}: {swap.figures()}" if swap else "")
     )
+
+
+def _tap3_line(tap: dict[str, Any]) -> str:
+    kinds = ", ".join(f"{kind} {n}" for kind, n in sorted(tap["by_usage"].items()))
+    line = (
+        f"TAP {tap['kind']} {tap['sender']} to {tap['recipient']} no. {tap['file_sequence']}: "
+        f"{tap['events']} call events ({kinds}), charge {tap['charge']} {tap['currency']}, "
+        f"tax {tap['tax']} {tap['currency']}; {tap['rows']} taken as usage rows, {tap['returned']} returned by RAP"
+    )
+    if tap["audit_mismatches"]:
+        line += "; audit mismatch accepted: " + "; ".join(tap["audit_mismatches"])
+    return line
 
 
 def say(line: str) -> None:

@@ -6,6 +6,9 @@ place. A killed import leaves no declaration and, after the next write sweeps, n
 A re-declaration with rejected rows, or with far fewer rows than the one it replaces, is refused unless
 the caller confirms it (`replace=True`): nothing is written but the rejects file that says why.
 Imports in one process may run side by side; their commits take turns.
+A TAP 3 file (`fmt="tap3"`, with the grammar's folder in `Tap3Options`) is first read into a usage CSV of
+the service's kind (`o2o.tap3.usage_csv`), whose audit control totals must match its events, and then
+imported as that CSV.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import IntegrityError
 
@@ -34,6 +38,9 @@ from o2o.domain.usage import numbers_required
 from o2o.services.registry_data import get_agreement, require_party
 from o2o.store.repositories import now_utc
 
+if TYPE_CHECKING:
+    from o2o.tap3.usage_csv import TapSummary
+
 FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 # Imports may run side by side in one process (the demo); their commits take turns, since each reads
 # and then appends (declarations, ledger) and SQLite refuses a write on a snapshot another write outdated.
@@ -41,10 +48,21 @@ _COMMITS = threading.Lock()
 
 
 @dataclass(frozen=True, slots=True)
+class Tap3Options:
+    """How a TAP 3 file is read: the grammar's folder (`--grammar`), a RAP file whose returned events are
+    left out (`--rap`), and whether audit control totals that differ from the events still import."""
+
+    grammar: Path | None = None
+    rap: Path | None = None
+    accept_audit_mismatch: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class ImportResult:
     declaration: Declaration
     already_imported: bool
     replaced: Declaration | None = None
+    tap3: TapSummary | None = None  # what a TAP file held (`--format tap3`)
 
     @property
     def replacement(self) -> Replacement | None:
@@ -60,10 +78,21 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def declared_sha256(path: Path, rap: Path | None = None) -> str:
+    """The identity of what is declared: the file's sha256; for a TAP file read with a RAP file (which
+    leaves events out), the sha256 of both files' sha256 joined, so that the same TAP file with another
+    RAP file is another declaration."""
+    if rap is None:
+        return file_sha256(path)
+    if not rap.is_file():
+        raise ValidationError(f"--rap {rap}: no such file")
+    return hashlib.sha256(f"{file_sha256(path)}+rap:{file_sha256(rap)}".encode()).hexdigest()
+
+
 def detect_format(path: Path, fmt: str | None) -> str:
     if fmt:
-        if fmt not in ("csv", "parquet"):
-            raise ValidationError(f"--format {fmt!r}: expected csv or parquet")
+        if fmt not in ("csv", "parquet", "tap3"):
+            raise ValidationError(f"--format {fmt!r}: expected csv, parquet or tap3")
         return fmt
     found = FORMATS.get(path.suffix.lower())
     if found is None:
@@ -89,6 +118,7 @@ def import_usage(
     service: str | None = None,
     fmt: str | None = None,
     replace: bool = False,
+    tap3: Tap3Options | None = None,
 ) -> ImportResult:
     """Import one party's usage file for an agreement, service and period.
 
@@ -98,6 +128,12 @@ def import_usage(
     if not path.is_file():
         raise ValidationError(f"{path}: no such file")
     fmt = detect_format(path, fmt)
+    if fmt == "tap3" and (tap3 is None or tap3.grammar is None):
+        raise ValidationError(
+            f"{path}: --format tap3 needs --grammar DIR (the folder of the TAP 3 ASN.1 grammar)"
+        )
+    if fmt != "tap3" and tap3 is not None and (tap3.grammar or tap3.rap or tap3.accept_audit_mismatch):
+        raise ValidationError("--grammar, --rap and --accept-audit-mismatch go with --format tap3")
     per = Period.parse(period)
     agreement, _ = get_agreement(ws, agreement_id)
     with ws.uow() as uow:
@@ -110,11 +146,12 @@ def import_usage(
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="usage-sha256") as hashing:
         # With a declaration in place the file may be the same one again: hash before any work.
         # Otherwise nothing can match, and the hash is worked out while DuckDB reads the file.
-        sha_pending = hashing.submit(file_sha256, path)
+        rap = tap3.rap if fmt == "tap3" and tap3 is not None else None
+        sha_pending = hashing.submit(declared_sha256, path, rap)
         if active is not None and active.sha256 == sha_pending.result():
             return ImportResult(active, already_imported=True)
         return _import_new(
-            ws, path, fmt, per, agreement, declarer, service_id, role, active, sha_pending, replace
+            ws, path, fmt, per, agreement, declarer, service_id, role, active, sha_pending, replace, tap3
         )
 
 
@@ -130,6 +167,7 @@ def _import_new(
     active: Declaration | None,
     sha_pending: Future[str],
     replace: bool,
+    tap3: Tap3Options | None = None,
 ) -> ImportResult:
     """Normalise the file into staging and commit it as a new declaration (superseding `active`)."""
     from o2o.lake.usage_import import ImportSpec, normalise_usage  # DuckDB and Arrow: only to import
@@ -142,7 +180,12 @@ def _import_new(
     final_dir = ws.lake.usage_dir(agreement.id, str(per), service_id, declarer)
     with ws.lake.staging() as stage:
         staged_usage, staged_rejects = stage / "usage.parquet", stage / "rejects.csv"
-        counts = normalise_usage(path, fmt, spec, staged_usage, staged_rejects, stage)
+        summary = None
+        if fmt == "tap3" and tap3 is not None:
+            summary = _tap3_to_csv(path, tap3, svc.kind.value, stage / "tap3.csv")
+            counts = normalise_usage(stage / "tap3.csv", "csv", spec, staged_usage, staged_rejects, stage)
+        else:
+            counts = normalise_usage(path, fmt, spec, staged_usage, staged_rejects, stage)
         final_dir.mkdir(parents=True, exist_ok=True)
         kept = final_dir / f"{decl_id}.refused-rejects.csv"  # where a refused file's rejects are kept
         if counts.rows == 0:
@@ -168,7 +211,37 @@ def _import_new(
             supersedes=active.id if active else None,
         )
         _commit(ws, agreement, declaration, staged_usage, staged_rejects, final_dir, active)
-    return ImportResult(declaration, already_imported=False, replaced=active)
+    return ImportResult(declaration, already_imported=False, replaced=active, tap3=summary)
+
+
+def _tap3_to_csv(path: Path, options: Tap3Options, kind: str, out: Path) -> TapSummary:
+    """The TAP file's events of the service's kind as a usage CSV at `out`; refused when its audit
+    control totals do not match its events (unless accepted) or it holds no call events."""
+    from o2o.tap3.events import UsageKind
+    from o2o.tap3.grammar import load_grammar
+    from o2o.tap3.rap import read_returns
+    from o2o.tap3.usage_csv import tap_to_usage_csv
+
+    if kind not in {k.value for k in UsageKind} - {UsageKind.NONE.value}:
+        raise ValidationError(f"{path}: a TAP file holds voice, SMS or data usage, not {kind}")
+    if options.grammar is None:
+        raise ValidationError(f"{path}: --format tap3 needs --grammar DIR")
+    grammar = load_grammar(options.grammar)
+    returns = read_returns(options.rap, grammar) if options.rap else None
+    summary = tap_to_usage_csv(path, grammar, UsageKind(kind), out, returns)
+    if summary.events == 0:
+        raise ImportRefusedError(f"{path}: a TAP {summary.kind} with no call events: nothing to import")
+    if returns is not None and summary.file_sequence not in returns.sequences():
+        raise ValidationError(
+            f"{options.rap}: returns no event of {path} (file sequence {summary.file_sequence}); "
+            f"it returns events of {', '.join(sorted(returns.sequences())) or 'no file'}"
+        )
+    if summary.audit_mismatches and not options.accept_audit_mismatch:
+        raise ImportRefusedError(
+            f"{path}: the audit control totals do not match the call events: "
+            f"{'; '.join(summary.audit_mismatches)}; pass --accept-audit-mismatch to import it anyway"
+        )
+    return summary
 
 
 def _refuse_worse(path: Path, replacement: Replacement, staged_rejects: Path, kept: Path) -> None:

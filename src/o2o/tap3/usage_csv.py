@@ -1,0 +1,141 @@
+"""A TAP batch's call events as a usage CSV (the columns `o2o usage import` reads), streamed.
+
+`tap_to_usage_csv` reads the batch once (`reader.TapBatch`), writes the events of one kind of usage
+(voice, SMS or data) as rows, and sums the whole batch: what it holds by kind, the charge and tax in
+the batch's currency, the events a RAP file returned, and the audit control totals' mismatches. A row is
+`record_id` (the file's sequence number and the event's position, `31707:3`), `a_number` the chargeable
+subscriber (IMSI, else MSISDN), `b_number` the other party (called number of an MOC, calling number of an
+MTC), `start_time` in UTC, `duration_s`, `volume` (bytes both ways for data, 1 per SMS) and `route` (the
+event's kind and service code).
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from o2o.tap3.events import EventKind, TapEvent, UsageKind
+from o2o.tap3.grammar import Grammar
+from o2o.tap3.rap import Returns
+from o2o.tap3.reader import TapBatch
+
+CSV_COLUMNS = ("record_id", "a_number", "b_number", "start_time", "duration_s", "volume", "route")
+_SHORT = {EventKind.MOC: "MOC", EventKind.MTC: "MTC", EventKind.GPRS: "GPRS", EventKind.SUPPL: "SS"}
+
+
+@dataclass(slots=True)
+class TapSummary:
+    """What a TAP batch held and what was taken from it."""
+
+    path: Path
+    kind: str
+    sender: str = ""
+    recipient: str = ""
+    file_sequence: str = ""
+    currency: str = ""
+    decimal_places: int = 0
+    local_currency: str | None = None
+    exchange_rates: dict[int, Decimal] = field(default_factory=dict)
+    events: int = 0
+    by_usage: dict[str, int] = field(default_factory=dict)
+    rows: int = 0  # events written as usage rows
+    returned: int = 0  # events a RAP file returned (not written)
+    charge: Decimal = Decimal(0)
+    tax: Decimal = Decimal(0)
+    audit_mismatches: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "sender": self.sender,
+            "recipient": self.recipient,
+            "file_sequence": self.file_sequence,
+            "currency": self.currency,
+            "decimal_places": self.decimal_places,
+            "local_currency": self.local_currency,
+            "exchange_rates": {str(k): str(v) for k, v in self.exchange_rates.items()},
+            "events": self.events,
+            "by_usage": dict(self.by_usage),
+            "rows": self.rows,
+            "returned": self.returned,
+            "charge": str(self.charge),
+            "tax": str(self.tax),
+            "audit_mismatches": list(self.audit_mismatches),
+        }
+
+
+def start_text(event: TapEvent) -> str:
+    """The event's start as ISO-8601 UTC; when it could not be worked out, the local time as written and
+    why, which the import then rejects with that text."""
+    if event.start_epoch is not None:
+        return datetime.fromtimestamp(event.start_epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if event.local_time is None:
+        return ""
+    return f"{event.local_time} ({'; '.join(event.problems) or 'no UTC offset'})"
+
+
+def usage_row(event: TapEvent, file_sequence: str) -> tuple[str, ...]:
+    volume = event.volume
+    return (
+        f"{file_sequence}:{event.index}",
+        event.subscriber or "",
+        event.other_number or "",
+        start_text(event),
+        "" if event.duration_s is None else str(event.duration_s),
+        "" if volume is None else str(volume),
+        f"{_SHORT.get(event.kind, 'other')} {event.service_code or ''}".strip(),
+    )
+
+
+def read_events(
+    path: Path, grammar: Grammar, returns: Returns | None, summary: TapSummary
+) -> Iterator[TapEvent]:
+    """The batch's events, `summary` filled as they pass (its header once the first is read, its totals at
+    the end)."""
+    batch = TapBatch(path, grammar, returns)
+    by_usage = summary.by_usage
+    charge = tax = 0
+    for event in batch.events():
+        if summary.events == 0:
+            _header(summary, batch)
+        summary.events += 1
+        by_usage[event.usage.value] = by_usage.get(event.usage.value, 0) + 1
+        charge += event.charge_units
+        tax += event.tax_units
+        if event.returned:
+            summary.returned += 1
+        yield event
+    _header(summary, batch)
+    if batch.context is not None:
+        summary.charge, summary.tax = batch.context.amount(charge), batch.context.amount(tax)
+    summary.audit_mismatches = batch.audit_mismatches()
+
+
+def _header(summary: TapSummary, batch: TapBatch) -> None:
+    summary.kind = str(batch.kind)
+    ctx = batch.context
+    if ctx is None:
+        return
+    summary.sender, summary.recipient, summary.file_sequence = ctx.sender, ctx.recipient, ctx.file_sequence
+    summary.currency, summary.decimal_places = ctx.tap_currency, ctx.decimal_places
+    summary.local_currency, summary.exchange_rates = ctx.local_currency, dict(ctx.exchange_rates)
+
+
+def tap_to_usage_csv(
+    path: Path, grammar: Grammar, usage: UsageKind, out: Path, returns: Returns | None = None
+) -> TapSummary:
+    """Write the batch's events of kind `usage` (not returned) to the CSV `out`; the batch's summary."""
+    summary = TapSummary(path, kind="")
+    with out.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(CSV_COLUMNS)
+        for event in read_events(path, grammar, returns, summary):
+            if event.usage is usage and not event.returned:
+                writer.writerow(usage_row(event, summary.file_sequence))
+                summary.rows += 1
+    return summary
