@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from o2o import __version__
 from o2o.api import problems
 from o2o.api.auth import Public
+from o2o.api.background import lifespan
 from o2o.api.deps import WS
 from o2o.bootstrap import Workspace, open_workspace
 from o2o.config import Settings
@@ -35,6 +36,9 @@ ROUTERS: Final[tuple[str, ...]] = (
     "accounts",
     "ledger",
     "admin",
+    "jobs",
+    "declarations",
+    "events",
 )
 
 
@@ -85,6 +89,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "Authenticate with `Authorization: Bearer <token>` (`o2o hub token create`). Errors are RFC 9457 "
             "problem details."
         ),
+        lifespan=lifespan,  # sweeps dead uploads; runs jobs in this process on SQLite
     )
     app.state.workspace = ws
     problems.install(app)

@@ -91,6 +91,7 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "period": ("cycle",),
     "hub": ("hub",),
     "serve": ("serve",),
+    "worker": ("worker",),
     "registry": ("registry",),
     "documents": ("documents", "document_signing"),
     "roaming": ("roaming",),
