@@ -9,9 +9,11 @@ user, token, status and outcome) after its answer.
 from __future__ import annotations
 
 import importlib
+from dataclasses import dataclass
 from typing import Any, Final
 
 from fastapi import FastAPI, Request
+from fastapi.routing import APIRoute, iter_route_contexts
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -113,6 +115,26 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(module.router, prefix=API_PREFIX)
     _add_problem_schema(app)
     return app
+
+
+@dataclass(frozen=True, slots=True)
+class RouteInfo:
+    """One route as served: its full path, methods, and the route (with its dependencies) behind it."""
+
+    path: str
+    methods: frozenset[str]
+    route: APIRoute
+
+
+def api_routes(app: FastAPI) -> list[RouteInfo]:
+    """Every FastAPI route of the app with its full path (included routers' prefixes applied); the
+    isolation tests walk this list, so a route added later is covered at once."""
+    found: list[RouteInfo] = []
+    for context in iter_route_contexts(app.routes):
+        route = context.original_route
+        if isinstance(route, APIRoute):
+            found.append(RouteInfo(str(context.path), frozenset(context.methods or ()), route))
+    return found
 
 
 def _add_problem_schema(app: FastAPI) -> None:
