@@ -158,8 +158,47 @@ _KEYS_RU = {
     "disputes": "Споры",
     "summary": "Сводка",
     "assumptions": "Допущения",
-    "hours_saved": "Сэкономлено часов",
+    "hours_saved": "Сэкономлено часов аналитиков (оценка)",
+    "hours": "Сэкономлено часов аналитиков (оценка)",
+    "amount_due": "Сумма к оплате",
+    "contested": "Оспариваемая часть",
+    "count": "Количество платежей",
+    "dispute": "Спор",
+    "discrepancies": "Расхождения",
+    "execution_date": "Дата исполнения",
+    "items": "Позиции",
+    "legal_basis": "Правовое основание",
+    "model": "Модель",
+    "netting": "Взаимозачёт",
+    "payee": "Получатель",
+    "payer": "Плательщик",
+    "payments_after": "Платежи после зачёта",
+    "payments_before": "Платежи до зачёта",
+    "platform_digest": "Хэш подписанного акта (SHA-256)",
+    "position": "Нетто-позиция",
+    "reconciliations": "Сверки",
+    "reference": "Банковская ссылка",
+    "rejected": "Записи, отклонённые при импорте",
+    "resolved_amount": "Сумма по решению",
+    "rounding": "Округление",
+    "rounds": "Раунды взаимозачёта",
+    "service_lines": "Сверенные строки услуг",
+    "side": "Сторона",
+    "signed": "Акты, подписанные обеими сторонами",
+    "state": "Состояние",
+    "status": "Статус",
+    "time_to_sign": "От последней декларации до последней подписи",
+    "unmatched": "Записи только у одной стороны",
+    "value": "Сумма расхождений",
+    "work": "Выполненная работа",
+    "over_tolerance": "Сверх допуска",
+    "minutes_per_reconciliation": "Минут на ручную сверку (строка услуги)",
+    "minutes_per_dispute": "Минут на спор",
+    "minutes_per_document": "Минут на документ",
+    "period": "Период",
 }
+
+_ROLES_EN = {"party_a": "Party A", "party_b": "Party B"}
 
 
 def check_lang(lang: str) -> str:
@@ -179,7 +218,7 @@ def kind_title(lang: str, kind: str, english: str) -> str:
 def role(lang: str, key: str) -> str:
     if lang == "ru":
         return _ROLES_RU.get(key, key)
-    return key.replace("_", " ").capitalize()
+    return _ROLES_EN.get(key, key.replace("_", " ").capitalize())
 
 
 def label(lang: str, key: str, english: str) -> str:

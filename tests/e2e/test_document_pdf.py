@@ -1,0 +1,124 @@
+"""The statement as a PDF, through the CLI: its text (pdftotext) carries every amount of the statement's service
+figures to the minor unit; every page names the document and its digest; page 1 rendered (pdftoppm) is a printed
+page with the number on it; every font is embedded, Cyrillic included in the Russian template; the canonical
+JSON rides inside as the PDF/A-3 associated file."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pdf_tools as pdf
+import pytest
+
+from cycle_steps import reconciled, resolve_by_split
+
+
+@pytest.fixture
+def signed(cli: Any, tmp_path: Path) -> tuple[Any, str]:
+    """A generated network's statement, its disputes split, signed by both parties in the platform."""
+    _, report, ag = reconciled(cli, tmp_path, cdrs=300, seed=11)
+    for d_id in report["disputes"]:
+        resolve_by_split(cli, d_id)
+    for op in ag["parties"]:
+        assert cli("statement", "sign", report["statement"], "--as", op).code == 0
+    return cli, report["statement"]
+
+
+def _carries(text: str, figure: str) -> bool:
+    """`figure` stands in the text as a whole number (not inside a longer one)."""
+    return re.search(rf"(?<![\d.,]){re.escape(figure)}(?![\d])", text) is not None
+
+
+def _amounts(document: dict[str, Any]) -> list[tuple[str, str]]:
+    """Every amount of the document's data (table cells, total rows, headline totals) with its currency."""
+    found = [(t["amount"], t["currency"]) for t in document["totals"]]
+    for section in document["sections"]:
+        for table in section["tables"]:
+            keys = [c["key"] for c in table["columns"]]
+            for col in table["columns"]:
+                if col["kind"] != "amount":
+                    continue
+                i = keys.index(col["key"])
+                for row in table["rows"] + table["totals"]:
+                    cur = table["currency"] or row[keys.index(col["currency_key"])]
+                    if row[i] is not None:
+                        found.append((row[i], cur))
+    return found
+
+
+def _write_pdf(cli: Any, statement: str, out: Path, *lang: str) -> tuple[Path, str]:
+    r = cli("documents", "statement", statement, "--format", "pdf", "--out", out, *lang, "--json")
+    assert r.code == 0, r.err
+    (written,) = r.json()
+    (path,) = written["files"]
+    return Path(path), written["digest"]
+
+
+def test_statement_pdf_carries_the_service_figures_on_numbered_pages(
+    signed: tuple[Any, str], tmp_path: Path
+) -> None:
+    cli, st = signed
+    path, digest = _write_pdf(cli, st, tmp_path / "docs")
+    # The data inside is the document: its SHA-256 is the digest the CLI reported.
+    data = pdf.attachment(path, tmp_path / "detached")
+    assert hashlib.sha256(data).hexdigest() == digest
+    document = json.loads(data)
+    number = document["number"]
+    text = pdf.text(path)
+    # The statement's own figures (`statement show`, the service's final state) stand in the PDF, each to the cent.
+    show = cli("statement", "show", st, "--json").json()
+    assert show["lines"], "a statement with service lines"
+    for line in show["lines"]:
+        for field in ("provider_amount", "customer_amount", "agreed_amount", "disputed_amount"):
+            assert _carries(text, pdf.en_amount(line[field])), (field, line[field])
+    # And so does every amount of the document's data, the totals included.
+    amounts = _amounts(document)
+    assert len(amounts) >= 4 * len(show["lines"])
+    for amount, _currency in amounts:
+        assert _carries(text, pdf.en_amount(amount, len(amount.partition(".")[2]))), amount
+    agreed = sum((Decimal(line["agreed_amount"]) for line in show["lines"]), Decimal(0))
+    assert _carries(text, pdf.en_amount(agreed))
+    # Every page names the document and its digest, and its place among the pages.
+    pages = pdf.page_count(path)
+    for page in range(1, pages + 1):
+        page_text = pdf.text(path, page)
+        assert number in page_text and f"SHA-256 {digest}" in page_text
+        assert f"page {page} of {pages}" in page_text
+    # Page 1 rendered is a printed page, not a blank one, and carries the document number.
+    image = pdf.page_png(path, tmp_path / "page1.png")
+    stddev, dark = pdf.ink(image)
+    assert stddev > 20 and 0.01 < dark < 0.6, (stddev, dark)
+    assert number in pdf.text(path, 1)
+    assert image.width < image.height, "A4 portrait"
+    # PDF/A-3 declared, every font embedded.
+    raw = path.read_bytes()
+    assert raw.startswith(b"%PDF-1.7")
+    assert b"<pdfaid:part>3</pdfaid:part>" in raw and b"/AFRelationship /Data" in raw
+    fonts = pdf.fonts(path)
+    assert fonts and all(embedded for _, embedded in fonts), fonts
+
+
+def test_russian_statement_is_cyrillic_in_embedded_fonts(signed: tuple[Any, str], tmp_path: Path) -> None:
+    cli, st = signed
+    path, digest = _write_pdf(cli, st, tmp_path / "ru", "--lang", "ru")
+    text = pdf.text(path)
+    assert "Акт сверки трафика и начислений" in text
+    assert len(re.findall(r"[А-Яа-яЁё]", text)) > 100
+    assert f"стр. 1 из {pdf.page_count(path)}" in text and digest in text
+    for line in cli("statement", "show", st, "--json").json()["lines"]:
+        assert _carries(text, pdf.ru_amount(line["agreed_amount"])), line["agreed_amount"]
+    fonts = pdf.fonts(path)
+    assert any("DejaVuSans" in name for name, _ in fonts)
+    assert all(embedded for _, embedded in fonts), fonts
+    # The data inside is the same document whichever language prints it.
+    en_path, en_digest = _write_pdf(cli, st, tmp_path / "en")
+    assert en_digest == digest
+    assert pdf.attachment(path, tmp_path / "a-ru") == pdf.attachment(en_path, tmp_path / "a-en")
+    r = cli("documents", "statement", st, "--format", "pdf", "--out", tmp_path, "--lang", "de")
+    assert r.code == 1 and "Traceback" not in r.err
+    assert len(r.err.strip().splitlines()) == 1 and "--lang" in r.err, r.err
