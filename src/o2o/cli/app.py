@@ -78,7 +78,7 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "generate": ("generate",),
     "demo": ("demo",),
     "rate": ("rate", "cycle"),
-    "recon": ("recon",),
+    "recon": ("recon", "recon_roaming"),
     "net": ("net", "cycle"),
     "keys": ("ledger", "certificates"),
     "ledger": ("ledger",),
