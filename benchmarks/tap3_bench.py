@@ -15,6 +15,11 @@ event whatever the file's size, where the baseline holds the whole file and its 
 
     .venv/bin/python benchmarks/tap3_bench.py                    # 100,000 events, best of 3
     .venv/bin/python benchmarks/tap3_bench.py --events 300000 --rounds 2
+    .venv/bin/python benchmarks/tap3_bench.py --reader-only-mb 1024   # a 1 GB file, the reader alone
+
+`--reader-only-mb SIZE` writes a file of about SIZE MB quickly (3,000 encoded events repeated, the batch
+and its event list with indefinite lengths, the audit totals those of the whole) and runs the reader
+alone on it: the baseline would hold the whole file and its tree in memory.
 """
 
 from __future__ import annotations
@@ -32,7 +37,7 @@ from pathlib import Path
 from o2o.tap3.events import BatchContext, EventKind, TapEvent, UsageKind
 from o2o.tap3.grammar import SUBSET_DIR, load_grammar
 from o2o.tap3.reader import TapBatch
-from o2o.tap3.writer import write_transfer_batch
+from o2o.tap3.writer import event_value, header_values, write_transfer_batch
 
 CTX = BatchContext(
     sender="GBRAL",
@@ -78,6 +83,47 @@ def events(count: int) -> list[TapEvent]:
     return out
 
 
+def write_repeated(path: Path, megabytes: int) -> int:
+    """A TransferBatch of about `megabytes` MB: a block of encoded events repeated; its event count."""
+    grammar = load_grammar(SUBSET_DIR)
+    block_events = events(3000)
+    codes = {text: code for code, text in CTX.utc_offset_texts.items()}
+    block = b"".join(grammar.encode("CallEventDetail", event_value(e, codes)) for e in block_events)
+    repeats = max(1, megabytes * 1_000_000 // len(block))
+    header = header_values(CTX)
+    head = b"".join(
+        grammar.encode(t, header[k])
+        for t, k in (("BatchControlInfo", "batchControlInfo"), ("AccountingInfo", "accountingInfo"),
+                     ("NetworkInfo", "networkInfo"))
+    )  # fmt: skip
+    audit = {
+        "totalCharge": repeats * sum(e.charge_units for e in block_events),
+        "totalTaxValue": repeats * sum(e.tax_units for e in block_events),
+        "callEventDetailsCount": repeats * len(block_events),
+    }
+    with path.open("wb") as fh:
+        fh.write(b"\x61\x80" + head + b"\x63\x80")
+        for _ in range(repeats):
+            fh.write(block)
+        fh.write(b"\x00\x00" + grammar.encode("AuditControlInfo", audit) + b"\x00\x00")
+    return repeats * len(block_events)
+
+
+def reader_only(megabytes: int) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "big.tap"
+        count = write_repeated(path, megabytes)
+        print(
+            f"TAP file: {count:,} call events, {path.stat().st_size / 1e6:,.0f} MB, indefinite outer lengths"
+        )
+        got = run("reader", path)
+    assert got["records"] == count, got
+    print(
+        f"   reader: {got['seconds']:.1f} s wall, {got['cpu']:.1f} s CPU, {count / got['seconds']:,.0f} records/s, "
+        f"peak RSS {got['peak_mb']:.0f} MB"
+    )
+
+
 def child(mode: str, path: Path) -> None:
     grammar = load_grammar(SUBSET_DIR)
     cpu0, start = time.process_time(), time.perf_counter()
@@ -105,10 +151,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--reader-only-mb", type=int, help="a file of about this many MB, the reader alone")
     parser.add_argument("--child", nargs=2, metavar=("MODE", "FILE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(args.child[0], Path(args.child[1]))
+        return
+    if args.reader_only_mb:
+        reader_only(args.reader_only_mb)
         return
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "bench.tap"
