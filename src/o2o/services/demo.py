@@ -232,7 +232,17 @@ def write_report(ws: Workspace, run: DemoRun, figures: dict[str, Any]) -> Path:
     _csv(folder / "disputes.csv", run.disputes)
     _csv(folder / "payments.csv", run.payments)
     _csv(folder / "netting.csv", [{"currency": c, **v} for c, v in figures["netting"].items()])
+    write_documents(ws, run.truth["period"], folder / "documents")
     return folder
+
+
+def write_documents(ws: Workspace, period: str, folder: Path) -> None:
+    """The period's documents, from the final state, in every format this build writes (PDF when the renderer
+    is installed; pain.001 XML when its XSD is, since an unvalidated payment file is never written)."""
+    from o2o.services.document_files import available_formats, build_period, pain001_checkable
+
+    formats = [f for f in available_formats() if f != "xml" or pain001_checkable()]
+    build_period(ws, period, folder, formats)
 
 
 def _csv(path: Path, rows: list[dict[str, Any]]) -> None:

@@ -25,6 +25,7 @@ from o2o.documents.pain001 import (
     build_pain001,
     payments_csv,
     validate_pain001,
+    xsd_path,
 )
 from o2o.domain.errors import ValidationError
 from o2o.domain.periods import Period
@@ -45,6 +46,15 @@ FORMATS: dict[DocumentKind, tuple[str, ...]] = {
 def pdf_available() -> bool:
     """Whether the PDF renderer (`o2o.documents.pdf`) is installed in this build."""
     return importlib.util.find_spec("o2o.documents.pdf") is not None
+
+
+def pain001_checkable() -> bool:
+    """Whether the official pain.001.001.09 XSD is installed (pain.001 files are validated before writing)."""
+    try:
+        xsd_path()
+    except ValidationError:
+        return False
+    return True
 
 
 def available_formats() -> tuple[str, ...]:
