@@ -181,6 +181,7 @@ def _plausible(
         "reference": "REF-1",
         "name": "Nope Telecom",
         "country_code": "44",
+        "url": "http://127.0.0.1:9",  # a chain node's URL (nothing listens there)
     }
 
 

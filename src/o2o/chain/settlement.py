@@ -102,8 +102,11 @@ class Translator:
     signed: dict[tuple[str, str], list[str]] = field(default_factory=dict)
     obligations: dict[str, Mapping[str, Any]] = field(default_factory=dict)
     payments: dict[str, Mapping[str, Any]] = field(default_factory=dict)
+    _signing: bool = True
 
-    def calls(self, entry: LedgerEntry) -> list[Call]:
+    def calls(self, entry: LedgerEntry, sign: bool = True) -> list[Call]:
+        """The calls that register `entry` (with the parties' signatures when `sign`)."""
+        self._signing = sign
         kind, subject, payload = entry.kind, entry.subject, entry.payload
         key = bytes.fromhex(entry.hash)
         subj = subject_hash(subject)
@@ -128,11 +131,11 @@ class Translator:
             if pay is None:
                 raise ChainError(f"{what}: its payment instruction was never registered by a netting round")
             cur = str(pay["currency"])
-            args = (
+            pay_args = (
                 key, subj, digest, self.address(str(pay["payer"])), self.address(str(pay["payee"])),
                 to_minor(payload["amount"], cur), currency_bytes(cur),
             )  # fmt: skip
-            return [Call("registerPayment", args, key, what)]
+            return [Call("registerPayment", pay_args, key, what)]
         return [Call("registerFact", (key, subj, digest, kind_bytes(kind)), key, what)]
 
     def _statement(self, entry: LedgerEntry, key: bytes, subj: bytes, what: str) -> Call:
@@ -180,7 +183,7 @@ class Translator:
         return calls
 
     def _sign(self, operator: str, kind: bytes, digest: bytes, subj: bytes) -> bytes:
-        if self.account is None:
+        if self.account is None or not self._signing:
             return b""
         return sign_typed(self.account(operator), kind, digest, subj, self.chain_id, self.contract)
 

@@ -31,13 +31,29 @@ def keys_generate(
     operator: Annotated[str, typer.Argument(help="Operator id, or HUB for the settlement hub.")],
     passphrase_file: PassphraseFileOpt = None,
     passphrase_env: PassphraseEnvOpt = None,
+    chain: Annotated[
+        bool,
+        typer.Option("--chain", help="A secp256k1 key for the settlement chain, beside the Ed25519 key."),
+    ] = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Make an Ed25519 key pair: the private key stays in the workspace (0600), the public key registered.
 
     Refused while the party has a valid key: replace that with `keys rotate`, or after the hub's `keys revoke`.
+    With --chain: a secp256k1 key (OP.chain.json, 0600) whose address the ledger key registers.
     """
     secret = passphrase(passphrase_file, passphrase_env)
+    if chain:
+        from o2o.services.registry import generate_chain_key
+
+        made = generate_chain_key(workspace(), operator, secret)
+        if json_out:
+            print_json(made)
+        else:
+            console.print(
+                f"chain key of {operator}: address {made['address']}; private key at {made['chain_key']}"
+            )
+        return
     record, path = svc.generate_key(workspace(), operator, secret)
     info = {**record.to_dict(), "private_key": str(path), "encrypted": secret is not None}
     if json_out:

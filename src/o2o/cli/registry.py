@@ -1,0 +1,117 @@
+"""Commands of the registry: `registry deploy|publish|verify` (central, anchored or evm).
+
+Thin: parses options, calls `o2o.services.registry` and renders. `registry verify` prints every finding and
+exits 1 when anything differs between the chain and the workspace.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from o2o.cli.context import workspace
+from o2o.cli.output import console, print_json
+from o2o.domain.errors import O2OError
+from o2o.services import registry as svc
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
+RegistryOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--registry",
+        help="central, anchored or evm (default: O2O_REGISTRY, else the workspace's registry.json).",
+    ),
+]
+
+registry_app = typer.Typer(
+    help="Where settlements are registered: the central ledger, anchored heads, or a settlement contract.",
+    no_args_is_help=True,
+)
+
+
+class RegistryMismatch(O2OError):
+    """The chain and the workspace disagree."""
+
+
+@registry_app.command("deploy")
+def registry_deploy(
+    url: Annotated[str, typer.Option("--url", help="The chain node's JSON-RPC URL (http://127.0.0.1:8545).")],
+    chain_id: Annotated[int, typer.Option("--chain-id", help="The chain id the node must report.")],
+    registry: RegistryOpt = None,
+    confirmations: Annotated[
+        int, typer.Option("--confirmations", help="Blocks a registration waits for.")
+    ] = 1,
+    poa: Annotated[
+        bool, typer.Option("--poa", help="Proof-of-authority chain (Besu/GoQuorum QBFT, IBFT, Clique).")
+    ] = False,
+    anchor_every: Annotated[
+        int, typer.Option("--anchor-every", help="Anchored: entries between heads.")
+    ] = 100,
+    anchor_minutes: Annotated[
+        float, typer.Option("--anchor-minutes", help="Anchored: minutes between heads (with new entries).")
+    ] = 60.0,
+    dev_fund: Annotated[
+        bool, typer.Option("--dev-fund", help="Give the hub gas money on a development node (anvil).")
+    ] = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Deploy the settlement contract for this workspace; operators with chain keys are its founders."""
+    from o2o.services.registry_chain import deploy
+
+    mode = registry or "evm"
+    info = deploy(
+        workspace(), url=url, chain_id=chain_id, mode=mode, confirmations=confirmations, poa=poa,
+        anchor_every=anchor_every, anchor_minutes=anchor_minutes, dev_fund=dev_fund,
+    )  # fmt: skip
+    if json_out:
+        print_json(info)
+    else:
+        console.print(
+            f"settlement contract at {info['contract']} (chain {info['chain_id']}, block {info['block']}, "
+            f"gas {info['gas_used']:,}); registry {mode}; {len(info['participants'])} participants"
+        )
+
+
+@registry_app.command("publish")
+def registry_publish(
+    registry: RegistryOpt = None,
+    force: Annotated[bool, typer.Option("--force", help="Anchored: anchor now if anything is new.")] = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Carry the ledger's new registrations to the chain (evm), or anchor the tree head when due (anchored)."""
+    report = svc.publish(workspace(), registry, force=force)
+    data = report.to_dict()
+    if json_out:
+        print_json(data)
+    else:
+        console.print(
+            f"registry {data['registry']}: {data['registrations']} registrations, {data['skipped_already_on_chain']} "
+            f"already on chain, {data['transactions']} transactions, gas {data['gas_used']:,}, "
+            f"{data['blocks']} blocks, {data['seconds']} s"
+        )
+
+
+@registry_app.command("verify")
+def registry_verify(registry: RegistryOpt = None, json_out: JsonOpt = False) -> None:
+    """Rebuild the registered facts from the chain's events and check them against the workspace (evm), or
+    check every anchored tree head against the central ledger's consistency proofs (anchored)."""
+    report = svc.verify_registry(workspace(), registry)
+    data = report.to_dict()
+    if json_out:
+        print_json(data)
+    else:
+        state = "[green]verified[/green]" if report.ok else "[red]NOT verified[/red]"
+        counts = ", ".join(f"{n} {what}" for what, n in sorted(report.counts.items()))
+        console.print(f"registry {report.mode} {state}: {report.checked} checked ({counts})")
+        for finding in report.findings:
+            console.print(f"{finding.what}: {finding.message}", markup=False, highlight=False, soft_wrap=True)
+    if not report.ok:
+        first = report.findings[0].message
+        raise RegistryMismatch(
+            f"registry {report.mode} did not verify ({len(report.findings)} findings; {first})"
+        )
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(registry_app, name="registry")

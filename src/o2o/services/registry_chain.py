@@ -1,0 +1,409 @@
+"""The chain backends of the registry port: deployment, publishing and the audit from the chain's events.
+
+`deploy` puts the settlement contract on the chain named by URL and chain id, with the operators whose chain
+keys the ledger registered as its founding participants, and writes the workspace's `registry.json`.
+`EvmRegistry.publish` sends every ledger entry (and declaration digest) not yet on chain; `verify` rebuilds
+the registered facts from the contract's events alone and checks them against the workspace: each ledger
+entry's registration (same digest, parties, amounts), nothing on chain the workspace lacks, every
+declaration, and the store's obligations against their latest figures on chain.
+`AnchoredRegistry.publish` writes the hub's signed tree head when due; `verify` checks every anchored head:
+its Ed25519 signature, its root against the central ledger's root at that size, and the central ledger's
+consistency proof from it to today's root.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from o2o.bootstrap import Workspace
+from o2o.chain.client import ChainClient, ChainConfig
+from o2o.chain.errors import ChainError
+from o2o.chain.keys import chain_key_path, read_chain_key
+from o2o.chain.settlement import (
+    Call,
+    SettlementContract,
+    Translator,
+    declaration_key,
+    subject_hash,
+    to_minor,
+)
+from o2o.domain.errors import NotFoundError, ValidationError
+from o2o.ledger.chain import format_time
+from o2o.ledger.keys import HUB
+from o2o.ledger.merkle import verify_consistency
+from o2o.ledger.tree_heads import SignedTreeHead
+from o2o.services.ledger import current_head, ledger_of
+from o2o.services.registry import (
+    PublishReport,
+    RegistryConfig,
+    RegistryReport,
+    address_book,
+    check_mode,
+    now_epoch,
+)
+
+if TYPE_CHECKING:
+    from eth_account.signers.local import LocalAccount
+
+    from o2o.chain.client import Sent
+    from o2o.domain.declarations import Declaration
+
+DEV_BALANCE = 10**24
+
+
+def connect(cfg: RegistryConfig) -> ChainClient:
+    if not cfg.url or not cfg.contract:
+        raise NotFoundError(
+            "no settlement contract for this workspace: `o2o registry deploy --url URL --chain-id N` first"
+        )
+    return ChainClient.connect(ChainConfig(cfg.url, cfg.chain_id, cfg.confirmations, cfg.poa))
+
+
+def _account(ws: Workspace, operator: str) -> LocalAccount:
+    passphrase = None
+    hub_file = ws.settings.hub_passphrase_file
+    if operator == HUB and hub_file is not None:
+        from o2o.ledger.keys import read_passphrase
+
+        passphrase = read_passphrase(hub_file, "O2O_HUB_PASSPHRASE_FILE")
+    return read_chain_key(chain_key_path(ws.settings.keys_dir, operator), operator, passphrase)
+
+
+def deploy(
+    ws: Workspace,
+    *,
+    url: str,
+    chain_id: int,
+    mode: str,
+    confirmations: int = 1,
+    poa: bool = False,
+    anchor_every: int = 100,
+    anchor_minutes: float = 60.0,
+    dev_fund: bool = False,
+) -> dict[str, Any]:
+    """Deploy the settlement contract for this workspace (its operators with chain keys as founders)."""
+    check_mode(mode)
+    if mode == "central":
+        raise ValidationError("--registry central has no contract to deploy (choose anchored or evm)")
+    cfg = RegistryConfig.load(ws)
+    if cfg.contract:
+        raise ValidationError(
+            f"this workspace's settlement contract is already at {cfg.contract} ({cfg.url})"
+        )
+    if confirmations < 1 or anchor_every < 1 or anchor_minutes <= 0:
+        raise ValidationError(
+            "--confirmations and --anchor-every must be at least 1, --anchor-minutes above 0"
+        )
+    hub = _account(ws, HUB)
+    founders = {op: addr for op, addr in address_book(ws).items() if op != HUB}
+    client = ChainClient.connect(ChainConfig(url, chain_id, confirmations, poa))
+    if dev_fund:
+        _dev_fund(client, hub.address)
+    contract, sent = SettlementContract.deploy(client, hub, list(founders.values()))
+    cfg = RegistryConfig(
+        mode=mode, url=url, chain_id=chain_id, confirmations=confirmations, poa=poa,
+        contract=contract.address, deploy_block=sent.block_number, anchor_every=anchor_every,
+        anchor_minutes=anchor_minutes,
+    )  # fmt: skip
+    cfg.save(ws)
+    return {
+        "registry": mode,
+        "contract": contract.address,
+        "chain_id": chain_id,
+        "block": sent.block_number,
+        "gas_used": sent.gas_used,
+        "hub": hub.address,
+        "participants": founders,
+    }
+
+
+def _dev_fund(client: ChainClient, address: str) -> None:
+    """Give the hub's address gas money on a development node (anvil's `anvil_setBalance`)."""
+    answer = client.w3.provider.make_request("anvil_setBalance", [address, hex(DEV_BALANCE)])  # type: ignore[arg-type]
+    if "error" in answer:
+        raise ChainError(f"--dev-fund works on a development node (anvil) only: {answer['error']}")
+
+
+# --- evm ----------------------------------------------------------------------------------------------
+
+
+class EvmRegistry:
+    mode = "evm"
+
+    def publish(self, ws: Workspace, *, force: bool = False) -> PublishReport:
+        cfg = RegistryConfig.load(ws)
+        client = connect(cfg)
+        contract = SettlementContract(client, cfg.contract)
+        hub = _account(ws, HUB)
+        book = address_book(ws)
+        translator = Translator(
+            address=_addresser(book), account=lambda op: _account(ws, op),
+            chain_id=cfg.chain_id, contract=contract.address,
+        )  # fmt: skip
+        with ws.uow() as uow:
+            entries = list(uow.ledger_store.entries())
+            declarations = uow.declarations.all(include_superseded=True)
+        report = PublishReport(self.mode)
+        for entry in entries:
+            if entry.seq < cfg.published:
+                translator.calls(entry, sign=False)  # what later entries need to know, nothing sent
+                continue
+            for call in translator.calls(entry):
+                _send(contract, hub, call, report)
+            cfg.published = entry.seq + 1
+            cfg.save(ws)
+        for decl in declarations:
+            _send(contract, hub, _declaration_call(decl, book), report)
+        return report
+
+    def verify(self, ws: Workspace) -> RegistryReport:
+        cfg = RegistryConfig.load(ws)
+        contract = SettlementContract(connect(cfg), cfg.contract)
+        report = RegistryReport(self.mode)
+        events = contract.events(cfg.deploy_block)
+        report.counts = _count(events)
+        by_key = {bytes(e["key"]): e for e in events if "key" in e}
+        acceptances = {
+            (bytes(e["subject"]), str(e["participant"]).lower())
+            for e in events
+            if e["event"] == "RoundAccepted"
+        }
+        book = address_book(ws)
+        translator = Translator(address=_addresser(book, lenient=True))
+        expected: set[bytes] = set()
+        with ws.uow() as uow:
+            entries = list(uow.ledger_store.entries())
+            declarations = uow.declarations.all(include_superseded=True)
+            obligations = uow.cycles.obligations()
+        for entry in entries:
+            for call in translator.calls(entry, sign=False):
+                report.checked += 1
+                if call.function == "acceptRound":
+                    if (call.args[0], str(call.args[1]).lower()) not in acceptances:
+                        report.add("round", f"{call.what}: no acceptance on chain")
+                    continue
+                expected.add(call.key)
+                _compare(report, call, by_key.get(call.key), entry.seq < cfg.published)
+        for decl in declarations:
+            call = _declaration_call(decl, book, lenient=True)
+            expected.add(call.key)
+            report.checked += 1
+            _compare(report, call, by_key.get(call.key), True)
+        for key, event in by_key.items():
+            if key not in expected:
+                report.add(
+                    "chain",
+                    f"{event['event']} in block {event['block']} (key {key.hex()[:16]}…) has no registration "
+                    "in the workspace: deleted or rewritten after it was registered",
+                )
+        _check_obligations(report, obligations, events)
+        return report
+
+
+def _addresser(book: Mapping[str, str], lenient: bool = False) -> Any:
+    def address(operator: str) -> str:
+        found = book.get(operator)
+        if found is None:
+            if lenient:
+                return "0x" + "00" * 20
+            raise ChainError(
+                f"operator {operator} has no chain address (`o2o keys generate {operator} --chain`, then admit "
+                "it to the contract)"
+            )
+        return found
+
+    return address
+
+
+def _declaration_call(decl: Declaration, book: Mapping[str, str], lenient: bool = False) -> Call:
+    key = declaration_key(decl.id)
+    subj = subject_hash(f"{decl.agreement_id}/{decl.period}/{decl.service}")
+    declarant = _addresser(book, lenient)(decl.declarer)
+    return Call(
+        "registerDeclaration",
+        (key, subj, bytes.fromhex(decl.sha256), declarant),
+        key,
+        f"declaration {decl.id}",
+    )
+
+
+def _send(contract: SettlementContract, hub: LocalAccount, call: Call, report: PublishReport) -> Sent | None:
+    if contract.already_done(call):
+        report.skipped += 1
+        return None
+    sent = contract.send(hub, call.function, *call.args)
+    report.registrations += 1
+    report.transactions += 1
+    report.gas_used += sent.gas_used
+    report.blocks.add(sent.block_number)
+    return sent
+
+
+EVENT_OF = {
+    "registerDeclaration": "DeclarationRegistered",
+    "registerStatement": "StatementRegistered",
+    "registerObligation": "ObligationRegistered",
+    "registerRound": "RoundRegistered",
+    "registerSetOff": "SetOffRegistered",
+    "registerPayment": "PaymentRegistered",
+    "registerFact": "FactRegistered",
+}
+EVENT_FIELDS = {
+    "DeclarationRegistered": ("key", "subject", "digest", "declarant"),
+    "StatementRegistered": ("key", "subject", "digest", "party_a", "party_b"),
+    "ObligationRegistered": (
+        "key",
+        "subject",
+        "digest",
+        "debtor",
+        "creditor",
+        "amount",
+        "remaining",
+        "currency",
+    ),
+    "RoundRegistered": ("key", "subject", "digest", "participants"),
+    "SetOffRegistered": ("key", "round", "obligation", "amount", "currency"),
+    "PaymentRegistered": ("key", "subject", "digest", "payer", "payee", "amount", "currency"),
+    "FactRegistered": ("key", "subject", "digest", "kind"),
+}
+
+
+def _norm(value: Any) -> Any:
+    if isinstance(value, str) and value.startswith("0x"):
+        return value.lower()
+    if isinstance(value, list):
+        return len(value)
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value)
+    return value
+
+
+def _compare(report: RegistryReport, call: Call, event: Mapping[str, Any] | None, published: bool) -> None:
+    name = EVENT_OF[call.function]
+    if event is None:
+        if published:
+            report.add("missing", f"{call.what}: published, but not on chain")
+        else:
+            report.counts["pending"] = report.counts.get("pending", 0) + 1
+        return
+    if event["event"] != name:
+        report.add("chain", f"{call.what}: registered on chain as {event['event']}, expected {name}")
+        return
+    for field_name, value in zip(EVENT_FIELDS[name], call.args, strict=False):
+        if _norm(event[field_name]) != _norm(value):
+            report.add(
+                "differs",
+                f"{call.what}: {field_name} on chain differs from the workspace (block {event['block']})",
+            )
+
+
+def _check_obligations(report: RegistryReport, obligations: Any, events: list[dict[str, Any]]) -> None:
+    latest: dict[bytes, dict[str, Any]] = {}
+    for e in events:
+        if e["event"] == "ObligationRegistered":
+            latest[bytes(e["subject"])] = e
+    for ob in obligations:
+        report.checked += 1
+        on_chain = latest.get(subject_hash(ob.id))
+        if on_chain is None:
+            report.add("obligation", f"obligation {ob.id}: in the store, never registered on chain")
+            continue
+        for name in ("amount", "remaining"):
+            mine = to_minor(Decimal(getattr(ob, name)), ob.currency)
+            if mine != on_chain[name]:
+                report.add(
+                    "obligation",
+                    f"obligation {ob.id}: {name} is {mine} minor units in the store, {on_chain[name]} on chain",
+                )
+
+
+def _count(events: list[dict[str, Any]]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for e in events:
+        counts[e["event"]] = counts.get(e["event"], 0) + 1
+    return counts
+
+
+# --- anchored -----------------------------------------------------------------------------------------
+
+
+class AnchoredRegistry:
+    mode = "anchored"
+
+    def publish(self, ws: Workspace, *, force: bool = False) -> PublishReport:
+        cfg = RegistryConfig.load(ws)
+        contract = SettlementContract(connect(cfg), cfg.contract)
+        report = PublishReport(self.mode)
+        with ws.uow() as uow:
+            size = ledger_of(uow).size
+        anchored = int(contract.view("anchored_size"))
+        now = now_epoch()
+        grown = size - anchored
+        due = grown >= cfg.anchor_every or (
+            grown > 0 and (force or now - cfg.anchored_at >= cfg.anchor_minutes * 60)
+        )
+        if not due:
+            report.anchored_size = anchored
+            return report
+        head = current_head(ws)
+        stamp = datetime.fromisoformat(head.timestamp.replace("Z", "+00:00"))
+        micros = int(stamp.timestamp()) * 1_000_000 + stamp.microsecond
+        sent = contract.send(
+            _account(ws, HUB), "anchorHead", head.tree_size, bytes.fromhex(head.root_hash), micros,
+            bytes.fromhex(head.signature),
+        )  # fmt: skip
+        report.registrations = report.transactions = 1
+        report.gas_used = sent.gas_used
+        report.blocks.add(sent.block_number)
+        report.anchored_size = head.tree_size
+        cfg.anchored_at = now
+        cfg.save(ws)
+        return report
+
+    def verify(self, ws: Workspace) -> RegistryReport:
+        from o2o.services.registry import CentralRegistry
+
+        cfg = RegistryConfig.load(ws)
+        contract = SettlementContract(connect(cfg), cfg.contract)
+        report = CentralRegistry().verify(ws)
+        report.mode = self.mode
+        heads = contract.events(cfg.deploy_block, names=["HeadAnchored"])
+        report.counts = {"HeadAnchored": len(heads)}
+        with ws.uow() as uow:
+            book = ledger_of(uow)
+            keys = book.keyring()
+            size = book.size
+            current = bytes.fromhex(book.root(size)) if size else b""
+            for event in heads:
+                report.checked += 1
+                _check_anchor(report, event, keys, book, size, current)
+        return report
+
+
+def _check_anchor(
+    report: RegistryReport, event: Mapping[str, Any], keys: Any, book: Any, size: int, current: bytes
+) -> None:
+    tree_size, root = int(event["tree_size"]), bytes(event["root"])
+    micros = int(event["timestamp"])
+    stamp = datetime.fromtimestamp(micros // 1_000_000, UTC).replace(microsecond=micros % 1_000_000)
+    signature = bytes(event["signature"]).hex()
+    signed = any(
+        SignedTreeHead(tree_size, root.hex(), format_time(stamp), HUB, key_id, signature).verify(keys)
+        for key_id in keys.key_ids(HUB)
+    )
+    where = f"tree head of size {tree_size} anchored in block {event['block']}"
+    if not signed:
+        report.add("anchor", f"{where}: its signature is not the hub's")
+    if tree_size > size:
+        report.add("anchor", f"{where}: the central ledger has only {size} entries (history was cut)")
+        return
+    if bytes.fromhex(book.root(tree_size)) != root:
+        report.add(
+            "anchor", f"{where}: the central ledger's root at that size differs (history was rewritten)"
+        )
+    proof = [bytes.fromhex(h) for h in book.consistency_proof(tree_size, size).path]
+    if not verify_consistency(tree_size, size, root, current, proof):
+        report.add("anchor", f"{where}: the central ledger is not consistent with it")

@@ -1,0 +1,183 @@
+"""The chain registries on a real node: anvil (installed by `make anvil` from npm's @foundry-rs/anvil), started
+on a free loopback port for each test and killed after it.
+
+- evm: a small demo cycle registered on the settlement contract; the node is killed in the middle of the
+  netting round's registrations and restarted from its saved state; publishing resumes and nothing is
+  registered twice (idempotent by key); `registry verify` rebuilds the facts from events and agrees with
+  the workspace, and detects an obligation changed in the store afterwards.
+- anchored: the central ledger's signed heads anchored; a rewrite of history is detected against them.
+"""
+
+from __future__ import annotations
+
+import o2o.chain  # noqa: F401  (first: imports web3 without the websockets.legacy DeprecationWarning)
+
+# isort: split
+import json
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from o2o.chain.settlement import SettlementContract
+
+ROOT = Path(__file__).resolve().parents[2]
+OPERATORS = ("HUB", "ALFA", "BRAVO", "CHARLIE")
+pytestmark = pytest.mark.slow
+
+
+def _anvil_binary() -> Path:
+    found = sorted((ROOT / ".tools" / "npm" / "node_modules" / "@foundry-rs").glob("anvil-*/bin/anvil"))
+    if not found:
+        pytest.fail("anvil is not installed: `make anvil` installs it from npm (@foundry-rs/anvil)")
+    return found[0]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Anvil:
+    """One anvil process on loopback, its state saved to a file when it stops (SIGTERM)."""
+
+    port: int
+    state: Path
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [str(_anvil_binary()), "--host", "127.0.0.1", "--port", str(self.port), "--state", str(self.state),
+             "--silent"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                answer = requests.post(
+                    self.url, json={"jsonrpc": "2.0", "id": 1, "method": "eth_chainId"}, timeout=1
+                )
+                if answer.ok:
+                    return
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        raise AssertionError("anvil did not start")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)  # anvil writes its state on the way out
+            self.process.wait(timeout=30)
+        self.process = None
+
+
+@pytest.fixture
+def anvil(tmp_path: Path) -> Iterator[Anvil]:
+    node = Anvil(_free_port(), tmp_path / "anvil-state.json")
+    node.start()
+    yield node
+    node.stop()
+
+
+def _demo_with_chain_keys(cli: Any) -> dict[str, Any]:
+    r = cli("demo", "--operators", "3", "--cdrs", "3000", "--seed", "7", "--json")
+    assert r.code == 0, r.err
+    for op in OPERATORS:
+        made = cli("keys", "generate", op, "--chain", "--json")
+        assert made.code == 0, made.err
+    return dict(r.json())
+
+
+def _deploy(cli: Any, anvil: Anvil, mode: str, *extra: str) -> dict[str, Any]:
+    r = cli("registry", "deploy", "--registry", mode, "--url", anvil.url, "--chain-id", "31337", "--dev-fund",
+            "--json", *extra)  # fmt: skip
+    assert r.code == 0, r.err
+    return dict(r.json())
+
+
+def test_a_cycle_on_evm_survives_a_node_killed_mid_round_without_double_registration(
+    cli: Any, anvil: Anvil, workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _demo_with_chain_keys(cli)
+    deployed = _deploy(cli, anvil, "evm")
+    assert set(deployed["participants"]) == {"ALFA", "BRAVO", "CHARLIE"}
+
+    # the node dies after the netting round's second set-off is registered
+    real_send = SettlementContract.send
+    sent: list[str] = []
+
+    def send_then_die(self: SettlementContract, account: Any, name: str, *args: Any) -> Any:
+        result = real_send(self, account, name, *args)
+        sent.append(name)
+        if name == "registerSetOff" and sent.count("registerSetOff") == 2:
+            anvil.stop()
+        return result
+
+    monkeypatch.setattr(SettlementContract, "send", send_then_die)
+    broken = cli("registry", "publish", "--json")
+    assert broken.code == 1 and "does not answer" in broken.err
+    assert sent.count("registerRound") == 1 and sent.count("acceptRound") == 0
+    monkeypatch.setattr(SettlementContract, "send", real_send)
+
+    anvil.start()  # from its saved state: what was registered before the kill is still there
+    resumed = cli("registry", "publish", "--json")
+    assert resumed.code == 0, resumed.err
+    again = resumed.json()
+    assert again["skipped_already_on_chain"] >= 1  # the set-offs of the round already on chain
+    assert again["registrations"] > 0 and again["gas_used"] > 0
+
+    verified = cli("registry", "verify", "--registry", "evm", "--json")
+    assert verified.code == 0, verified.out
+    report = verified.json()
+    assert report["ok"] and report["counts"]["RoundRegistered"] == 1
+    assert report["counts"]["RoundAccepted"] >= 2
+    # every registration exactly once: the events on chain are what the two runs sent, nothing twice
+    events = sum(n for name, n in report["counts"].items() if name != "ParticipantAdded")
+    assert events == len(sent) + again["registrations"]
+
+    # a figure changed in the store afterwards is found against the chain
+    with sqlite3.connect(workspace / "o2o.sqlite") as db:
+        (ob_id,) = db.execute("SELECT id FROM obligations ORDER BY id LIMIT 1").fetchone()
+        db.execute("UPDATE obligations SET amount = amount + 1 WHERE id = ?", (ob_id,))
+    tampered = cli("registry", "verify", "--registry", "evm", "--json")
+    assert tampered.code == 1
+    messages = [f["message"] for f in tampered.json()["findings"]]
+    assert any(ob_id in m and "amount" in m for m in messages), messages
+
+
+def test_anchored_heads_reveal_a_rewritten_history(cli: Any, anvil: Anvil, workspace: Path) -> None:
+    _demo_with_chain_keys(cli)
+    _deploy(cli, anvil, "anchored", "--anchor-every", "50")
+    first = cli("registry", "publish", "--registry", "anchored", "--json")
+    assert first.code == 0, first.err
+    anchored = first.json()["anchored_size"]
+    assert anchored and anchored > 50
+    # not due again until 50 more entries (or the minutes pass)
+    assert cli("registry", "publish", "--registry", "anchored", "--json").json()["transactions"] == 0
+    assert cli("registry", "verify", "--registry", "anchored").code == 0
+
+    # the hub rewrites an old entry's payload, hash and leaf: the chain's anchored root no longer matches
+    with sqlite3.connect(workspace / "o2o.sqlite") as db:
+        seq, leaf = db.execute("SELECT seq, leaf_hash FROM ledger_entries WHERE seq = 3").fetchone()
+        db.execute("UPDATE ledger_entries SET leaf_hash = ? WHERE seq = ?", ("00" * 32, seq))
+    rewritten = cli("registry", "verify", "--registry", "anchored", "--json")
+    assert rewritten.code == 1
+    messages = [f["message"] for f in rewritten.json()["findings"]]
+    assert any("history was rewritten" in m for m in messages), messages
+    assert leaf != "00" * 32
+    assert json.loads((workspace / "registry.json").read_text())["mode"] == "anchored"
+    assert os.environ["O2O_HOME"] == str(workspace)
