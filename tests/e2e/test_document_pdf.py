@@ -122,3 +122,43 @@ def test_russian_statement_is_cyrillic_in_embedded_fonts(signed: tuple[Any, str]
     r = cli("documents", "statement", st, "--format", "pdf", "--out", tmp_path, "--lang", "de")
     assert r.code == 1 and "Traceback" not in r.err
     assert len(r.err.strip().splitlines()) == 1 and "--lang" in r.err, r.err
+
+
+def test_every_document_of_a_netted_period_prints_its_figures(
+    signed: tuple[Any, str], tmp_path: Path
+) -> None:
+    """Statements, invoices, set-off acts, payments, acts of reconciliation and the period report: each PDF's
+    text carries every amount of its data to the minor unit, in English and in Russian, fonts embedded."""
+    cli, st = signed
+    period = cli("statement", "show", st, "--json").json()["period"]
+    assert cli("net", "run", "--period", period).code == 0
+    for lang, money in (("en", pdf.en_amount), ("ru", pdf.ru_amount)):
+        out = tmp_path / lang
+        r = cli(
+            "documents",
+            "build",
+            "--period",
+            period,
+            "--out",
+            out,
+            "--format",
+            "pdf",
+            "--lang",
+            lang,
+            "--json",
+        )
+        assert r.code == 0, r.err
+        written = r.json()
+        kinds = set()
+        for item in written:
+            (path,) = (Path(p) for p in item["files"] if p.endswith(".pdf"))
+            document = json.loads(pdf.attachment(path, tmp_path / "att" / lang / item["number"]))
+            assert hashlib.sha256(json.dumps(document, sort_keys=True, separators=(",", ":"),
+                                             ensure_ascii=False).encode()).hexdigest() == item["digest"]  # fmt: skip
+            kinds.add(document["kind"])
+            text = pdf.text(path)
+            assert item["number"] in text
+            for amount, _currency in _amounts(document):
+                assert _carries(text, money(amount, len(amount.partition(".")[2]))), (item["number"], amount)
+            assert all(embedded for _, embedded in pdf.fonts(path)), item["number"]
+        assert kinds == {"statement", "invoice", "setoff-act", "payments", "account-act", "period-report"}

@@ -179,7 +179,7 @@ def _story(doc: Document, lang: str, title: str, digest: str) -> list[Flowable]:
     if doc.parties:
         story += [_heading(words.word(lang, "parties")), _parties(doc, lang), Spacer(1, 4 * mm)]
     if doc.totals:
-        rows = [(words.label(lang, t.key, t.label), t.amount, t.currency) for t in doc.totals]
+        rows = [(words.total_label(lang, t.key, t.label), t.amount, t.currency) for t in doc.totals]
         story += [_heading(words.word(lang, "totals")), _totals(rows, lang), Spacer(1, 4 * mm)]
     for section in doc.sections:
         story += _section(section, lang)

@@ -7,6 +7,7 @@ English label, so a new column never drops out of a Russian document: it shows u
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from decimal import Decimal
 
@@ -196,6 +197,17 @@ _KEYS_RU = {
     "minutes_per_dispute": "Минут на спор",
     "minutes_per_document": "Минут на документ",
     "period": "Период",
+    "statements": "Акты сверки",
+    "money_moved": "Перечислено денег",
+    "liquidity_freed": "Высвобождено ликвидности",
+    "debit_turnover": "Обороты по дебету",
+    "credit_turnover": "Обороты по кредиту",
+    "payable_set_off": "Кредиторская задолженность зачтена",
+    "payable_remaining": "Кредиторская задолженность к оплате",
+    "receivable_set_off": "Дебиторская задолженность зачтена",
+    "receivable_remaining": "Дебиторская задолженность к получению",
+    "disputes_resolved": "Споры урегулированы",
+    "resolved": "Урегулировано",
 }
 
 _ROLES_EN = {"party_a": "Party A", "party_b": "Party B"}
@@ -219,6 +231,14 @@ def role(lang: str, key: str) -> str:
     if lang == "ru":
         return _ROLES_RU.get(key, key)
     return _ROLES_EN.get(key, key.replace("_", " ").capitalize())
+
+
+def total_label(lang: str, key: str, english: str) -> str:
+    """A headline total's label; in Russian the side a balance is seen from (`(ALFA's side)`) is kept."""
+    if lang != "ru" or key not in _KEYS_RU:
+        return english
+    side = re.search(r"\((\S+)'s side\)", english)
+    return f"{_KEYS_RU[key]} (сторона {side.group(1)})" if side else _KEYS_RU[key]
 
 
 def label(lang: str, key: str, english: str) -> str:
