@@ -1,0 +1,199 @@
+"""The cycle through the hub, each operator a separate authenticated client holding its own key: the
+operators' private keys are taken out of the hub's workspace first, so everything here works without them.
+
+A statement is read with its canonical document and digest, signed on the operator's side and the signature
+sent; the hub verifies it against the key registered on the ledger (a bad one is refused with a problem
+detail and changes nothing); disputes are settled by proposal and acceptance; the payee confirms payments.
+Every change is on the ledger naming the user and token that made it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import Hub, problem
+from o2o.ledger.keys import Signer, read_private_key
+
+
+def _operators_keys_out(hub: Hub, tmp_path: Path) -> dict[str, Signer]:
+    """Each operator's key moved to its own side (out of the hub's workspace) and loaded there."""
+    side = tmp_path / "operators"
+    side.mkdir()
+    signers = {}
+    for op in hub.parties:
+        kept = side / f"{op}.pem"
+        shutil.move(hub.home / "keys" / f"{op}.pem", kept)
+        signers[op] = read_private_key(kept, op)
+    assert not any((hub.home / "keys" / f"{op}.pem").exists() for op in hub.parties)
+    return signers
+
+
+def _entries(hub: Hub, subject: str, kind: str) -> list[Any]:
+    with hub.app.state.workspace.uow() as uow:
+        return [e for e in uow.ledger_store.entries() if e.subject == subject and e.kind == kind]
+
+
+def _user_of(hub: Hub, operator: str, role: str) -> str:
+    me = hub.client.get("/api/v1/me", headers=hub.auth(operator, role)).json()
+    return str(me["user_id"])
+
+
+def test_a_signature_made_on_the_operators_side_is_verified_by_the_hub(
+    fresh_hub: Hub, tmp_path: Path
+) -> None:
+    hub = fresh_hub
+    signers = _operators_keys_out(hub, tmp_path)
+    a, b = hub.parties
+    url = f"/api/v1/statements/{hub.statement}"
+    st = hub.client.get(url, headers=hub.auth(a, "signer")).json()
+    assert st["digest"] and st["canonical"]
+    assert hashlib.sha256(st["canonical"].encode()).hexdigest() == st["digest"]
+    good = signers[a].sign(st["canonical"].encode())
+    key_id = signers[a].key_id
+
+    # refused, each with a problem detail, and nothing stored
+    tampered = signers[a].sign(st["canonical"].replace(hub.period, "2099-01").encode())
+    bad = hub.client.post(f"{url}/signatures", headers=hub.auth(a, "signer"),
+                          json={"key_id": key_id, "signature": tampered})  # fmt: skip
+    assert problem(bad, 422)["type"] == "urn:o2o:problem:signature"
+    by_other = hub.client.post(f"{url}/signatures", headers=hub.auth(a, "signer"),
+                               json={"key_id": key_id, "signature": signers[b].sign(st["canonical"].encode())})  # fmt: skip
+    assert problem(by_other, 422)["type"] == "urn:o2o:problem:signature"
+    wrong_key = hub.client.post(f"{url}/signatures", headers=hub.auth(a, "signer"),
+                                json={"key_id": signers[b].key_id, "signature": good})  # fmt: skip
+    assert "not the valid registered key" in problem(wrong_key, 422)["detail"]
+    not_hex = hub.client.post(f"{url}/signatures", headers=hub.auth(a, "signer"),
+                              json={"key_id": key_id, "signature": "zz" * 64})  # fmt: skip
+    problem(not_hex, 422)
+    stale = hub.client.post(f"{url}/signatures", headers=hub.auth(a, "signer"),
+                            json={"key_id": key_id, "signature": good, "digest": "0" * 64})  # fmt: skip
+    assert problem(stale, 409)["type"] == "urn:o2o:problem:invalid-transition"
+    assert hub.client.get(url, headers=hub.auth(a, "viewer")).json()["signatures"] == []
+    assert _entries(hub, hub.statement, "statement.signed") == []
+
+    # accepted
+    ok = hub.client.post(f"{url}/signatures", headers=hub.auth(a, "signer"),
+                         json={"key_id": key_id, "signature": good, "digest": st["digest"]})  # fmt: skip
+    assert ok.status_code == 201, ok.text
+    assert ok.json() == {"statement": hub.statement, "operator": a, "complete": False, "obligations": []}
+    seen = hub.client.get(url, headers=hub.auth(b, "viewer")).json()
+    assert seen["signatures"] == [{"operator": a, "key_id": key_id, "signature": good}]
+    (entry,) = _entries(hub, hub.statement, "statement.signed")
+    assert entry.payload["signature"] == good and entry.payload["key_id"] == key_id
+    assert entry.payload["by_user"] == _user_of(hub, a, "signer") and entry.payload["for"] == a
+    again = hub.client.post(f"{url}/signatures", headers=hub.auth(a, "signer"),
+                            json={"key_id": key_id, "signature": good})  # fmt: skip
+    assert "already signed" in problem(again, 409)["detail"]
+
+    # the ledger still verifies, and the local single-workspace check of the store agrees with it
+    r = hub.cli("ledger", "verify", "--store", "--json")
+    assert r.code == 0, r.out + r.err
+
+
+def test_the_whole_cycle_through_the_hub(fresh_hub: Hub, tmp_path: Path) -> None:
+    hub = fresh_hub
+    signers = _operators_keys_out(hub, tmp_path)
+    a, b = hub.parties
+    for d_id in hub.disputes:
+        d = hub.client.get(f"/api/v1/disputes/{d_id}", headers=hub.auth(a, "viewer")).json()
+        assert d["state"] == "open"
+        assert "file" not in str(d["evidence"]), "the hub's lake paths are never served"
+        provider, customer = d["provider"], d["customer"]
+        p = hub.client.post(
+            f"/api/v1/disputes/{d_id}/proposals", headers=hub.auth(provider, "analyst"), json={}
+        )
+        assert p.status_code == 201, p.text
+        assert p.json()["proposals"][-1]["amount"] == d["split_offer"]
+        # the proposer cannot accept its own proposal; the other party can
+        own = hub.client.post(f"/api/v1/disputes/{d_id}/accept", headers=hub.auth(provider, "analyst"))
+        assert problem(own, 409)["type"] == "urn:o2o:problem:invalid-transition"
+        done = hub.client.post(f"/api/v1/disputes/{d_id}/accept", headers=hub.auth(customer, "analyst"))
+        assert done.status_code == 200, done.text
+        assert done.json()["state"] == "resolved" and done.json()["resolved_amount"] == d["split_offer"]
+        (proposed,) = _entries(hub, d_id, "dispute.proposed")
+        assert proposed.actor == "HUB" and proposed.payload["for"] == provider
+        assert proposed.payload["by_user"] == _user_of(hub, provider, "analyst")
+        (accepted,) = _entries(hub, d_id, "dispute.accepted")
+        assert accepted.payload["for"] == customer
+
+    url = f"/api/v1/statements/{hub.statement}"
+    results = []
+    for op in (a, b):
+        st = hub.client.get(url, headers=hub.auth(op, "signer")).json()
+        body = {"key_id": signers[op].key_id, "signature": signers[op].sign(st["canonical"].encode()),
+                "digest": st["digest"]}  # fmt: skip
+        r = hub.client.post(f"{url}/signatures", headers=hub.auth(op, "signer"), json=body)
+        assert r.status_code == 201, r.text
+        results.append(r.json())
+    assert [r["complete"] for r in results] == [False, True] and results[1]["obligations"]
+    for op in (a, b):
+        obligations = hub.client.get("/api/v1/obligations", headers=hub.auth(op, "viewer")).json()
+        assert sorted(o["id"] for o in obligations) == sorted(results[1]["obligations"])
+
+    assert hub.cli("net", "run", "--period", hub.period, "--mode", "direct").code == 0
+    payments = hub.client.get("/api/v1/payments", headers=hub.auth(a, "viewer")).json()
+    assert payments
+    for pay in payments:
+        payer = hub.client.post(f"/api/v1/payments/{pay['id']}/confirm", headers=hub.auth(pay["payer"], "signer"),
+                                json={"reference": "BANK-REF-1"})  # fmt: skip
+        assert "may not confirm" in problem(payer, 422)["detail"]
+        r = hub.client.post(f"/api/v1/payments/{pay['id']}/confirm", headers=hub.auth(pay["payee"], "signer"),
+                            json={"reference": "BANK-REF-1"})  # fmt: skip
+        assert r.status_code == 200, r.text
+        assert r.json()["payment"]["status"] == "confirmed"
+        assert r.json()["payment"]["confirmed_by"] == pay["payee"]
+        (entry,) = _entries(hub, pay["id"], "payment.confirmed")
+        assert entry.payload["by_user"] == _user_of(hub, pay["payee"], "signer")
+    cycles = hub.client.get(f"/api/v1/cycles?period={hub.period}", headers=hub.auth(b, "viewer")).json()
+    assert [c["state"] for c in cycles] == ["settled"]
+    statement = hub.client.get(
+        "/api/v1/accounts/statement",
+        headers=hub.auth(a, "viewer"),
+        params={"counterparty": b, "from": f"{hub.period}-01", "to": "2099-12-31"},
+    )
+    assert statement.status_code == 200, statement.text
+    assert hub.cli("ledger", "verify", "--store").code == 0
+
+
+def test_the_evidence_of_disputed_lines_only(fresh_hub: Hub) -> None:
+    hub = fresh_hub
+    a = hub.parties[0]
+    r = hub.client.get(f"/api/v1/statements/{hub.statement}/evidence?limit=50", headers=hub.auth(a, "viewer"))
+    assert r.status_code == 200, r.text
+    ev = r.json()
+    disputed = {d.rsplit(f"{hub.period}-", 1)[1] for d in hub.disputes}
+    assert {line["service"] for line in ev["lines"]} == disputed
+    for line in ev["lines"]:
+        assert line["figures"]["days_over_tolerance"]
+        assert line["records_total"] > 0 and 0 < len(line["records"]) <= 50
+        assert {"day", "kind"} <= set(line["records"][0])
+    text = r.text
+    assert "usage/" not in text and ".csv" not in text and ".parquet" not in text
+    assert "lake" not in text
+
+
+@pytest.mark.postgres
+def test_the_hub_on_postgresql(postgres_hub: Hub, tmp_path: Path) -> None:
+    hub = postgres_hub
+    signers = _operators_keys_out(hub, tmp_path)
+    a, _ = hub.parties
+    me = hub.client.get("/api/v1/me", headers=hub.auth(a, "signer")).json()
+    assert (me["operator"], me["agreements"]) == (a, [hub.agreement])
+    assert problem(
+        hub.client.get(f"/api/v1/statements/{hub.statement}", headers=hub.auth("GAMMA", "viewer")), 404
+    )
+    st = hub.client.get(f"/api/v1/statements/{hub.statement}", headers=hub.auth(a, "signer")).json()
+    bad = hub.client.post(f"/api/v1/statements/{hub.statement}/signatures", headers=hub.auth(a, "signer"),
+                          json={"key_id": signers[a].key_id, "signature": "00" * 64})  # fmt: skip
+    problem(bad, 422)
+    ok = hub.client.post(f"/api/v1/statements/{hub.statement}/signatures", headers=hub.auth(a, "signer"),
+                         json={"key_id": signers[a].key_id, "signature": signers[a].sign(st["canonical"].encode())})  # fmt: skip
+    assert ok.status_code == 201, ok.text
+    assert hub.client.get("/ready").json() == {"status": "ready"}
+    log = hub.client.get("/api/v1/admin/requests", headers=hub.auth("HUB", "admin")).json()
+    assert any(x["status"] == 201 and x["operator"] == a for x in log)
