@@ -155,6 +155,14 @@ def embedded_document(reader: PdfFileReader, path: Path) -> EmbeddedDocument:
     return EmbeddedDocument(name, data, number, digest, tuple(str(p) for p in parties))
 
 
+def _commits(cert: x509.Certificate) -> bool:
+    """The certificate may sign content (what pyHanko's validation asks of a signer's certificate)."""
+    try:
+        return bool(cert.extensions.get_extension_for_class(x509.KeyUsage).value.content_commitment)
+    except x509.ExtensionNotFound:
+        return False
+
+
 def _asn1(cert: x509.Certificate) -> Any:
     """The certificate as pyHanko holds it (asn1crypto)."""
     return next(iter(load_certs_from_pemder_data(cert.public_bytes(serialization.Encoding.DER))))
@@ -190,6 +198,11 @@ def sign_pdf(
         )
     if cert.public_key() != key.public_key():
         raise SignatureError("the certificate is not for this key: signature refused")
+    if not _commits(cert):
+        raise SignatureError(
+            "the certificate lacks the nonRepudiation (contentCommitment) key usage a document signature "
+            "needs: signature refused"
+        )
     for earlier in _checks(reader, trust_roots, doc):
         if earlier.signer == operator:
             raise SignatureError(f"{operator} has already signed document {doc.number}")
