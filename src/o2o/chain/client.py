@@ -183,12 +183,16 @@ class ChainClient:
         expected = HexBytes(Web3.keccak(raw))
         try:
             return HexBytes(self._retry(lambda: self.w3.eth.send_raw_transaction(raw)))
-        except Web3RPCError as exc:
+        except ChainError:
+            raise
+        except Exception as exc:  # each node words these differently (and eth-tester raises its own class)
             text = str(exc).lower()
-            if "already known" in text or "known transaction" in text or "already imported" in text:
+            if any(m in text for m in ("already known", "known transaction", "already imported")):
                 return expected
-            if "nonce too low" in text or "nonce is too low" in text or "invalid nonce" in text:
+            if any(m in text for m in ("nonce too low", "nonce is too low", "invalid transaction nonce")):
                 raise _NonceTooLow() from None
+            if not isinstance(exc, Web3RPCError | ValueError):
+                raise
             raise ChainError(f"the node refused the transaction: {exc}") from None
 
     def _confirmed(self, tx_hash: HexBytes, raw: bytes) -> Sent:
