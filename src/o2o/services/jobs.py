@@ -27,8 +27,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy.exc import OperationalError
+
 from o2o.bootstrap import Workspace
-from o2o.domain.errors import NotFoundError, O2OError, ValidationError
+from o2o.domain.errors import ConcurrencyError, NotFoundError, O2OError, ValidationError
 from o2o.domain.identity import Actor, Permission
 from o2o.domain.jobs import Job, JobKind, JobState
 from o2o.domain.periods import Period
@@ -43,6 +45,8 @@ DEFAULT_ATTEMPTS = 3
 # How many steps a reconciliation job's progress takes at most: its agreements are reconciled in that many
 # batches (each a `reconcile_period` batch, so lines of one batch share the engine's workers).
 PROGRESS_STEPS = 10
+# A claim that loses a race looks again; a queue two workers drain at once loses a few, not this many.
+_CLAIM_TRIES = 50
 
 
 def _jobs(uow: UnitOfWork) -> JobRepository:
@@ -245,10 +249,17 @@ def claim_job(ws: Workspace, worker: str, lease: timedelta = DEFAULT_LEASE) -> J
         for failed in _jobs(uow).fail_abandoned(now):
             log.warning("job %s failed: %s", failed.id, failed.error)
         uow.commit()
-    with ws.uow() as uow:
-        job = _jobs(uow).claim(worker, now, lease)
-        uow.commit()
-    return job
+    for _ in range(_CLAIM_TRIES):
+        try:
+            with ws.uow() as uow:
+                job = _jobs(uow).claim(worker, now, lease)
+                uow.commit()
+            return job
+        except (ConcurrencyError, OperationalError):
+            # Another worker took that row first (PostgreSQL without the lock: the version check; SQLite:
+            # its snapshot went stale under the other's write): look again.
+            now = now_utc()
+    return None
 
 
 def run_job(ws: Workspace, job: Job, worker: str, lease: timedelta = DEFAULT_LEASE) -> Job:

@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, insert, or_, select, update
 
-from o2o.domain.errors import NotFoundError
+from o2o.domain.errors import ConcurrencyError, NotFoundError
 from o2o.domain.jobs import Job, JobKind, JobState
 from o2o.store.jobs_tables import jobs as j
 from o2o.store.jobs_tables import webhook_deliveries as wd
@@ -89,7 +89,8 @@ class JobRepository:
         return [self.get(i) for i in failed]
 
     def claim(self, worker: str, now: datetime, lease: timedelta) -> Job | None:
-        """Take the oldest queued job, or a running one whose worker's lease expired (attempts left)."""
+        """Take the oldest queued job, or a running one whose worker's lease expired (attempts left); None
+        when there is none. Raises `ConcurrencyError` when another worker claimed the row first."""
         claimable = or_(
             j.c.state == JobState.QUEUED.value,
             and_(j.c.state == JobState.RUNNING.value, j.c.lease_until < now, j.c.attempts < j.c.max_attempts),
@@ -117,7 +118,9 @@ class JobRepository:
                 message=again if again else row.message,
             )
         )  # fmt: skip
-        return self.get(row.id) if taken.rowcount == 1 else None
+        if taken.rowcount != 1:
+            raise ConcurrencyError(f"job {row.id} was claimed by another worker first")
+        return self.get(row.id)
 
     def _mine(self, job_id: str, worker: str) -> Any:
         return and_(j.c.id == job_id, j.c.worker == worker, j.c.state == JobState.RUNNING.value)
