@@ -107,7 +107,8 @@ def chain_key_file(ws: Workspace, operator: str) -> Path:
 
 def generate_chain_key(ws: Workspace, operator: str, passphrase: bytes | None = None) -> dict[str, Any]:
     """A secp256k1 key for `operator` beside its Ed25519 key; the binding of its address to the operator is
-    registered on the ledger, signed with the operator's ledger key (which must exist)."""
+    registered on the ledger, signed with the operator's ledger key (which must exist). `passphrase` opens
+    the ledger key and encrypts the new chain key (one passphrase for both of the operator's keys)."""
     from o2o.chain.keys import new_account, write_chain_key
     from o2o.services.cycle_common import register
     from o2o.services.ledger import key_path, load_signer
