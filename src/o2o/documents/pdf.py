@@ -53,6 +53,8 @@ INK = colors.Color(0.1, 0.1, 0.1)
 RULE = colors.Color(0.55, 0.55, 0.55)
 SHADE = colors.Color(0.92, 0.92, 0.92)
 NUMERIC = (CellKind.INTEGER, CellKind.AMOUNT, CellKind.DECIMAL)
+UNBROKEN = (*NUMERIC, CellKind.DATE)
+"""Cells printed on one line at their natural width (a number or a date is never wrapped)."""
 
 
 def _fonts() -> None:
@@ -299,7 +301,7 @@ def _table(table: DocTable, lang: str) -> Table:
     for row in body + foot:
         data.append(
             [
-                v if c.kind in NUMERIC else Paragraph(escape(v), _style(size))
+                v if c.kind in UNBROKEN else Paragraph(escape(v), _style(size))
                 for v, c in zip(row, cols, strict=True)
             ]
         )
@@ -331,9 +333,14 @@ def _fit(
             texts = [r[i] for r in rows]
             longest_word = max((pdfmetrics.stringWidth(w, BOLD, size) for w in title.split()), default=0.0)
             cells = max((pdfmetrics.stringWidth(t, SANS, size) for t in texts), default=0.0)
+            cell_word = max(
+                (pdfmetrics.stringWidth(w, SANS, size) for t in texts for w in t.split()), default=0.0
+            )
             whole = max(cells, longest_word) + 2 * PAD
             natural.append(whole)
-            least.append(whole if col.kind in NUMERIC else min(whole, max(longest_word + 2 * PAD, 18 * mm)))
+            # A text column may wrap between words, down to its longest word (at most 30 mm, then it breaks).
+            wrapped = max(longest_word, min(cell_word, 30 * mm), 14 * mm) + 2 * PAD
+            least.append(whole if col.kind in UNBROKEN else min(whole, wrapped))
         if sum(natural) <= WIDTH:
             return size, natural
         if sum(least) <= WIDTH:

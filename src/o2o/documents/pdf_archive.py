@@ -12,6 +12,7 @@ runs here; the sRGB profile is LittleCMS's built-in one as Pillow makes it (ICC 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 from typing import Any
 from xml.sax.saxutils import escape
@@ -87,6 +88,7 @@ def _xmp(info: ArchiveInfo, producer: str, when: str) -> bytes:
 <?xpacket end="w"?>""".encode()
 
 
+@functools.cache
 def _srgb_profile() -> bytes:
     from PIL import ImageCms
 

@@ -37,7 +37,7 @@ _WORDS_EN = {
     "signer": "Signer",
     "platform_key": "Platform key",
     "signature_note": "Signed electronically with a PAdES signature inside this file; "
-    "check it with `o2o documents verify`.",
+    "check it with: o2o documents verify FILE.pdf",
     "page": "page",
     "of": "of",
     "attachment": "The document's data as canonical JSON (what this PDF shows)",
@@ -66,7 +66,7 @@ _WORDS_RU = {
     "signer": "Подписант",
     "platform_key": "Ключ платформы",
     "signature_note": "Подписано электронной подписью PAdES внутри этого файла; "
-    "проверка: `o2o documents verify`.",
+    "проверка: o2o documents verify FILE.pdf",
     "page": "стр.",
     "of": "из",
     "attachment": "Данные документа в каноническом JSON (то, что показывает этот PDF)",
