@@ -123,3 +123,35 @@ def test_a_p256_signer_signs_through_its_own_ca(tmp_path: Path) -> None:
     with pytest.raises(SignatureError, match="nonRepudiation"):
         sign_pdf(path, tmp_path / "x.pdf", "BRAVO", key, [weak, ca_cert], [ca_cert])
     assert not (tmp_path / "x.pdf").exists()
+
+
+def test_a_signature_added_by_another_tool_for_a_non_party_is_reported(tmp_path: Path) -> None:
+    """`sign` refuses a non-party; a signature slipped in with pyHanko directly is named as not a party's."""
+    import io
+
+    from cryptography.hazmat.primitives import serialization
+    from pyhanko.keys import load_certs_from_pemder_data, load_private_key_from_pemder_data
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.sign import signers
+    from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+    path = render_pdf(_document(2), tmp_path / "doc.pdf")
+    key, cert, ca_cert, _ = _ca_and_signer("GAMMA")
+    with pytest.raises(SignatureError, match="GAMMA is not a party"):
+        sign_pdf(path, tmp_path / "x.pdf", "GAMMA", key, [cert, ca_cert], [ca_cert])
+    (leaf,) = load_certs_from_pemder_data(cert.public_bytes(serialization.Encoding.PEM))
+    pkcs8 = key.private_bytes(
+        serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    signer = signers.SimpleSigner(
+        signing_cert=leaf,
+        signing_key=load_private_key_from_pemder_data(pkcs8, passphrase=None),
+        cert_registry=SimpleCertificateStore(),
+    )
+    writer = IncrementalPdfFileWriter(io.BytesIO(path.read_bytes()))
+    out = signers.sign_pdf(writer, signers.PdfSignatureMetadata(field_name="Sneaky"), signer=signer)
+    (tmp_path / "sneaky.pdf").write_bytes(out.getvalue())
+    report = verify_pdf(tmp_path / "sneaky.pdf", [ca_cert])
+    (check,) = report.signatures
+    assert check.intact and check.valid and check.trusted and check.signer == "GAMMA"
+    assert check.party is False and not check.ok and not report.ok
