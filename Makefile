@@ -23,8 +23,8 @@ $(STAMP): $(UV) pyproject.toml uv.lock
 	touch $(STAMP)
 
 sysdeps:
-	@test -f $(FONT) || apt-get install -y --no-install-recommends fonts-dejavu-core
-	@command -v pdftotext >/dev/null || apt-get install -y --no-install-recommends poppler-utils
+	@test -f $(FONT) || { apt-get update -qq && apt-get install -y --no-install-recommends fonts-dejavu-core; }
+	@command -v pdftotext >/dev/null || { apt-get update -qq && apt-get install -y --no-install-recommends poppler-utils; }
 
 venv: $(STAMP) sysdeps
 
