@@ -13,6 +13,7 @@ encoding is a `Tap3FormatError` naming the file and the byte offset.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -218,6 +219,28 @@ class BerReader:
             parts.append(self.element())
         body = b"".join(parts)
         return header.tag + _length_octets(len(body)) + body
+
+    def children(self, header: Header, what: str) -> Iterator[Header]:
+        """The headers of a constructed element's children (its own header already read), one at a time,
+        in either length form; the caller consumes each child before asking for the next."""
+        if not header.constructed:
+            raise self.error(f"corrupt BER: the {what} is not a constructed element")
+        if header.length == INDEFINITE:
+            while not self.at_end_of_contents():
+                if self.at_eof():
+                    raise self.error(f"the file ends inside the {what}: it is truncated")
+                yield self.peek_header()
+            return
+        end = self.offset + header.length
+        while self.offset < end:
+            if self.at_eof():
+                raise self.error(f"the file ends inside the {what}: it is truncated")
+            child = self.peek_header()
+            if child.length != INDEFINITE and self.offset + child.size + child.length > end:
+                raise self.error(f"corrupt BER: an element runs past the end of the {what}")
+            yield child
+        if self.offset != end:
+            raise self.error(f"corrupt BER: an element runs past the end of the {what}")
 
     def skip(self) -> None:
         """Pass over the next TLV."""

@@ -17,7 +17,7 @@ from typing import Any
 
 import asn1tools
 
-from o2o.tap3.ber import INDEFINITE, BerReader, Tap3FormatError
+from o2o.tap3.ber import BerReader, Tap3FormatError
 from o2o.tap3.events import text
 from o2o.tap3.grammar import Grammar, GrammarError
 
@@ -76,16 +76,16 @@ def read_returns(path: Path, grammar: Grammar) -> Returns:
         top = reader.header()
         if top.tag[0] & 0xC0 != 0x40 or top.number != RETURN_BATCH:
             raise Tap3FormatError(f"{path}: not a RAP return batch (it starts with tag {top.tag.hex()})")
-        for child in _children(reader, top):
-            if child == _DETAILS:
+        for child in reader.children(top, "ReturnBatch"):
+            if child.number == _DETAILS:
                 details = reader.header()
-                for _ in _children(reader, details):
+                for _ in reader.children(details, "ReturnDetailList"):
                     _add_return(found, grammar, reader)
-            elif child == _CONTROL:
+            elif child.number == _CONTROL:
                 control = _decode(grammar, "RapBatchControlInfo", reader, path)
                 found.sender = text(control.get("sender", b""))
                 found.recipient = text(control.get("recipient", b""))
-            elif child == _AUDIT:
+            elif child.number == _AUDIT:
                 audit = _decode(grammar, "RapAuditControlInfo", reader, path)
                 found.detail_count = audit.get("returnDetailsCount")
             else:
@@ -98,21 +98,6 @@ def read_returns(path: Path, grammar: Grammar) -> Returns:
             f"{path}: ReturnDetailsCount {found.detail_count} but the batch has {total} returns"
         )
     return found
-
-
-def _children(reader: BerReader, header: Any) -> Any:
-    """The tag numbers of a constructed element's children, one at a time (the caller consumes each)."""
-    if header.length == INDEFINITE:
-        while not reader.at_end_of_contents():
-            if reader.at_eof():
-                raise reader.error("the file ends inside the return batch: it is truncated")
-            yield reader.peek_header().number
-        return
-    end = reader.offset + header.length
-    while reader.offset < end:
-        if reader.at_eof():
-            raise reader.error("the file ends inside the return batch: it is truncated")
-        yield reader.peek_header().number
 
 
 def _decode(grammar: Grammar, type_name: str, reader: BerReader, path: Path) -> Any:

@@ -21,7 +21,7 @@ from typing import Any
 
 import asn1tools
 
-from o2o.tap3.ber import INDEFINITE, BerReader, Header, Tap3FormatError
+from o2o.tap3.ber import BerReader, Header, Tap3FormatError
 from o2o.tap3.events import BatchContext, BatchHeaderError, TapEvent, batch_context, call_event
 from o2o.tap3.grammar import Grammar
 from o2o.tap3.rap import RETURN_BATCH, Returns
@@ -115,32 +115,10 @@ class TapBatch:
             if not reader.at_eof():
                 raise reader.error("data after the end of the batch")
 
-    def _children(self, reader: BerReader, header: Header, what: str) -> Iterator[Header]:
-        """The headers of a constructed element's children (its header already read), one at a time;
-        the caller consumes each child."""
-        if not header.constructed:
-            raise reader.error(f"corrupt BER: the {what} is not a constructed element")
-        if header.length == INDEFINITE:
-            while not reader.at_end_of_contents():
-                if reader.at_eof():
-                    raise reader.error(f"the file ends inside the {what}: it is truncated")
-                yield reader.peek_header()
-            return
-        end = reader.offset + header.length
-        while reader.offset < end:
-            if reader.at_eof():
-                raise reader.error(f"the file ends inside the {what}: it is truncated")
-            child = reader.peek_header()
-            if child.length != INDEFINITE and reader.offset + child.size + child.length > end:
-                raise reader.error(f"corrupt BER: an element runs past the end of the {what}")
-            yield child
-        if reader.offset != end:
-            raise reader.error(f"corrupt BER: an element runs past the end of the {what}")
-
     def _transfer(self, reader: BerReader) -> Iterator[TapEvent]:
         types = {_CONTROL: "BatchControlInfo", _ACCOUNTING: "AccountingInfo", _NETWORK: "NetworkInfo"}
         batch = reader.header()
-        for child in self._children(reader, batch, "TransferBatch"):
+        for child in reader.children(batch, "TransferBatch"):
             if child.tag[0] & 0xC0 != _APPLICATION:
                 reader.skip()
             elif child.number in types:
@@ -172,7 +150,7 @@ class TapBatch:
     def _call_events(self, reader: BerReader, ctx: BatchContext) -> Iterator[TapEvent]:
         header = reader.header()
         found, decode, returns = self.found, self.grammar.spec.decode, self.returns
-        for _ in self._children(reader, header, "CallEventDetailList"):
+        for _ in reader.children(header, "CallEventDetailList"):
             offset = reader.offset
             data = reader.element()
             try:
