@@ -142,7 +142,16 @@ def test_broken_files_and_grammars_are_one_line_errors(loaded: Any, tmp_path: Pa
     broken = tmp_path / "broken-grammar"
     broken.mkdir()
     (broken / "tap.asn").write_text("TAP DEFINITIONS ::= BEGIN DataInterChange ::= CHOICE { END\n")
+    # A TAP grammar whose tags are not the file's: MobileOriginatedCall moved to [APPLICATION 99].
+    retagged = tmp_path / "retagged-grammar"
+    retagged.mkdir()
+    for source in SUBSET_DIR.glob("*.asn"):
+        text = source.read_text().replace(
+            "MobileOriginatedCall ::= [APPLICATION 9]", "MobileOriginatedCall ::= [APPLICATION 99]"
+        )
+        (retagged / source.name).write_text(text)
     cases = [
+        (good, retagged, "call event 1 at byte"),
         (tmp_path / "truncated.tap", SUBSET_DIR, "truncated"),
         (tmp_path / "corrupt.tap", SUBSET_DIR, "not a BER length"),
         (tmp_path / "notber.tap", SUBSET_DIR, "not a TAP file"),
