@@ -181,3 +181,28 @@ def test_anchored_heads_reveal_a_rewritten_history(cli: Any, anvil: Anvil, works
     assert leaf != "00" * 32
     assert json.loads((workspace / "registry.json").read_text())["mode"] == "anchored"
     assert os.environ["O2O_HOME"] == str(workspace)
+
+
+def test_the_demo_on_evm_and_anchored_prints_the_central_figures_and_the_chains(cli: Any) -> None:
+    small = ("demo", "--fresh", "--operators", "3", "--cdrs", "3000", "--seed", "11", "--json")
+    central = cli(*small)
+    assert central.code == 0, central.err
+    for mode in ("evm", "anchored"):
+        r = cli(*small, "--registry", mode)
+        assert r.code == 0, r.err
+        figures = r.json()
+        chain = figures.pop("registry")
+        expected = central.json()
+        for same in (
+            "netting",
+            "statements_agreed_within_tolerance",
+            "statements_disputed",
+            "amount_contested",
+        ):
+            assert figures[same] == expected[same], same
+        assert chain["registry"] == mode and chain["verified_from_chain"], chain["findings"]
+        assert chain["transactions"] >= 2 and chain["gas_used"] > 0 and chain["blocks"] >= 2
+        if mode == "evm":
+            assert chain["events"]["StatementRegistered"] >= 1 and chain["events"]["RoundRegistered"] == 1
+        else:
+            assert chain["events"] == {"HeadAnchored": 1}

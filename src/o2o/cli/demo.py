@@ -25,6 +25,15 @@ def demo(
             "--fresh", help="Empty the workspace first: its folder, and the database O2O_DATABASE_URL names."
         ),
     ] = False,
+    registry: Annotated[
+        str,
+        typer.Option(
+            "--registry", help="central, or also register on a settlement contract: anchored | evm (anvil)."
+        ),
+    ] = "central",
+    chain_url: Annotated[
+        str | None, typer.Option("--chain-url", help="A node for --registry (default: a local anvil).")
+    ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Generate a network and run the whole cycle: import, reconcile, dispute, sign, net, pay, verify."""
@@ -32,7 +41,9 @@ def demo(
     from o2o.services.demo import run_demo, summary, write_report
     from o2o.services.demo_workspace import demo_workspace
     from o2o.services.plain_files import network_options
+    from o2o.services.registry import check_mode
 
+    check_mode(registry)
     ws = demo_workspace(Settings(), fresh)
     network = ws.home / "demo-network"
     # A tight absolute tolerance and customers' switches losing a little more than providers', so that
@@ -51,10 +62,30 @@ def demo(
         run = run_demo(ws, network, opts, mode, status.update)
     figures = summary(run)
     folder = write_report(ws, run, figures)
+    if registry != "central":
+        from o2o.services.registry_demo import chain_demo
+
+        with console.status(f"registering on the settlement contract ({registry})"):
+            figures["registry"] = chain_demo(ws, registry, chain_url)
     if json_out:
         print_json(figures)
         return
     _render(figures, str(folder))
+    if "registry" in figures:
+        _render_chain(figures["registry"])
+
+
+def _render_chain(c: dict[str, Any]) -> None:
+    state = (
+        "[green]verified from the chain[/green]" if c["verified_from_chain"] else "[red]NOT verified[/red]"
+    )
+    console.print(
+        f"registry {c['registry']} on {c['node']}: contract {c['contract']}, {c['participants']} participants; "
+        f"{c['transactions']:,} transactions, gas used {c['gas_used']:,}, {c['blocks']:,} blocks, "
+        f"{c['seconds_to_register']} s to register; {state}"
+    )
+    for finding in c["findings"]:
+        console.print(f"registry: {finding}", markup=False, highlight=False, soft_wrap=True)
 
 
 def _render(f: dict[str, Any], folder: str) -> None:
