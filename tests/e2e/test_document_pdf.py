@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 from decimal import Decimal
 from pathlib import Path
@@ -101,6 +102,20 @@ def test_statement_pdf_carries_the_service_figures_on_numbered_pages(
     assert b"<pdfaid:part>3</pdfaid:part>" in raw and b"/AFRelationship /Data" in raw
     fonts = pdf.fonts(path)
     assert fonts and all(embedded for _, embedded in fonts), fonts
+    # Both parties sign the PDF with certificates for the keys that signed the statement in the platform.
+    home = Path(os.environ["O2O_HOME"])
+    signed_pdf = path
+    for op in [s["operator"] for s in document["signatures"]]:
+        assert cli("keys", "certificate", op).code == 0
+        out = tmp_path / f"signed-{op}.pdf"
+        r = cli("documents", "sign", signed_pdf, "--operator", op, "--key", home / "keys" / f"{op}.pem",
+                "--cert", home / "certs" / f"{op}.cert.pem", "--out", out)  # fmt: skip
+        assert r.code == 0, r.err
+        signed_pdf = out
+    report = cli("documents", "verify", signed_pdf, "--json")
+    assert report.code == 0, report.err
+    assert report.json()["complete"] is True
+    assert [s["platform_key"] for s in report.json()["signatures"]] == [True, True]
 
 
 def test_russian_statement_is_cyrillic_in_embedded_fonts(signed: tuple[Any, str], tmp_path: Path) -> None:

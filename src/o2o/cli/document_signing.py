@@ -84,11 +84,13 @@ def documents_verify(
                 "yes" if s.intact and s.valid else "NO",
                 "yes" if s.trusted else "no",
                 "yes" if s.party else "NO",
+                {True: "same", False: "OTHER", None: ""}[s.platform_key],
                 s.modification,
             )
             for s in report.signatures
         ]
-        print_table("signatures", ["signer", "time", "valid", "trusted", "party", "since signing"], rows)
+        columns = ["signer", "time", "valid", "trusted", "party", "platform key", "since signing"]
+        print_table("signatures", columns, rows)
         if report.unsigned:
             console.print(f"not signed yet by: {', '.join(report.unsigned)}", markup=False, highlight=False)
     if not report.signatures:

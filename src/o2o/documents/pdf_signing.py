@@ -21,6 +21,7 @@ from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pyhanko.keys import load_certs_from_pemder_data, load_private_key_from_pemder_data
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.misc import PdfError
@@ -34,6 +35,7 @@ from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from o2o.domain.errors import NotFoundError, SignatureError, ValidationError
 from o2o.ledger.certificates import CaKey, operator_of
+from o2o.ledger.keys import key_id_of
 
 FIELD_PREFIX = "Signature-"
 
@@ -47,6 +49,8 @@ class EmbeddedDocument:
     number: str
     digest: str
     parties: tuple[str, ...]
+    platform_keys: dict[str, str] = field(default_factory=dict)
+    """The key id each signer signed the statement with in the platform, where the document names one."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +69,8 @@ class SignatureCheck:
     coverage: str
     changed_after: bool
     modification: str
+    key_id: str | None = None
+    platform_key: bool | None = None
 
     @property
     def ok(self) -> bool:
@@ -84,6 +90,8 @@ class SignatureCheck:
             "coverage": self.coverage,
             "changed_after_signing": self.changed_after,
             "modification": self.modification,
+            "key_id": self.key_id,
+            "platform_key": self.platform_key,
             "ok": self.ok,
         }
 
@@ -147,12 +155,28 @@ def embedded_document(reader: PdfFileReader, path: Path) -> EmbeddedDocument:
     try:
         content = json.loads(data)
         number = str(content["number"])
-        signers_named = [s["operator"] for s in content.get("signatures") or []]
+        named = content.get("signatures") or []
+        signers_named = [s["operator"] for s in named]
         parties = signers_named or [p["operator"] for p in content.get("parties") or []]
+        platform = {str(s["operator"]): str(s["key_id"]) for s in named if s.get("key_id")}
     except (ValueError, KeyError, TypeError) as exc:
         raise ValidationError(f"{path}: its attached {name} is not an o2o document ({exc})") from exc
     digest = hashlib.sha256(data).hexdigest()
-    return EmbeddedDocument(name, data, number, digest, tuple(str(p) for p in parties))
+    return EmbeddedDocument(name, data, number, digest, tuple(str(p) for p in parties), platform)
+
+
+def _key_id(cert: x509.Certificate) -> str | None:
+    """The ledger's key id of the certified key (Ed25519 only: the ledger's keys are Ed25519)."""
+    key = cert.public_key()
+    if not isinstance(key, Ed25519PublicKey):
+        return None
+    return key_id_of(key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw))
+
+
+def _platform_key(cert: x509.Certificate, doc: EmbeddedDocument) -> bool | None:
+    """Whether the PDF was signed with the key that signed the statement in the platform (None: not named)."""
+    named = doc.platform_keys.get(operator_of(cert) or "")
+    return None if named is None else named == _key_id(cert)
 
 
 def _commits(cert: x509.Certificate) -> bool:
@@ -285,6 +309,8 @@ def _checks(
                 modification=_modification(level)
                 if status.intact
                 else "CHANGED after signing (signed bytes differ)",
+                key_id=_key_id(cert),
+                platform_key=_platform_key(cert, doc),
             )
         )
     return found
