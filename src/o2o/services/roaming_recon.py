@@ -255,10 +255,10 @@ def reconcile_roaming(home: Path, tap: Path, out: Path, options: RoamingMatchOpt
                 "year_month": d.year_month,
                 "service": d.service,
                 "unit": UNITS[d.service],
-                "own": str(d.own),
-                "partner": str(d.partner),
-                "delta": str(d.delta),
-                "delta_percent": str(d.delta_percent),
+                "own": f"{d.own:f}",
+                "partner": f"{d.partner:f}",
+                "delta": f"{d.delta:f}",
+                "delta_percent": f"{d.delta_percent:f}",
             }
             for d in report.outbound
         ],
@@ -271,7 +271,7 @@ def _unpaired(side: _Side, other: _Side) -> list[dict[str, str]]:
     """The (TADIG pair, month, service) keys only `side` has usage for (BWRP leaves them out of its
     details; they are listed here so that nothing goes unseen)."""
     return [
-        {"home": h, "visited": v, "year_month": m, "service": s, "usage": str(t.usage(s)), "unit": UNITS[s]}
+        {"home": h, "visited": v, "year_month": m, "service": s, "usage": f"{t.usage(s):f}", "unit": UNITS[s]}
         for (h, v, m, s), t in sorted(side.totals.items())
         if (h, v, m, s) not in other.totals
     ]
