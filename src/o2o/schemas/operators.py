@@ -107,15 +107,22 @@ def load_operators_file(path: Path) -> list[Operator]:
 
 
 def _named(error: ValidationError, exc: pydantic.ValidationError, doc: dict[str, object]) -> ValidationError:
-    """The error with the operator of each bad `operators[i]…` field named after its path, so that a bad
-    IBAN in a file of fifty operators says whose it is."""
+    """The error with the operator of each bad `operators[i].legal…` field named after its path, so that a
+    bad IBAN in a file of fifty operators says whose it is."""
     message = str(error)
     ops = doc.get("operators")
     if not isinstance(ops, list):
         return error
     for err in exc.errors(include_url=False):
         loc = err["loc"]
-        if len(loc) >= 3 and loc[0] == "operators" and isinstance(loc[1], int) and loc[1] < len(ops):
+        # Only the legal data's fields: their messages (an IBAN, a tax id) do not say whose they are.
+        if (
+            len(loc) >= 4
+            and loc[0] == "operators"
+            and loc[2] == "legal"
+            and isinstance(loc[1], int)
+            and loc[1] < len(ops)
+        ):
             entry = ops[loc[1]]
             op_id = entry.get("id") if isinstance(entry, dict) else None
             path = (
