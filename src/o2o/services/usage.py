@@ -39,6 +39,7 @@ from o2o.services.registry_data import get_agreement, require_party
 from o2o.store.repositories import now_utc
 
 if TYPE_CHECKING:
+    from o2o.lake.usage_import import ImportSpec
     from o2o.tap3.usage_csv import TapSummary
 
 FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
@@ -170,19 +171,16 @@ def _import_new(
     tap3: Tap3Options | None = None,
 ) -> ImportResult:
     """Normalise the file into staging and commit it as a new declaration (superseding `active`)."""
-    from o2o.lake.usage_import import ImportSpec, normalise_usage  # DuckDB and Arrow: only to import
+    from o2o.lake.usage_import import normalise_usage  # DuckDB and Arrow: only to import
 
-    svc = agreement.service(service_id)
-    start, end = per.bounds_epoch(agreement.timezone)
-    plan = agreement.party(declarer).numbering
-    spec = ImportSpec(service_id, svc.kind, plan, start, end, str(per), numbers_required(svc))
+    spec = import_spec(agreement, service_id, per, declarer)
     decl_id = f"DCL-{per.year}{per.month:02d}-{secrets.token_hex(6)}"
     final_dir = ws.lake.usage_dir(agreement.id, str(per), service_id, declarer)
     with ws.lake.staging() as stage:
         staged_usage, staged_rejects = stage / "usage.parquet", stage / "rejects.csv"
         summary = None
         if fmt == "tap3" and tap3 is not None:
-            summary = _tap3_to_csv(path, tap3, svc.kind.value, stage / "tap3.csv")
+            summary = _tap3_to_csv(path, tap3, spec.kind.value, stage / "tap3.csv")
             counts = normalise_usage(stage / "tap3.csv", "csv", spec, staged_usage, staged_rejects, stage)
         else:
             counts = normalise_usage(path, fmt, spec, staged_usage, staged_rejects, stage)
@@ -212,6 +210,20 @@ def _import_new(
         )
         _commit(ws, agreement, declaration, staged_usage, staged_rejects, final_dir, active)
     return ImportResult(declaration, already_imported=False, replaced=active, tap3=summary)
+
+
+def import_spec(agreement: Agreement, service_id: str, per: Period, declarer: str) -> ImportSpec:
+    """What `declarer`'s rows of the service in the period are checked against."""
+    from o2o.lake.usage_import import ImportSpec
+    from o2o.rating.deck import destination_names
+
+    svc = agreement.service(service_id)
+    start, end = per.bounds_epoch(agreement.timezone)
+    plan = agreement.party(declarer).numbering
+    return ImportSpec(
+        service_id, svc.kind, plan, start, end, str(per), numbers_required(svc),
+        destination_names(service_id, svc.tariff),
+    )  # fmt: skip
 
 
 def _tap3_to_csv(path: Path, options: Tap3Options, kind: str, out: Path) -> TapSummary:
