@@ -134,7 +134,17 @@ class ChainClient:
 
     def transact(self, account: LocalAccount, fn: ContractFunction) -> Sent:
         """Send a contract call signed by `account`; a refusal is raised with the contract's reason."""
-        tx: TxParams = {"from": account.address, "chainId": self.config.chain_id}
+        return self.transact_many(account, [fn])[0]
+
+    def transact_many(self, account: LocalAccount, fns: Sequence[ContractFunction]) -> list[Sent]:
+        """Send independent contract calls signed by `account` back to back (consecutive nonces), then wait for
+        each one's confirmations: one round trip of waiting for the batch instead of one per call.
+        Each call is estimated against the current state first, so a call that depends on another in the same
+        batch must go in a later batch."""
+        txs = [self._call_tx(account, fn) for fn in fns]
+        return self.send_many(account, txs)
+
+    def _call_tx(self, account: LocalAccount, fn: ContractFunction) -> TxParams:
         try:
             gas = self._retry(lambda: fn.estimate_gas({"from": account.address}))
         except ContractLogicError as exc:
@@ -144,10 +154,21 @@ class ChainClient:
             if "execution reverted" not in str(exc):
                 raise
             raise ChainRefused(f"the contract refused {fn.fn_name}: {_reason(exc)}") from None
-        tx["gas"] = gas + gas // 5 + 10_000
-        tx["to"] = fn.address
-        tx["data"] = fn._encode_transaction_data()
-        return self._send_tx(account, tx)
+        return {"to": fn.address, "data": fn._encode_transaction_data(), "gas": gas + gas // 5 + 10_000}
+
+    def send_many(self, account: LocalAccount, txs: Sequence[TxParams]) -> list[Sent]:
+        """Sign and send transactions back to back, then wait for each one's receipt and confirmations."""
+        price = self._retry(lambda: self.w3.eth.gas_price)
+        pending = [self._submit(account, dict(tx), price) for tx in txs]  # type: ignore[arg-type]
+        out = []
+        for tx_hash, raw in pending:
+            sent = self._confirmed(tx_hash, raw)
+            self.sent += 1
+            self.gas_used += sent.gas_used
+            if sent.receipt["status"] != 1:
+                raise ChainRefused(f"transaction {sent.tx_hash} failed in block {sent.block_number}")
+            out.append(sent)
+        return out
 
     # -- sending ---------------------------------------------------------------------------------------
     def _nonce(self, address: str, refresh: bool = False) -> int:
@@ -159,10 +180,17 @@ class ChainClient:
 
     def _send_tx(self, account: LocalAccount, tx: TxParams) -> Sent:
         tx = dict(tx)  # type: ignore[assignment]
+        tx.setdefault("from", account.address)
         tx["chainId"] = self.config.chain_id
         if "gas" not in tx:
             tx["gas"] = self._retry(lambda: int(self.w3.eth.estimate_gas(tx))) * 6 // 5 + 10_000
-        tx["gasPrice"] = self._retry(lambda: self.w3.eth.gas_price)
+        return self.send_many(account, [tx])[0]
+
+    def _submit(self, account: LocalAccount, tx: TxParams, price: Any) -> tuple[HexBytes, bytes]:
+        """Sign with the next nonce and send; a stale nonce (another sender) is refreshed once."""
+        tx["chainId"] = self.config.chain_id
+        tx["gasPrice"] = price
+        tx.pop("from", None)
         for refresh in (False, True):
             tx["nonce"] = Nonce(self._nonce(account.address, refresh))
             raw = bytes(account.sign_transaction(tx).raw_transaction)  # type: ignore[arg-type]
@@ -171,12 +199,7 @@ class ChainClient:
             except _NonceTooLow:
                 continue
             self._nonces[account.address] = int(tx["nonce"]) + 1
-            sent = self._confirmed(tx_hash, raw)
-            self.sent += 1
-            self.gas_used += sent.gas_used
-            if sent.receipt["status"] != 1:
-                raise ChainRefused(f"transaction {sent.tx_hash} failed in block {sent.block_number}")
-            return sent
+            return tx_hash, raw
         raise ChainError(f"the nonce of {account.address} keeps being taken by another sender")
 
     def _send_raw(self, raw: bytes) -> HexBytes:

@@ -211,6 +211,11 @@ class SettlementContract:
     def send(self, account: LocalAccount, name: str, *args: Any) -> Sent:
         return self.client.transact(account, self.contract.functions[name](*args))
 
+    def send_many(self, account: LocalAccount, calls: Sequence[Call]) -> list[Sent]:
+        """Independent registrations sent back to back, then confirmed (see `ChainClient.transact_many`)."""
+        fns = [self.contract.functions[c.function](*c.args) for c in calls]
+        return self.client.transact_many(account, fns)
+
     def is_registered(self, key: bytes) -> bool:
         return int(self.view("registered", key)) != 0
 

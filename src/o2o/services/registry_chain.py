@@ -48,7 +48,6 @@ from o2o.services.registry import (
 if TYPE_CHECKING:
     from eth_account.signers.local import LocalAccount
 
-    from o2o.chain.client import Sent
     from o2o.domain.declarations import Declaration
 
 DEV_BALANCE = 10**24
@@ -147,16 +146,21 @@ class EvmRegistry:
             entries = list(uow.ledger_store.entries())
             declarations = uow.declarations.all(include_superseded=True)
         report = PublishReport(self.mode)
+        batch = _Batch(ws, cfg, contract, hub, report)
         for entry in entries:
             if entry.seq < cfg.published:
                 translator.calls(entry, sign=False)  # what later entries need to know, nothing sent
                 continue
             for call in translator.calls(entry):
-                _send(contract, hub, call, report)
-            cfg.published = entry.seq + 1
-            cfg.save(ws)
+                if call.function in DEPENDENT:
+                    batch.flush()  # the round they name must be on chain before they are estimated
+                batch.add(call)
+                if call.function == "registerRound":
+                    batch.flush()
+            batch.done_upto(entry.seq + 1)
         for decl in declarations:
-            _send(contract, hub, _declaration_call(decl, book), report)
+            batch.add(_declaration_call(decl, book))
+        batch.flush()
         return report
 
     def verify(self, ws: Workspace) -> RegistryReport:
@@ -230,16 +234,48 @@ def _declaration_call(decl: Declaration, book: Mapping[str, str], lenient: bool 
     )
 
 
-def _send(contract: SettlementContract, hub: LocalAccount, call: Call, report: PublishReport) -> Sent | None:
-    if contract.already_done(call):
-        report.skipped += 1
-        return None
-    sent = contract.send(hub, call.function, *call.args)
-    report.registrations += 1
-    report.transactions += 1
-    report.gas_used += sent.gas_used
-    report.blocks.add(sent.block_number)
-    return sent
+# Calls the contract checks against a round registered earlier: never in the same batch as the round.
+DEPENDENT = frozenset({"registerSetOff", "acceptRound"})
+BATCH = 200
+
+
+class _Batch:
+    """Registrations sent back to back and confirmed together; the cursor (`published`) moves only past
+    entries whose registrations are all confirmed, so a publisher killed mid-batch resumes at the first
+    entry not wholly on chain and skips whatever of it already is."""
+
+    def __init__(
+        self, ws: Workspace, cfg: RegistryConfig, contract: SettlementContract, hub: LocalAccount,
+        report: PublishReport,
+    ) -> None:  # fmt: skip
+        self.ws, self.cfg, self.contract, self.hub, self.report = ws, cfg, contract, hub, report
+        self.calls: list[Call] = []
+        self.upto: int | None = None
+
+    def add(self, call: Call) -> None:
+        if self.contract.already_done(call):
+            self.report.skipped += 1
+            return
+        self.calls.append(call)
+        if len(self.calls) >= BATCH:
+            self.flush()
+
+    def done_upto(self, published: int) -> None:
+        self.upto = published
+        if not self.calls:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.calls:
+            for sent in self.contract.send_many(self.hub, self.calls):
+                self.report.registrations += 1
+                self.report.transactions += 1
+                self.report.gas_used += sent.gas_used
+                self.report.blocks.add(sent.block_number)
+            self.calls = []
+        if self.upto is not None and self.upto != self.cfg.published:
+            self.cfg.published = self.upto
+            self.cfg.save(self.ws)
 
 
 EVENT_OF = {
