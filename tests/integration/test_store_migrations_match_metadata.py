@@ -19,7 +19,8 @@ import o2o.store.accounts_tables
 import o2o.store.cycle_tables
 import o2o.store.hub_tables
 import o2o.store.jobs_tables
-import o2o.store.ledger_tables  # noqa: F401  (each adds its tables to the shared metadata)
+import o2o.store.ledger_tables
+import o2o.store.portal_tables  # noqa: F401  (each adds its tables to the shared metadata)
 from o2o.store.database import make_engine, migrate
 from o2o.store.schema import metadata
 

@@ -137,7 +137,8 @@ def foreign_objects(engine: Engine) -> list[str]:
     import o2o.store.cycle_tables
     import o2o.store.hub_tables
     import o2o.store.jobs_tables
-    import o2o.store.ledger_tables  # noqa: F401  (each adds its tables to the metadata)
+    import o2o.store.ledger_tables
+    import o2o.store.portal_tables  # noqa: F401  (each adds its tables to the metadata)
     from o2o.store.schema import metadata
 
     found = inspect(engine)
