@@ -157,6 +157,25 @@ def test_the_whole_cycle_through_the_hub(fresh_hub: Hub, tmp_path: Path) -> None
         params={"counterparty": b, "from": f"{hub.period}-01", "to": "2099-12-31"},
     )
     assert statement.status_code == 200, statement.text
+    # ALFA reconciles its books with the extract BRAVO gave it (uploaded), as of the end of the books
+    extract = tmp_path / "bravo-extract.csv"
+    as_of = "2099-12-31"
+    made = hub.cli(
+        "accounts", "extract", "--operator", b, "--counterparty", a, "--as-of", as_of, "--out", extract
+    )
+    assert made.code == 0, made.err
+    with extract.open("rb") as fh:
+        r = hub.client.post(
+            "/api/v1/accounts/reconcile", headers=hub.auth(a, "analyst"),
+            data={"counterparty": b, "as_of": as_of}, files={"extract": ("bravo.csv", fh, "text/csv")},
+        )  # fmt: skip
+    assert r.status_code == 200, r.text
+    assert r.json()["agreed"] is True and r.json()["currencies"][0]["gap"] == "0.00"
+    foreign = hub.client.post(
+        "/api/v1/accounts/reconcile", headers=hub.auth("GAMMA", "analyst"),
+        data={"counterparty": b, "as_of": as_of}, files={"extract": ("bravo.csv", b"x", "text/csv")},
+    )  # fmt: skip
+    assert problem(foreign, 404)["detail"] == f"unknown operator {b!r} (add it with `o2o operator add`)"
     assert hub.cli("ledger", "verify", "--store").code == 0
 
 
