@@ -101,7 +101,7 @@ def test_home_records_against_the_visited_operators_tap(cli: Any, tmp_path: Path
         "delta_percent": str(percent(own, partner)),
     }  # fmt: skip
     gprs = lines["GPRS"]
-    assert (gprs["own"], gprs["partner"], gprs["delta"], gprs["delta_percent"]) == ("2", "2", "0", "0.00000000")
+    assert [gprs[k] for k in ("own", "partner", "delta", "delta_percent")] == ["2", "2", "0", "0.00000000"]
     assert (lines["SMS MO"]["own"], lines["SMS MO"]["partner"]) == ("1", "1")
     assert report["only_tap"] == [
         {"home": "DEUBE", "visited": "GBRAL", "year_month": "202610", "service": "MTC", "usage": "0.500000",
