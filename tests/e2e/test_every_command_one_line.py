@@ -177,12 +177,20 @@ def _plausible(
         "payment_id": "PAY-1",
         "extract": extract,
         "obligations": obligations,
+        "secret_file": _secret(tmp),
         "reason": "a test",
         "reference": "REF-1",
         "name": "Nope Telecom",
         "country_code": "44",
         "url": "http://127.0.0.1:9",  # a chain node's URL (nothing listens there)
     }
+
+
+def _secret(tmp: Path) -> Path:
+    """A secret the parties share (`usage pseudonymise`)."""
+    path = tmp / "shared.secret"
+    path.write_text("0123456789abcdef" * 4)
+    return path
 
 
 def test_every_bad_date_period_amount_and_id_is_one_line(reconciled: tuple[Any, dict[str, Any]]) -> None:

@@ -1,4 +1,4 @@
-"""Commands for usage declarations: `usage import|list|show`."""
+"""Commands for usage declarations: `usage import|list|show|import-dir|pseudonymise`."""
 
 from __future__ import annotations
 
@@ -208,6 +208,50 @@ def usage_import_dir(
                 + (f"; replaces {r['replaced']}" if r["replaced"] else ""))  # fmt: skip
     new = sum(1 for r in rows if not r["already_imported"])
     say(f"{len(rows)} file(s) of {folder} for {period}: {new} imported, {len(rows) - new} already imported")
+
+
+@usage_app.command("pseudonymise")
+def usage_pseudonymise(
+    file: Annotated[Path, typer.Argument(help="Usage file (CSV or Parquet) with subscriber numbers.")],
+    agreement: Annotated[
+        str, typer.Option("--agreement", help="Agreement id (its tariff gives destinations).")
+    ],
+    secret_file: Annotated[
+        Path, typer.Option("--secret-file", help="The secret both parties share (32 bytes or more).")
+    ],
+    out: Annotated[Path, typer.Option("--out", help="The pseudonymised file to write (.csv or .parquet).")],
+    declarer: Annotated[
+        str, typer.Option("--declarer", help="The declaring operator (its numbering plan reads the numbers).")
+    ],
+    service: Annotated[str | None, typer.Option("--service", help="Service id of the agreement.")] = None,
+    fmt: Annotated[
+        str | None, typer.Option("--format", help="csv or parquet (default: by the file's suffix).")
+    ] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Replace each number by its keyed hash and add the b-number's destination (run on the declarer's
+    side: the hub never sees the numbers nor the secret); declare the output with `usage import`."""
+    from o2o.services.pseudonymise import pseudonymise_usage
+
+    ws = workspace()
+    with console.status(f"pseudonymising {file}", spinner="dots") if not json_out else nullcontext():
+        done = pseudonymise_usage(ws, file, agreement, secret_file, out, declarer, service, fmt)
+    row = {
+        "out": str(done.out), "agreement": done.agreement, "service": done.service,
+        "declarer": done.declarer, "rows": done.rows, "rejected": done.rejected,
+        "without_destination": done.without_destination,
+        "rejects_path": str(done.rejects_path) if done.rejects_path else None,
+    }  # fmt: skip
+    if json_out:
+        print_json(row)
+        return
+    rejected = f"{done.rejected} rejected" + (
+        f" (reasons in {done.rejects_path})" if done.rejects_path else ""
+    )
+    say(
+        f"pseudonymised {file} to {done.out}: {done.rows} rows ({done.without_destination} without a "
+        f"destination of {done.service}), {rejected}"
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -2,6 +2,9 @@
 
 Times are integer epoch seconds UTC (portable across DuckDB and Spark); numbers are E.164 digits with
 the raw text kept; `line` is the source line (CSV data lines count from 2, after the header).
+A pseudonymised declaration (`o2o.domain.pseudonyms`) carries keyed hashes as its numbers and the
+b-number's destination as the declarer resolved it (`destination`: a name of the tariff, or empty when
+none matched); a clear one leaves `destination` NULL and rating finds it by prefix.
 """
 
 from __future__ import annotations
@@ -22,11 +25,14 @@ CANONICAL_COLUMNS: dict[str, str] = {
     "duration_s": "BIGINT",
     "volume": "BIGINT",
     "route": "VARCHAR",
+    "destination": "VARCHAR",  # declared (pseudonymised usage); NULL: found by the b-number's prefix
 }
 
 # What a usage file (CSV or Parquet) must and may carry.
 REQUIRED_INPUT_COLUMNS = ("a_number", "b_number", "start_time")
-OPTIONAL_INPUT_COLUMNS = ("record_id", "service", "duration_s", "volume", "route")
+OPTIONAL_INPUT_COLUMNS = ("record_id", "service", "duration_s", "volume", "route", "destination")
+# The column whose presence makes a usage file pseudonymised: its numbers are pseudonyms, not numbers.
+DECLARED_DESTINATION = "destination"
 
 
 def numbers_required(service: Service) -> bool:

@@ -4,6 +4,10 @@ Each row is accepted or rejected with its file line and a reason; nothing is dro
 rows the CSV reader itself cannot parse (wrong column count, bad encoding) come from DuckDB's rejects
 table with their line numbers, and the line numbers of the other rows are corrected for them.
 Numbers become E.164 digits by the declarer's numbering plan; times become epoch seconds UTC.
+A file with a `destination` column is pseudonymised (`o2o usage pseudonymise`): its numbers are pseudonyms
+(`o2o.domain.pseudonyms`), taken as they are, and each row's destination must be one of the tariff's (or
+empty: none matched on the declarer's side); it is kept in the canonical `destination` column, NULL
+otherwise.
 """
 
 from __future__ import annotations
@@ -30,8 +34,14 @@ from o2o.columnar.csv_lines import batch_groups, blank_lines, plain_header
 from o2o.domain.errors import ImportRefusedError
 from o2o.domain.numbers import sql_clean, sql_prefix_rules
 from o2o.domain.operators import NumberingPlan
+from o2o.domain.pseudonyms import PSEUDONYM_PATTERN
 from o2o.domain.tariffs import ServiceKind
-from o2o.domain.usage import CANONICAL_COLUMNS, OPTIONAL_INPUT_COLUMNS, REQUIRED_INPUT_COLUMNS
+from o2o.domain.usage import (
+    CANONICAL_COLUMNS,
+    DECLARED_DESTINATION,
+    OPTIONAL_INPUT_COLUMNS,
+    REQUIRED_INPUT_COLUMNS,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +57,9 @@ class ImportSpec:
     # False where the tariff needs no subscriber numbers (`o2o.domain.usage.numbers_required`): a
     # missing or empty number is then accepted (stored NULL); a number given must still be one.
     numbers_required: bool = True
+    # The service's destination names (`o2o.rating.deck.destination_names`): what a pseudonymised file's
+    # `destination` may say.
+    destinations: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +138,15 @@ def _number_stages(side: str, plan: NumberingPlan) -> tuple[str, str, str, str]:
         f"CASE WHEN length({side}_digits) BETWEEN 3 AND 15 "
         f"AND ({side}_fast OR regexp_full_match({side}_digits, '[0-9]+')) THEN {side}_digits END AS {side}_number"
     )
+    return fast, clean, digits, valid
+
+
+def _pseudonym_stages(side: str) -> tuple[str, str, str, str]:
+    """The four stages when the file is pseudonymised: a number is a pseudonym, taken as it is (trimmed);
+    NULL when not one."""
+    fast, clean = (f"NULL AS {side}_{stage}" for stage in ("fast", "clean"))
+    digits = f"trim({side}_raw) AS {side}_digits"
+    valid = f"CASE WHEN regexp_full_match({side}_digits, '{PSEUDONYM_PATTERN}') THEN {side}_digits END AS {side}_number"
     return fast, clean, digits, valid
 
 
@@ -240,7 +262,17 @@ def _validated_sql(
     t = {c: _text(c, columns) for c in REQUIRED_INPUT_COLUMNS + OPTIONAL_INPUT_COLUMNS}
     raw = _raw_texts(spec)
     volume_default = "1" if spec.kind is ServiceKind.SMS else "0"
-    stages = _keyed_number_stages if from_arrow else partial(_number_stages, plan=spec.plan)
+    pseudonymised = DECLARED_DESTINATION in columns
+    stages = (
+        _pseudonym_stages
+        if pseudonymised
+        else _keyed_number_stages
+        if from_arrow
+        else partial(_number_stages, plan=spec.plan)
+    )
+    not_number = (
+        "not a pseudonym (15 digits, o2o usage pseudonymise)" if pseudonymised else "not a phone number"
+    )
     a_fast, a_clean, a_digits, a_valid = stages("a")
     b_fast, b_clean, b_digits, b_valid = stages("b")
     s = raw["start"]
@@ -259,11 +291,22 @@ def _validated_sql(
     else:
         ok = {side: f"({side}_number IS NOT NULL OR {none[side]})" for side in none}
         bad = {side: f"WHEN {side}_number IS NULL AND NOT {none[side]}" for side in none}
+    # A pseudonymised row's destination: one of the tariff's, or empty (none matched at the declarer's).
+    declared, dest_ok, dest_bad = "CAST(NULL AS VARCHAR)", "TRUE", ""
+    if pseudonymised:
+        declared = "coalesce(trim(destination_raw), '')"
+        names = ", ".join(_q(n) for n in ("", *spec.destinations))
+        dest_ok = f"{declared} IN ({names})"
+        dest_bad = (
+            f"WHEN NOT {dest_ok} THEN 'destination: not a destination of service {spec.service}: ' "
+            "|| destination_raw"
+        )
     reason = f"""CASE
              WHEN NOT {svc_ok}
                THEN 'service: ' || service_raw || ' is not the declared service {spec.service}'
-             {bad["a"]} THEN 'a_number: not a phone number: ' || a_raw
-             {bad["b"]} THEN 'b_number: not a phone number: ' || b_raw
+             {bad["a"]} THEN 'a_number: {not_number}: ' || a_raw
+             {bad["b"]} THEN 'b_number: {not_number}: ' || b_raw
+             {dest_bad}
              WHEN start_raw IS NULL OR {s} = '' THEN 'start_time: missing'
              WHEN start_epoch IS NULL
                THEN 'start_time: not an ISO-8601 time with a UTC offset: ' || start_raw
@@ -275,7 +318,7 @@ def _validated_sql(
              WHEN volume < 0 THEN 'volume: negative: ' || {raw["volume_raw"]}
            END"""
     all_good = (
-        f"{svc_ok} AND {ok['a']} AND {ok['b']} "
+        f"{svc_ok} AND {ok['a']} AND {ok['b']} AND {dest_ok} "
         f"AND start_epoch >= {spec.period_start} AND start_epoch < {spec.period_end} "
         "AND duration_s >= 0 AND volume >= 0"
     )
@@ -285,7 +328,8 @@ def _validated_sql(
                {", ".join(f"{c if c in read else 'NULL'} AS {c}" for c in _ARROW_READ)},
                {t["record_id"]} AS record_id, {t["service"]} AS service_raw,
                {t["a_number"]} AS a_raw, {t["b_number"]} AS b_raw, {t["start_time"]} AS start_raw,
-               {t["duration_s"]} AS duration_in, {t["volume"]} AS volume_in, {t["route"]} AS route
+               {t["duration_s"]} AS duration_in, {t["volume"]} AS volume_in, {t["route"]} AS route,
+               {t[DECLARED_DESTINATION]} AS destination_raw
         FROM {source}
     ), tested AS (
         SELECT *, {a_fast}, {b_fast} FROM base
@@ -301,7 +345,7 @@ def _validated_sql(
         SELECT *, {a_valid}, {b_valid} FROM prefixed
     )
     SELECT rn, record_id, {svc} AS service, a_number, b_number, a_raw, b_raw,
-           start_epoch, duration_s, volume, route, start_raw, duration_in, volume_in,
+           start_epoch, duration_s, volume, route, {declared} AS destination, start_raw, duration_in, volume_in,
            CASE WHEN {all_good} THEN NULL ELSE {reason} END AS reason
     FROM parsed
     """
@@ -348,7 +392,10 @@ def normalise_usage(
             # The file's empty lines are looked for on another core while the rows are read.
             with ThreadPoolExecutor(max_workers=1) as pool:
                 empty = pool.submit(blank_lines, src) if fmt == "csv" else None
-                by_arrow = fmt == "csv" and plain_header(src) is not None
+                # Pseudonyms are no numbers for the Arrow path's keys: DuckDB reads such a file.
+                by_arrow = (
+                    fmt == "csv" and plain_header(src) is not None and DECLARED_DESTINATION not in columns
+                )
                 if by_arrow:
                     try:
                         con.execute("SET preserve_insertion_order = false")  # rows carry their numbers

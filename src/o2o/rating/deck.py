@@ -82,6 +82,12 @@ class Deck:
     minimum_micros: int
 
 
+def destination_names(service_id: str, tariff: Tariff) -> tuple[str, ...]:
+    """The names a record of the service can be rated to, sorted: its destinations' (the service's own id
+    for a tariff without destinations, whose one catch-all destination it names)."""
+    return tuple(sorted({d.name for d in tariff.destinations} or {service_id}))
+
+
 def build_deck(
     service_id: str, kind: ServiceKind, tariff: Tariff, span: tuple[int, int], timezone: str
 ) -> Deck:

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import duckdb
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from o2o.domain.agreements import Agreement
 from o2o.domain.currencies import minor_units
@@ -58,10 +59,15 @@ def _quote(path: Path) -> str:
 
 
 def _usage_view(paths: Sequence[Path]) -> str:
-    """One view over every usage file with the canonical columns and `src`, the file's index."""
+    """One view over every usage file with the canonical columns and `src`, the file's index (a column a
+    file lacks, e.g. `destination` in a lake file of an older release, is NULL)."""
     selects = []
     for i, path in enumerate(paths):
-        cols = ", ".join(f"CAST({name} AS {kind}) AS {name}" for name, kind in CANONICAL_COLUMNS.items())
+        present = set(pq.read_schema(path).names)
+        cols = ", ".join(
+            f"CAST({name if name in present else 'NULL'} AS {kind}) AS {name}"
+            for name, kind in CANONICAL_COLUMNS.items()
+        )
         selects.append(f"SELECT {i} AS src, {cols} FROM read_parquet({_quote(path)})")
     return " UNION ALL ".join(selects)
 
@@ -112,32 +118,85 @@ def rate_usage(
     out_dir.mkdir(parents=True, exist_ok=True)
     con = connect(memory_limit, threads) if connection is None else _session(connection.cursor())
     try:
-        con.execute(f"CREATE TEMP VIEW usage_files AS {_usage_view(usage_paths)}")
-        con.execute("CREATE TEMP VIEW usage AS SELECT * FROM usage_files")
-        lo, hi, max_duration, max_volume, records = con.execute(
-            "SELECT MIN(start_epoch), MAX(start_epoch), MAX(duration_s), MAX(volume), COUNT(*) FROM usage"
-        ).fetchall()[0]
-        lo, hi = int(lo or 0), int(hi or 0)
-        deck = build_deck(service_id, service.kind, service.tariff, (lo, hi), agreement.timezone)
-        places = agreement.rounding.record_decimals
-        bound = _max_numerator(deck, service.tariff, int(max_duration or 0), int(max_volume or 0))
-        shown = UNROUNDED_PLACES if places is None else places
-        ctx = steps.StepContext(
-            service_id=service_id,
-            other_services=tuple(s.id for s in agreement.services if s.id != service_id),
-            tariff=service.tariff,
-            deck=deck,
-            timezone=agreement.timezone,
-            data_range=(lo, hi),
-            period_range=period.bounds_epoch(agreement.timezone) if period else None,
-            record_places=places,
-            mode=agreement.rounding.mode,
-            num_type="BIGINT" if fits_bigint(bound, deck.base, shown) else DUCKDB.int128,
-            charge_width=18 if fits_decimal18(bound, deck.base, shown) else 38,
-        )
-        return _run(con, agreement, ctx, out_dir, period, int(records))
+        ctx, records = _prepare(con, agreement, service_id, usage_paths, period)
+        return _run(con, agreement, ctx, out_dir, period, records)
     except duckdb.Error as exc:
         raise ValidationError(f"rating {service_id} failed: {exc}") from None
+    finally:
+        con.close()
+
+
+def _prepare(
+    con: duckdb.DuckDBPyConnection,
+    agreement: Agreement,
+    service_id: str,
+    usage_paths: Sequence[Path],
+    period: Period | None,
+) -> tuple[steps.StepContext, int]:
+    """The views `usage_files` and `usage` over the files, and the steps' context (the deck for the data's
+    time range); with the number of records."""
+    service = agreement.service(service_id)
+    con.execute(f"CREATE TEMP VIEW usage_files AS {_usage_view(usage_paths)}")
+    con.execute("CREATE TEMP VIEW usage AS SELECT * FROM usage_files")
+    lo, hi, max_duration, max_volume, records = con.execute(
+        "SELECT MIN(start_epoch), MAX(start_epoch), MAX(duration_s), MAX(volume), COUNT(*) FROM usage"
+    ).fetchall()[0]
+    lo, hi = int(lo or 0), int(hi or 0)
+    deck = build_deck(service_id, service.kind, service.tariff, (lo, hi), agreement.timezone)
+    places = agreement.rounding.record_decimals
+    bound = _max_numerator(deck, service.tariff, int(max_duration or 0), int(max_volume or 0))
+    shown = UNROUNDED_PLACES if places is None else places
+    ctx = steps.StepContext(
+        service_id=service_id,
+        other_services=tuple(s.id for s in agreement.services if s.id != service_id),
+        tariff=service.tariff,
+        deck=deck,
+        timezone=agreement.timezone,
+        data_range=(lo, hi),
+        period_range=period.bounds_epoch(agreement.timezone) if period else None,
+        record_places=places,
+        mode=agreement.rounding.mode,
+        num_type="BIGINT" if fits_bigint(bound, deck.base, shown) else DUCKDB.int128,
+        charge_width=18 if fits_decimal18(bound, deck.base, shown) else 38,
+    )
+    return ctx, int(records)
+
+
+def write_destined(
+    agreement: Agreement,
+    service_id: str,
+    usage_path: Path,
+    out: Path,
+    columns: Sequence[tuple[str, str]],
+    *,
+    memory_limit: str | None = None,
+) -> int:
+    """Write each record of the canonical usage file `usage_path` with its destination under the
+    service's tariff, found as rating finds it (`rating_destined`: longest prefix of the b-number, or
+    the destination the record declares), to `out` (Parquet, or CSV with a header when its name ends
+    `.csv`), in the file's order; return the number of records. `columns` are (name, SQL) over `line`,
+    `record_id`, `service`, `a_number`, `b_number`, `start_epoch`, `duration_s`, `volume`, `route` and
+    `destination` (the tariff's name, NULL when none matched).
+    The one way a destination is found outside rating: the pseudonymiser, on the declarer's side."""
+    service = agreement.service(service_id)
+    if service.kind is ServiceKind.RECURRING:
+        raise ValidationError(f"service {service_id} is recurring: it has no usage records")
+    con = connect(memory_limit)
+    try:
+        ctx, records = _prepare(con, agreement, service_id, [usage_path], None)
+        _register_steps(con, ctx)
+        selected = ", ".join(f"{sql} AS {name}" for name, sql in columns)
+        fmt = "(FORMAT csv, HEADER)" if out.suffix.lower() == ".csv" else "(FORMAT parquet, COMPRESSION zstd)"
+        con.execute(
+            f"""COPY (SELECT {selected} FROM (
+                    SELECT d.line, d.record_id, d.service, d.a_number, d.b_number, d.start_epoch,
+                           d.duration_s, d.volume, d.route, CAST(n.destination AS VARCHAR) AS destination
+                    FROM rating_destined d LEFT JOIN rating_names n ON n.pid = d.pid) r
+                  ORDER BY line) TO {_quote(out)} {fmt}"""
+        )
+        return records
+    except duckdb.Error as exc:
+        raise ValidationError(f"finding the destinations of {service_id} failed: {exc}") from None
     finally:
         con.close()
 
@@ -186,6 +245,7 @@ def _register_steps(con: duckdb.DuckDBPyConnection, ctx: steps.StepContext) -> N
         "CREATE TEMP TABLE rating_names AS SELECT pid, CAST(destination AS rating_destination) AS destination, "
         f"CAST(prefix AS rating_prefix) AS prefix, inc_id FROM ({steps.prefix_names_select(ctx)}) s"
     )
+    con.execute(f"CREATE TEMP TABLE rating_declared AS {steps.declared_select()}")
     con.execute(f"CREATE TEMP VIEW rating_clock AS {steps.clock_view(ctx)}")
     con.execute(f"CREATE TEMP VIEW rating_banded AS {steps.banded_view(ctx)}")
     con.execute(f"CREATE TEMP VIEW rating_destined AS {steps.destined_view(ctx)}")

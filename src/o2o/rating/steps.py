@@ -8,7 +8,8 @@ Steps, each a view on the last:
 1. `rating_clock`    – local epoch and day in the agreement's zone (integer arithmetic only);
 2. `rating_banded`   – band id of the start, billed quantity after the service's increments (base units);
 3. `rating_destined` – longest prefix: one LEFT JOIN on integer keys per distinct prefix length above the
-                       expanded length, one for all the shorter ones;
+                       expanded length, one for all the shorter ones; or the destination the record
+                       declares (pseudonymised usage, through `rating_declared`);
 4. `rating_priced`   – the rate in force at the start (its slot: a CASE over the deck's version start
                        epochs), destination, prefix and band name (one join: band fallback is resolved in
                        the deck), the billed quantity again where the rate or destination has increments
@@ -61,7 +62,7 @@ def clock_view(c: StepContext) -> str:
     local = f"start_epoch + {sql_offset('start_epoch', c.timezone, *c.data_range)}"
     return f"""
 SELECT src, line, record_id, COALESCE(NULLIF(service, ''), {lit(c.service_id)}) AS service,
-       a_number, b_number, start_epoch, duration_s, volume, route,
+       a_number, b_number, start_epoch, duration_s, volume, route, destination AS declared,
        {local} AS local_epoch, {c.dialect.idiv(local, str(DAY))} AS local_day
 FROM usage"""
 
@@ -92,13 +93,24 @@ def banded_view(c: StepContext) -> str:
     band = sql_band(c.tariff, "local_day", "sod", "weekday")
     return f"""
 SELECT src, line, record_id, service, a_number, b_number, start_epoch, duration_s, volume, route,
-       local_day, {band} AS band_id, {_billed_quantity(c)} AS billed_quantity
+       declared, local_day, {band} AS band_id, {_billed_quantity(c)} AS billed_quantity
 FROM (SELECT *, local_epoch - local_day * {DAY} AS sod, (local_day + 3) % 7 AS weekday FROM rating_clock) k"""
+
+
+def declared_select() -> str:
+    """Each destination's name with one of its prefix ids (the lowest): `rating_declared`, the prefix id of
+    a destination a pseudonymised record declares (its number is no number to look up)."""
+    return """
+SELECT n.destination, MIN(p.pid) AS pid
+FROM deck_pids p JOIN deck_names n ON n.dest_id = p.dest_id
+GROUP BY n.destination"""
 
 
 def destined_view(c: StepContext) -> str:
     """Longest prefix: the number's first digits as integer keys, one LEFT JOIN per prefix length above
-    the deck's expanded length, then one for every shorter length at once (`deck_expanded`)."""
+    the deck's expanded length, then one for every shorter length at once (`deck_expanded`). A record
+    that declares its destination (`declared` not NULL: pseudonymised usage) takes that destination's
+    prefix id from `rating_declared` instead (none for an empty or unknown name)."""
     lengths, e = c.deck.lengths, c.deck.expanded_length
     top = lengths[0] if lengths else 1
     joins, ids = [], []
@@ -123,8 +135,9 @@ def destined_view(c: StepContext) -> str:
     if c.deck.catch_all is not None:
         ids.append(str(CATCH_ALL_PID))
     pid = f"COALESCE({', '.join(ids)})" if ids else "NULL"
+    joins.append("LEFT JOIN rating_declared dd ON dd.destination = b.declared")
     return f"""
-SELECT b.*, CAST({pid} AS BIGINT) AS pid
+SELECT b.*, CAST(CASE WHEN b.declared IS NULL THEN {pid} ELSE dd.pid END AS BIGINT) AS pid
 FROM (SELECT *, TRY_CAST(substr(b_number, 1, {top}) AS BIGINT) AS bkey, length(b_number) AS blen
       FROM rating_banded) b
 {chr(10).join(joins)}"""
@@ -181,6 +194,11 @@ def _own_increments(c: StepContext, inc_id: str) -> str:
     )
 
 
+def _prefix(table: str) -> str:
+    """The matched prefix; none for a record that declared its destination (no number was looked up)."""
+    return f"CASE WHEN d.declared IS NULL THEN {table}.prefix END"
+
+
 def priced_view(c: StepContext) -> str:
     cols = "d.src, d.line, d.record_id, d.service, d.a_number, d.b_number, d.start_epoch, d.duration_s, "
     cols += "d.volume, d.route, d.local_day"
@@ -188,7 +206,7 @@ def priced_view(c: StepContext) -> str:
         # Tier prices depend on the period's volume; they are set in the next step.
         return f"""
 SELECT {cols}, {_own_increments(c, "n.inc_id")} AS billed_quantity,
-       {sql_band_name(c.tariff, "d.band_id")} AS band, n.destination, n.prefix,
+       {sql_band_name(c.tariff, "d.band_id")} AS band, n.destination, {_prefix("n")} AS prefix,
        CAST(NULL AS BIGINT) AS price_micros, CAST(NULL AS VARCHAR) AS rate_version,
        {_reason(c, "0")} AS reason
 FROM rating_destined d
@@ -201,7 +219,7 @@ LEFT JOIN rating_names n ON n.pid = d.pid"""
     slot = f"(CASE {whens} ELSE 0 END)" if whens else "0"
     return f"""
 SELECT {cols}, {_own_increments(c, "r.inc_id")} AS billed_quantity,
-       r.band, r.destination, r.prefix, r.price_micros, r.version AS rate_version,
+       r.band, r.destination, {_prefix("r")} AS prefix, r.price_micros, r.version AS rate_version,
        {_reason(c, "r.price_micros")} AS reason
 FROM rating_destined d
 LEFT JOIN rating_rates r ON r.rkey = (d.pid * {c.deck.band_count} + d.band_id) * {slots} + {slot}"""
