@@ -259,3 +259,21 @@ def test_length_octets() -> None:
         b"\x82\x01\x00",
         b"\x83\x01\x11\x70",
     ]
+
+
+def test_nested_indefinite_lengths_inside_events(tmp_path: Path) -> None:
+    # 12:00 at -0500 is 17:00 UTC: 2026-10-01T17:00:00Z.
+    events = [
+        TapEvent(index=i, kind=EventKind.MTC, usage=UsageKind.VOICE, imsi=f"26201000000001{i}", msisdn="4917012345",
+                 other_number="441234567", service_code="T11", local_time="20261001120000", utc_offset="-0500",
+                 start_epoch=1790874000, duration_s=i, volume_in=None, volume_out=None, charge_units=7 * i,
+                 tax_units=i, exchange_rate_code=1)
+        for i in range(1, 4)
+    ]  # fmt: skip
+    write_transfer_batch(tmp_path / "b.tap", GRAMMAR, CTX, events)
+    data = (tmp_path / "b.tap").read_bytes()
+    (tmp_path / "loose.tap").write_bytes(indefinite(data))
+    assert definite(indefinite(data)) == data
+    batch = TapBatch(tmp_path / "loose.tap", GRAMMAR)
+    assert list(batch.events()) == events
+    assert batch.audit_mismatches() == []
