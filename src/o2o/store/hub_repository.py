@@ -50,6 +50,7 @@ class KeyRequest:
     decided_at: datetime | None
     reason: str | None
     version: int
+    possession: str | None = None
 
 
 def _user(row: Any, prefix: str = "") -> HubUser:
@@ -139,7 +140,8 @@ class HubRepository:
         self.conn.execute(
             insert(t.hub_key_requests).values(
                 id=req.id, operator=req.operator, key_id=req.key_id, public_key=req.public_key,
-                state=req.state, requested_by=req.requested_by, requested_at=req.requested_at,
+                possession=req.possession, state=req.state, requested_by=req.requested_by,
+                requested_at=req.requested_at,
             )
         )  # fmt: skip
 

@@ -43,6 +43,7 @@ hub_key_requests = Table(
     Column("operator", String(32), ForeignKey("operators.id"), nullable=False, index=True),
     Column("key_id", String(16), nullable=False),
     Column("public_key", String(64), nullable=False),  # raw Ed25519 public key, hex
+    Column("possession", String(128)),  # the key's signature over its registration message (0010)
     Column("state", String(16), nullable=False),  # pending | approved | rejected
     Column("requested_by", String(40), nullable=False),
     Column("requested_at", UtcDateTime(), nullable=False),
