@@ -338,6 +338,9 @@ def _visible_subjects(ws: Workspace, actor: Actor) -> set[str]:
     return subjects
 
 
+visible_subjects = _visible_subjects  # the portal lists the caller's ledger entries by the same rule
+
+
 def ledger_proof(ws: Workspace, actor: Actor, seq: int, since_size: int | None) -> dict[str, Any]:
     """Entry `seq` with its inclusion proof in the current head (and consistency with `since_size`), if
     the entry concerns the caller; an entry of other pairs answers as one that does not exist."""
