@@ -84,6 +84,7 @@ class ChainClient:
         self._nonces: dict[str, int] = {}
         self.sent = 0
         self.gas_used = 0
+        self._seen_head = 0
         actual = self._retry(lambda: int(w3.eth.chain_id))
         if actual != config.chain_id:
             raise ChainError(f"{config.url} is chain {actual}, not the configured chain id {config.chain_id}")
@@ -161,6 +162,7 @@ class ChainClient:
         price = self._retry(lambda: self.w3.eth.gas_price)
         pending = [self._submit(account, dict(tx), price) for tx in txs]  # type: ignore[arg-type]
         out = []
+        self._seen_head = 0
         for tx_hash, raw in pending:
             sent = self._confirmed(tx_hash, raw)
             self.sent += 1
@@ -228,11 +230,15 @@ class ChainClient:
                 self._send_raw(raw)
                 continue
             number = int(receipt["blockNumber"])
-            while self._retry(lambda: int(self.w3.eth.block_number)) < number + self.config.confirmations - 1:
-                if time.monotonic() > deadline:
-                    break
-                time.sleep(self.config.poll_s)
-            again = self._receipt(tx_hash, deadline)
+            if self.config.confirmations == 1:
+                again: TxReceipt | None = receipt  # its own block is the one confirmation asked for
+            else:
+                while self._head() < number + self.config.confirmations - 1:
+                    if time.monotonic() > deadline:
+                        break
+                    time.sleep(self.config.poll_s)
+                    self._seen_head = 0
+                again = self._receipt(tx_hash, deadline)
             if again is not None and again["blockHash"] == receipt["blockHash"]:
                 return Sent(
                     HexBytes(tx_hash).to_0x_hex(),
@@ -245,6 +251,12 @@ class ChainClient:
             f"transaction {HexBytes(tx_hash).to_0x_hex()} not confirmed by {self.config.confirmations} "
             f"blocks within {self.config.timeout_s:.0f} s"
         )
+
+    def _head(self) -> int:
+        """The chain's height, asked again only when the last answer is not high enough (a batch waits once)."""
+        if not self._seen_head:
+            self._seen_head = self._retry(lambda: int(self.w3.eth.block_number))
+        return self._seen_head
 
     def _receipt(self, tx_hash: HexBytes, deadline: float) -> TxReceipt | None:
         remaining = max(deadline - time.monotonic(), 0.1)
