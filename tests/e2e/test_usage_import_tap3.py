@@ -4,6 +4,7 @@ are one-line errors."""
 
 from __future__ import annotations
 
+import csv
 from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
@@ -168,3 +169,53 @@ def test_broken_files_and_grammars_are_one_line_errors(loaded: Any, tmp_path: Pa
         "--service", "voice-ALFA", "--format", "tap3",
     )  # fmt: skip
     assert r.code == 1 and "--format tap3 needs --grammar DIR" in r.err
+
+
+def test_usage_tap3_writes_every_event_with_its_amounts(cli: Any, tmp_path: Path) -> None:
+    path, rap, out = tmp_path / "b.tap", tmp_path / "b.rap", tmp_path / "events.csv"
+    write_transfer_batch(path, GRAMMAR, CTX, EVENTS)
+    write_return_batch(rap, GRAMMAR, CTX, [(EVENTS[2], [200, 201])])
+    r = cli("usage", "tap3", path, "--grammar", SUBSET_DIR, "--out", out, "--rap", rap, "--json")
+    assert r.code == 0, r.err
+    assert (r.json()["events"], r.json()["returned"], r.json()["charge"]) == (5, 1, "1.85175")
+    with out.open(newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [row["record_id"] for row in rows] == [f"00007:{i}" for i in range(1, 6)]
+    assert [row["usage"] for row in rows] == ["voice", "voice", "data", "sms", "voice"]
+    # Charge 12345 * N and tax 100 * N in units of 10^-5 EUR, exactly; exchange rate code 1 is 0.86.
+    assert [(row["charge"], row["tax"]) for row in rows[:2]] == [
+        ("0.12345", "0.00100"),
+        ("0.24690", "0.00200"),
+    ]
+    assert {(row["currency"], row["exchange_rate"], row["local_currency"]) for row in rows} == {
+        ("EUR", "0.86000", "GBP")
+    }
+    assert [(row["returned"], row["error_codes"]) for row in rows][1:4] == [
+        ("false", ""),
+        ("true", "200 201"),
+        ("false", ""),
+    ]
+    assert (rows[2]["volume_in"], rows[2]["volume_out"], rows[2]["start_time"]) == (
+        "1000",
+        "2000",
+        "2026-10-02T12:00:03Z",
+    )
+    r = cli("usage", "tap3", path, "--grammar", SUBSET_DIR, "--out", tmp_path / "events.txt")
+    assert r.code == 1 and "name it .csv" in r.err
+
+
+@pytest.mark.skipif(not PEERS.is_dir(), reason="../shared/peers/tap3 is not here")
+def test_usage_tap3_on_the_peer_sample(cli: Any, tmp_path: Path) -> None:
+    r = cli(
+        "usage", "tap3", PEERS / "tap_3_12_valid.ber", "--grammar", SUBSET_DIR, "--out", tmp_path / "e.csv"
+    )
+    assert r.code == 0, r.err
+    assert "TotalCharge 2.300 XDR but the call events sum to 71.200 XDR" in r.out
+    with (tmp_path / "e.csv").open(newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [(row["imsi"], row["start_time"], row["charge"], row["currency"]) for row in rows] == [
+        ("133713371337133", "2014-03-01T12:03:42Z", "2.300", "XDR"),
+        ("232323232323232", "2014-03-01T13:02:00Z", "2.300", "XDR"),
+        ("232323232323232", "2014-03-01T13:08:00Z", "66.600", "XDR"),
+        ("133713371337133", "2014-03-02T13:08:00Z", "0.000", "XDR"),
+    ]

@@ -254,5 +254,37 @@ def usage_pseudonymise(
     )
 
 
+@usage_app.command("tap3")
+def usage_tap3(
+    file: Annotated[Path, typer.Argument(help="A TAP 3 file.")],
+    grammar: Annotated[Path, typer.Option("--grammar", help="The folder of the TAP 3 ASN.1 grammar.")],
+    out: Annotated[Path, typer.Option("--out", help="CSV of every call event with its TAP amounts.")],
+    rap: Annotated[
+        Path | None, typer.Option("--rap", help="A RAP file; the events it returns are marked.")
+    ] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Decode a TAP 3 file on its own: every call event to a CSV, the batch and its audit totals reported."""
+    from o2o.services.tap3_files import tap_events_file
+
+    tap = tap_events_file(file, grammar, out, rap)
+    if json_out:
+        print_json(tap)
+        return
+    if tap["events"] == 0:
+        say(
+            f"TAP {tap['kind']} {tap['sender']} to {tap['recipient']} no. {tap['file_sequence']}: no call events"
+        )
+        return
+    kinds = ", ".join(f"{kind} {n}" for kind, n in sorted(tap["by_usage"].items()))
+    say(
+        f"TAP {tap['kind']} {tap['sender']} to {tap['recipient']} no. {tap['file_sequence']}: {tap['events']} call "
+        f"events ({kinds}) written to {out}; charge {tap['charge']} {tap['currency']}, tax {tap['tax']} "
+        f"{tap['currency']}; {tap['returned']} returned by RAP"
+    )
+    if tap["audit_mismatches"]:
+        say("audit control totals differ from the events: " + "; ".join(tap["audit_mismatches"]))
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(usage_app, name="usage")

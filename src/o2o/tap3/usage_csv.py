@@ -19,7 +19,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from o2o.tap3.events import EventKind, TapEvent, UsageKind
+from o2o.tap3.events import EventKind, TapEvent, UsageKind, text
 from o2o.tap3.grammar import Grammar
 from o2o.tap3.rap import Returns
 from o2o.tap3.reader import TapBatch
@@ -118,6 +118,10 @@ def read_events(
 
 def _header(summary: TapSummary, batch: TapBatch) -> None:
     summary.kind = str(batch.kind)
+    note = batch.notification
+    if note is not None:  # a notification: a batch without events, its header only
+        summary.sender, summary.recipient = text(note.get("sender", b"")), text(note.get("recipient", b""))
+        summary.file_sequence = text(note.get("fileSequenceNumber", b""))
     ctx = batch.context
     if ctx is None:
         return
@@ -139,3 +143,43 @@ def tap_to_usage_csv(
                 writer.writerow(usage_row(event, summary.file_sequence))
                 summary.rows += 1
     return summary
+
+
+EVENT_COLUMNS = (
+    "record_id", "event", "usage", "imsi", "msisdn", "other_number", "service_code", "local_time",
+    "utc_offset", "start_time", "duration_s", "volume_in", "volume_out", "charge", "tax", "currency",
+    "exchange_rate", "local_currency", "returned", "error_codes", "problems",
+)  # fmt: skip
+
+
+def tap_events_csv(path: Path, grammar: Grammar, out: Path, returns: Returns | None = None) -> TapSummary:
+    """Every call event of the batch as one row of `EVENT_COLUMNS` (charge and tax exact, in the batch's
+    currency; the exchange rate of the event's exchange rate code); the batch's summary."""
+    summary = TapSummary(path, kind="")
+    batch_rates: dict[int, Decimal] = {}
+    with out.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(EVENT_COLUMNS)
+        for event in read_events(path, grammar, returns, summary):
+            batch_rates = summary.exchange_rates
+            places = Decimal(1).scaleb(-summary.decimal_places)
+            rate = batch_rates.get(event.exchange_rate_code) if event.exchange_rate_code is not None else None
+            writer.writerow(
+                (
+                    f"{summary.file_sequence}:{event.index}", event.kind.value, event.usage.value,
+                    event.imsi or "", event.msisdn or "", event.other_number or "", event.service_code or "",
+                    event.local_time or "", event.utc_offset or "",
+                    start_text(event) if event.start_epoch is not None else "",
+                    _blank(event.duration_s), _blank(event.volume_in), _blank(event.volume_out),
+                    f"{Decimal(event.charge_units).scaleb(-summary.decimal_places).quantize(places):f}",
+                    f"{Decimal(event.tax_units).scaleb(-summary.decimal_places).quantize(places):f}",
+                    summary.currency, "" if rate is None else f"{rate:f}", summary.local_currency or "",
+                    "true" if event.returned else "false", " ".join(map(str, event.error_codes)),
+                    "; ".join(event.problems),
+                )
+            )  # fmt: skip
+    return summary
+
+
+def _blank(value: int | None) -> str:
+    return "" if value is None else str(value)
