@@ -240,6 +240,7 @@ def test_truncated_and_corrupt_files_are_one_line_errors(tmp_path: Path) -> None
         "corrupt": data[: first_event(data) + 1] + b"\x7f" + data[first_event(data) + 2 :],
         "bad length": data[: first_event(data) + 1] + b"\x89" + data[first_event(data) + 2 :],
         "garbage": b"not a TAP file at all",
+        "too deep": b"\x61\x80\x63\x80\x6e\x80" + b"\x7f\x72\x80" * 5000 + b"\x00\x00" * 5003,
         "indefinite cut": indefinite(data)[:-3],
     }
     for name, content in cases.items():

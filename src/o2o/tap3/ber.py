@@ -204,6 +204,8 @@ class BerReader:
         self.pos += size
         try:
             return definite(data)
+        except RecursionError:
+            raise self.error("corrupt BER: elements nested too deeply", start) from None
         except ValueError as exc:
             raise self.error(f"corrupt BER: {exc}", start) from None
 

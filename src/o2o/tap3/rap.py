@@ -64,6 +64,13 @@ class Returns:
 
 def read_returns(path: Path, grammar: Grammar) -> Returns:
     """The returns of the RAP file `path`."""
+    try:
+        return _read_returns(path, grammar)
+    except RecursionError:  # BER nested thousands deep: no RAP file is
+        raise Tap3FormatError(f"{path}: corrupt BER: elements nested too deeply") from None
+
+
+def _read_returns(path: Path, grammar: Grammar) -> Returns:
     if not grammar.has_rap:
         raise GrammarError(f"--grammar {grammar.folder}: it has no RAP types (ReturnBatch …) to read {path}")
     if not path.is_file():

@@ -88,6 +88,12 @@ class TapBatch:
 
     def events(self) -> Iterator[TapEvent]:
         """The batch's call events in file order (none for a notification)."""
+        try:
+            yield from self._walk()
+        except RecursionError:  # BER nested thousands deep: no TAP file is
+            raise Tap3FormatError(f"{self.path}: corrupt BER: elements nested too deeply") from None
+
+    def _walk(self) -> Iterator[TapEvent]:
         if not self.path.is_file():
             raise Tap3FormatError(f"{self.path}: no such file")
         with self.path.open("rb") as fh:
