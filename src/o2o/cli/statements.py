@@ -4,6 +4,7 @@ proposals, acceptance, escalation past the deadline)."""
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -11,6 +12,7 @@ import typer
 from o2o.cli.context import workspace
 from o2o.cli.output import console, print_json, print_table
 from o2o.cli.passphrase import PassphraseEnvOpt, PassphraseFileOpt, passphrase
+from o2o.domain.errors import ValidationError
 from o2o.domain.periods import parse_day
 from o2o.services import disputes as dsp
 from o2o.services import statements
@@ -48,30 +50,78 @@ def statement_show(statement_id: str, json_out: JsonOpt = False) -> None:
 def statement_sign(
     statement_id: str,
     operator: Annotated[
-        str, typer.Option("--as", help="The signing operator (its key is in the workspace).")
-    ],
+        str | None,
+        typer.Option("--as", help="The signing operator (its key is in the workspace); not with --hub."),
+    ] = None,
     reviewed: Annotated[
         str | None,
         typer.Option("--digest", help="The digest you reviewed (`statement show`); refused if it changed."),
+    ] = None,
+    key: Annotated[
+        Path | None,
+        typer.Option("--key", help="With --hub: your operator's Ed25519 key file (PEM), kept on your side."),
+    ] = None,
+    hub: Annotated[
+        str | None,
+        typer.Option("--hub", help="Sign on this hub (e.g. http://127.0.0.1:8000) with --key, not here."),
+    ] = None,
+    token: Annotated[
+        str | None,
+        typer.Option("--token", envvar="O2O_HUB_TOKEN", show_envvar=True, help="With --hub: your API token."),
     ] = None,
     passphrase_file: PassphraseFileOpt = None,
     passphrase_env: PassphraseEnvOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Sign a statement with the operator's key; the second signature creates the obligations."""
+    """Sign a statement with the operator's key; the second signature creates the obligations. With
+    --hub and --key: the statement is read from the hub, its digest checked here, signed here with your
+    key, and only the signature is sent (the hub never holds your key)."""
     secret = passphrase(passphrase_file, passphrase_env)
+    if hub is not None or key is not None:
+        _sign_on_hub(statement_id, operator, reviewed, key, hub, token, secret, json_out)
+        return
+    if operator is None:
+        raise ValidationError(
+            "say who signs: --as OPERATOR (its key in the workspace), or --hub URL --key FILE"
+        )
     result = statements.sign_statement(workspace(), statement_id, operator, secret, reviewed=reviewed)
     data = {"statement": result.statement_id, "operator": result.operator, "signature": result.signature,
             "complete": result.complete, "obligations": list(result.obligations)}  # fmt: skip
     if json_out:
         print_json(data)
     else:
-        state = (
-            f"complete, {len(result.obligations)} obligation(s)"
-            if result.complete
-            else "waiting for the other party"
+        console.print(
+            f"{operator} signed {statement_id}: {_signed_state(result.complete, result.obligations)}"
         )
-        console.print(f"{operator} signed {statement_id}: {state}")
+
+
+def _signed_state(complete: bool, obligations: tuple[str, ...]) -> str:
+    return f"complete, {len(obligations)} obligation(s)" if complete else "waiting for the other party"
+
+
+def _sign_on_hub(
+    statement_id: str, operator: str | None, reviewed: str | None, key: Path | None, hub: str | None,
+    token: str | None, secret: bytes | None, json_out: bool,
+) -> None:  # fmt: skip
+    from o2o.services import hub_client
+
+    if hub is None or key is None:
+        raise ValidationError("--hub URL and --key FILE go together: the hub's address and your key")
+    if operator is not None:
+        raise ValidationError("--as is for a key in the workspace; on a hub, your token says who signs")
+    with hub_client.HubClient(hub, token) as client:
+        done = hub_client.sign_statement(client, statement_id, key, secret, reviewed)
+    data = {"statement": done.statement, "operator": done.operator, "key_id": done.key_id,
+            "digest": done.digest, "signature": done.signature, "complete": done.complete,
+            "obligations": list(done.obligations), "hub": hub}  # fmt: skip
+    if json_out:
+        print_json(data)
+    else:
+        console.print(
+            f"{done.operator} signed {statement_id} on {hub} with key {done.key_id}: "
+            f"{_signed_state(done.complete, done.obligations)}",
+            soft_wrap=True, highlight=False, markup=False,
+        )  # fmt: skip
 
 
 @statement_app.command("list")

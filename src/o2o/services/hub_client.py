@@ -1,0 +1,185 @@
+"""An operator's client of a settlement hub: what it does over HTTP, with its own token and its own key.
+
+Signing a statement with a local key: the client reads the statement from the hub
+(`GET /api/v1/statements/{id}`: the canonical document and its digest), checks on its own side that the
+document hashes to the digest and is the document shown (and, when the signer names one, that the digest is
+the one it reviewed), signs the document's UTF-8 bytes with its Ed25519 key and sends `{key_id, signature,
+digest}` to `POST /api/v1/statements/{id}/signatures`; the hub verifies the signature against the key
+registered on the ledger. The private key never leaves the operator's side.
+
+A hub's refusal (an RFC 9457 problem) becomes the matching `O2OError` with the hub's own one-line detail;
+an unreachable hub, a non-JSON answer or an answer without the fields the API documents is one line too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import httpx
+
+from o2o.domain.errors import (
+    InvalidTransitionError,
+    NotFoundError,
+    O2OError,
+    SignatureError,
+    ValidationError,
+)
+from o2o.domain.identity import AuthenticationError, PermissionDeniedError
+from o2o.ledger.keys import HUB, Signer, read_private_key
+
+API = "/api/v1"
+TIMEOUT_S = 60.0
+# The hub's answer by status, as the domain's error (o2o.api's mapping, read the other way).
+_BY_STATUS: dict[int, type[O2OError]] = {
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: InvalidTransitionError,
+    422: ValidationError,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteSignature:
+    """A signature made here and accepted by the hub."""
+
+    statement: str
+    operator: str
+    key_id: str
+    digest: str
+    signature: str
+    complete: bool
+    obligations: tuple[str, ...]
+
+
+class HubClient:
+    """Calls to one hub with one bearer token (`transport`: e.g. an app served in-process, for tests)."""
+
+    def __init__(self, url: str, token: str | None, transport: httpx.BaseTransport | None = None) -> None:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValidationError(f"--hub {url!r}: expected the hub's address, e.g. http://127.0.0.1:8000")
+        if not token or not token.strip():
+            raise ValidationError("no API token: give --token TOKEN or set O2O_HUB_TOKEN")
+        self.url = url.rstrip("/")
+        headers = {"Authorization": f"Bearer {token.strip()}", "Accept": "application/json"}
+        self._http = httpx.Client(
+            base_url=self.url, headers=headers, timeout=TIMEOUT_S, transport=transport, follow_redirects=False
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> HubClient:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def get(self, path: str, params: Mapping[str, str | int] | None = None) -> Any:
+        """The JSON answer of `GET /api/v1{path}`."""
+        with self._call("GET", path):
+            response = self._http.get(API + path, params=params)
+        return self._json(response, path)
+
+    def post(self, path: str, body: Mapping[str, Any]) -> Any:
+        """The JSON answer of `POST /api/v1{path}` with the JSON `body`."""
+        with self._call("POST", path):
+            response = self._http.post(API + path, json=dict(body))
+        return self._json(response, path)
+
+    @contextmanager
+    def _call(self, method: str, path: str) -> Iterator[None]:
+        try:
+            yield
+        except httpx.TimeoutException:
+            raise ValidationError(f"--hub {self.url}: {method} {API}{path} timed out") from None
+        except httpx.HTTPError as exc:
+            reason = " ".join(str(exc).split()) or type(exc).__name__
+            raise ValidationError(f"--hub {self.url}: cannot reach the hub ({reason})") from None
+
+    def _json(self, response: httpx.Response, path: str) -> Any:
+        where = f"{response.request.method} {API}{path}"
+        try:
+            data = response.json()
+        except ValueError:
+            data = None
+        if response.is_success:
+            if data is None:
+                raise ValidationError(
+                    f"--hub {self.url}: {where} answered {response.status_code} without JSON"
+                )
+            return data
+        detail = data.get("detail") if isinstance(data, dict) else None
+        if not isinstance(detail, str):  # e.g. FastAPI's list of request validation errors
+            detail = json.dumps(detail) if detail is not None else response.reason_phrase
+        error = _BY_STATUS.get(response.status_code, O2OError)
+        if response.status_code == 422 and isinstance(data, dict) and "signature" in str(data.get("type")):
+            error = SignatureError
+        raise error(f"hub: {where}: {response.status_code} {' '.join(detail.split())}")
+
+
+def _field(data: Any, name: str, where: str) -> Any:
+    if not isinstance(data, dict) or name not in data:
+        raise ValidationError(f"hub: {where}: the answer has no {name!r}")
+    return data[name]
+
+
+def sign_statement(
+    client: HubClient,
+    statement_id: str,
+    key: Path,
+    passphrase: bytes | None = None,
+    reviewed: str | None = None,
+) -> RemoteSignature:
+    """Sign `statement_id` on the hub with the Ed25519 key in `key` (a PEM file of this side)."""
+    me = client.get("/me")
+    operator = str(_field(me, "operator", "GET /me"))
+    if operator == HUB:
+        raise PermissionDeniedError("the hub's administrator signs no statement: use an operator's token")
+    signer = _local_signer(key, operator, passphrase)
+    path = f"/statements/{quote(statement_id, safe='')}"
+    shown = client.get(path)
+    where = f"GET {API}{path}"
+    canonical, digest = _field(shown, "canonical", where), _field(shown, "digest", where)
+    if not isinstance(canonical, str) or not isinstance(digest, str):
+        raise ValidationError(f"hub: {where}: canonical and digest are not text")
+    actual = hashlib.sha256(canonical.encode()).hexdigest()
+    if actual != digest.lower():
+        raise SignatureError(
+            f"statement {statement_id}: the hub's document hashes to {actual}, not to the digest it gives "
+            f"({digest}); not signed"
+        )
+    if "document" in shown and json.loads(canonical) != shown["document"]:
+        raise SignatureError(
+            f"statement {statement_id}: the hub's canonical text is not the document it shows"
+        )
+    if reviewed is not None and reviewed.strip().lower() != actual:
+        raise InvalidTransitionError(
+            f"statement {statement_id} has changed: its digest is {actual}, you reviewed {reviewed.strip()}; "
+            f"review it again (`o2o hub statements` or GET {API}{path})"
+        )
+    signature = signer.sign(canonical.encode())
+    body = {"key_id": signer.key_id, "signature": signature, "digest": actual}
+    done = client.post(f"{path}/signatures", body)
+    obligations = _field(done, "obligations", f"POST {API}{path}/signatures")
+    return RemoteSignature(
+        statement_id, operator, signer.key_id, actual, signature, bool(_field(done, "complete", "POST")),
+        tuple(str(o) for o in obligations or ()),
+    )  # fmt: skip
+
+
+def _local_signer(key: Path, operator: str, passphrase: bytes | None) -> Signer:
+    """The operator's signer from its own key file (read as the workspace's keys are)."""
+    if key.is_dir():
+        raise ValidationError(f"--key {key}: is a folder, not a key file")
+    if not key.exists():
+        raise NotFoundError(f"--key {key}: no such file")
+    return read_private_key(key, operator, passphrase)
