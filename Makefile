@@ -9,7 +9,8 @@ STAMP := $(VENV)/.synced
 .PHONY: demo test lint fmt bench clean venv sysdeps anvil
 
 # From Debian, not PyPI: the fonts the PDF documents embed (DejaVu, with Cyrillic) and poppler's
-# pdftotext/pdftoppm/pdffonts that their tests read them with. Installed only when missing.
+# pdftotext/pdftoppm/pdffonts that their tests read them with; Chromium for the portal's browser tests
+# (Playwright drives it by its path: no browser download). Installed only when missing.
 FONT := /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf
 
 $(UV):
@@ -25,6 +26,7 @@ $(STAMP): $(UV) pyproject.toml uv.lock
 sysdeps:
 	@test -f $(FONT) || { apt-get update -qq && apt-get install -y --no-install-recommends fonts-dejavu-core; }
 	@command -v pdftotext >/dev/null || { apt-get update -qq && apt-get install -y --no-install-recommends poppler-utils; }
+	@test -x /usr/bin/chromium || { apt-get update -qq && apt-get install -y --no-install-recommends chromium; }
 
 venv: $(STAMP) sysdeps
 

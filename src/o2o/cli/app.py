@@ -89,7 +89,7 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "dispute": ("statements",),
     "payment": ("cycle",),
     "period": ("cycle",),
-    "hub": ("hub",),
+    "hub": ("hub", "hub_users"),
     "serve": ("serve",),
     "worker": ("worker",),
     "registry": ("registry",),

@@ -11,8 +11,8 @@ import typer
 from o2o.cli.context import workspace
 from o2o.domain.errors import ValidationError
 
-# The app factory, imported by uvicorn by name (the CLI and the API are siblings: neither imports the other).
-APP_FACTORY = "o2o.api.app:create_app"
+# The app factory (the API with the portal), imported by uvicorn by name: the CLI imports no entry layer.
+APP_FACTORY = "o2o.portal.app:create_hub"
 
 
 def serve(

@@ -1,0 +1,65 @@
+"""`o2o hub user …`: hub users who sign in to the portal with a password (kept only as an Argon2id hash).
+The password is read from a file (never from the command line, where other users of the host would see it)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from o2o.cli.context import workspace
+from o2o.cli.hub import JsonOpt, hub_app
+from o2o.cli.output import print_json, print_table
+from o2o.domain.errors import ValidationError
+
+user_app = typer.Typer(help="Hub users who sign in to the portal with a password.", no_args_is_help=True)
+
+
+def _password(path: Path) -> str:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValidationError(f"--password-file {path}: cannot read it ({exc})") from None
+    return text.rstrip("\r\n")
+
+
+@user_app.command("create")
+def user_create(
+    operator: Annotated[
+        str, typer.Option("--operator", help="The operator the user belongs to, or HUB for the hub's admin.")
+    ],
+    role: Annotated[
+        str, typer.Option("--role", help="viewer, analyst, signer (an operator's) or admin (HUB).")
+    ],
+    name: Annotated[str, typer.Option("--name", help="The user's sign-in name.")],
+    password_file: Annotated[
+        Path, typer.Option("--password-file", help="A file holding the password (its last newline dropped).")
+    ],
+    json_out: JsonOpt = False,
+) -> None:
+    """Make a portal user (or give an existing one a new password)."""
+    from o2o.services.portal_sign_in import create_user
+
+    made = create_user(workspace(), operator, role, name, _password(password_file))
+    if json_out:
+        print_json(made)
+        return
+    print(f"user {made['user']} ({made['role']} of {made['operator']}) signs in with that password")
+
+
+@user_app.command("list")
+def user_list(json_out: JsonOpt = False) -> None:
+    """Every hub user: operator, role, whether it has a password."""
+    from o2o.services.portal_sign_in import users
+
+    found = users(workspace())
+    if json_out:
+        print_json(found)
+        return
+    cols = ("user", "operator", "role", "password", "state")
+    print_table("hub users", cols, ([u[c] for c in cols] for u in found))
+
+
+def register(app: typer.Typer) -> None:
+    hub_app.add_typer(user_app, name="user")

@@ -1,0 +1,55 @@
+"""The portal's sign-in in the store: users by id, their password hashes, and the hub's named secrets.
+Reads and writes rows, never commits (the caller's unit of work does)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, delete, insert, select
+
+from o2o.domain.identity import Role
+from o2o.store import hub_tables as h
+from o2o.store import portal_tables as t
+from o2o.store.hub_repository import HubUser
+
+
+def _user(row: Any) -> HubUser:
+    return HubUser(
+        row["id"], row["name"], row["operator"], Role(row["role"]), row["created_at"], row["disabled_at"]
+    )
+
+
+class PortalRepository:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def user(self, user_id: str) -> HubUser | None:
+        row = self.conn.execute(select(h.hub_users).where(h.hub_users.c.id == user_id)).mappings().first()
+        return _user(row) if row else None
+
+    def users(self) -> list[HubUser]:
+        rows = self.conn.execute(select(h.hub_users).order_by(h.hub_users.c.name)).mappings()
+        return [_user(r) for r in rows]
+
+    def password_hash(self, user_id: str) -> str | None:
+        found = self.conn.execute(
+            select(t.portal_passwords.c.hash).where(t.portal_passwords.c.user_id == user_id)
+        ).scalar_one_or_none()
+        return None if found is None else str(found)
+
+    def users_with_password(self) -> set[str]:
+        return {str(u) for u in self.conn.execute(select(t.portal_passwords.c.user_id)).scalars()}
+
+    def set_password(self, user_id: str, hash_: str, when: datetime) -> None:
+        self.conn.execute(delete(t.portal_passwords).where(t.portal_passwords.c.user_id == user_id))
+        self.conn.execute(insert(t.portal_passwords).values(user_id=user_id, hash=hash_, set_at=when))
+
+    def secret(self, name: str) -> str | None:
+        found = self.conn.execute(
+            select(t.hub_secrets.c.value).where(t.hub_secrets.c.name == name)
+        ).scalar_one_or_none()
+        return None if found is None else str(found)
+
+    def add_secret(self, name: str, value: str, when: datetime) -> None:
+        self.conn.execute(insert(t.hub_secrets).values(name=name, value=value, created_at=when))
