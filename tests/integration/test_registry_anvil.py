@@ -207,3 +207,20 @@ def test_the_demo_on_evm_and_anchored_prints_the_central_figures_and_the_chains(
             assert chain["events"]["StatementRegistered"] >= 1 and chain["events"]["RoundRegistered"] == 1
         else:
             assert chain["events"] == {"HeadAnchored": 1}
+
+
+def test_compare_measures_the_three_backends_on_the_same_period(cli: Any) -> None:
+    r = cli("registry", "compare", "--cdrs", "2000", "--seed", "5", "--json")
+    assert r.code == 0, r.err
+    data = r.json()
+    central, anchored, evm = (data["backends"][b] for b in ("central", "anchored", "evm"))
+    assert all(b["verified"] for b in (central, anchored, evm))
+    n = central["registrations"]
+    assert 0 < n < data["ledger_entries"]  # the keys' own registrations are made by registering the keys
+    assert central["gas_per_period"] == 0 and central["transactions"] == 0
+    assert anchored["registrations"] == n and anchored["transactions"] == 1 and anchored["gas_per_period"] > 0
+    # every ledger registration a transaction, plus declarations and each participant's acceptance
+    assert evm["transactions"] == evm["registrations"] > n
+    assert evm["gas_per_registration"] > anchored["gas_per_registration"] > 0
+    for b in (central, anchored, evm):
+        assert b["seconds_to_register"] > 0 and b["latency_to_finality_s"] > 0 and b["storage_bytes"] > 0

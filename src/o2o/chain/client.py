@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 import requests
@@ -73,6 +73,7 @@ class Sent:
     block_hash: str
     gas_used: int
     receipt: TxReceipt
+    size: int = 0  # bytes of the signed transaction: what every node keeps in its blocks
 
 
 class ChainClient:
@@ -164,7 +165,7 @@ class ChainClient:
         out = []
         self._seen_head = 0
         for tx_hash, raw in pending:
-            sent = self._confirmed(tx_hash, raw)
+            sent = replace(self._confirmed(tx_hash, raw), size=len(raw))
             self.sent += 1
             self.gas_used += sent.gas_used
             if sent.receipt["status"] != 1:

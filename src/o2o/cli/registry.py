@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from o2o.cli.context import workspace
-from o2o.cli.output import console, print_json
+from o2o.cli.output import console, print_json, print_table
 from o2o.domain.errors import O2OError
 from o2o.services import registry as svc
 
@@ -111,6 +111,44 @@ def registry_verify(registry: RegistryOpt = None, json_out: JsonOpt = False) -> 
         raise RegistryMismatch(
             f"registry {report.mode} did not verify ({len(report.findings)} findings; {first})"
         )
+
+
+@registry_app.command("compare")
+def registry_compare(
+    cdrs: Annotated[int, typer.Option("--cdrs", help="Calls in the generated network.")] = 3000,
+    operators: Annotated[int, typer.Option("--operators", help="Operators in the generated network.")] = 3,
+    seed: Annotated[int, typer.Option("--seed", help="Generator seed.")] = 2026,
+    json_out: JsonOpt = False,
+) -> None:
+    """Run one period and register it on central, anchored and evm (a local anvil): the figures side by side."""
+    from o2o.config import Settings
+    from o2o.services.registry_compare import compare
+
+    home = Settings().home / "registry-compare"
+    with console.status("running the period and registering it on each backend"):
+        data = compare(home, cdrs=cdrs, operators=operators, seed=seed)
+    if json_out:
+        print_json(data)
+        return
+    rows = [
+        ("seconds to register the period", "seconds_to_register"),
+        ("registrations", "registrations"),
+        ("registrations per second", "registrations_per_s"),
+        ("latency to finality (s)", "latency_to_finality_s"),
+        ("gas per registration", "gas_per_registration"),
+        ("gas per period", "gas_per_period"),
+        ("transactions", "transactions"),
+        ("storage growth (bytes)", "storage_bytes"),
+        ("storage per registration (bytes)", "storage_bytes_per_registration"),
+        ("verified", "verified"),
+    ]
+    backends = data["backends"]
+    print_table(
+        f"registries compared: {data['operators']} operators, {data['cdrs']:,} calls, "
+        f"{data['ledger_entries']:,} ledger entries",
+        ["figure", *backends],
+        [[label, *(backends[b].get(key) for b in backends)] for label, key in rows],
+    )
 
 
 def register(app: typer.Typer) -> None:

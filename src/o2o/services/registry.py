@@ -153,6 +153,7 @@ class PublishReport:
     blocks: set[int] = field(default_factory=set)
     anchored_size: int | None = None
     seconds: float = 0.0
+    chain_bytes: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -164,6 +165,7 @@ class PublishReport:
             "blocks": len(self.blocks),
             "anchored_size": self.anchored_size,
             "seconds": round(self.seconds, 3),
+            "chain_bytes": self.chain_bytes,
         }
 
 

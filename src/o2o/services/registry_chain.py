@@ -114,6 +114,7 @@ def deploy(
         "chain_id": chain_id,
         "block": sent.block_number,
         "gas_used": sent.gas_used,
+        "size": sent.size,
         "hub": hub.address,
         "participants": founders,
     }
@@ -271,6 +272,7 @@ class _Batch:
                 self.report.registrations += 1
                 self.report.transactions += 1
                 self.report.gas_used += sent.gas_used
+                self.report.chain_bytes += sent.size
                 self.report.blocks.add(sent.block_number)
             self.calls = []
         if self.upto is not None and self.upto != self.cfg.published:
@@ -393,6 +395,7 @@ class AnchoredRegistry:
         )  # fmt: skip
         report.registrations = report.transactions = 1
         report.gas_used = sent.gas_used
+        report.chain_bytes = sent.size
         report.blocks.add(sent.block_number)
         report.anchored_size = head.tree_size
         cfg.anchored_at = now

@@ -71,9 +71,15 @@ def local_anvil() -> Iterator[str]:
 
 
 def chain_demo(
-    ws: Workspace, mode: str, url: str | None = None, chain_id: int = ANVIL_CHAIN_ID
+    ws: Workspace,
+    mode: str,
+    url: str | None = None,
+    chain_id: int = ANVIL_CHAIN_ID,
+    probe_latency: int = 0,
 ) -> dict[str, Any]:
-    """Chain keys for every party, the contract deployed, the ledger published and verified from the chain."""
+    """Chain keys for every party, the contract deployed, the ledger published and verified from the chain.
+    `probe_latency`: afterwards, time that many single registrations from sending to confirmation (they are
+    probes: registered after the verification, outside the workspace's record)."""
     from o2o.services.registry_chain import deploy
 
     with ws.uow() as uow:
@@ -87,6 +93,7 @@ def chain_demo(
         deployed = deploy(ws, url=node, chain_id=chain_id, mode=mode, dev_fund=url is None)
         published = publish(ws, mode, force=True)
         report = verify_registry(ws, mode)
+        latency = _probe(ws, probe_latency) if probe_latency else None
     return {
         "registry": mode,
         "node": "anvil (local)" if url is None else node,
@@ -96,11 +103,34 @@ def chain_demo(
         "gas_used": published.gas_used + int(deployed["gas_used"]),
         "blocks": len(published.blocks) + 1,
         "registrations": published.registrations,
+        "deploy_gas_used": int(deployed["gas_used"]),
+        "deploy_bytes": int(deployed["size"]),
         "seconds_to_register": round(published.seconds, 2),
+        "chain_bytes": published.chain_bytes + int(deployed["size"]),
+        "latency_to_finality_s": latency,
         "verified_from_chain": report.ok,
         "findings": [f.message for f in report.findings],
         "events": report.counts,
     }
+
+
+def _probe(ws: Workspace, samples: int) -> float:
+    """The median seconds from sending one registration to its confirmation."""
+    import statistics
+
+    from o2o.chain.settlement import SettlementContract
+    from o2o.services.registry_chain import _account, connect
+
+    cfg = RegistryConfig.load(ws)
+    contract = SettlementContract(connect(cfg), cfg.contract)
+    hub = _account(ws, HUB)
+    times = []
+    for i in range(samples):
+        key = os.urandom(32)
+        started = time.perf_counter()
+        contract.send(hub, "registerFact", key, key, key, f"probe.{i}".encode().ljust(32, b"\0"))
+        times.append(time.perf_counter() - started)
+    return round(statistics.median(times), 4)
 
 
 @contextmanager
