@@ -216,3 +216,57 @@ def test_the_hub_on_postgresql(postgres_hub: Hub, tmp_path: Path) -> None:
     assert hub.client.get("/ready").json() == {"status": "ready"}
     log = hub.client.get("/api/v1/admin/requests", headers=hub.auth("HUB", "admin")).json()
     assert any(x["status"] == 201 and x["operator"] == a for x in log)
+
+
+def test_an_operator_registers_its_key_through_the_hub(fresh_hub: Hub, tmp_path: Path) -> None:
+    from o2o.services.hub_keys import registration_message
+
+    hub = fresh_hub
+    _operators_keys_out(hub, tmp_path)
+    a = hub.parties[0]
+    admin = hub.auth("HUB", "admin")
+
+    def submit(signer: Signer, proof_by: Signer | None = None) -> Any:
+        proof = (proof_by or signer).sign(registration_message(a, signer.key_id, signer.public_key))
+        return hub.client.post("/api/v1/keys", headers=hub.auth(a, "signer"),
+                               json={"public_key": signer.public_key, "possession": proof})  # fmt: skip
+
+    # while ALFA has a valid key, a new one cannot be approved (it rotates instead); the admin rejects it
+    early = submit(Signer.generate(a))
+    assert early.status_code == 201 and early.json()["state"] == "pending"
+    refused = hub.client.post(f"/api/v1/admin/keys/{early.json()['id']}/approve", headers=admin)
+    assert "o2o keys rotate" in problem(refused, 409)["detail"]
+    no = hub.client.post(
+        f"/api/v1/admin/keys/{early.json()['id']}/reject", headers=admin, json={"reason": "rotate"}
+    )
+    assert (no.status_code, no.json()["state"], no.json()["reason"]) == (200, "rejected", "rotate")
+
+    assert hub.cli("keys", "revoke", a, "--reason", "lost with a laptop").code == 0
+    new = Signer.generate(a)
+    assert "did not sign its registration" in problem(submit(new, Signer.generate(a)), 422)["detail"]
+    viewer = hub.client.post("/api/v1/keys", headers=hub.auth(a, "viewer"),
+                             json={"public_key": new.public_key, "possession": "00" * 64})  # fmt: skip
+    problem(viewer, 403)
+    made = submit(new)
+    assert made.status_code == 201, made.text
+    request_id = made.json()["id"]
+    assert [k["id"] for k in hub.client.get("/api/v1/keys", headers=hub.auth(a, "viewer")).json()][
+        -1
+    ] == request_id
+    assert hub.client.get("/api/v1/keys", headers=hub.auth("GAMMA", "viewer")).json() == []
+    assert [k["id"] for k in hub.client.get("/api/v1/admin/keys?state=pending", headers=admin).json()] == [
+        request_id
+    ]
+    ok = hub.client.post(f"/api/v1/admin/keys/{request_id}/approve", headers=admin)
+    assert ok.status_code == 200, ok.text
+    assert ok.json()["state"] == "approved" and isinstance(ok.json()["ledger_seq"], int)
+    again = hub.client.post(f"/api/v1/admin/keys/{request_id}/approve", headers=admin)
+    assert "already approved" in problem(again, 409)["detail"]
+
+    # ALFA signs with the key the hub approved (and never held)
+    st = hub.client.get(f"/api/v1/statements/{hub.statement}", headers=hub.auth(a, "signer")).json()
+    signed = hub.client.post(f"/api/v1/statements/{hub.statement}/signatures", headers=hub.auth(a, "signer"),
+                             json={"key_id": new.key_id, "signature": new.sign(st["canonical"].encode())})  # fmt: skip
+    assert signed.status_code == 201, signed.text
+    r = hub.cli("ledger", "verify", "--store")
+    assert r.code == 0, r.out + r.err

@@ -103,6 +103,16 @@ def foreign(hub: Hub) -> dict[str, str]:
         json={"url": "http://127.0.0.1:9/hook", "secret": "s" * 32},
     )  # fmt: skip
     assert hook.status_code == 201, hook.text
+    from o2o.ledger.keys import Signer
+    from o2o.services.hub_keys import registration_message
+
+    key = Signer.generate(a)
+    asked = hub.client.post(
+        "/api/v1/keys", headers=hub.auth(a, "signer"),
+        json={"public_key": key.public_key,
+              "possession": key.sign(registration_message(a, key.key_id, key.public_key))},
+    )  # fmt: skip
+    assert asked.status_code == 201, asked.text
     job = hub.client.post(
         "/api/v1/reconcile-runs", headers=hub.auth("HUB", "admin"),
         json={"period": hub.period, "agreement": hub.agreement},
@@ -119,6 +129,7 @@ def foreign(hub: Hub) -> dict[str, str]:
         "webhook_id": hook.json()["id"],
         "job_id": job.json()["id"],
         "counterparty": a,
+        "request_id": asked.json()["id"],
     }
 
 
@@ -133,6 +144,7 @@ MISSING = {
     "webhook_id": "WH-NOT-HERE",
     "job_id": "JOB-NOT-HERE",
     "counterparty": "ZULU",
+    "request_id": "KRQ-NOT-HERE",
 }
 
 
@@ -169,8 +181,20 @@ def _request_parts(hub: Hub, method: str, path: str, values: dict[str, str]) -> 
         ("POST", "/api/v1/webhooks"): {"json": {"url": "http://127.0.0.1:9/gamma", "secret": "g" * 32}},
         ("POST", "/api/v1/reconcile-runs"): {"json": {"period": hub.period, "agreement": agreement}},
         ("POST", "/api/v1/netting-rounds"): {"json": {"period": hub.period}},
+        ("POST", "/api/v1/keys"): {"json": _outsider_key()},
+        ("POST", "/api/v1/admin/keys/{request_id}/reject"): {"json": {"reason": "no"}},
     }
     return table.get((method, path), {})
+
+
+def _outsider_key() -> dict[str, str]:
+    """A key GAMMA made on its side, with its proof of possession (GAMMA may submit its own key)."""
+    from o2o.ledger.keys import Signer
+    from o2o.services.hub_keys import registration_message
+
+    key = Signer.generate(OUTSIDER)
+    proof = key.sign(registration_message(OUTSIDER, key.key_id, key.public_key))
+    return {"public_key": key.public_key, "possession": proof}
 
 
 def _fill(path: str, values: dict[str, str]) -> str:

@@ -38,6 +38,7 @@ ROUTERS: Final[tuple[str, ...]] = (
     "accounts",
     "ledger",
     "admin",
+    "keys",
     "jobs",
     "declarations",
     "events",

@@ -234,3 +234,32 @@ class RequestLogLine(Open):
     token_id: str | None
     status: int
     outcome: str
+
+
+class KeyRequestIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    public_key: str = Field(min_length=64, max_length=64, description="The raw Ed25519 public key, hex.")
+    possession: str = Field(
+        min_length=128, max_length=128, description="The key's signature over its registration message, hex."
+    )
+
+
+class KeyRejectIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class KeyRequestOut(BaseModel):
+    id: str
+    operator: str
+    key_id: str
+    public_key: str
+    state: str
+    requested_by: str
+    requested_at: str | None
+    decided_by: str | None
+    decided_at: str | None
+    reason: str | None
+    ledger_seq: int | None

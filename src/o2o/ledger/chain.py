@@ -5,8 +5,9 @@ Invariants:
 - a key signs entries only after it is registered: `register_key` records the public key and appends a
   `key.registered` entry signed by that very key (proof of possession), so the ledger carries its key history;
 - a party has one valid key at a time: a second key comes only by `rotate_key` (signed by the old key,
-  co-signed by the hub) or after `revoke_key` (by the hub, with a reason); a rotated-out or revoked key signs
-  nothing more (see `key_history`);
+  co-signed by the hub) or after `revoke_key` (by the hub, with a reason); a party without a valid key may
+  also have one the hub approves (`approve_key`: the hub signs, the key's proof of possession in the entry);
+  a rotated-out or revoked key signs nothing more (see `key_history`);
 - co-signatures are checked against registered keys before an entry is appended;
 - appending costs one canonicalisation, one signature and amortised O(1) hashes (the tree is loaded once);
 - nothing here commits: the repository's unit of work does.
@@ -32,11 +33,13 @@ from o2o.ledger.entries import (
     make_entry,
 )
 from o2o.ledger.key_history import (
+    KEY_APPROVED,
     KEY_KINDS,
     KEY_REVOKED,
     KEY_ROTATED,
     KeyHistory,
     KeySpan,
+    possession_problem,
     rotation_message,
 )
 from o2o.ledger.keys import HUB, PublicKeyRecord, PublicKeyRing, Signer
@@ -220,6 +223,27 @@ class Ledger:
             raise NotFoundError(f"{operator} has no valid key to revoke")
         payload = {"operator": operator, "key_id": active.key_id, "reason": reason.strip()}
         return self.append(KEY_REVOKED, operator, payload, hub)
+
+    def approve_key(self, hub: Signer, record: PublicKeyRecord, possession: str) -> LedgerEntry:
+        """Record a party's first key (or its next after a revocation) that the party submitted with a proof
+        of possession and the hub approved: the hub signs the entry, which carries the proof."""
+        if hub.operator != HUB:
+            raise SignatureError(f"keys are approved by {HUB}, not by {hub.operator}")
+        if record.operator == HUB:
+            raise SignatureError("the hub's own key is generated where it runs, not approved")
+        history = self.key_history()
+        active = history.active(record.operator)
+        if active is not None:
+            raise AlreadyExistsError(_replace_hint(active))
+        if history.span(record.operator, record.key_id) is not None:
+            raise SignatureError(f"the key {record.key_id} of {record.operator} was retired: make a new one")
+        problem = possession_problem(record.operator, record.key_id, record.public_key, possession)
+        if problem is not None:
+            raise SignatureError(problem)
+        payload = {**record.to_dict(), "possession": possession}
+        entry = self.append_many([Fact(KEY_APPROVED, record.operator, payload, hub)])[0]
+        self._add_key(record)
+        return entry
 
     def _add_key(self, record: PublicKeyRecord) -> None:
         keys = self.keyring()

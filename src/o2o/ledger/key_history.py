@@ -7,6 +7,9 @@ Three kinds of entry change a party's keys:
   key vouches for the new key's id and public key), with `possession` the new key's signature over
   `rotation_message(...)` and a co-signature of the hub (unless the hub rotates its own key);
 - `key.revoked` `{operator, key_id, reason}`, signed by the hub, with a reason.
+- `key.approved` `{operator, key_id, public_key, possession}`, signed by the hub: a party's first key (or its
+  next after a revocation) that the party submitted to the hub (which never holds the private key) and the
+  hub's admin approved; `possession` is the new key's signature over `registration_message(...)`.
 
 Invariants:
 - a party has at most one valid key at a time; a second `key.registered` while one is valid is unauthorised;
@@ -26,8 +29,28 @@ from o2o.ledger.keys import HUB, PublicKeyRecord, PublicKeyRing
 
 KEY_ROTATED = "key.rotated"
 KEY_REVOKED = "key.revoked"
-KEY_KINDS = (KEY_REGISTERED, KEY_ROTATED, KEY_REVOKED)
+KEY_APPROVED = "key.approved"
+KEY_KINDS = (KEY_REGISTERED, KEY_ROTATED, KEY_REVOKED, KEY_APPROVED)
 ROTATION_CONTEXT = b"o2o-ledger/key-rotation/v1\n"
+REGISTRATION_CONTEXT = b"o2o-ledger/key-registration/v1\n"
+
+
+def registration_message(operator: str, key_id: str, public_key: str) -> bytes:
+    """What a new key signs when its party submits it to the hub: that it is this party's key."""
+    return REGISTRATION_CONTEXT + canonical_json(
+        {"operator": operator, "key_id": key_id, "public_key": public_key}
+    )
+
+
+def possession_problem(operator: str, key_id: str, public_key: str, possession: str) -> str | None:
+    """Why `possession` does not prove that the key (operator, key_id, public_key) signed its registration."""
+    try:
+        ring = PublicKeyRing([PublicKeyRecord(operator, key_id, public_key)])
+    except (ValidationError, ValueError):
+        return f"the public key of {operator} does not match its key id {key_id}"
+    if not ring.verify(operator, key_id, possession, registration_message(operator, key_id, public_key)):
+        return f"the key {key_id} of {operator} did not sign its registration"
+    return None
 
 
 def rotation_message(operator: str, old_key_id: str, key_id: str, public_key: str) -> bytes:
@@ -71,6 +94,8 @@ class KeyChange:
     def describe(self) -> str:
         if self.change == "rotated":
             return f"entry {self.seq}: key of {self.operator} rotated from {self.old_key_id} to {self.key_id}"
+        if self.change == "approved":
+            return f"entry {self.seq}: key {self.key_id} of {self.operator} approved by the hub"
         if self.change == "revoked":
             return f"entry {self.seq}: key {self.key_id} of {self.operator} revoked by the hub: {self.reason}"
         return f"entry {self.seq}: key {self.key_id} of {self.operator} registered"
@@ -111,6 +136,8 @@ class KeyHistory:
             return self._rotated(entry, operator, payload)
         if entry.kind == KEY_REVOKED:
             return self._revoked(entry, operator, str(payload.get("key_id", "")), payload.get("reason"))
+        if entry.kind == KEY_APPROVED:
+            return self._approved(entry, operator, payload)
         return None
 
     def _start(self, operator: str, key_id: str, seq: int) -> None:
@@ -137,6 +164,30 @@ class KeyHistory:
                 "was valid, without a rotation or a revocation"
             )
         return None
+
+    def _approved(self, entry: LedgerEntry, operator: str, payload: dict[str, Any]) -> str | None:
+        fields = [payload.get(name) for name in ("key_id", "public_key", "possession")]
+        texts = [value for value in fields if isinstance(value, str)]
+        if len(texts) != len(fields):
+            return f"entry {entry.seq}: a key approval lacks key_id, public_key or possession"
+        key_id, public, possession = texts
+        seq, known, active = entry.seq, self.span(operator, key_id), self.active(operator)
+        problem: str | None = None
+        if entry.actor != HUB:
+            problem = f"entry {seq}: key {key_id} of {operator} approved by {entry.actor}, not by the hub"
+        elif known is not None:
+            problem = f"entry {seq}: key {key_id} of {operator} was registered before"
+        elif active is not None:
+            problem = (
+                f"entry {seq}: a new key {key_id} approved for {operator} while key {active.key_id} "
+                "was valid, without a rotation or a revocation"
+            )
+        elif (why := possession_problem(operator, key_id, public, possession)) is not None:
+            problem = f"entry {seq}: {why}"
+        if known is None:
+            self._start(operator, key_id, seq)
+        self.changes.append(KeyChange("approved", operator, key_id, seq))
+        return problem
 
     def _rotated(self, entry: LedgerEntry, operator: str, payload: dict[str, Any]) -> str | None:
         fields = [payload.get(name) for name in ("old_key_id", "key_id", "public_key", "possession")]
