@@ -45,7 +45,7 @@ HOME = """imsi,start_time,duration_s,volume,service,visited
 262011234567890,2026-10-02T12:00:02Z,60,,MOC,GBRAL
 262011234567890,2026-10-02T14:10:00+02:00,118,,moc,GBRAL
 262019876543210,2026-10-02T12:30:00Z,600,2097152,data,GBRAL
-262011234567890,2026-10-02T12:40:01Z,0,,SMS-MO,GBRAL
+262011234567890,2026-10-02T12:40:01Z,,,SMS-MO,GBRAL
 262011234567890,2026-10-02T15:00:00Z,45,,MOC,GBRAL
 262011234567890,2026-10-02T15:00:00Z,45,,MOC,FRAF1
 """
@@ -86,7 +86,10 @@ def test_home_records_against_the_visited_operators_tap(cli: Any, tmp_path: Path
     assert (moc["only_ours"], moc["only_theirs"]) == (1, 0)
     assert (m["MTC"]["ours"], m["MTC"]["only_theirs"]) == (0, 1)
     assert (m["GPRS"]["matched"], m["GPRS"]["exact"]) == (1, 1)
-    assert m["SMS MO"]["matched"] == 1
+    assert (m["SMS MO"]["matched"], m["SMS MO"]["exact"]) == (
+        1,
+        1,
+    )  # no duration in the home file: none compared
     pairs = duckdb.execute(
         "SELECT ours_line, theirs_record_id, time_gap_s, duration_gap_s, class FROM read_parquet(?) ORDER BY ours_line",
         [str(tmp_path / "out" / "moc" / "matches.parquet")],

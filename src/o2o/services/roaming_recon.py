@@ -85,6 +85,8 @@ class _Side:
     def add(self, service: str, home: str, visited: str, row: tuple[str, str, int, int | None, int]) -> None:
         """A record: (record id, IMSI, start epoch, duration, volume)."""
         record_id, imsi, start, duration, volume = row
+        if UNITS[service] == "SMS":
+            duration = 0  # a short message has no duration to agree on (either side may leave it out)
         writer = self.writers.get(service)
         if writer is None:
             fh = (self.folder / f"{self.name}-{_slug(service)}.csv").open("w", newline="", encoding="utf-8")
