@@ -46,7 +46,7 @@ def test_the_contracts_are_declared_and_the_source_keeps_them() -> None:
     }
     installed = {import_name.get(d, d) for d in distributions}
     assert installed == set(contracts["domain-stdlib-only"]["forbidden_modules"])
-    assert contracts["layers"]["layers"][0] == "cli | api"
+    assert contracts["layers"]["layers"][0] == "cli | portal"
     assert contracts["cli-calls-services"]["source_modules"] == ["o2o.cli", "o2o.api"]
     assert contracts["layers"]["layers"][-1] == "domain"
     assert "lint-imports" in (ROOT / "Makefile").read_text(encoding="utf-8")
@@ -63,13 +63,13 @@ PLANTED = [
     (
         "cli/net.py",
         "def _solve_directly() -> None:\n    from o2o.netting import net_obligations  # noqa: F401\n",
-        "The CLI and the API call services",
+        "The CLI, the API and the portal call services",
         "o2o.cli.net -> o2o.netting",
     ),
     (
         "api/routes/ledger.py",
         "def _head_directly() -> None:\n    from o2o.store.uow import UnitOfWork  # noqa: F401\n",
-        "The CLI and the API call services",
+        "The CLI, the API and the portal call services",
         "o2o.api.routes.ledger -> o2o.store.uow",
     ),
     ("api/app.py", "import o2o.cli.app\n", "Layers", "o2o.api.app -> o2o.cli.app"),
