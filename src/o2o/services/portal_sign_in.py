@@ -26,7 +26,14 @@ from sqlalchemy.exc import IntegrityError
 
 from o2o.bootstrap import Workspace
 from o2o.domain.errors import NotFoundError, ValidationError
-from o2o.domain.identity import HUB_NAME, Actor, AuthenticationError, Role, check_membership
+from o2o.domain.identity import (
+    HUB_NAME,
+    Actor,
+    AuthenticationError,
+    PermissionDeniedError,
+    Role,
+    check_membership,
+)
 from o2o.services.hub_identity import authenticate
 from o2o.store.hub_repository import HubUser
 from o2o.store.portal_repository import PortalRepository
@@ -193,7 +200,8 @@ def csrf_token(ws: Workspace, session: Session) -> str:
 
 def check_csrf(ws: Workspace, session: Session, given: str | None) -> None:
     if not given or not hmac.compare_digest(given, csrf_token(ws, session)):
-        raise AuthenticationError("the form's CSRF token is missing or not this session's: reload the page")
+        # A cross-site form carries no token of this session: refused (403), nothing done.
+        raise PermissionDeniedError("the form's CSRF token is missing or not this session's: reload the page")
 
 
 def users(ws: Workspace) -> list[dict[str, str]]:

@@ -1,0 +1,277 @@
+"""The portal's pages through HTTP as a browser sends it (TestClient over `create_hub()`): sign-in (token and
+Argon2id password), the session cookie and CSRF, every page of a settled month, the figures beside the API's,
+and the forms of a dispute, a signature and a payment acting through the same services."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+
+from portal_client import csrf_of, portal_of, post_form, sign_in, signed_in
+
+from conftest import Hub
+from o2o.ledger.keys import read_private_key
+
+PAGES = ("/", "/disputes", "/netting", "/accounts", "/ledger", "/jobs")
+
+
+def test_signed_out_pages_redirect_to_login(hub: Hub) -> None:
+    client = portal_of(hub)
+    for path in (*PAGES, "/admin", f"/statements/{hub.statement}", f"/disputes/{hub.disputes[0]}"):
+        r = client.get(path, follow_redirects=False)
+        assert r.status_code == 303, path
+        assert r.headers["location"].startswith("/login?next=" + path.split("?")[0]), r.headers["location"]
+    r = client.post(f"/disputes/{hub.disputes[0]}/accept", data={"csrf": "x"}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].startswith("/login")
+    # a forged cookie is no session
+    client.cookies.set("o2o_session", "eyJ1IjoidXNyX3gifQ.bm90LWEtc2lnbmF0dXJl")
+    assert client.get("/", follow_redirects=False).status_code == 303
+
+
+def test_token_sign_in_sets_a_strict_session_cookie_and_returns_to_next(hub: Hub) -> None:
+    client = portal_of(hub)
+    page = client.get("/login?next=/disputes")
+    assert 'name="next" value="/disputes"' in page.text
+    r = client.post(
+        "/login",
+        data={"csrf": csrf_of(page.text), "token": hub.tokens[("ALFA", "viewer")], "next": "/disputes"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303 and r.headers["location"] == "/disputes"
+    cookie = r.headers["set-cookie"].lower()
+    assert "o2o_session=" in cookie and "httponly" in cookie and "samesite=lax" in cookie
+    assert "alfa-viewer" in client.get("/").text
+    # signing out ends the session
+    r = post_form(client, "/", "/logout", {})
+    assert r.status_code == 303 and r.headers["location"] == "/login"
+    assert client.get("/", follow_redirects=False).status_code == 303
+
+
+def test_open_redirects_and_forged_sign_in_forms_are_refused(hub: Hub) -> None:
+    client = portal_of(hub)
+    page = client.get("/login?next=//evil.example/x")
+    assert 'name="next" value="/"' in page.text
+    # a sign-in form posted from elsewhere has no matching double-submit cookie
+    other = portal_of(hub)
+    r = other.post("/login", data={"csrf": csrf_of(page.text), "token": hub.tokens[("ALFA", "viewer")]})
+    assert r.status_code == 400 and "expired" in r.text
+    assert "o2o_session" not in r.headers.get("set-cookie", "")
+
+
+def test_password_users_sign_in_with_argon2id_hashes_only(hub: Hub, tmp_path: Path) -> None:
+    secret = "a long enough pass phrase"
+    (tmp_path / "pw").write_text(secret + "\n")
+    r = hub.cli("hub", "user", "create", "--operator", "BRAVO", "--role", "analyst", "--name", "bea",
+                "--password-file", tmp_path / "pw", "--json")  # fmt: skip
+    assert r.code == 0, r.err
+    assert r.json()["user"] == "bea" and r.json()["role"] == "analyst"
+    db = b"".join(f.read_bytes() for f in hub.home.glob("o2o.sqlite*"))  # the database and its WAL
+    assert secret.encode() not in db and b"$argon2id$" in db
+    client = portal_of(hub)
+    bad = sign_in(client, name="bea", password="not the password at all")
+    assert bad.status_code == 401 and "not right" in bad.text
+    unknown = sign_in(client, name="nobody", password="not the password at all")
+    assert unknown.status_code == 401 and unknown.text.count("not right") == bad.text.count("not right")
+    ok = sign_in(client, name="bea", password=secret, tz="Asia/Tokyo")
+    assert ok.status_code == 303
+    home = client.get("/")
+    assert "bea · BRAVO · analyst" in home.text and "Asia/Tokyo" in home.text
+    listed = hub.cli("hub", "user", "list", "--json").json()
+    assert {"user": "bea", "password": "yes"}.items() <= next(u for u in listed if u["user"] == "bea").items()
+    (tmp_path / "short").write_text("short\n")
+    r = hub.cli("hub", "user", "create", "--operator", "BRAVO", "--role", "analyst", "--name", "bo",
+                "--password-file", tmp_path / "short")  # fmt: skip
+    assert r.code != 0 and "fewer than 12" in r.err and "Traceback" not in r.err
+
+
+def _cells(html: str, testid: str) -> list[list[str]]:
+    table = html.split(f'data-testid="{testid}"', 1)[1].split("</table>", 1)[0]
+    rows = re.findall(r"<tr[^>]*>(.*?)</tr>", table.split("<tbody>", 1)[1], re.S)
+    return [[re.sub(r"<[^>]+>", " ", c).split() for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
+            for row in rows]  # type: ignore[misc]  # fmt: skip
+
+
+def test_this_month_shows_each_service_with_both_figures_from_the_callers_side(hub: Hub) -> None:
+    st = hub.client.get(f"/api/v1/statements/{hub.statement}", headers=hub.auth("BRAVO", "viewer")).json()
+    lines = {ln["service"]: ln for ln in st["lines"]}
+    page = signed_in(hub, "BRAVO", "viewer").get(f"/?period={hub.period}")
+    assert page.status_code == 200
+    rows = _cells(page.text, "month")
+    assert len(rows) == len(lines)
+    for cells in rows:
+        service = cells[1][0]
+        line = lines[service]
+        ours_is_provider = line["provider"] == "BRAVO"
+        ours = line["provider_amount"] if ours_is_provider else line["customer_amount"]
+        theirs = line["customer_amount"] if ours_is_provider else line["provider_amount"]
+        assert cells[5] == [f"{float(ours):,.2f}"], (service, cells)  # GBP: two minor units
+        assert cells[6] == [f"{float(theirs):,.2f}"], (service, cells)
+        assert cells[2] == ["netted"]
+        assert "BRAVO" in cells[9] and "ALFA" in cells[9]  # both signatures
+    assert '<td class="num">' in page.text  # amounts right-aligned
+    # sorting and filters
+    by_diff = _cells(signed_in(hub, "BRAVO", "viewer").get(f"/?period={hub.period}&sort=difference&desc=1").text,
+                     "month")  # fmt: skip
+    diffs = [abs(float(r[7][0].replace(",", ""))) for r in by_diff if r[7][0] != "—"]
+    assert diffs == sorted(diffs, reverse=True)
+    none = signed_in(hub, "BRAVO", "viewer").get(f"/?period={hub.period}&state=open")
+    assert "No cycle of yours" in none.text
+
+
+def test_every_page_of_a_settled_month_renders_for_each_role(hub: Hub) -> None:
+    for role in ("viewer", "analyst", "signer"):
+        client = signed_in(hub, "ALFA", role)
+        for path in (*PAGES, f"/statements/{hub.statement}", f"/disputes/{hub.disputes[0]}", "/netting"):
+            r = client.get(path)
+            assert r.status_code == 200, (role, path, r.text[:300])
+            assert r.text.count("<h1") == 1, path
+            assert "Content-Security-Policy" in r.headers
+        assert client.get("/admin").status_code == 403
+    admin = signed_in(hub, "HUB", "admin")
+    page = admin.get("/admin")
+    assert page.status_code == 200 and 'data-testid="users"' in page.text and "alfa-viewer" in page.text
+    assert admin.get("/accounts").status_code == 403  # the hub has no books of its own
+
+
+def test_statement_page_shows_document_digest_and_verified_signatures(hub: Hub) -> None:
+    page = signed_in(hub, "ALFA", "viewer").get(f"/statements/{hub.statement}")
+    st = hub.client.get(f"/api/v1/statements/{hub.statement}", headers=hub.auth("ALFA", "viewer")).json()
+    assert st["digest"] in page.text
+    assert hashlib.sha256(st["canonical"].encode()).hexdigest() == st["digest"]
+    sigs = page.text.split('data-testid="signatures"', 1)[1].split("</ul>", 1)[0]
+    assert sigs.count("verified") == 2 and "does not verify" not in sigs
+
+
+def test_drill_down_charts_days_over_tolerance_and_lists_records_as_csv(hub: Hub) -> None:
+    ev = hub.client.get(
+        f"/api/v1/statements/{hub.statement}/evidence", headers=hub.auth("ALFA", "viewer")
+    ).json()
+    line = max(ev["lines"], key=lambda ln: ln["records_total"])
+    client = signed_in(hub, "ALFA", "viewer")
+    url = f"/statements/{hub.statement}/lines/{line['service']}"
+    page = client.get(url)
+    assert page.status_code == 200
+    days = line["figures"]["days_over_tolerance"]
+    assert page.text.count('class="bar-pos"') + page.text.count('class="bar-neg"') == len(days)
+    offset = line["figures"]["match"]["clock_offset_s"]
+    assert re.search(rf'data-testid="clock-offset">{offset} s', page.text)
+    csv_all = client.get(url + "/records.csv")
+    assert csv_all.headers["content-type"].startswith("text/csv")
+    assert len(csv_all.text.strip().splitlines()) == 1 + len(line["records"])
+    day = line["records"][0]["day"]
+    csv_day = client.get(url + f"/records.csv?day={day}").text.strip().splitlines()
+    assert len(csv_day) == 1 + sum(1 for r in line["records"] if r["day"] == day)
+    assert all(f",{day}," in f",{row}," for row in csv_day[1:])
+
+
+def test_ledger_entry_is_verified_through_its_inclusion_proof(hub: Hub) -> None:
+    client = signed_in(hub, "ALFA", "viewer", tz="Europe/Berlin")
+    ledger = client.get("/ledger")
+    seqs = [int(s) for s in re.findall(r'href="/ledger/entries/(\d+)"', ledger.text)]
+    assert seqs
+    assert "CET" in ledger.text  # times in the user's zone
+    page = client.get(f"/ledger/entries/{seqs[0]}")
+    verdict = page.text.split('data-testid="verdict">', 1)[1].split("</p>", 1)[0]
+    assert verdict.startswith("Verified")
+    assert page.text.count("✔") == 3
+
+
+def test_netting_page_shows_own_obligations_setoffs_and_payments(hub: Hub) -> None:
+    page = signed_in(hub, "ALFA", "viewer").get(f"/netting?period={hub.period}")
+    obligations = hub.client.get("/api/v1/obligations", headers=hub.auth("ALFA", "viewer")).json()
+    for o in obligations:
+        assert o["id"] in page.text
+    assert page.text.count("<svg") == 2
+    payments = hub.client.get("/api/v1/payments", headers=hub.auth("ALFA", "viewer")).json()
+    for p in payments:
+        assert p["id"] in page.text
+    # an operator sees its own position, not the round-wide totals summed over other pairs
+    figures = page.text.split('data-testid="round-figures"', 1)[1].split("</dl>", 1)[0]
+    assert "ALFA's position" in figures and "BRAVO's position" not in figures and "Gross" not in figures
+    admin = signed_in(hub, "HUB", "admin").get(f"/netting?period={hub.period}").text
+    assert "Gross" in admin and "Net internal debt" in admin
+
+
+def test_csrf_token_is_required_on_every_form(fresh_hub: Hub) -> None:
+    hub = fresh_hub
+    client = signed_in(hub, "ALFA", "analyst")
+    d = hub.disputes[0]
+    for data in ({}, {"csrf": "forged"}):
+        r = client.post(f"/disputes/{d}/proposals", data={**data, "split": "1"}, follow_redirects=False)
+        assert r.status_code == 403 and "CSRF" in r.text
+    # another session's token does not do either
+    other = signed_in(hub, "ALFA", "analyst")
+    foreign = csrf_of(other.get(f"/disputes/{d}").text)
+    r = client.post(f"/disputes/{d}/proposals", data={"csrf": foreign, "split": "1"}, follow_redirects=False)
+    assert r.status_code == 403
+    shown = hub.client.get(f"/api/v1/disputes/{d}", headers=hub.auth("ALFA", "viewer")).json()
+    assert shown["proposals"] == []
+
+
+def _settle_disputes_in_pages(hub: Hub) -> None:
+    provider_of = {d: hub.client.get(f"/api/v1/disputes/{d}", headers=hub.auth("ALFA", "viewer")).json()
+                   for d in hub.disputes}  # fmt: skip
+    for d, shown in provider_of.items():
+        prov = signed_in(hub, shown["provider"], "analyst")
+        r = post_form(prov, f"/disputes/{d}", f"/disputes/{d}/proposals", {"split": "1", "note": "halves"})
+        assert r.status_code == 303, r.text
+        cust = signed_in(hub, shown["customer"], "analyst")
+        page = cust.get(f"/disputes/{d}")
+        assert "Their proposal" in page.text and "halves" in page.text
+        r = post_form(cust, f"/disputes/{d}", f"/disputes/{d}/accept", {})
+        assert r.status_code == 303
+        after = hub.client.get(f"/api/v1/disputes/{d}", headers=hub.auth("ALFA", "viewer")).json()
+        assert after["state"] == "resolved" and after["resolved_amount"] == shown["split_offer"]
+
+
+def _signature_file(hub: Hub, operator: str, tmp: Path) -> tuple[str, bytes]:
+    st = hub.client.get(f"/api/v1/statements/{hub.statement}", headers=hub.auth(operator, "signer")).json()
+    signer = read_private_key(hub.home / "keys" / f"{operator}.pem", operator)
+    return signer.key_id, signer.sign(st["canonical"].encode()).encode()
+
+
+def test_disputes_resolved_and_statement_signed_through_the_pages(fresh_hub: Hub, tmp_path: Path) -> None:
+    hub = fresh_hub
+    # a viewer has no dispute form, and posting one is refused
+    viewer = signed_in(hub, "ALFA", "viewer")
+    d = hub.disputes[0]
+    assert "/proposals" not in viewer.get(f"/disputes/{d}").text
+    assert post_form(viewer, f"/disputes/{d}", f"/disputes/{d}/proposals", {"split": "1"}).status_code == 403
+    _settle_disputes_in_pages(hub)
+    url = f"/statements/{hub.statement}"
+    for operator in hub.parties:
+        signer = signed_in(hub, operator, "signer")
+        page = signer.get(url)
+        assert "Sign as" in page.text
+        key_id, signature = _signature_file(hub, operator, tmp_path)
+        # a tampered signature is refused with the reason, nothing stored
+        bad = signature[:-2] + (b"00" if signature[-2:] != b"00" else b"11")
+        r = post_form(signer, url, f"{url}/signatures", {"key_id": key_id},
+                      files={"signature_file": ("sig.hex", bad)})  # fmt: skip
+        assert r.status_code == 422 and "does not verify" in r.text
+        r = post_form(signer, url, f"{url}/signatures", {"key_id": key_id},
+                      files={"signature_file": ("sig.hex", signature)})  # fmt: skip
+        assert r.status_code == 303, r.text
+        assert "was verified" in signer.get(r.headers["location"]).text
+    st = hub.client.get(f"/api/v1/statements/{hub.statement}", headers=hub.auth("ALFA", "viewer")).json()
+    assert st["state"] == "signed" and {s["operator"] for s in st["signatures"]} == set(hub.parties)
+
+
+def test_payee_confirms_a_payment_on_the_netting_page(fresh_hub: Hub, tmp_path: Path) -> None:
+    hub = fresh_hub
+    _settle_disputes_in_pages(hub)
+    for op in hub.parties:
+        assert hub.cli("statement", "sign", hub.statement, "--as", op).code == 0
+    assert hub.cli("net", "run", "--period", hub.period, "--mode", "direct").code == 0
+    (pay,) = hub.client.get("/api/v1/payments", headers=hub.auth("ALFA", "viewer")).json()
+    payer = signed_in(hub, pay["payer"], "signer")
+    assert "Bank reference" not in payer.get(f"/netting?period={hub.period}").text  # only the payee confirms
+    payee = signed_in(hub, pay["payee"], "signer")
+    url = f"/netting?period={hub.period}"
+    r = post_form(
+        payee, url, f"/payments/{pay['id']}/confirm", {"reference": "BANK-REF-1", "period": hub.period}
+    )
+    assert r.status_code == 303
+    after = hub.client.get("/api/v1/payments", headers=hub.auth("ALFA", "viewer")).json()[0]
+    assert after["status"] == "confirmed" and after["reference"] == "BANK-REF-1"
