@@ -81,6 +81,13 @@ class Server:
                 time.sleep(0.1)
         sys.exit("o2o serve did not start")
 
+    def peak_rss_mb(self) -> float:
+        """The server's peak resident memory so far (Linux: VmHWM)."""
+        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+        return float("nan")
+
     def stop(self) -> None:
         self.proc.terminate()
         self.proc.wait(60)
@@ -213,6 +220,7 @@ def upload_vs_local(tmp: Path, rows: int) -> None:
         r = httpx.post(f"{server.url}/api/v1/declarations", params=params, content=chunks(path),
                        headers={"Authorization": f"Bearer {tok}", "Content-Type": "text/csv"}, timeout=3600)  # fmt: skip
         upload = time.perf_counter() - started
+        server_rss = server.peak_rss_mb()
     finally:
         server.stop()
     if r.status_code != 201:
@@ -223,6 +231,9 @@ def upload_vs_local(tmp: Path, rows: int) -> None:
         f"  local `o2o usage import`   {local.seconds:8.2f} s   ({decl['rows'] / local.seconds:,.0f} rows/s)"
     )
     print(f"  POST /api/v1/declarations  {upload:8.2f} s   ({decl['rows'] / upload:,.0f} rows/s)")
+    print(
+        f"  peak RSS: local import {local.peak_rss_mb:,.0f} MB, hub server {server_rss:,.0f} MB (the body is spooled to disk)"
+    )
     print(f"  ratio upload/local: {upload / local.seconds:.2f}x (goal within 1.3x); rows {r.json()['rows']:,}, "
           f"rejected {r.json()['rejected']}")  # fmt: skip
 

@@ -30,6 +30,8 @@ from o2o.store.uow import UnitOfWork
 # (with a cursor past them), so one call never reads the whole ledger.
 SCAN_LIMIT = 5000
 MAX_PAGE = 1000
+# The highest cursor: a ledger position is a 64-bit integer in the store, and the feed reads from after + 1.
+MAX_POSITION = (1 << 62) - 1
 _PERIOD_AFTER = re.compile(r"\d{4}-\d{2}(-|$)")
 # Who did it through the hub (user and token ids) is the acting operator's business, not its counterparty's.
 _PRIVATE = ("by_user", "by_token")
@@ -162,8 +164,8 @@ def _entries(uow: UnitOfWork, start: int) -> Iterable[LedgerEntry]:
 def list_events(ws: Workspace, actor: Actor, after: int = -1, limit: int = 100) -> EventPage:
     """`GET /api/v1/events?after=N`: the caller's events after the entry `after` (-1: from the start)."""
     actor.require(Permission.READ)
-    if after < -1:
-        raise ValidationError(f"after: {after} is not a ledger position (-1 or more)")
+    if not -1 <= after <= MAX_POSITION:
+        raise ValidationError(f"after: {after} is not a ledger position (-1 to {MAX_POSITION})")
     if not 1 <= limit <= MAX_PAGE:
         raise ValidationError(f"limit: {limit} is not between 1 and {MAX_PAGE}")
     with ws.uow() as uow:

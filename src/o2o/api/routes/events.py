@@ -20,7 +20,9 @@ router = APIRouter(tags=["events"], responses=responses(401, 403))
 def list_events(
     actor: Reader,
     ws: WS,
-    after: int = Query(default=-1, ge=-1, description="The last seq seen (-1: from the start)."),
+    after: int = Query(
+        default=-1, ge=-1, le=events.MAX_POSITION, description="The last seq seen (-1: from the start)."
+    ),
     limit: int = Query(default=100, ge=1, le=events.MAX_PAGE),
 ) -> Any:
     """What happened to the caller's agreements after the cursor, oldest first."""
