@@ -69,4 +69,10 @@ KNOWN_SERVICES: tuple[str, ...] = tuple(s.name for s, _ in _SERVICES)
 
 def canonical(name: str) -> RoamingService | None:
     """The service a request's name means ("SMSMO", "sms-mo" and "SMS MO" are one), or None if unknown."""
-    return _BY_KEY.get(_key(name))
+    found = _SEEN.get(name)
+    if found is None and name not in _SEEN:
+        found = _SEEN[name] = _BY_KEY.get(_key(name))
+    return found
+
+
+_SEEN: dict[str, RoamingService | None] = {}  # names as written: a request repeats a few of them

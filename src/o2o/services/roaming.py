@@ -8,6 +8,9 @@ renders what these return.
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -49,6 +52,22 @@ class RoamingCalculation:
     due: tuple[DirectionDue, ...]  # with an agreement: the amount of each direction
 
 
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a request is read and calculated.
+
+    A parsed JSON document is a tree and the calculation makes no cycles, so the collector only walks the
+    million row objects again and again as new objects are made: measured on the 1M-row benchmark request,
+    splitting 100k keys took 0.39 s with it and 0.03 s without. Reference counting still frees everything."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def parse_rules(text: str) -> Rules:
     try:
         return Rules(text)
@@ -59,40 +78,41 @@ def parse_rules(text: str) -> Rules:
 def calculate_request_file(request: Path, *, rules: str = Rules.CURRENT.value) -> RoamingCalculation:
     """Calculate a BWRP request file by the rules of the engine version named."""
     chosen = parse_rules(rules)
-    discounts, usage = read_request(request, chosen)
-    result = calculate(discounts, usage, chosen)
-    return RoamingCalculation(result, response_json(result), ())
+    with collector_paused():
+        discounts, usage = read_request(request, chosen)
+        result = calculate(discounts, usage, chosen)
+        return RoamingCalculation(result, response_json(result), ())
 
 
 def calculate_agreement(agreement_file: Path, usage_file: Path) -> RoamingCalculation:
     """Calculate a roaming agreement (TOML) over a BWRP usage file (`{inbound, outbound}` or a request
     whose `usage` it takes), with the amount each direction comes to in the agreement's currency."""
     agreement = load_roaming_agreement(agreement_file)
-    doc: Any = read_json(usage_file)
-    if isinstance(doc, dict) and "usage" in doc:
-        doc = doc["usage"]
-    try:
-        usage = usage_from_json(doc)
-    except ValidationError as exc:
-        raise ValidationError(f"{usage_file}: {exc}") from None
-    result = calculate(agreement.discounts_domain(), usage, Rules.CURRENT)
-    due = []
-    for outcome in result.parties:
-        total = outcome.deal_value + outcome.shortfall
-        due.append(
-            DirectionDue(
-                outcome.party,
-                agreement.partner(outcome.party),
-                outcome.deal_value,
-                outcome.shortfall,
-                round_to_currency(total, agreement.currency, agreement.rounding),
-                agreement.currency,
-            )
+    with collector_paused():
+        doc: Any = read_json(usage_file)
+        if isinstance(doc, dict) and "usage" in doc:
+            doc = doc["usage"]
+        try:
+            usage = usage_from_json(doc)
+        except ValidationError as exc:
+            raise ValidationError(f"{usage_file}: {exc}") from None
+        result = calculate(agreement.discounts_domain(), usage, Rules.CURRENT)
+    due = tuple(
+        DirectionDue(
+            outcome.party,
+            agreement.partner(outcome.party),
+            outcome.deal_value,
+            outcome.shortfall,
+            round_to_currency(outcome.deal_value + outcome.shortfall, agreement.currency, agreement.rounding),
+            agreement.currency,
         )
-    return RoamingCalculation(result, response_json(result), tuple(due))
+        for outcome in result.parties
+    )
+    return RoamingCalculation(result, response_json(result), due)
 
 
 def usage_discrepancy_files(own: Path, partner: Path) -> str:
     """The BWRP discrepancy report (JSON text) of OWN's usage report against PARTNER's."""
-    report = compare_usage(read_usage_report(own), read_usage_report(partner))
+    with collector_paused():
+        report = compare_usage(read_usage_report(own), read_usage_report(partner))
     return dump_json_numbers(discrepancy_document(report)) + "\n"
