@@ -224,3 +224,18 @@ def test_compare_measures_the_three_backends_on_the_same_period(cli: Any) -> Non
     assert evm["gas_per_registration"] > anchored["gas_per_registration"] > 0
     for b in (central, anchored, evm):
         assert b["seconds_to_register"] > 0 and b["latency_to_finality_s"] > 0 and b["storage_bytes"] > 0
+    # every attack executed against every backend, and what detected it
+    found = {(a["attack"], a["backend"]): a for a in data["attacks"]}
+    assert len(found) == 9 and all(a["detected"] for a in found.values()), data["attacks"]
+    rewrite, delete, deny = (
+        "the hub rewrites a statement",
+        "the hub deletes a payment",
+        "an operator denies having signed",
+    )
+    assert "prev_hash is not the hash before it" in found[rewrite, "central"]["how"]
+    assert "history was rewritten" in found[rewrite, "anchored"]["how"]
+    assert "has no registration in the workspace" in found[rewrite, "evm"]["how"]
+    assert "history was cut" in found[delete, "anchored"]["how"]
+    assert "has no registration in the workspace" in found[delete, "evm"]["how"]
+    assert "Ed25519 signature" in found[deny, "central"]["how"]
+    assert "EIP-712 signature recovered from transaction" in found[deny, "evm"]["how"]

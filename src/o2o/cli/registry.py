@@ -149,6 +149,18 @@ def registry_compare(
         ["figure", *backends],
         [[label, *(backends[b].get(key) for b in backends)] for label, key in rows],
     )
+    attacks: dict[str, dict[str, str]] = {}
+    for a in data["attacks"]:
+        attacks.setdefault(a["attack"], {})[a["backend"]] = "detected" if a["detected"] else "NOT detected"
+    print_table(
+        "attacks executed, and whether the backend's verification detects (or refutes) them",
+        ["attack", *backends],
+        [[name, *(seen.get(b, "") for b in backends)] for name, seen in attacks.items()],
+    )
+    for a in data["attacks"]:
+        console.print(
+            f"{a['attack']} / {a['backend']}: {a['how']}", markup=False, highlight=False, soft_wrap=True
+        )
 
 
 def register(app: typer.Typer) -> None:

@@ -219,12 +219,17 @@ class CentralRegistry:
         return PublishReport(self.mode)
 
     def verify(self, ws: Workspace) -> RegistryReport:
+        """`ledger verify --store`: the ledger's hashes, signatures, chain and heads, and the store against it."""
         from o2o.services.ledger import verify
+        from o2o.services.store_audit import audit_store
 
         ledger = verify(ws)
-        report = RegistryReport(self.mode, checked=ledger.entries)
+        audit = audit_store(ws)
+        report = RegistryReport(self.mode, checked=ledger.entries + sum(audit.checked.values()))
         for finding in ledger.findings:
             report.add("ledger", finding.message)
+        for mismatch in audit.findings:
+            report.add("store", mismatch.message)
         return report
 
 

@@ -130,11 +130,21 @@ def _dev_fund(client: ChainClient, address: str) -> None:
 # --- evm ----------------------------------------------------------------------------------------------
 
 
-class EvmRegistry:
+class _ChainRegistry:
+    """`cfg`: the chain and contract to use (default: the workspace's `registry.json`)."""
+
+    def __init__(self, cfg: RegistryConfig | None = None) -> None:
+        self.cfg = cfg
+
+    def _config(self, ws: Workspace) -> RegistryConfig:
+        return self.cfg if self.cfg is not None else RegistryConfig.load(ws)
+
+
+class EvmRegistry(_ChainRegistry):
     mode = "evm"
 
     def publish(self, ws: Workspace, *, force: bool = False) -> PublishReport:
-        cfg = RegistryConfig.load(ws)
+        cfg = self._config(ws)
         client = connect(cfg)
         contract = SettlementContract(client, cfg.contract)
         hub = _account(ws, HUB)
@@ -165,7 +175,7 @@ class EvmRegistry:
         return report
 
     def verify(self, ws: Workspace) -> RegistryReport:
-        cfg = RegistryConfig.load(ws)
+        cfg = self._config(ws)
         contract = SettlementContract(connect(cfg), cfg.contract)
         report = RegistryReport(self.mode)
         events = contract.events(cfg.deploy_block)
@@ -184,7 +194,12 @@ class EvmRegistry:
             declarations = uow.declarations.all(include_superseded=True)
             obligations = uow.cycles.obligations()
         for entry in entries:
-            for call in translator.calls(entry, sign=False):
+            try:
+                calls = translator.calls(entry, sign=False)
+            except ChainError as exc:  # the workspace's own record does not hold together
+                report.add("workspace", str(exc))
+                continue
+            for call in calls:
                 report.checked += 1
                 if call.function == "acceptRound":
                     if (call.args[0], str(call.args[1]).lower()) not in acceptances:
@@ -368,11 +383,11 @@ def _count(events: list[dict[str, Any]]) -> dict[str, int]:
 # --- anchored -----------------------------------------------------------------------------------------
 
 
-class AnchoredRegistry:
+class AnchoredRegistry(_ChainRegistry):
     mode = "anchored"
 
     def publish(self, ws: Workspace, *, force: bool = False) -> PublishReport:
-        cfg = RegistryConfig.load(ws)
+        cfg = self._config(ws)
         contract = SettlementContract(connect(cfg), cfg.contract)
         report = PublishReport(self.mode)
         with ws.uow() as uow:
@@ -405,7 +420,7 @@ class AnchoredRegistry:
     def verify(self, ws: Workspace) -> RegistryReport:
         from o2o.services.registry import CentralRegistry
 
-        cfg = RegistryConfig.load(ws)
+        cfg = self._config(ws)
         contract = SettlementContract(connect(cfg), cfg.contract)
         report = CentralRegistry().verify(ws)
         report.mode = self.mode

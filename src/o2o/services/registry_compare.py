@@ -23,6 +23,7 @@ from o2o.config import Settings
 from o2o.ledger.chain import Fact
 from o2o.ledger.keys import HUB
 from o2o.services.ledger import append_entries, ledger_of, load_signer
+from o2o.services.registry import RegistryConfig
 from o2o.store.database import make_engine, migrate
 from o2o.store.uow import UnitOfWork
 
@@ -34,7 +35,8 @@ def compare(home: Path, *, cdrs: int, operators: int = 3, seed: int = 2026) -> d
     """Run one small cycle in `home` (emptied first) and register it on each backend; the figures."""
     from o2o.services.demo import run_demo
     from o2o.services.plain_files import network_options
-    from o2o.services.registry_demo import chain_demo
+    from o2o.services.registry_attacks import run_attacks
+    from o2o.services.registry_demo import chain_demo, local_anvil, probe_latency
 
     shutil.rmtree(home, ignore_errors=True)
     home.mkdir(parents=True)
@@ -42,8 +44,16 @@ def compare(home: Path, *, cdrs: int, operators: int = 3, seed: int = 2026) -> d
     opts = network_options(operators=operators, cdrs=cdrs, seed=seed, tolerance_absolute=1, outage_days=0)
     run = run_demo(ws, home / "network", opts, "direct", lambda _step: None)
     central = _central(ws, home / "central-replay.sqlite")
-    anchored = chain_demo(ws, "anchored", probe_latency=5)
-    evm = chain_demo(ws, "evm", probe_latency=5)
+    with local_anvil() as url:
+        anchored = chain_demo(ws, "anchored", url=url, dev_fund=True)
+        configs = {"anchored": RegistryConfig.load(ws)}
+        evm = chain_demo(ws, "evm", url=url, dev_fund=True)
+        configs["evm"] = RegistryConfig.load(ws)
+        scratch = home.with_name(f"{home.name}-attacks")  # beside the workspace, never inside what is copied
+        attacks = run_attacks(ws, configs, scratch)
+        shutil.rmtree(scratch, ignore_errors=True)
+        for figures, mode in ((anchored, "anchored"), (evm, "evm")):  # after the attacks: probes add records
+            figures["latency_to_finality_s"] = probe_latency(ws, configs[mode], 5)
     backends = {"central": central, "anchored": _anchored(central, anchored), "evm": _chain_figures(evm)}
     with ws.uow() as uow:
         entries = ledger_of(uow).size
@@ -53,6 +63,7 @@ def compare(home: Path, *, cdrs: int, operators: int = 3, seed: int = 2026) -> d
         "cdrs": cdrs,
         "ledger_entries": entries,
         "backends": backends,
+        "attacks": [a.to_dict() for a in attacks],
     }
 
 

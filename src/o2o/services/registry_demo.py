@@ -75,11 +75,11 @@ def chain_demo(
     mode: str,
     url: str | None = None,
     chain_id: int = ANVIL_CHAIN_ID,
-    probe_latency: int = 0,
+    dev_fund: bool | None = None,
 ) -> dict[str, Any]:
     """Chain keys for every party, the contract deployed, the ledger published and verified from the chain.
-    `probe_latency`: afterwards, time that many single registrations from sending to confirmation (they are
-    probes: registered after the verification, outside the workspace's record)."""
+    Without `url`, on a local anvil started for the purpose (and the hub funded there); with `url`, on that
+    node (a new contract each time; `dev_fund` asks the node, a development one, to fund the hub)."""
     from o2o.services.registry_chain import deploy
 
     with ws.uow() as uow:
@@ -87,13 +87,11 @@ def chain_demo(
     for party in parties:
         if not chain_key_file(ws, party).exists():
             generate_chain_key(ws, party)
-    if url is None:  # a fresh node each time: a contract of an earlier run is not on it
-        RegistryConfig.path(ws).unlink(missing_ok=True)
+    RegistryConfig.path(ws).unlink(missing_ok=True)  # a new contract each time
     with local_anvil() if url is None else _given(url) as node:
-        deployed = deploy(ws, url=node, chain_id=chain_id, mode=mode, dev_fund=url is None)
+        deployed = deploy(ws, url=node, chain_id=chain_id, mode=mode, dev_fund=url is None or bool(dev_fund))
         published = publish(ws, mode, force=True)
         report = verify_registry(ws, mode)
-        latency = _probe(ws, probe_latency) if probe_latency else None
     return {
         "registry": mode,
         "node": "anvil (local)" if url is None else node,
@@ -107,21 +105,20 @@ def chain_demo(
         "deploy_bytes": int(deployed["size"]),
         "seconds_to_register": round(published.seconds, 2),
         "chain_bytes": published.chain_bytes + int(deployed["size"]),
-        "latency_to_finality_s": latency,
         "verified_from_chain": report.ok,
         "findings": [f.message for f in report.findings],
         "events": report.counts,
     }
 
 
-def _probe(ws: Workspace, samples: int) -> float:
-    """The median seconds from sending one registration to its confirmation."""
+def probe_latency(ws: Workspace, cfg: RegistryConfig, samples: int) -> float:
+    """The median seconds from sending one registration to its confirmation. The probes are registrations
+    outside the workspace's record: `registry verify` of that contract reports them afterwards."""
     import statistics
 
     from o2o.chain.settlement import SettlementContract
     from o2o.services.registry_chain import _account, connect
 
-    cfg = RegistryConfig.load(ws)
     contract = SettlementContract(connect(cfg), cfg.contract)
     hub = _account(ws, HUB)
     times = []
