@@ -84,3 +84,28 @@ def test_bad_agreement_one_line(cli: Any, tmp_path: Path, old: str, new: str, me
     assert r.code == 1
     assert len(r.err.strip().splitlines()) == 1, r.err
     assert str(bad) in r.err and message in r.err, r.err
+
+
+def test_amounts_due_net_with_o2o_net_solve(cli: Any, tmp_path: Path) -> None:
+    """The two directions' amounts due become obligations that the netting engine sets off: the smaller one
+    (1387.58) is cleared on both sides and ALFA pays BETA the difference, once."""
+    obligations = tmp_path / "obligations.csv"
+    r = cli("roaming", "calc", EXAMPLES / "usage.json", "--agreement", EXAMPLES / "agreement.toml",
+            "--out", tmp_path / "r.json", "--obligations", obligations)  # fmt: skip
+    assert r.code == 0, r.err
+    rows = obligations.read_text().splitlines()
+    assert rows[1:] == [
+        "RA-ALFA-BETA-2026/ALFA-BETA,ALFA,BETA,15670.00,EUR,2027-01-30",
+        "RA-ALFA-BETA-2026/BETA-ALFA,BETA,ALFA,1387.58,EUR,2027-01-30",
+    ]
+    r = cli("net", "solve", obligations, "--json")
+    assert r.code == 0, r.err
+    eur = r.json()["currencies"]["EUR"]
+    assert eur["cleared_total"] == "2775.16"
+    assert eur["payments"] == [{"from": "ALFA", "to": "BETA", "amount": "14282.42"}]
+
+
+def test_obligations_need_an_agreement(cli: Any, tmp_path: Path) -> None:
+    r = cli("roaming", "calc", EXAMPLES / "usage.json", "--obligations", tmp_path / "o.csv")
+    assert r.code == 1
+    assert "--obligations" in r.err and len(r.err.strip().splitlines()) == 1

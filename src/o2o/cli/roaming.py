@@ -47,6 +47,10 @@ def calc(
     rules: Annotated[
         str, typer.Option("--rules", help=f"engine version's rules: {' | '.join(roaming.RULES)}")
     ] = "current",
+    obligations: Annotated[
+        Path | None,
+        typer.Option("--obligations", help="with --agreement: write the amounts due as an obligations CSV"),
+    ] = None,
 ) -> None:
     """Calculate deal values per party, service group and service; write the BWRP response."""
     if agreement is not None:
@@ -54,7 +58,13 @@ def calc(
             raise ValidationError("--rules: an agreement is calculated by the current rules only")
         calculation = roaming.calculate_agreement(agreement, request)
     else:
+        if obligations is not None:
+            raise ValidationError(
+                "--obligations: give the roaming agreement (--agreement) whose amounts are due"
+            )
         calculation = roaming.calculate_request_file(request, rules=rules)
+    if agreement is not None and obligations is not None:
+        roaming.write_obligations(calculation, agreement, obligations)
     _write(calculation.response, out)
     if out is None:
         return

@@ -183,6 +183,7 @@ class RoamingAgreementModel(_Model):
     valid_from: date
     valid_to: date | None = None
     rounding: Rounding = Rounding.HALF_UP
+    payment_days: int = Field(30, ge=0)
     parties: list[PartyModel] = Field(min_length=2, max_length=2)
     discounts: list[DiscountModel] = Field(min_length=1, max_length=2)
 

@@ -12,6 +12,7 @@ import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -116,3 +117,26 @@ def usage_discrepancy_files(own: Path, partner: Path) -> str:
     with collector_paused():
         report = compare_usage(read_usage_report(own), read_usage_report(partner))
     return dump_json_numbers(discrepancy_document(report)) + "\n"
+
+
+def write_obligations(calculation: RoamingCalculation, agreement_file: Path, out: Path) -> int:
+    """Write each direction's amount due as an obligation row (`id,debtor,creditor,amount,currency,due_date`,
+    the CSV `o2o net solve` reads), due `payment_days` after the agreement's `valid_to` when it has one.
+    Returns the number of rows (a direction that comes to 0 owes nothing and has none)."""
+    agreement = load_roaming_agreement(agreement_file)
+    due_date = (
+        (agreement.valid_to + timedelta(days=agreement.payment_days)).isoformat()
+        if agreement.valid_to
+        else ""
+    )
+    lines = ["id,debtor,creditor,amount,currency,due_date"]
+    for d in calculation.due:
+        if d.amount > 0:
+            lines.append(
+                f"{agreement.id}/{d.payer}-{d.payee},{d.payer},{d.payee},{d.amount},{d.currency},{due_date}"
+            )
+    try:
+        out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    except OSError as exc:
+        raise ValidationError(f"{out}: cannot write: {exc.strerror or exc}") from None
+    return len(lines) - 1
