@@ -50,7 +50,7 @@ _CLAIM_TRIES = 50
 
 
 def _jobs(uow: UnitOfWork) -> JobRepository:
-    return JobRepository(uow.connection)
+    return uow.jobs
 
 
 def worker_name(tag: str = "") -> str:

@@ -44,7 +44,7 @@ _LEASE = timedelta(seconds=120)
 
 
 def _hooks(uow: UnitOfWork) -> WebhookRepository:
-    return WebhookRepository(uow.connection)
+    return uow.webhooks
 
 
 def sign(secret: str, timestamp: int, body: bytes) -> str:

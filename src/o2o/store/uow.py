@@ -1,7 +1,7 @@
 """The unit of work: one transaction, every repository bound to it, commit only when asked.
 
 A use case reads and writes through `uow.operators`, `.agreements`, `.declarations`, `.events`, `.cycles`,
-`.accounts`, `.hub` (the hub's users and tokens), `.ledger_store` and `.ledger` (the signed ledger over this transaction, made on first use so
+`.accounts`, `.hub` (the hub's users and tokens), `.jobs`, `.webhooks`, `.ledger_store` and `.ledger` (the signed ledger over this transaction, made on first use so
 that its appends keep their place in memory); it never builds a repository from the connection itself.
 Leaving the block without `commit()` rolls everything back, so a failed use case writes nothing.
 """
@@ -16,6 +16,7 @@ from o2o.ledger.chain import Ledger
 from o2o.store.accounts_repository import AccountsRepository
 from o2o.store.cycle_repository import CycleRepository
 from o2o.store.hub_repository import HubRepository
+from o2o.store.jobs_repository import JobRepository, WebhookRepository
 from o2o.store.ledger_repository import SqlLedgerRepository
 from o2o.store.repositories import (
     AgreementRepository,
@@ -37,6 +38,8 @@ class UnitOfWork:
     accounts: AccountsRepository
     ledger_store: SqlLedgerRepository
     hub: HubRepository
+    jobs: JobRepository
+    webhooks: WebhookRepository
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
@@ -61,6 +64,8 @@ class UnitOfWork:
         self.accounts = AccountsRepository(self.connection)
         self.ledger_store = SqlLedgerRepository(self.connection)
         self.hub = HubRepository(self.connection)
+        self.jobs = JobRepository(self.connection)
+        self.webhooks = WebhookRepository(self.connection)
         self._ledger = None
         return self
 
