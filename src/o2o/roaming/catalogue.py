@@ -71,7 +71,9 @@ def canonical(name: str) -> RoamingService | None:
     """The service a request's name means ("SMSMO", "sms-mo" and "SMS MO" are one), or None if unknown."""
     found = _SEEN.get(name)
     if found is None and name not in _SEEN:
-        found = _SEEN[name] = _BY_KEY.get(_key(name))
+        found = _BY_KEY.get(_key(name))
+        if len(_SEEN) < 10_000:  # bounded: a long-running hub reads names it does not choose
+            _SEEN[name] = found
     return found
 
 
