@@ -130,6 +130,8 @@ def foreign(hub: Hub) -> dict[str, str]:
         "job_id": job.json()["id"],
         "counterparty": a,
         "request_id": asked.json()["id"],
+        "service": _admin_get(hub, f"/api/v1/statements/{hub.statement}")["lines"][0]["service"],
+        "round_id": payments[0]["round_id"],
     }
 
 
@@ -145,6 +147,8 @@ MISSING = {
     "job_id": "JOB-NOT-HERE",
     "counterparty": "ZULU",
     "request_id": "KRQ-NOT-HERE",
+    "service": "no-such-service",
+    "round_id": "RND-2031-01-1",
 }
 
 
@@ -183,6 +187,9 @@ def _request_parts(hub: Hub, method: str, path: str, values: dict[str, str]) -> 
         ("POST", "/api/v1/netting-rounds"): {"json": {"period": hub.period}},
         ("POST", "/api/v1/keys"): {"json": _outsider_key()},
         ("POST", "/api/v1/admin/keys/{request_id}/reject"): {"json": {"reason": "no"}},
+        ("GET", "/api/v1/documents/account-act"): {
+            "params": {"counterparty": a, "from": "2026-01-01", "to": date.today().isoformat()}
+        },
     }
     return table.get((method, path), {})
 
@@ -217,7 +224,7 @@ def _same_answer(foreign: Any, missing: Any, hub_values: dict[str, str]) -> None
 
 
 def _leaks(hub: Hub, text: str, foreign: dict[str, str]) -> list[str]:
-    names = [*hub.parties, *(v for k, v in foreign.items() if k not in ("seq", "period", "counterparty"))]
+    names = [*hub.parties, *(v for k, v in foreign.items() if k not in ("seq", "period", "counterparty", "service"))]
     return [n for n in names if n in text]
 
 

@@ -42,6 +42,7 @@ ROUTERS: Final[tuple[str, ...]] = (
     "jobs",
     "declarations",
     "events",
+    "documents",
 )
 
 

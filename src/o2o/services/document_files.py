@@ -88,12 +88,13 @@ def write_document(ws: Workspace, doc: Document, fmt: str, out_dir: Path, lang: 
 # --- payments: pain.001 and CSV --------------------------------------------------------------------------------
 
 
-def payment_files(ws: Workspace, round_id: str) -> list[PaymentFile]:
-    """The round's payment instructions as one pain.001 message per currency, with the operators' bank data;
-    a payer or payee without bank details in the operators file is an error naming it."""
+def payment_files(ws: Workspace, round_id: str, payer: str | None = None) -> list[PaymentFile]:
+    """The round's payment instructions (those `payer` makes, when named) as one pain.001 message per
+    currency, with the operators' bank data; a payer or payee without bank details in the operators file is
+    an error naming it."""
     with ws.uow() as uow:
         rnd = uow.cycles.round(round_id)
-        pays = uow.cycles.payments(round_id)
+        pays = [p for p in uow.cycles.payments(round_id) if payer is None or p.payer == payer]
         accounts: dict[str, Account] = {}
         for op_id in sorted({p.payer for p in pays} | {p.payee for p in pays}):
             op = uow.operators.find(op_id)
@@ -117,7 +118,8 @@ def payment_files(ws: Workspace, round_id: str) -> list[PaymentFile]:
                            f"{p.id} netting round {round_id} period {rnd.period}")
             for p in pays if p.currency == cur
         )  # fmt: skip
-        files.append(PaymentFile(f"{round_id}-{cur}", created, when, "O2O Settle hub", cur, transfers))
+        message_id = f"{round_id}-{cur}" if payer is None else f"{round_id}-{payer}-{cur}"
+        files.append(PaymentFile(message_id, created, when, "O2O Settle hub", cur, transfers))
     return files
 
 

@@ -401,16 +401,17 @@ def account_act(ws: Workspace, party_a: str, party_b: str, date_from: date, date
 # --- payment instructions ----------------------------------------------------------------------------------
 
 
-def payments_document(ws: Workspace, round_id: str) -> Document:
-    """The payment instructions of a round, with each payer's and payee's bank details."""
+def payments_document(ws: Workspace, round_id: str, payer: str | None = None) -> Document:
+    """The payment instructions of a round (those `payer` makes, when named: `PAY-<ROUND>-<PAYER>`), with
+    each payer's and payee's bank details."""
     with ws.uow() as uow:
-        return _payments_document(uow, round_id)
+        return _payments_document(uow, round_id, payer)
 
 
-def _payments_document(uow: UnitOfWork, round_id: str) -> Document:
+def _payments_document(uow: UnitOfWork, round_id: str, payer: str | None = None) -> Document:
     repo = uow.cycles
     rnd = repo.round(round_id)
-    pays = repo.payments(round_id)
+    pays = [p for p in repo.payments(round_id) if payer is None or p.payer == payer]
     obligations, _ = round_obligations(uow, round_id)
     due = min((o.due_date for o in obligations if o.due_date is not None), default=None)
     known = {op.id for op in uow.operators.all()}
@@ -430,7 +431,7 @@ def _payments_document(uow: UnitOfWork, round_id: str) -> Document:
     )
     return Document(
         kind=DocumentKind.PAYMENTS,
-        number=f"PAY-{round_id}",
+        number=f"PAY-{round_id}" if payer is None else f"PAY-{round_id}-{payer}",
         title="Payment instructions",
         issued=Period.parse(rnd.period).next.first_day,
         period=rnd.period,
