@@ -224,7 +224,10 @@ def _same_answer(foreign: Any, missing: Any, hub_values: dict[str, str]) -> None
 
 
 def _leaks(hub: Hub, text: str, foreign: dict[str, str]) -> list[str]:
-    names = [*hub.parties, *(v for k, v in foreign.items() if k not in ("seq", "period", "counterparty", "service"))]
+    names = [
+        *hub.parties,
+        *(v for k, v in foreign.items() if k not in ("seq", "period", "counterparty", "service")),
+    ]
     return [n for n in names if n in text]
 
 
