@@ -8,10 +8,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,15 +18,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
 import cycle_steps
+import hub_server
 from o2o.ledger.keys import Signer, write_private_key
-
-READY_WITHIN_S = 90
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture
@@ -51,38 +40,9 @@ def hub(db_cli: Any, tmp_path: Path) -> Iterator[dict[str, Any]]:
         for op in ag["parties"]
     }
     viewer = cli("hub", "token", "create", "--operator", ag["parties"][0], "--role", "viewer", "--json")
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    log = (tmp_path / "serve.log").open("wb")
-    server = subprocess.Popen(
-        [str(Path(sys.executable).parent / "o2o"), "serve", "--host", "127.0.0.1", "--port", str(port)],
-        stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ),
-    )  # fmt: skip
-    try:
-        _wait_ready(url, server, tmp_path / "serve.log")
+    with hub_server.running_hub(tmp_path / "serve.log") as url:
         yield {"cli": cli, "url": url, "keys": keys, "tokens": tokens, "viewer": viewer.json()["token"],
                "statement": report["statement"], "parties": ag["parties"], "tmp": tmp_path}  # fmt: skip
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-        log.close()
-
-
-def _wait_ready(url: str, server: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + READY_WITHIN_S
-    while time.monotonic() < deadline:
-        assert server.poll() is None, f"o2o serve exited: {log.read_text()}"
-        try:
-            if httpx.get(f"{url}/ready", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"o2o serve not ready within {READY_WITHIN_S} s: {log.read_text()}")
 
 
 def _one_line(r: Any) -> str:
@@ -153,7 +113,7 @@ def test_the_client_refuses_in_one_line_and_the_hub_stores_nothing(hub: dict[str
     assert "403" in _one_line(sign("--key", key, "--hub", url, "--token", hub["viewer"]))
     assert "404" in _one_line(cli("statement", "sign", "ST-NOPE-2026-10", "--key", key, "--hub", url,
                                   "--token", token))  # fmt: skip
-    closed = f"http://127.0.0.1:{_free_port()}"
+    closed = f"http://127.0.0.1:{hub_server.free_port()}"
     assert "cannot reach the hub" in _one_line(sign("--key", key, "--hub", closed, "--token", token))
     assert "no such file" in _one_line(sign("--key", hub["tmp"] / "none.pem", "--hub", url, "--token", token))
     assert "go together" in _one_line(sign("--hub", url, "--token", token))

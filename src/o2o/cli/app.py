@@ -89,7 +89,7 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "dispute": ("statements",),
     "payment": ("cycle",),
     "period": ("cycle",),
-    "hub": ("hub", "hub_users"),
+    "hub": ("hub", "hub_users", "hub_client"),
     "serve": ("serve",),
     "worker": ("worker",),
     "registry": ("registry",),

@@ -82,7 +82,8 @@ def statement_sign(
         return
     if operator is None:
         raise ValidationError(
-            "say who signs: --as OPERATOR (its key in the workspace), or --hub URL --key FILE"
+            f"statement {statement_id}: say who signs: --as OPERATOR (its key in the workspace), "
+            "or --hub URL --key FILE"
         )
     result = statements.sign_statement(workspace(), statement_id, operator, secret, reviewed=reviewed)
     data = {"statement": result.statement_id, "operator": result.operator, "signature": result.signature,

@@ -7,6 +7,10 @@ the one it reviewed), signs the document's UTF-8 bytes with its Ed25519 key and 
 digest}` to `POST /api/v1/statements/{id}/signatures`; the hub verifies the signature against the key
 registered on the ledger. The private key never leaves the operator's side.
 
+The operator's other calls: `status` (`GET /me` and `/cycles`), `statements` (`GET /statements`),
+`declare` (`POST /declarations`, the usage file streamed up a megabyte at a time) and `events`
+(`GET /events?after=N`, the feed's cursor). A period is checked here before anything is sent.
+
 A hub's refusal (an RFC 9457 problem) becomes the matching `O2OError` with the hub's own one-line detail;
 an unreachable hub, a non-JSON answer or an answer without the fields the API documents is one line too.
 """
@@ -18,6 +22,7 @@ import json
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -36,6 +41,7 @@ from o2o.ledger.keys import HUB, Signer, read_private_key
 
 API = "/api/v1"
 TIMEOUT_S = 60.0
+UPLOAD_PIECE = 1 << 20  # a usage file goes up a megabyte at a time, never whole in memory
 # The hub's answer by status, as the domain's error (o2o.api's mapping, read the other way).
 _BY_STATUS: dict[int, type[O2OError]] = {
     401: AuthenticationError,
@@ -83,27 +89,39 @@ class HubClient:
     def __exit__(self, *_exc: object) -> None:
         self.close()
 
-    def get(self, path: str, params: Mapping[str, str | int] | None = None) -> Any:
-        """The JSON answer of `GET /api/v1{path}`."""
-        with self._call("GET", path):
+    def get(self, path: str, params: Mapping[str, str | int] | None = None, what: str = "") -> Any:
+        """The JSON answer of `GET /api/v1{path}` (`what` the caller asked, for an unreachable hub's error)."""
+        with self._call("GET", path, what):
             response = self._http.get(API + path, params=params)
         return self._json(response, path)
 
-    def post(self, path: str, body: Mapping[str, Any]) -> Any:
+    def post(self, path: str, body: Mapping[str, Any], what: str = "") -> Any:
         """The JSON answer of `POST /api/v1{path}` with the JSON `body`."""
-        with self._call("POST", path):
+        with self._call("POST", path, what):
             response = self._http.post(API + path, json=dict(body))
         return self._json(response, path)
 
+    def upload(
+        self, path: str, file: Path, content_type: str, params: Mapping[str, str | int], what: str = ""
+    ) -> Any:
+        """The JSON answer of `POST /api/v1{path}` with `file` as the body, streamed in pieces."""
+        with self._call("POST", path, what), file.open("rb") as fh:
+            body = iter(partial(fh.read, UPLOAD_PIECE), b"")
+            response = self._http.post(
+                API + path, params=params, content=body, headers={"Content-Type": content_type}
+            )
+        return self._json(response, path)
+
     @contextmanager
-    def _call(self, method: str, path: str) -> Iterator[None]:
+    def _call(self, method: str, path: str, what: str) -> Iterator[None]:
+        asked = f" to {what}" if what else f" ({method} {API}{path})"
         try:
             yield
         except httpx.TimeoutException:
-            raise ValidationError(f"--hub {self.url}: {method} {API}{path} timed out") from None
+            raise ValidationError(f"--hub {self.url}: no answer in {TIMEOUT_S:.0f} s{asked}") from None
         except httpx.HTTPError as exc:
             reason = " ".join(str(exc).split()) or type(exc).__name__
-            raise ValidationError(f"--hub {self.url}: cannot reach the hub ({reason})") from None
+            raise ValidationError(f"--hub {self.url}: cannot reach the hub{asked}: {reason}") from None
 
     def _json(self, response: httpx.Response, path: str) -> Any:
         where = f"{response.request.method} {API}{path}"
@@ -140,7 +158,7 @@ def sign_statement(
     reviewed: str | None = None,
 ) -> RemoteSignature:
     """Sign `statement_id` on the hub with the Ed25519 key in `key` (a PEM file of this side)."""
-    me = client.get("/me")
+    me = client.get("/me", what=f"sign {statement_id}")
     operator = str(_field(me, "operator", "GET /me"))
     if operator == HUB:
         raise PermissionDeniedError("the hub's administrator signs no statement: use an operator's token")
@@ -183,3 +201,81 @@ def _local_signer(key: Path, operator: str, passphrase: bytes | None) -> Signer:
     if not key.exists():
         raise NotFoundError(f"--key {key}: no such file")
     return read_private_key(key, operator, passphrase)
+
+
+# --- what an operator's systems do besides signing: status, statements, declarations, events -------------
+
+
+def status(client: HubClient, period: str | None) -> dict[str, Any]:
+    """Who the token is (`GET /me`) and the state of its operator's cycles (`GET /cycles`, of `period`)."""
+    per = check_period(period)
+    me = client.get("/me", what="read who the token is")
+    params = {"period": per} if per else None
+    return {"me": me, "cycles": client.get("/cycles", params, what="read the cycles")}
+
+
+def statements(client: HubClient, period: str | None) -> list[dict[str, Any]]:
+    """The statements of the caller's agreements (`GET /statements`, of `period`)."""
+    per = check_period(period)
+    found = client.get("/statements", {"period": per} if per else None, what="list the statements")
+    if not isinstance(found, list):
+        raise ValidationError("hub: GET /statements: the answer is not a list")
+    return found
+
+
+_CONTENT_TYPES = {"csv": "text/csv", "parquet": "application/vnd.apache.parquet"}
+
+
+def declare(
+    client: HubClient,
+    file: Path,
+    agreement: str,
+    period: str,
+    service: str | None = None,
+    fmt: str | None = None,
+    replace: bool = False,
+) -> dict[str, Any]:
+    """Declare the caller's usage `file` (CSV or Parquet, clear or pseudonymised) for the agreement, period
+    and service (`POST /declarations`, the file streamed as the body): the hub imports it as `o2o usage
+    import` does. Its answer says whether it was new (`already_imported`) and what it replaced."""
+    from o2o.services.usage import detect_format
+
+    per = check_period(period) or period
+    if not file.is_file():
+        raise ValidationError(f"{file}: no such file")
+    kind = detect_format(file, fmt)
+    if kind not in _CONTENT_TYPES:
+        raise ValidationError(f"{file}: the hub takes usage as csv or parquet, not {kind}")
+    params: dict[str, str | int] = {
+        "agreement": agreement,
+        "period": per,
+        "format": kind,
+        "filename": file.name,
+    }
+    if service:
+        params["service"] = service
+    if replace:
+        params["replace"] = "true"
+    what = f"declare {file.name} for --agreement {agreement} --period {per}"
+    done = client.upload("/declarations", file, _CONTENT_TYPES[kind], params, what=what)
+    if not isinstance(done, dict):
+        raise ValidationError("hub: POST /declarations: the answer is not an object")
+    return done
+
+
+def events(client: HubClient, after: int = -1, limit: int = 100) -> dict[str, Any]:
+    """What happened to the caller's agreements after the cursor `after` (`GET /events`): a page of events,
+    the next cursor and whether more are waiting."""
+    if after < -1:
+        raise ValidationError(f"--after {after}: a ledger position, or -1 for the start")
+    page = client.get("/events", {"after": after, "limit": limit}, what=f"read the events after {after}")
+    if not isinstance(page, dict) or not isinstance(page.get("events"), list):
+        raise ValidationError("hub: GET /events: the answer has no list of events")
+    return page
+
+
+def check_period(period: str | None) -> str | None:
+    """The period checked on this side (a bad one never goes to the hub), as `YYYY-MM`."""
+    from o2o.domain.periods import Period
+
+    return str(Period.parse(period)) if period else None

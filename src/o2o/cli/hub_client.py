@@ -1,0 +1,143 @@
+"""`o2o hub status|statements|declare|events`: an operator's client of a hub, with its own token.
+
+The hub's address comes from `--hub` or `O2O_HUB_URL`, the token from `--token` or `O2O_HUB_TOKEN`; the
+commands run on the operator's side, against a hub of any host (signing is `o2o statement sign --hub`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from o2o.cli.output import console, print_json, print_table
+from o2o.domain.errors import ValidationError
+from o2o.services import hub_client as client_svc
+
+HubOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--hub", envvar="O2O_HUB_URL", show_envvar=True, help="The hub, e.g. http://127.0.0.1:8000."
+    ),
+]
+TokenOpt = Annotated[
+    str | None, typer.Option("--token", envvar="O2O_HUB_TOKEN", show_envvar=True, help="Your API token.")
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+def _client(hub: str | None, token: str | None, what: str) -> client_svc.HubClient:
+    if not hub:
+        raise ValidationError(f"no hub to {what}: give --hub URL or set O2O_HUB_URL")
+    return client_svc.HubClient(hub, token)
+
+
+def _say(line: str) -> None:
+    console.print(line, soft_wrap=True, highlight=False, markup=False)
+
+
+def hub_status(
+    period: Annotated[str | None, typer.Option("--period", help="Only this period YYYY-MM.")] = None,
+    hub: HubOpt = None,
+    token: TokenOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Who your token is and the state of your operator's cycles (what each waits for)."""
+    client_svc.check_period(period)
+    with _client(hub, token, "read the cycles") as client:
+        data = client_svc.status(client, period)
+    if json_out:
+        print_json(data)
+        return
+    me = data["me"]
+    _say(f"{me.get('user')} ({me.get('role')} of {me.get('operator')}) on {hub}")
+    columns = ["agreement", "period", "state", "waiting_for", "statement", "signatures", "disputes_open"]
+    print_table("Cycles", columns, ([_cell(c.get(k)) for k in columns] for c in data["cycles"]))
+
+
+def hub_statements(
+    period: Annotated[str | None, typer.Option("--period", help="Only this period YYYY-MM.")] = None,
+    hub: HubOpt = None,
+    token: TokenOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """The statements of your agreements, with their digest and who has signed them."""
+    client_svc.check_period(period)
+    with _client(hub, token, "list the statements") as client:
+        rows = client_svc.statements(client, period)
+    if json_out:
+        print_json(rows)
+        return
+    columns = ["id", "state", "currency", "digest", "signatures", "disputes"]
+    shown = ({**r, "digest": str(r.get("digest", ""))[:12]} for r in rows)  # the full one with --json
+    print_table("Statements", columns, ([_cell(r.get(k)) for k in columns] for r in shown))
+
+
+def hub_declare(
+    file: Annotated[Path, typer.Argument(help="Your usage file (CSV or Parquet; clear or pseudonymised).")],
+    agreement: Annotated[str, typer.Option("--agreement", help="Agreement id.")],
+    period: Annotated[str, typer.Option("--period", help="Settlement period YYYY-MM.")],
+    service: Annotated[str | None, typer.Option("--service", help="Service id of the agreement.")] = None,
+    fmt: Annotated[
+        str | None, typer.Option("--format", help="csv or parquet (default: by the file's suffix).")
+    ] = None,
+    replace: Annotated[
+        bool, typer.Option("--replace", help="Confirm a replacement with rejected rows or far fewer rows.")
+    ] = False,
+    hub: HubOpt = None,
+    token: TokenOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Declare your usage on the hub (the file streamed up; the hub imports it as `o2o usage import`)."""
+    client_svc.check_period(period)
+    with _client(hub, token, f"declare {file} for --agreement {agreement}") as client:
+        done = client_svc.declare(client, file, agreement, period, service, fmt, replace)
+    if json_out:
+        print_json(done)
+        return
+    if done.get("already_imported"):
+        _say(f"{file}: already declared as {done.get('id')} (same sha256); nothing to do")
+        return
+    replaced = f"; replaces {done['replaced']}" if done.get("replaced") else ""
+    _say(
+        f"declared {file} on {hub} as {done.get('id')}: {done.get('rows')} rows accepted, "
+        f"{done.get('rejected')} rejected{replaced}"
+    )
+
+
+def hub_events(
+    after: Annotated[
+        int, typer.Option("--after", help="The last event seq you have seen (-1: from the start).")
+    ] = -1,
+    limit: Annotated[int, typer.Option("--limit", help="At most this many events.", min=1, max=1000)] = 100,
+    hub: HubOpt = None,
+    token: TokenOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """What happened to your agreements after the cursor (ask again with --after NEXT)."""
+    with _client(hub, token, "read the events") as client:
+        page = client_svc.events(client, after, limit)
+    if json_out:
+        print_json(page)
+        return
+    columns = ["seq", "type", "time", "subject", "actor", "agreement"]
+    print_table("Events", columns, ([_cell(e.get(k)) for k in columns] for e in page["events"]))
+    more = " (more waiting)" if page.get("more") else ""
+    _say(f"next: --after {page.get('next_after')}{more}")
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    return "" if value is None else str(value)
+
+
+def register(app: typer.Typer) -> None:
+    """The client's commands go onto the `hub` group (`o2o.cli.hub`, registered beside this module)."""
+    from o2o.cli.hub import hub_app
+
+    hub_app.command("status")(hub_status)
+    hub_app.command("statements")(hub_statements)
+    hub_app.command("declare")(hub_declare)
+    hub_app.command("events")(hub_events)
