@@ -30,6 +30,7 @@ from o2o.store.uow import UnitOfWork
 # (with a cursor past them), so one call never reads the whole ledger.
 SCAN_LIMIT = 5000
 MAX_PAGE = 1000
+_PAGE = 500  # ledger entries read per query
 # The highest cursor: a ledger position is a 64-bit integer in the store, and the feed reads from after + 1.
 MAX_POSITION = (1 << 62) - 1
 _PERIOD_AFTER = re.compile(r"\d{4}-\d{2}(-|$)")
@@ -158,7 +159,11 @@ def events_of(uow: UnitOfWork, operator: str | None, after: int, limit: int) -> 
 
 
 def _entries(uow: UnitOfWork, start: int) -> Iterable[LedgerEntry]:
-    return uow.ledger_store.entries(start)
+    """The entries from `start`, read a page at a time (pages, not a stream: a reader that stops early
+    leaves no cursor open on the server)."""
+    while page := uow.ledger_store.entries_page(start, _PAGE):
+        yield from page
+        start = page[-1].seq + 1
 
 
 def list_events(ws: Workspace, actor: Actor, after: int = -1, limit: int = 100) -> EventPage:

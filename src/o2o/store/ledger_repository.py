@@ -102,6 +102,11 @@ class SqlLedgerRepository:
         for row in result:
             yield _entry(row)
 
+    def entries_page(self, start: int, count: int) -> list[LedgerEntry]:
+        """At most `count` entries from `start`, in seq order, read at once (a page: nothing left open)."""
+        query = select(le).where(le.c.seq >= start).order_by(le.c.seq).limit(count)
+        return [_entry(row) for row in self.conn.execute(query)]
+
     def latest_by_subject(
         self, kinds: Sequence[str], subjects: Sequence[str] | None = None
     ) -> dict[str, LedgerEntry]:
