@@ -27,7 +27,7 @@ import httpx
 
 from o2o.bootstrap import Workspace
 from o2o.domain.errors import NotFoundError, ValidationError
-from o2o.domain.identity import Actor, Permission, PermissionDeniedError
+from o2o.domain.identity import Actor, Permission
 from o2o.services.events import Event, events_of, ledger_position
 from o2o.store.jobs_repository import Delivery, Webhook, WebhookRepository
 from o2o.store.repositories import now_utc
@@ -73,10 +73,9 @@ def backoff(attempts: int) -> timedelta:
 
 
 def _owner(actor: Actor) -> str:
-    """An operator's analyst or signer manages its webhooks (the hub's admin has no events of its own)."""
+    """An operator's analyst manages its webhooks (the hub's admin has no events of its own)."""
     operator = actor.acting_operator()
-    if not (actor.can(Permission.ANALYSE) or actor.can(Permission.SIGN)):
-        raise PermissionDeniedError(f"{actor.user_name} ({actor.role.value}) may not manage webhooks")
+    actor.require(Permission.ANALYSE)
     return operator
 
 
