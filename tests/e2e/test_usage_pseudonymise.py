@@ -94,6 +94,18 @@ def test_pseudonymised_declarations_give_the_same_statement_and_pairs(
         r = cycle_steps.import_usage(cli, out, f, period)
         assert r.code == 0, r.err
 
+    # The plain-file rating reads a pseudonymised file by its declared destinations too.
+    for f in truth["files"][:2]:
+        rated = []
+        for usage in (net / f["file"], next(pseudonymised.glob(Path(f["file"]).stem + ".*"))):
+            r = cli("rate", "file", usage, "--agreement-file", net / ag["file"], "--service", f["service"],
+                    "--declarer", f["declarer"], "--period", period, "--out", tmp_path / f"rated-{usage.name}",
+                    "--json")  # fmt: skip
+            assert r.code == 0, r.err
+            got = r.json()
+            rated.append((got["records"], got["rated"], got["unrated_by_reason"], got["services"]))
+        assert rated[0] == rated[1] and rated[0][1] > 0
+
     # What the hub holds: pseudonyms of 15 digits, none of the clear numbers, and each record's destination.
     some = next(pseudonymised.glob("*.csv"))
     with some.open() as fh:

@@ -5,6 +5,8 @@ Numbers are normalised to E.164 digits by the declaring party's numbering plan w
 without an offset it is taken as UTC) becomes integer epoch seconds. Nothing is dropped here: a value
 that does not parse becomes NULL and the rating engine lists the record as unrated with the reason.
 A file that already carries `start_epoch` (a lake file) is taken as is, numbers normalised again.
+A pseudonymised file (a `destination` column, `o2o usage pseudonymise`) keeps its pseudonyms as they are and
+its declared destinations, which rating then uses instead of the b-number's prefix.
 `line` is the CSV line (data from 2) or the Parquet row (from 1).
 """
 
@@ -17,7 +19,8 @@ import duckdb
 from o2o.domain.errors import ImportRefusedError
 from o2o.domain.numbers import sql_clean, sql_normalise
 from o2o.domain.operators import NumberingPlan
-from o2o.domain.usage import OPTIONAL_INPUT_COLUMNS, REQUIRED_INPUT_COLUMNS
+from o2o.domain.pseudonyms import PSEUDONYM_PATTERN
+from o2o.domain.usage import DECLARED_DESTINATION, OPTIONAL_INPUT_COLUMNS, REQUIRED_INPUT_COLUMNS
 
 
 def _quote(path: Path) -> str:
@@ -35,6 +38,17 @@ def _select(columns: set[str], plan: NumberingPlan, first_line: int) -> str:
     def text(name: str) -> str:
         return f"CAST({name} AS VARCHAR)" if name in columns else "CAST(NULL AS VARCHAR)"
 
+    def number(clean: str) -> str:
+        """E.164 digits by the plan; in a pseudonymised file the pseudonym as it is (NULL if not one)."""
+        if pseudonymised:
+            return f"CASE WHEN regexp_full_match({clean}, '{PSEUDONYM_PATTERN}') THEN {clean} END"
+        return sql_normalise(clean, plan)
+
+    pseudonymised = DECLARED_DESTINATION in columns
+    declared = (
+        f"COALESCE(TRIM({text(DECLARED_DESTINATION)}), '')" if pseudonymised else "CAST(NULL AS VARCHAR)"
+    )
+
     def integer(name: str) -> str:
         return f"TRY_CAST({name} AS BIGINT)" if name in columns else "CAST(NULL AS BIGINT)"
 
@@ -43,15 +57,15 @@ def _select(columns: set[str], plan: NumberingPlan, first_line: int) -> str:
     else:
         epoch = integer("start_epoch")
     return f"""
-SELECT line, record_id, service, {sql_normalise("a_clean", plan)} AS a_number,
-       {sql_normalise("b_clean", plan)} AS b_number, a_raw, b_raw, start_epoch, duration_s, volume, route
+SELECT line, record_id, service, {number("a_clean")} AS a_number,
+       {number("b_clean")} AS b_number, a_raw, b_raw, start_epoch, duration_s, volume, route, destination
 FROM (
   SELECT row_number() OVER () + {first_line - 1} AS line, {text("record_id")} AS record_id,
          NULLIF(TRIM({text("service")}), '') AS service,
          {text("a_number")} AS a_raw, {text("b_number")} AS b_raw,
          {sql_clean(text("a_number"))} AS a_clean, {sql_clean(text("b_number"))} AS b_clean,
          {epoch} AS start_epoch, {integer("duration_s")} AS duration_s, {integer("volume")} AS volume,
-         {text("route")} AS route
+         {text("route")} AS route, {declared} AS destination
   FROM src
 ) s"""
 
