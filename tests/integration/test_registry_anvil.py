@@ -239,3 +239,22 @@ def test_compare_measures_the_three_backends_on_the_same_period(cli: Any) -> Non
     assert "has no registration in the workspace" in found[delete, "evm"]["how"]
     assert "Ed25519 signature" in found[deny, "central"]["how"]
     assert "EIP-712 signature recovered from transaction" in found[deny, "evm"]["how"]
+
+
+def test_on_evm_each_command_carries_its_registrations_to_the_chain(cli: Any, anvil: Anvil) -> None:
+    _demo_with_chain_keys(cli)
+    _deploy(cli, anvil, "evm")
+    assert cli("registry", "publish").code == 0
+    before = cli("registry", "verify", "--json").json()["counts"]
+    opened = cli("period", "open", "2026-12")  # registers the opening on the ledger, then on the chain
+    assert opened.code == 0, opened.err
+    after = cli("registry", "verify", "--json").json()
+    assert after["ok"] and "pending" not in after["counts"], after
+    assert after["counts"]["FactRegistered"] > before["FactRegistered"]
+    # with the node gone, the command's own work stands and the one line says what to run later
+    anvil.stop()
+    again = cli("period", "open", "2027-01")
+    assert again.code == 1 and "does not answer" in again.err and len(again.err.strip().splitlines()) == 1
+    anvil.start()
+    assert cli("registry", "publish").code == 0
+    assert cli("registry", "verify").code == 0

@@ -117,6 +117,8 @@ def run(argv: list[str]) -> int:
     try:
         # Without standalone mode, `typer.Exit(code)` comes back as the return value.
         result = app(args=argv, prog_name="o2o", standalone_mode=False)
+        if result in (None, 0) and argv:
+            _publish_registrations(argv[0])
     except O2OError as exc:
         _say_error(f"[red]error:[/red] {_escape(str(exc))}")
         return 1
@@ -128,6 +130,13 @@ def run(argv: list[str]) -> int:
         _say_error("aborted")
         return 1
     return result if isinstance(result, int) else 0
+
+
+def _publish_registrations(command: str) -> None:
+    """A workspace on the anchored or evm registry carries what the command registered to the chain."""
+    from o2o.services.registry_hook import publish_after_command
+
+    publish_after_command(command)
 
 
 def _usage_error(exc: typer.TyperException) -> int:

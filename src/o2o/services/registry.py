@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from o2o.bootstrap import Workspace
-from o2o.domain.errors import NotFoundError, ValidationError
+from o2o.domain.errors import NotFoundError, O2OError, ValidationError
 
 MODES = ("central", "anchored", "evm")
 CHAIN_KEY_KIND = "chain.key.registered"
@@ -247,6 +247,32 @@ def publish(ws: Workspace, mode: str | None = None, *, force: bool = False) -> P
     report = registry_for(ws, mode).publish(ws, force=force)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def publish_after_command() -> PublishReport | None:
+    """In a workspace whose registry is anchored or evm, carry what a successful command registered to the
+    chain (evm: every new registration; anchored: the head, when due); central: nothing."""
+    from o2o.bootstrap import open_workspace
+    from o2o.config import Settings
+
+    settings = Settings()
+    env = os.environ.get("O2O_REGISTRY", "").strip()
+    if env:
+        mode = check_mode(env, "O2O_REGISTRY")
+    else:
+        path = settings.home / "registry.json"
+        if not path.exists():
+            return None
+        mode = check_mode(str(json.loads(path.read_text(encoding="utf-8")).get("mode", "central")), str(path))
+    if mode == "central":
+        return None
+    try:
+        return publish(open_workspace(settings), mode)
+    except O2OError as exc:
+        raise type(exc)(
+            f"{exc} (the command itself is done and registered centrally; `o2o registry publish` carries it "
+            "to the chain later)"
+        ) from None
 
 
 def verify_registry(ws: Workspace, mode: str | None = None) -> RegistryReport:
