@@ -62,6 +62,14 @@ def test_an_upload_is_the_declaration_a_local_import_makes(
         (voice["rows"] + 3, "start_time"),
     ]
     assert detail["rejects_total"] == 2
+    # On the ledger with who uploaded it (the admin's feed shows every entry whole).
+    feed = hub.client.get("/api/v1/events", params={"limit": 1000}, headers=hub.auth("HUB", "admin")).json()
+    (entry,) = [
+        e
+        for e in feed["events"]
+        if e["type"] == "declaration.imported" and e["data"]["declaration"] == up["id"]
+    ]
+    assert entry["data"]["for"] == hub.parties[0] and entry["data"]["by_user"] and entry["data"]["by_token"]
 
     # The same file imported locally, in a workspace of its own with the same operators and agreement.
     local_home = tmp_path / "local"

@@ -109,7 +109,7 @@ def declare_upload(
     operator = actor.acting_operator()
     with ws.uow() as uow:
         agreement_for(uow, actor, agreement_id)
-    return import_usage(ws, path, agreement_id, period, operator, service, fmt, replace)
+    return import_usage(ws, path, agreement_id, period, operator, service, fmt, replace, via=actor)
 
 
 @dataclass(frozen=True, slots=True)

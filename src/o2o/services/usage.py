@@ -33,6 +33,7 @@ from o2o.domain.errors import (
     O2OError,
     ValidationError,
 )
+from o2o.domain.identity import Actor
 from o2o.domain.periods import Period
 from o2o.domain.usage import numbers_required
 from o2o.services.registry_data import get_agreement, require_party
@@ -120,11 +121,13 @@ def import_usage(
     fmt: str | None = None,
     replace: bool = False,
     tap3: Tap3Options | None = None,
+    via: Actor | None = None,
 ) -> ImportResult:
     """Import one party's usage file for an agreement, service and period.
 
     A file that would replace the active declaration with rejected rows, or with fewer than
-    `REPLACE_MIN_ROWS_PERCENT` of its rows, is refused unless `replace` is given.
+    `REPLACE_MIN_ROWS_PERCENT` of its rows, is refused unless `replace` is given. `via`: the hub's caller
+    who uploaded it (named on the ledger).
     """
     if not path.is_file():
         raise ValidationError(f"{path}: no such file")
@@ -152,7 +155,7 @@ def import_usage(
         if active is not None and active.sha256 == sha_pending.result():
             return ImportResult(active, already_imported=True)
         return _import_new(
-            ws, path, fmt, per, agreement, declarer, service_id, role, active, sha_pending, replace, tap3
+            ws, path, fmt, per, agreement, declarer, service_id, role, active, sha_pending, replace, tap3, via
         )
 
 
@@ -169,6 +172,7 @@ def _import_new(
     sha_pending: Future[str],
     replace: bool,
     tap3: Tap3Options | None = None,
+    via: Actor | None = None,
 ) -> ImportResult:
     """Normalise the file into staging and commit it as a new declaration (superseding `active`)."""
     from o2o.lake.usage_import import normalise_usage  # DuckDB and Arrow: only to import
@@ -208,7 +212,7 @@ def _import_new(
             created_at=now_utc(),
             supersedes=active.id if active else None,
         )
-        _commit(ws, agreement, declaration, staged_usage, staged_rejects, final_dir, active)
+        _commit(ws, agreement, declaration, staged_usage, staged_rejects, final_dir, active, via)
     return ImportResult(declaration, already_imported=False, replaced=active, tap3=summary)
 
 
@@ -281,10 +285,11 @@ def _commit(
     staged_rejects: Path,
     final_dir: Path,
     active: Declaration | None,
+    via: Actor | None = None,
 ) -> None:
     """Record the declaration and move its files into place in one step; undo the move on failure."""
     # The settlement services (ledger, netting) are needed only when a declaration is recorded.
-    from o2o.services.cycle_common import hub_signer, register
+    from o2o.services.cycle_common import hub_signer, provenance, register
     from o2o.services.settlement import note_declaration
 
     moved: list[Path] = []
@@ -310,6 +315,7 @@ def _commit(
                     "rejected": declaration.totals.rejected,
                     "sha256": declaration.sha256,
                     "supersedes": declaration.supersedes,
+                    **provenance(via),
                 },
             )
             target = ws.lake.resolve(declaration.lake_path)
