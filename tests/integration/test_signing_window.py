@@ -26,7 +26,9 @@ import cycle_steps
 from o2o.bootstrap import Workspace, open_workspace
 from o2o.config import Settings
 from o2o.domain.errors import InvalidTransitionError, NotFoundError
+from o2o.domain.identity import Actor, Role
 from o2o.domain.statements import StatementState
+from o2o.ledger.keys import read_private_key
 from o2o.services import disputes as dsp
 from o2o.services import statements
 
@@ -134,3 +136,40 @@ def test_a_statement_withdrawn_by_a_redeclaration_after_the_signer_read_it_is_no
     with ws.uow() as uow:
         (withdrawn,) = [e for e in uow.events.all(st_id) if e["kind"] == "statement.withdrawn"]
     assert json.loads(withdrawn["payload"])["signatures"] == []  # none was stored to be withdrawn
+
+
+def test_a_signature_sent_to_the_hub_over_a_statement_reissued_meanwhile_is_refused(
+    reconciled: dict[str, Any],
+) -> None:
+    """The hub's path (`submit_signature`: the operator signed on its side and sends the signature): the
+    statement is re-issued between the hub's read of it and its first write, and the signature over the
+    document the operator saw is refused, not stored against the new one."""
+    ws, ctx = open_workspace(Settings()), reconciled
+    st_id = ctx["statement"]
+    last, *others = ctx["disputes"]
+    for d_id in others:
+        d = dsp.show_dispute(ws, d_id).dispute
+        dsp.propose(ws, d_id, d.provider, None)
+        dsp.accept(ws, d_id, d.customer)
+    d = dsp.show_dispute(ws, last).dispute
+    dsp.propose(ws, last, d.provider, None)
+    read = statements.show_statement(ws, st_id).statement
+    # The provider's own side: its key signs the document it read.
+    key = read_private_key(ws.settings.keys_dir / f"{d.provider}.pem", d.provider)
+    signature = key.sign(read.document.encode())
+    actor = Actor("U-1", f"{d.provider}-signer", d.provider, Role.SIGNER, "T-1")
+
+    refused = pytest.raises(InvalidTransitionError, match="changed while it was being signed")
+    with before_first_write(ws, lambda: dsp.accept(ws, last, d.customer)) as preceded, refused:
+        statements.submit_signature(ws, st_id, actor, key.key_id, signature, read.digest)
+    assert len(preceded) == 1
+
+    now = statements.show_statement(ws, st_id)
+    assert now.statement.digest != read.digest and now.signatures == ()
+    assert _signed_events(ws, st_id) == []
+    # Signed again over what it now says, it is taken.
+    again = key.sign(now.statement.document.encode())
+    done = statements.submit_signature(ws, st_id, actor, key.key_id, again, now.statement.digest)
+    assert done.complete is False and [
+        s.signature for s in statements.show_statement(ws, st_id).signatures
+    ] == [again]
