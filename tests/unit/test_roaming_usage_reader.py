@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from o2o.domain.errors import ValidationError
 from o2o.roaming import Direction, canonical
-from o2o.schemas.roaming import usage_from_json
+from o2o.schemas.roaming_usage import usage_from_json
 
 SPELLINGS = ["SMS MO", "SMSMO", "sms-mo", "MOC Local", "GPRS", "NB-IOT", "NB-IoT"]
 TADIGS = ["AAAAA", "BBBBB", "CCCCC", "DDDDD"]

@@ -1,33 +1,22 @@
-"""The GSMA BWRP JSON formats: the calculation request and response, and the discrepancy usage reports.
+"""The GSMA BWRP JSON formats: the calculation request (discounts) and response, and the discrepancy reports.
 
-Numbers may be JSON numbers or strings; both become exact Decimals (a JSON number is parsed as Decimal, never
-as a binary float). Every error is one line naming the file and the JSON path of the bad field:
-`req.json: usage.inbound[17].usage: 'x' is not a number`.
-
-Usage is read on a fast path (one pass, no per-field validation calls) and, when that pass meets anything odd,
-re-read row by row to name the field; the sums run in an exact decimal context that refuses rounding.
+Numbers and usage rows are read by `o2o.schemas.roaming_usage`; errors are one line naming the file and the
+JSON path of the bad field: `req.json: discounts.DTAG.serviceGroups[0].services[3].service: unknown service`.
 """
 
 from __future__ import annotations
 
-import decimal
 import json
-import sys
-from collections import Counter
 from collections.abc import Mapping
 from decimal import Decimal
-from itertools import accumulate, chain, count, repeat
-from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
 from o2o.domain.errors import ValidationError
 from o2o.roaming import (
-    KNOWN_SERVICES,
     CalculationResult,
     CommitmentKind,
     Condition,
-    Direction,
     Discount,
     DiscountGroup,
     PlanKind,
@@ -38,99 +27,21 @@ from o2o.roaming import (
     Tier,
     UsageKey,
     UsageTotals,
-    canonical,
 )
-from o2o.roaming.calculation import EXACT, check_discount
+from o2o.roaming.calculation import check_discount
 from o2o.roaming.discrepancy import DiscrepancyReport, UsageLine, UsageReport
 from o2o.roaming.pricing import check_tiers
-
-ZERO = Decimal(0)
-# Figures below 1e30 with at most 20 decimals: a billion of them add up within 59 digits, so every sum of
-# the calculation's 80-digit exact context is exact.
-LIMIT = Decimal("1e30")  # = 10 ** 30: `adjusted() >= 30` says the same without arithmetic
-MAX_PLACES = 20
-_NUMBER_TYPES = (str, int, Decimal)
-
-
-def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a number")
-
-
-def read_json(path: Path) -> Any:
-    """Parse a JSON file with every non-integer number as an exact Decimal (NaN and Infinity refused)."""
-    try:
-        text = path.read_bytes()
-    except OSError as exc:
-        raise ValidationError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    try:
-        return json.loads(text, parse_float=Decimal, parse_constant=_refuse_constant)
-    except UnicodeDecodeError:
-        raise ValidationError(f"{path}: not UTF-8 JSON") from None
-    except json.JSONDecodeError as exc:
-        raise ValidationError(f"{path}: line {exc.lineno}: malformed JSON: {exc.msg}") from None
-    except ValueError as exc:
-        raise ValidationError(f"{path}: malformed JSON: {exc}") from None
-
-
-def number(value: Any, where: str) -> Decimal:
-    """An exact Decimal from a JSON number or a decimal string; anything else is refused naming `where`."""
-    if type(value) is str:  # prices repeat ("0", "0.01"): a Decimal is immutable, so one per text
-        cached = _NUMBERS.get(value)
-        if cached is not None:
-            return cached
-    if isinstance(value, bool) or not isinstance(value, _NUMBER_TYPES):
-        raise ValidationError(f"{where}: {value!r} is not a number")
-    try:
-        result = Decimal(value.strip() if isinstance(value, str) else value)
-    except decimal.InvalidOperation:
-        raise ValidationError(f"{where}: {value!r} is not a number") from None
-    if not result.is_finite():
-        raise ValidationError(f"{where}: {value!r} is not a finite number")
-    if (result and result.adjusted() >= 30) or result.as_tuple().exponent < -MAX_PLACES:  # type: ignore[operator]
-        raise ValidationError(
-            f"{where}: {value!r} is out of range (below 1e30, at most {MAX_PLACES} decimals)"
-        )
-    if type(value) is str and len(_NUMBERS) < 100_000:
-        _NUMBERS[value] = result
-    return result
-
-
-_NUMBERS: dict[str, Decimal] = {}
-
-
-def _object(value: Any, where: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise ValidationError(f"{where}: expected an object")
-    return value
-
-
-def _list(value: Any, where: str) -> list[Any]:
-    if not isinstance(value, list):
-        raise ValidationError(f"{where}: expected a list")
-    return value
-
-
-def _text(value: Any, where: str) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise ValidationError(f"{where}: expected a non-empty string")
-    return value
-
-
-def _tadigs(value: Any, where: str) -> tuple[str, ...]:
-    items = _list(value, where)
-    if not items:
-        raise ValidationError(f"{where}: expected at least one TADIG")
-    return tuple(sys.intern(_text(item, f"{where}[{i}]")) for i, item in enumerate(items))
-
-
-def service_name(value: Any, where: str) -> str:
-    """The canonical name of a service named in a request; an unknown one is refused naming `where`."""
-    name = _text(value, where)
-    found = canonical(name)
-    if found is None:
-        raise ValidationError(f"{where}: unknown service {name!r} (known: {', '.join(KNOWN_SERVICES)})")
-    return found.name
-
+from o2o.schemas.roaming_usage import (
+    ZERO,
+    list_at,
+    number,
+    object_at,
+    read_json,
+    service_name,
+    tadigs_at,
+    text_at,
+    usage_from_json,
+)
 
 # --- discounts --------------------------------------------------------------------------------------------
 
@@ -154,8 +65,8 @@ def _tiers(rate: dict[str, Any], where: str, rules: Rules) -> tuple[Tier, ...]:
         )
     else:
         tiers = tuple(
-            _tier(_object(t, f"{where}.thresholds[{i}]"), f"{where}.thresholds[{i}]")
-            for i, t in enumerate(_list(thresholds, f"{where}.thresholds"))
+            _tier(object_at(t, f"{where}.thresholds[{i}]"), f"{where}.thresholds[{i}]")
+            for i, t in enumerate(list_at(thresholds, f"{where}.thresholds"))
         )
         if not tiers:
             raise ValidationError(f"{where}.thresholds: expected at least one threshold")
@@ -174,7 +85,7 @@ def _tier(t: dict[str, Any], where: str) -> Tier:
 def _plan_kind(value: Any, where: str) -> PlanKind:
     if value is None:
         return PlanKind.TIERED
-    text = "".join(_text(value, where).lower().split())
+    text = "".join(text_at(value, where).lower().split())
     return PlanKind.BACK_TO_FIRST if "backtofirst" in text.replace("-", "") else PlanKind.TIERED
 
 
@@ -187,21 +98,21 @@ def _pricing(service: dict[str, Any], where: str, rules: Rules) -> ServicePricin
     if usage_p is None and access_p is None:
         raise ValidationError(f"{where}: no usagePricing or accessPricing")
     key = "usagePricing" if usage_p is not None else "accessPricing"
-    pricing = _object(usage_p if usage_p is not None else access_p, f"{where}.{key}")
+    pricing = object_at(usage_p if usage_p is not None else access_p, f"{where}.{key}")
     at = f"{where}.{key}.ratingPlan"
-    plan_doc = _object(pricing.get("ratingPlan"), at)
+    plan_doc = object_at(pricing.get("ratingPlan"), at)
     ratio = {k: plan_doc[k] for k in ("balancedRate", "unbalancedRate") if k in plan_doc}
     plan: RatingPlan | RatioPlan
     if ratio and "rate" in plan_doc:
         raise ValidationError(f"{at}: give rate or balancedRate/unbalancedRate, not both")
     if ratio:
         tiers = {
-            k: _tiers(_object(v, f"{at}.{k}"), f"{at}.{k}", Rules.CURRENT) if k in ratio else ()
+            k: _tiers(object_at(v, f"{at}.{k}"), f"{at}.{k}", Rules.CURRENT) if k in ratio else ()
             for k, v in ((k, ratio.get(k)) for k in ("balancedRate", "unbalancedRate"))
         }
         plan = RatioPlan(tiers["balancedRate"], tiers["unbalancedRate"])
     else:
-        rate = _object(plan_doc.get("rate"), f"{at}.rate")
+        rate = object_at(plan_doc.get("rate"), f"{at}.rate")
         plan = RatingPlan(_tiers(rate, f"{at}.rate", rules), _plan_kind(plan_doc.get("kind"), f"{at}.kind"))
     included = service.get("includedInCommitment", False)
     if not isinstance(included, bool):
@@ -215,15 +126,15 @@ _KINDS = {k.value.lower(): k for k in CommitmentKind}
 def _condition(value: Any, where: str) -> Condition:
     if value is None:
         return Condition()
-    doc = _object(value, where)
-    kind_text = _text(doc.get("kind", CommitmentKind.UNCONDITIONAL.value), f"{where}.kind")
+    doc = object_at(value, where)
+    kind_text = text_at(doc.get("kind", CommitmentKind.UNCONDITIONAL.value), f"{where}.kind")
     kind = _KINDS.get(" ".join(kind_text.lower().split()))
     if kind is None:
         known = ", ".join(k.value for k in CommitmentKind)
         raise ValidationError(f"{where}.kind: unknown condition {kind_text!r} (known: {known})")
     if kind is CommitmentKind.UNCONDITIONAL:
         return Condition()
-    commitment = _object(doc.get("commitment"), f"{where}.commitment")
+    commitment = object_at(doc.get("commitment"), f"{where}.commitment")
     taxes = commitment.get("includingTaxes", False)
     if not isinstance(taxes, bool):
         raise ValidationError(f"{where}.commitment.includingTaxes: expected true or false")
@@ -238,23 +149,23 @@ def discounts_from_json(
     doc: Any, where: str = "discounts", rules: Rules = Rules.CURRENT
 ) -> tuple[Discount, ...]:
     """The request's `discounts` object: one Discount per party, in the document's order."""
-    parties = _object(doc, where)
+    parties = object_at(doc, where)
     if not parties:
         raise ValidationError(f"{where}: no discount")
     out = []
     for party, body in parties.items():
         at = f"{where}.{party}"
-        part = _object(body, at)
+        part = object_at(body, at)
         groups = []
-        for g, group in enumerate(_list(part.get("serviceGroups"), f"{at}.serviceGroups")):
+        for g, group in enumerate(list_at(part.get("serviceGroups"), f"{at}.serviceGroups")):
             gat = f"{at}.serviceGroups[{g}]"
-            gdoc = _object(group, gat)
+            gdoc = object_at(group, gat)
             services = tuple(
-                _pricing(_object(s, f"{gat}.services[{i}]"), f"{gat}.services[{i}]", rules)
-                for i, s in enumerate(_list(gdoc.get("services"), f"{gat}.services"))
+                _pricing(object_at(s, f"{gat}.services[{i}]"), f"{gat}.services[{i}]", rules)
+                for i, s in enumerate(list_at(gdoc.get("services"), f"{gat}.services"))
             )
-            home = _tadigs(gdoc.get("homeTadigs"), f"{gat}.homeTadigs")
-            visitor = _tadigs(gdoc.get("visitorTadigs"), f"{gat}.visitorTadigs")
+            home = tadigs_at(gdoc.get("homeTadigs"), f"{gat}.homeTadigs")
+            visitor = tadigs_at(gdoc.get("visitorTadigs"), f"{gat}.visitorTadigs")
             groups.append(DiscountGroup(home, visitor, services))
         discount = Discount(party, _condition(part.get("condition"), f"{at}.condition"), tuple(groups))
         check_discount(discount, at)
@@ -262,149 +173,10 @@ def discounts_from_json(
     return tuple(out)
 
 
-# --- usage ------------------------------------------------------------------------------------------------
-
-_KEY = itemgetter("service", "homeTadig", "visitorTadig")
-_USAGE = itemgetter("usage")
-_CHARGES = itemgetter("charges")
-_TAXES = itemgetter("taxes")
-
-
-class _Odd(Exception):
-    """The fast path met something it does not check itself: the rows are read again, one by one."""
-
-
-def _explain_row(row: Any, where: str) -> None:
-    """Raise the error of one usage row, if it has one (the slow, precise reading)."""
-    doc = _object(row, where)
-    for key in ("service", "homeTadig", "visitorTadig"):
-        if "\x1f" in _text(doc.get(key), f"{where}.{key}"):
-            raise ValidationError(f"{where}.{key}: holds a control character")
-    service_name(doc["service"], f"{where}.service")
-    for key, required in (("usage", True), ("charges", False), ("taxes", False)):
-        if required or key in doc:
-            value = number(doc.get(key), f"{where}.{key}")
-            if key == "usage" and value < 0:
-                raise ValidationError(f"{where}.usage: {doc[key]!r} is negative")
-
-
-_SEP = "\x1f"  # joins a row's service, home and visitor into one key (a TADIG holding it is refused)
-
-
-def _column(rows: list[Any], getter: itemgetter[Any], name: str, required: bool) -> list[Decimal]:
-    """One figure of every row as exact Decimals, in row order (memory order: the rows are read once)."""
-    try:
-        raw = list(map(getter, rows))
-    except KeyError:
-        if required:
-            raise _Odd from None
-        raw = [row.get(name, 0) for row in rows]
-    if bool in set(map(type, raw)):
-        raise _Odd  # Decimal(True) would be 1
-    return list(map(Decimal, raw))
-
-
-def _slice_sums(column: list[Decimal], order: list[int], bounds: list[int]) -> list[Decimal]:
-    """The sum of each group's figures: gathered by `order`, cut at `bounds`, summed in C loops."""
-    gathered = list(map(column.__getitem__, order))
-    slices = map(slice, chain((0,), bounds), bounds)
-    return list(map(sum, map(gathered.__getitem__, slices), repeat(ZERO)))
-
-
-def _grouped_sums(rows: list[Any]) -> tuple[list[str], list[Decimal], list[Decimal], list[Decimal]]:
-    """Distinct keys in order of first appearance, and the volume, charges and taxes of each.
-
-    Column by column in C loops: the rows are walked in order (a million JSON objects do not fit in a cache,
-    and visiting them group by group costs more than the arithmetic); each group's figures are gathered by
-    a sort of the row positions and summed slice by slice."""
-    keys = list(map(_SEP.join, map(_KEY, rows)))
-    index: dict[str, int] = {}
-    first = list(map(index.setdefault, keys, count()))
-    volumes = _column(rows, _USAGE, "usage", True)
-    if min(volumes) < ZERO:
-        raise _Odd
-    charges = _column(rows, _CHARGES, "charges", False)
-    taxes = _column(rows, _TAXES, "taxes", False)
-    order = sorted(range(len(first)), key=first.__getitem__)
-    sizes = Counter(first)
-    bounds = list(accumulate(map(sizes.__getitem__, index.values())))
-    for column in (volumes, charges, taxes):
-        if max(column) >= LIMIT or min(column) <= -LIMIT:
-            raise _Odd
-    sums = [_slice_sums(column, order, bounds) for column in (volumes, charges, taxes)]
-    if not all(map(Decimal.is_finite, chain.from_iterable(sums))):
-        raise _Odd
-    # An exact sum keeps the smallest exponent of its terms: the sums tell whether a figure is too fine.
-    if min(t.exponent for t in map(Decimal.as_tuple, chain.from_iterable(sums))) < -MAX_PLACES:  # type: ignore[operator]
-        raise _Odd
-    return list(index), sums[0], sums[1], sums[2]
-
-
-def _add_rows(
-    rows: Any, direction: Direction, where: str, acc: dict[UsageKey, UsageTotals], names: dict[str, str]
-) -> None:
-    rows = _list(rows, where)
-    if not rows:
-        return
-    try:
-        keys, volumes, charges, taxes = _grouped_sums(rows)
-        parts = list(map(str.split, keys, repeat(_SEP)))
-        if set(map(len, parts)) != {3}:
-            raise _Odd
-        raw_names, homes, visitors = zip(*parts, strict=True)
-        if "" in homes or "" in visitors:
-            raise _Odd
-        for name in set(raw_names) - names.keys():
-            found = canonical(name)
-            if found is None:
-                raise _Odd
-            names[name] = found.name
-        # Interned TADIGs: the calculation's look-ups then compare keys by identity, not by text.
-        interned = (list(map(sys.intern, homes)), list(map(sys.intern, visitors)))
-        usage_keys = list(zip(map(names.__getitem__, raw_names), *interned, strict=True))
-        totals = map(UsageTotals, volumes, charges, taxes, repeat(direction))
-        if not acc and len(set(usage_keys)) == len(usage_keys):
-            acc.update(zip(usage_keys, totals, strict=True))
-            return
-        for key, total in zip(usage_keys, totals, strict=True):
-            old = acc.get(key)
-            acc[key] = (  # two spellings of one service, or one pair in both lists, add up
-                total
-                if old is None
-                else UsageTotals(
-                    old.volume + total.volume, old.charges + total.charges, old.taxes + total.taxes, direction
-                )
-            )
-    except decimal.Inexact:
-        raise ValidationError(f"{where}: a sum needs more than 80 digits to stay exact") from None
-    except (_Odd, KeyError, TypeError, ValueError, ArithmeticError):
-        for i, row in enumerate(rows):
-            _explain_row(row, f"{where}[{i}]")
-        raise ValidationError(f"{where}: not a list of usage rows") from None
-
-
-def usage_from_json(doc: Any, where: str = "usage") -> dict[UsageKey, UsageTotals]:
-    """Aggregate the request's usage per (service, home, visitor): `{inbound, outbound}` or a flat list.
-
-    A pair reported in both lists is summed, with the direction of the outbound list (as the service does)."""
-    acc: dict[UsageKey, UsageTotals] = {}
-    names: dict[str, str] = {}
-    with decimal.localcontext(EXACT):
-        if isinstance(doc, list):
-            _add_rows(doc, Direction.NONE, where, acc, names)
-        else:
-            body = _object(doc, where)
-            for direction in (Direction.INBOUND, Direction.OUTBOUND):
-                rows = body.get(direction.value)
-                if rows is not None:
-                    _add_rows(rows, direction, f"{where}.{direction.value}", acc, names)
-    return acc
-
-
 def request_from_json(
     doc: Any, rules: Rules = Rules.CURRENT
 ) -> tuple[tuple[Discount, ...], dict[UsageKey, UsageTotals]]:
-    body = _object(doc, "request")
+    body = object_at(doc, "request")
     if "discounts" not in body:
         raise ValidationError("discounts: missing")
     if "usage" not in body:
@@ -459,25 +231,25 @@ def response_json(result: CalculationResult) -> str:
 
 
 def _usage_line(row: Any, where: str) -> UsageLine:
-    doc = _object(row, where)
+    doc = object_at(row, where)
     unit = doc.get("units", doc.get("unit"))
     return UsageLine(
-        _text(doc.get("yearMonth"), f"{where}.yearMonth"),
-        _text(doc.get("homeTadig"), f"{where}.homeTadig"),
-        _text(doc.get("visitorTadig"), f"{where}.visitorTadig"),
-        _text(doc.get("service"), f"{where}.service"),
+        text_at(doc.get("yearMonth"), f"{where}.yearMonth"),
+        text_at(doc.get("homeTadig"), f"{where}.homeTadig"),
+        text_at(doc.get("visitorTadig"), f"{where}.visitorTadig"),
+        text_at(doc.get("service"), f"{where}.service"),
         number(doc.get("usage"), f"{where}.usage"),
-        _text(unit, f"{where}.units"),
+        text_at(unit, f"{where}.units"),
     )
 
 
 def usage_report_from_json(doc: Any) -> UsageReport:
     """A discrepancy usage report: `{header, body: {inbound, outbound}}` or the bare body."""
-    report = _object(doc, "report")
-    body = _object(report["body"], "body") if "body" in report else report
+    report = object_at(doc, "report")
+    body = object_at(report["body"], "body") if "body" in report else report
     at = "body." if "body" in report else ""
     lists = {
-        d: tuple(_usage_line(r, f"{at}{d}[{i}]") for i, r in enumerate(_list(body.get(d, []), f"{at}{d}")))
+        d: tuple(_usage_line(r, f"{at}{d}[{i}]") for i, r in enumerate(list_at(body.get(d, []), f"{at}{d}")))
         for d in ("inbound", "outbound")
     }
     return UsageReport(lists["inbound"], lists["outbound"])

@@ -23,13 +23,12 @@ from o2o.roaming import CalculationResult, Rules, calculate, compare_usage
 from o2o.schemas.roaming import (
     discrepancy_document,
     dump_json_numbers,
-    read_json,
     read_request,
     read_usage_report,
     response_json,
-    usage_from_json,
 )
 from o2o.schemas.roaming_agreement import load_roaming_agreement
+from o2o.schemas.roaming_usage import read_json, usage_from_json
 
 RULES = tuple(r.value for r in Rules)
 
