@@ -231,3 +231,22 @@ def test_malformed_json_is_one_line(cli: Any, tmp_path: Path) -> None:
     assert f"{bad}: line 2: malformed JSON" in r.err
     r = cli("roaming", "discrepancy", bad, bad)
     assert r.code == 1 and f"{bad}: line 2" in r.err
+
+
+def test_discrepancy_report_is_exact_json_whatever_the_names(cli: Any, tmp_path: Path) -> None:
+    """Figures are written as exact number literals and names as JSON strings, even odd ones."""
+    odd = 'MOC "Local"\u0000dec:5'
+    own = {"body": {"inbound": [{"yearMonth": "202601", "homeTadig": "AAAAA", "visitorTadig": "BBBBB",
+                                 "service": odd, "usage": "0.1", "units": "min"}], "outbound": []}}  # fmt: skip
+    partner = {"body": {"outbound": [dict(own["body"]["inbound"][0], usage=0.3)], "inbound": []}}
+    paths = tmp_path / "own.json", tmp_path / "partner.json"
+    paths[0].write_text(json.dumps(own))
+    paths[1].write_text(json.dumps(partner))
+    r = cli("roaming", "discrepancy", *paths)
+    assert r.code == 0, r.err
+    (line,) = json.loads(r.out, parse_float=Decimal)["inbound"]
+    assert line["service"] == odd
+    assert (line["own_usage"], line["partner_usage"], line["delta_usage_abs"]) == (
+        Decimal("0.1"), Decimal("0.3"), Decimal("0.2")
+    )  # fmt: skip
+    assert line["delta_usage_percent"] == Decimal("-200")

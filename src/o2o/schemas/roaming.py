@@ -298,29 +298,21 @@ def discrepancy_document(report: DiscrepancyReport) -> dict[str, Any]:
 
 
 def dump_json_numbers(doc: Mapping[str, Any]) -> str:
-    """JSON with Decimals written as exact number literals."""
-    marker = "\x00dec:"
-
-    def default(value: Any) -> Any:
-        if isinstance(value, Decimal):
-            return marker + json_number(value)
-        raise TypeError(f"cannot render {type(value).__name__}")
-
-    text = json.dumps(doc, default=default, indent=2)
-    # A Decimal came back as the string "\u0000dec:123.4": unquote it into the number literal.
-    return _unquote(text)
+    """JSON (indented by 2) with Decimals written as exact number literals, never through a binary float."""
+    return _encode(doc, 0)
 
 
-def _unquote(text: str) -> str:
-    out = []
-    start = 0
-    token = '"\\u0000dec:'
-    while True:
-        i = text.find(token, start)
-        if i < 0:
-            out.append(text[start:])
-            return "".join(out)
-        j = text.index('"', i + len(token))
-        out.append(text[start:i])
-        out.append(text[i + len(token) : j])
-        start = j + 1
+def _encode(value: Any, depth: int) -> str:
+    pad, inner = "  " * depth, "  " * (depth + 1)
+    if isinstance(value, Decimal):
+        return json_number(value)
+    if isinstance(value, Mapping):
+        if not value:
+            return "{}"
+        items = (f"{inner}{json.dumps(str(k))}: {_encode(v, depth + 1)}" for k, v in value.items())
+        return "{\n" + ",\n".join(items) + f"\n{pad}}}"
+    if isinstance(value, list | tuple):
+        if not value:
+            return "[]"
+        return "[\n" + ",\n".join(f"{inner}{_encode(v, depth + 1)}" for v in value) + f"\n{pad}]"
+    return json.dumps(value)  # str, int, bool, None
