@@ -258,3 +258,42 @@ def test_on_evm_each_command_carries_its_registrations_to_the_chain(cli: Any, an
     anvil.start()
     assert cli("registry", "publish").code == 0
     assert cli("registry", "verify").code == 0
+
+
+def test_a_registration_reorganised_away_is_sent_again_and_counted_once(
+    anvil: Anvil, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from eth_account import Account
+
+    import o2o.chain.client as client_module
+    from o2o.chain.client import ChainClient, ChainConfig
+
+    client = ChainClient.connect(ChainConfig(anvil.url, 31337, confirmations=3))
+    rpc = client.w3.provider.make_request
+    hub = Account.create()
+    rpc("anvil_setBalance", [hub.address, hex(10**20)])  # type: ignore[arg-type]
+    events: list[str] = []
+    snapshot: list[str] = []
+
+    class Clock:  # the client's clock: while it waits for confirmations, blocks come; once, a reorg
+        monotonic = staticmethod(time.monotonic)
+
+        @staticmethod
+        def sleep(_seconds: float) -> None:
+            if snapshot:
+                rpc("evm_revert", [snapshot.pop()])  # type: ignore[arg-type]
+                events.append("reorg")
+            else:
+                rpc("evm_mine", [])  # type: ignore[arg-type]
+                events.append("block")
+
+    monkeypatch.setattr(client_module, "time", Clock)
+    contract, _ = SettlementContract.deploy(client, hub, [])
+    snapshot.append(rpc("evm_snapshot", [])["result"])  # type: ignore[arg-type]
+    sent = contract.send(hub, "anchorHead", 7, b"\x07" * 32, 1, b"\x00" * 64)
+    assert "reorg" in events
+    # the transaction that counted is the one the canonical chain holds now, confirmed by 3 blocks
+    assert client.w3.eth.get_block(sent.block_number)["hash"].to_0x_hex() == sent.block_hash
+    assert client.w3.eth.block_number >= sent.block_number + 2
+    assert contract.view("anchored_size") == 7
+    assert len(contract.events(names=["HeadAnchored"])) == 1

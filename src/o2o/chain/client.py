@@ -228,7 +228,7 @@ class ChainClient:
             receipt = self._receipt(tx_hash, deadline)
             if receipt is None:
                 # dropped (a reorganisation or a restarted node): the same signed bytes again
-                self._send_raw(raw)
+                self._resend(raw, tx_hash)
                 continue
             number = int(receipt["blockNumber"])
             if self.config.confirmations == 1:
@@ -239,8 +239,11 @@ class ChainClient:
                         break
                     time.sleep(self.config.poll_s)
                     self._seen_head = 0
-                again = self._receipt(tx_hash, deadline)
-            if again is not None and again["blockHash"] == receipt["blockHash"]:
+                again = self._lookup(tx_hash)
+            if again is None:  # reorganised away (or the node lost it): the same signed bytes again
+                self._resend(raw, tx_hash)
+                continue
+            if again["blockHash"] == receipt["blockHash"]:
                 return Sent(
                     HexBytes(tx_hash).to_0x_hex(),
                     number,
@@ -258,6 +261,22 @@ class ChainClient:
         if not self._seen_head:
             self._seen_head = self._retry(lambda: int(self.w3.eth.block_number))
         return self._seen_head
+
+    def _resend(self, raw: bytes, tx_hash: HexBytes) -> None:
+        try:
+            self._send_raw(raw)
+        except _NonceTooLow:
+            raise ChainError(
+                f"transaction {HexBytes(tx_hash).to_0x_hex()} was dropped and its nonce taken by another "
+                "transaction of the same key"
+            ) from None
+
+    def _lookup(self, tx_hash: HexBytes) -> TxReceipt | None:
+        """The receipt the node has now (one question, no waiting)."""
+        try:
+            return self._retry(lambda: self.w3.eth.get_transaction_receipt(tx_hash))
+        except TransactionNotFound:
+            return None
 
     def _receipt(self, tx_hash: HexBytes, deadline: float) -> TxReceipt | None:
         remaining = max(deadline - time.monotonic(), 0.1)
