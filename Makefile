@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.synced
 
-.PHONY: demo test lint fmt bench clean venv sysdeps anvil
+.PHONY: demo test lint fmt bench clean venv sysdeps anvil screenshots
 
 # From Debian, not PyPI: the fonts the PDF documents embed (DejaVu, with Cyrillic) and poppler's
 # pdftotext/pdftoppm/pdffonts that their tests read them with; Chromium for the portal's browser tests
@@ -46,6 +46,10 @@ demo: $(STAMP) sysdeps
 
 test: $(STAMP) sysdeps $(ANVIL)
 	$(BIN)/pytest -n 2 -q
+
+# The portal's pages as the browser test walks a month (Chromium through Playwright), into docs/screenshots/.
+screenshots: $(STAMP) sysdeps
+	O2O_SCREENSHOTS=docs/screenshots $(BIN)/pytest -q -p no:cacheprovider tests/api/test_portal_browser.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -210,15 +210,17 @@ def _disputes_settled(hub: Hub, base: str, a: Any, b: Any, shots: Shots) -> None
 
 
 def _signed_in_the_browser(hub: Hub, base: str, a: Any, shots: Shots) -> None:
+    from playwright.sync_api import expect
+
     a.goto(f"{base}/statements/{hub.statement}")
     check_accessible(a)
-    a.wait_for_function("document.getElementById('digest-check').textContent.length > 0")
-    assert "recomputed in this browser" in a.locator("#digest-check").inner_text()
+    # (a page's CSP forbids eval: wait through locators, not wait_for_function)
+    expect(a.locator("#digest-check")).to_have_text("✔ recomputed in this browser")
     shots.take(a, "sign")
     requests: list[str] = []
     a.on("request", lambda r: requests.append(r.url))
     a.set_input_files("#keyfile", str(hub.home / "keys" / "ALFA.pem"))
-    a.wait_for_function("document.getElementById('sign-status').textContent.startsWith('Signed')")
+    expect(a.locator("#sign-status")).to_contain_text("Signed in this browser with key")
     assert requests == [], "the key file was not sent anywhere"
     assert len(a.input_value("#signature")) == 128
     a.get_by_role("button", name="Send the signature").click()

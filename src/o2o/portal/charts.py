@@ -42,9 +42,9 @@ def bars(
     width = max(4.0, min(48.0, step * 0.7))
     body = [
         f'<line x1="{left}" y1="{zero:.1f}" x2="{_W - 10}" y2="{zero:.1f}" class="axis"/>',
-        f'<text x="{left - 6}" y="{top + 4}" class="tick" text-anchor="end">{escape(str(peak))}</text>',
+        f'<text x="{left - 6}" y="{top + 4}" class="tick" text-anchor="end">{peak:.4g}</text>',
         f'<text x="{left - 6}" y="{zero + 4:.1f}" class="tick" text-anchor="end">0</text>',
-        f'<text x="{left - 6}" y="{top + plot_h + 4}" class="tick" text-anchor="end">-{escape(str(peak))}</text>',
+        f'<text x="{left - 6}" y="{top + plot_h + 4}" class="tick" text-anchor="end">-{peak:.4g}</text>',
     ]
     if tolerance:
         for sign in (1, -1):
@@ -73,10 +73,11 @@ def graph(edges: Sequence[tuple[str, str, Decimal]], label: str, currency: str =
     nodes = sorted({e[0] for e in edges} | {e[1] for e in edges})
     if not nodes:
         return _svg(['<text x="20" y="40" class="muted">no obligations</text>'], label, _W, 60)
-    cx, cy, r = _W / 2, _H / 2 + 10, min(_W, _H) / 2 - 40
+    # Operators on an ellipse (wider than tall), the first on the left.
+    cx, cy, r = _W / 2, _H / 2, min(_W, _H) / 2 - 40
     pos = {
-        n: (cx + r * math.cos(2 * math.pi * i / len(nodes) - math.pi / 2) * 1.6,
-            cy + r * math.sin(2 * math.pi * i / len(nodes) - math.pi / 2))
+        n: (cx + r * math.cos(2 * math.pi * i / len(nodes) + math.pi) * 1.6,
+            cy + r * math.sin(2 * math.pi * i / len(nodes) + math.pi))
         for i, n in enumerate(nodes)
     }  # fmt: skip
     body = [
@@ -89,7 +90,7 @@ def graph(edges: Sequence[tuple[str, str, Decimal]], label: str, currency: str =
         dx, dy = x2 - x1, y2 - y1
         dist = math.hypot(dx, dy) or 1.0
         ux, uy = dx / dist, dy / dist
-        bend = 18 if (creditor, debtor) in pairs else 0  # both ways: two curves, not one line
+        bend = 40 if (creditor, debtor) in pairs else 0  # both ways: two curves, not one line
         sx, sy, ex, ey = x1 + ux * 30, y1 + uy * 30, x2 - ux * 30, y2 - uy * 30
         mx, my = (sx + ex) / 2 - uy * bend, (sy + ey) / 2 + ux * bend
         text = f"{debtor} owes {creditor} {amount} {currency}".strip()
@@ -98,7 +99,8 @@ def graph(edges: Sequence[tuple[str, str, Decimal]], label: str, currency: str =
             f'marker-end="url(#arrow)"><title>{escape(text)}</title></path>'
         )
         body.append(
-            f'<text x="{mx:.1f}" y="{my - 4:.1f}" class="edge-label" text-anchor="middle">'
+            f'<text x="{(sx + ex) / 2 - uy * bend / 2:.1f}" y="{(sy + ey) / 2 + ux * bend / 2 - 4:.1f}" '
+            'class="edge-label" text-anchor="middle">'
             f"{escape(str(amount))}</text>"
         )
     for n, (x, y) in pos.items():
