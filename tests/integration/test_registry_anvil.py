@@ -297,3 +297,18 @@ def test_a_registration_reorganised_away_is_sent_again_and_counted_once(
     assert client.w3.eth.block_number >= sent.block_number + 2
     assert contract.view("anchored_size") == 7
     assert len(contract.events(names=["HeadAnchored"])) == 1
+
+
+def test_a_proof_of_authority_connection_reads_blocks_through_the_extra_data_middleware(anvil: Anvil) -> None:
+    from web3.middleware import ExtraDataToPOAMiddleware
+
+    from o2o.chain.client import ChainClient, ChainConfig
+    from o2o.chain.errors import ChainError
+
+    plain = ChainClient.connect(ChainConfig(anvil.url, 31337))
+    poa = ChainClient.connect(ChainConfig(anvil.url, 31337, poa=True))
+    assert ExtraDataToPOAMiddleware in list(poa.w3.middleware_onion)
+    assert ExtraDataToPOAMiddleware not in list(plain.w3.middleware_onion)
+    assert poa.w3.eth.get_block("latest")["number"] == plain.w3.eth.get_block("latest")["number"]
+    with pytest.raises(ChainError, match=r"is chain 31337, not the configured chain id 1337"):
+        ChainClient.connect(ChainConfig(anvil.url, 1337, poa=True))
