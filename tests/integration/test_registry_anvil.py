@@ -312,3 +312,31 @@ def test_a_proof_of_authority_connection_reads_blocks_through_the_extra_data_mid
     assert poa.w3.eth.get_block("latest")["number"] == plain.w3.eth.get_block("latest")["number"]
     with pytest.raises(ChainError, match=r"is chain 31337, not the configured chain id 1337"):
         ChainClient.connect(ChainConfig(anvil.url, 1337, poa=True))
+
+
+def test_a_new_participant_is_admitted_by_a_majority_of_the_participants(
+    cli: Any, anvil: Anvil, tmp_path: Path
+) -> None:
+    net = tmp_path / "net"
+    assert cli("generate", "--operators", "3", "--cdrs", "100", "--out", net).code == 0
+    assert cli("operator", "add", "--file", net / "operators.toml").code == 0
+    for op in ("HUB", "ALFA", "BRAVO", "CHARLIE"):
+        assert cli("keys", "generate", op).code == 0
+    for op in ("HUB", "ALFA", "BRAVO"):
+        assert cli("keys", "generate", op, "--chain").code == 0
+    deployed = _deploy(cli, anvil, "evm")
+    assert set(deployed["participants"]) == {"ALFA", "BRAVO"}
+    assert cli("keys", "generate", "CHARLIE", "--chain").code == 0
+    first = cli("registry", "approve", "CHARLIE", "--as", "ALFA", "--dev-fund", "--json")
+    assert first.code == 0, first.err
+    assert first.json() | {"block": 0} == {
+        "candidate": "CHARLIE", "approver": "ALFA", "approvals": 1, "participants": 2, "admitted": False, "block": 0,
+    }  # fmt: skip
+    again = cli("registry", "approve", "CHARLIE", "--as", "ALFA", "--dev-fund")
+    assert again.code == 1 and "already approved" in again.err
+    second = cli("registry", "approve", "CHARLIE", "--as", "BRAVO", "--dev-fund", "--json")
+    assert second.code == 0 and second.json()["admitted"] and second.json()["participants"] == 3
+    outsider = cli("registry", "approve", "ALFA", "--as", "HUB", "--dev-fund")
+    assert outsider.code == 1 and "not a participant" in outsider.err
+    assert cli("registry", "publish").code == 0
+    assert cli("registry", "verify").code == 0

@@ -73,6 +73,30 @@ def registry_deploy(
         )
 
 
+@registry_app.command("approve")
+def registry_approve(
+    candidate: Annotated[str, typer.Argument(help="The operator to admit (its chain key registered).")],
+    approver: Annotated[
+        str, typer.Option("--as", help="The participant approving, with its chain key here.")
+    ],
+    dev_fund: Annotated[
+        bool, typer.Option("--dev-fund", help="Give the approver gas money on a development node (anvil).")
+    ] = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Approve a new participant of the settlement contract: admitted by a strict majority of participants."""
+    from o2o.services.registry_chain import approve_participant
+
+    info = approve_participant(workspace(), candidate, approver, dev_fund)
+    if json_out:
+        print_json(info)
+    else:
+        state = "admitted" if info["admitted"] else "not yet admitted"
+        console.print(
+            f"{approver} approves {candidate}: {info['approvals']} of {info['participants']} participants; {state}"
+        )
+
+
 @registry_app.command("publish")
 def registry_publish(
     registry: RegistryOpt = None,

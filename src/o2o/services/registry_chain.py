@@ -120,6 +120,30 @@ def deploy(
     }
 
 
+def approve_participant(
+    ws: Workspace, candidate: str, approver: str, dev_fund: bool = False
+) -> dict[str, Any]:
+    """`approver` (a participant, with its chain key here) approves `candidate` (an operator whose chain
+    address the ledger registered); a strict majority of the participants admits it."""
+    cfg = RegistryConfig.load(ws)
+    client = connect(cfg)
+    contract = SettlementContract(client, cfg.contract)
+    book = address_book(ws)
+    address = _addresser(book)(candidate)
+    account = _account(ws, approver)
+    if dev_fund:
+        _dev_fund(client, account.address)
+    sent = contract.send(account, "approveParticipant", address)
+    return {
+        "candidate": candidate,
+        "approver": approver,
+        "approvals": int(contract.view("approval_count", address)),
+        "participants": int(contract.view("participant_count")),
+        "admitted": bool(contract.view("is_participant", address)),
+        "block": sent.block_number,
+    }
+
+
 def _dev_fund(client: ChainClient, address: str) -> None:
     """Give the hub's address gas money on a development node (anvil's `anvil_setBalance`)."""
     answer = client.w3.provider.make_request("anvil_setBalance", [address, hex(DEV_BALANCE)])  # type: ignore[arg-type]
