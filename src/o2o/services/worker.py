@@ -1,8 +1,9 @@
-"""A worker's loop: take jobs and deliver webhooks until told to stop.
+"""A worker's loops: take jobs, and deliver webhooks, until told to stop.
 
-`JobRunner` runs the loop on a thread of the server process (the embedded default: one runner, as SQLite
-takes one writer at a time); `o2o worker` runs it in a process of its own (PostgreSQL: as many as wanted).
-Between jobs the loop sleeps for `poll` seconds, or less when `wake()` says a job was queued here.
+`JobRunner` runs them on threads of the server process (the embedded default: one job at a time, as SQLite
+takes one writer at a time); `o2o worker` runs them in a process of its own (PostgreSQL: as many as wanted).
+Jobs and webhooks have a loop each, so a long reconciliation does not hold events back. Idle, a loop sleeps
+for `poll` seconds, or less when `wake()` says a job was queued here.
 """
 
 from __future__ import annotations
@@ -30,39 +31,82 @@ class WorkerOptions:
     name: str = field(default_factory=worker_name)
 
 
-def work(ws: Workspace, options: WorkerOptions, stop: threading.Event, wake: threading.Event | None = None,
-         *, once: bool = False) -> list[Job]:  # fmt: skip
-    """Take jobs (and deliver webhooks) until `stop` is set; with `once`, until no job is waiting.
-    Returns the jobs it finished."""
+def _idle(options: WorkerOptions, stop: threading.Event, wake: threading.Event | None) -> None:
+    if wake is not None:
+        wake.wait(options.poll)
+        wake.clear()
+    else:
+        stop.wait(options.poll)
+
+
+def work_jobs(
+    ws: Workspace,
+    options: WorkerOptions,
+    stop: threading.Event,
+    wake: threading.Event | None = None,
+    *,
+    once: bool = False,
+) -> list[Job]:
+    """Take jobs until `stop` is set; with `once`, until no job is waiting. Returns the jobs it finished."""
     finished: list[Job] = []
-    with httpx.Client() as client:
-        while not stop.is_set():
-            busy = False
-            try:
-                job = claim_job(ws, options.name, options.lease)
-                if job is not None:
-                    log.info(
-                        "%s took job %s (%s, attempt %d)", options.name, job.id, job.kind.value, job.attempts
-                    )
-                    finished.append(run_job(ws, job, options.name, options.lease))
-                    busy = True
-                if options.webhooks:
-                    busy = deliver_due(ws, options.name, client) > 0 or busy
-            except Exception:  # the database went away for a moment: the loop goes on after a pause
-                log.exception("worker %s: a round failed", options.name)
-            if once and not busy:
+    while not stop.is_set():
+        job = None
+        try:
+            job = claim_job(ws, options.name, options.lease)
+            if job is not None:
+                log.info(
+                    "%s took job %s (%s, attempt %d)", options.name, job.id, job.kind.value, job.attempts
+                )
+                finished.append(run_job(ws, job, options.name, options.lease))
+        except Exception:  # the database went away for a moment: the loop goes on after a pause
+            log.exception("worker %s: taking a job failed", options.name)
+        if job is None:
+            if once:
                 break
-            if not busy:
-                if wake is not None:
-                    wake.wait(options.poll)
-                    wake.clear()
-                else:
-                    stop.wait(options.poll)
+            _idle(options, stop, wake)
     return finished
 
 
+def work_webhooks(ws: Workspace, options: WorkerOptions, stop: threading.Event) -> None:
+    """Deliver the due webhooks, round after round, until `stop` is set."""
+    with httpx.Client() as client:
+        while not stop.is_set():
+            made = 0
+            try:
+                made = deliver_due(ws, options.name, client)
+            except Exception:  # as above: the next round tries again
+                log.exception("worker %s: delivering webhooks failed", options.name)
+            if not made:
+                stop.wait(options.poll)
+
+
+def work(
+    ws: Workspace,
+    options: WorkerOptions,
+    stop: threading.Event,
+    wake: threading.Event | None = None,
+    *,
+    once: bool = False,
+) -> list[Job]:
+    """Take jobs on this thread and deliver webhooks on another (unless `options.webhooks` is off) until
+    `stop` is set; with `once`, until no job is waiting. Returns the jobs it finished."""
+    done = threading.Event()
+    hooks = None
+    if options.webhooks:
+        hooks = threading.Thread(
+            target=work_webhooks, args=(ws, options, done), name="o2o-webhooks", daemon=True
+        )
+        hooks.start()
+    try:
+        return work_jobs(ws, options, stop, wake, once=once)
+    finally:
+        done.set()
+        if hooks is not None:
+            hooks.join()
+
+
 class JobRunner:
-    """The loop on a daemon thread of this process: `start()`, `wake()` after queuing, `stop()`."""
+    """The loops on daemon threads of this process: `start()`, `wake()` after queuing, `stop()`."""
 
     def __init__(self, ws: Workspace, options: WorkerOptions | None = None) -> None:
         self.ws = ws
