@@ -20,7 +20,6 @@ from __future__ import annotations
 import json
 import shutil
 import sqlite3
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -187,6 +186,3 @@ def _deny_on_chain(ws: Workspace, operator: str, statement: str, cfg: RegistryCo
     ok = recovered == address
     verdict = "is refuted by" if ok else "is not refuted:"
     return ok, f"{operator} {verdict} its EIP-712 signature recovered from transaction {event['tx']}"
-
-
-Attack = Callable[[Workspace], str]
