@@ -194,3 +194,59 @@ def test_a_certificate_needs_a_ledger_key_and_a_real_ca(
         "not a CA certificate",
     )  # fmt: skip
     _one_line_error(cli("keys", "certificate", "ALFA", "--days", "0"), "--days 0")
+
+
+def test_a_certificate_is_on_the_ledger_and_verify_checks_the_signer_s_against_it(
+    parties: tuple[Any, Path, Path], tmp_path: Path
+) -> None:
+    from o2o.ledger import certificates as x509certs
+
+    cli, home, act = parties
+    r = cli("keys", "certificate", "ALFA", "--json")
+    assert r.code == 0, r.err
+    issued = r.json()
+    cert = x509.load_pem_x509_certificates((home / "certs" / "ALFA.cert.pem").read_bytes())[0]
+    entry = cli("ledger", "proof", str(issued["ledger_seq"]), "--json").json()["entry"]
+    assert (entry["kind"], entry["subject"], entry["actor"]) == ("certificate.issued", "ALFA", "HUB")
+    payload = entry["payload"]
+    assert payload["sha256"] == cert.fingerprint(hashes.SHA256()).hex() == issued["sha256"]
+    assert payload["serial"] == format(cert.serial_number, "x")
+    assert (payload["subject"], payload["issuer"]) == (
+        cert.subject.rfc4514_string(),
+        cert.issuer.rfc4514_string(),
+    )
+    assert payload["not_before"] == cert.not_valid_before_utc.isoformat()
+    assert payload["not_after"] == cert.not_valid_after_utc.isoformat()
+    assert (payload["key_id"], payload["ca"]) == (issued["key_id"], "hub")
+    assert cli("ledger", "verify").code == 0
+
+    signed = tmp_path / "signed.pdf"
+    assert _sign(cli, home, act, "ALFA", signed).code == 0
+    r = cli("documents", "verify", signed, "--ledger", "--json")
+    assert r.code == 0, r.err
+    (sig,) = r.json()["signatures"]
+    assert (sig["ledger"], sig["ledger_seq"], sig["certificate_sha256"]) == (
+        True,
+        entry["seq"],
+        payload["sha256"],
+    )
+    assert cli("documents", "verify", signed, "--json").json()["signatures"][0]["ledger"] is None  # not asked
+    text = cli("documents", "verify", signed, "--ledger")
+    assert text.code == 0 and f"registered (entry {entry['seq']})" in text.out
+
+    # A certificate the ledger never saw (made with the CA's key outside `o2o keys certificate`): the CA
+    # trusts it, the ledger does not know it.
+    ca_key = x509certs.read_key(home / "keys" / "ca" / "hub-ca.key.pem", "hub CA key", None)
+    ca_cert = x509certs.read_cert(home / "certs" / "hub-ca.cert.pem", "hub CA certificate")
+    forged = x509certs.issue(ca_key, ca_cert, "ALFA", "Alfa", cert.public_key(), dt.datetime.now(dt.UTC), 30)
+    (tmp_path / "forged.pem").write_bytes(x509certs.cert_pem(forged) + x509certs.cert_pem(ca_cert))
+    other = tmp_path / "signed-forged.pdf"
+    r = cli("documents", "sign", act, "--operator", "ALFA", "--key", home / "keys" / "ALFA.pem",
+            "--cert", tmp_path / "forged.pem", "--out", other)  # fmt: skip
+    assert r.code == 0, r.err
+    assert cli("documents", "verify", other).code == 0  # trusted through the CA alone
+    r = cli("documents", "verify", other, "--ledger", "--json")
+    assert r.code == 1 and "signatures that do not hold: ALFA" in r.err
+    (sig,) = r.json()["signatures"]
+    assert (sig["ledger"], sig["ledger_seq"], sig["ok"], sig["trusted"]) == (False, None, False, True)
+    assert "NOT REGISTERED on the ledger" in cli("documents", "verify", other, "--ledger").out

@@ -32,11 +32,22 @@ def documents_sign(
         Path, typer.Argument(help="The document PDF (as `o2o documents … --format pdf` wrote it).")
     ],
     operator: Annotated[str, typer.Option("--operator", help="The signing party (operator id).")],
-    key: Annotated[
-        Path, typer.Option("--key", help="The party's private key (PEM: Ed25519 or ECDSA P-256).")
-    ],
-    cert: Annotated[Path, typer.Option("--cert", help="Its certificate (PEM; CA certificates may follow).")],
     out: Annotated[Path, typer.Option("--out", help="The signed PDF to write.")],
+    key: Annotated[
+        Path | None,
+        typer.Option(
+            "--key",
+            help="The party's private key (PEM: Ed25519 or ECDSA P-256); default: its key in the workspace.",
+        ),
+    ] = None,
+    cert: Annotated[
+        Path | None,
+        typer.Option(
+            "--cert",
+            help="Its certificate (PEM; CA certificates may follow); default: the workspace's from "
+            "`o2o keys certificate`.",
+        ),
+    ] = None,
     ca: CaOpt = None,
     passphrase_file: PassphraseFileOpt = None,
     passphrase_env: PassphraseEnvOpt = None,
@@ -65,10 +76,20 @@ def documents_sign(
 def documents_verify(
     pdf: Annotated[Path, typer.Argument(help="A document PDF.")],
     ca: CaOpt = None,
+    ledger: Annotated[
+        bool,
+        typer.Option(
+            "--ledger",
+            help="Also check each signer's certificate (its SHA-256) is registered on the workspace's ledger "
+            "by `o2o keys certificate`.",
+        ),
+    ] = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Check every signature of a document PDF: signer, time, validity, trust, and changes after signing."""
-    report = svc.verify_document(Settings(), pdf, ca)
+    from o2o.cli.context import workspace
+
+    report = svc.verify_document(Settings(), pdf, ca, workspace() if ledger else None)
     if json_out:
         print_json(report.to_dict())
     else:
@@ -91,6 +112,14 @@ def documents_verify(
         ]
         columns = ["signer", "time", "valid", "trusted", "party", "platform key", "since signing"]
         print_table("signatures", columns, rows)
+        for s in report.signatures if ledger else ():
+            said = f"registered (entry {s.ledger_seq})" if s.ledger else "NOT REGISTERED on the ledger"
+            console.print(
+                f"certificate of {s.signer or s.field}: {said} (SHA-256 {s.certificate_sha256})",
+                markup=False,
+                highlight=False,
+                soft_wrap=True,
+            )
         if report.unsigned:
             console.print(f"not signed yet by: {', '.join(report.unsigned)}", markup=False, highlight=False)
     if not report.signatures:

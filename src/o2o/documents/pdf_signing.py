@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pyhanko.keys import load_certs_from_pemder_data, load_private_key_from_pemder_data
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
@@ -71,10 +71,17 @@ class SignatureCheck:
     modification: str
     key_id: str | None = None
     platform_key: bool | None = None
+    certificate_sha256: str = ""
+    ledger: bool | None = None
+    """Whether the signer's certificate is registered on the ledger for the signer (None: not checked)."""
+    ledger_seq: int | None = None
 
     @property
     def ok(self) -> bool:
-        return self.intact and self.valid and self.trusted and self.party and not self.changed_after
+        checked = self.ledger is not False
+        return (
+            self.intact and self.valid and self.trusted and self.party and not self.changed_after and checked
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -92,6 +99,9 @@ class SignatureCheck:
             "modification": self.modification,
             "key_id": self.key_id,
             "platform_key": self.platform_key,
+            "certificate_sha256": self.certificate_sha256,
+            "ledger": self.ledger,
+            "ledger_seq": self.ledger_seq,
             "ok": self.ok,
         }
 
@@ -311,6 +321,7 @@ def _checks(
                 else "CHANGED after signing (signed bytes differ)",
                 key_id=_key_id(cert),
                 platform_key=_platform_key(cert, doc),
+                certificate_sha256=fingerprint(cert),
             )
         )
     return found
@@ -330,7 +341,13 @@ def _broken(sig: Any, cert: x509.Certificate, doc: EmbeddedDocument, why: str) -
         coverage="unknown",
         changed_after=True,
         modification=f"cannot be checked: {why}",
+        certificate_sha256=fingerprint(cert),
     )
+
+
+def fingerprint(cert: x509.Certificate) -> str:
+    """The certificate's SHA-256 fingerprint (hex of the DER), as the ledger registers it."""
+    return cert.fingerprint(hashes.SHA256()).hex()
 
 
 def _coverage(level: SignatureCoverageLevel | None) -> str:

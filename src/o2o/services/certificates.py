@@ -5,6 +5,9 @@ Invariants: the certified key is the operator's valid key on the ledger (never a
 certificate is asked for); the hub CA's private key lives in `$O2O_HOME/keys/ca/hub-ca.key.pem` (0600) and its
 certificate in `$O2O_HOME/certs/hub-ca.cert.pem`; an operator's certificate goes to `$O2O_HOME/certs/OP.cert.pem`
 unless `out` names another file (re-issuing replaces it: the old certificate stays valid until it expires).
+Every certificate issued is registered on the ledger (`certificate.issued`, subject the operator, signed by the
+hub's key) with its SHA-256 fingerprint, serial, subject, issuer and validity, in the same transaction as the
+file is written: `o2o documents verify --ledger` checks a signer's certificate against these entries.
 """
 
 from __future__ import annotations
@@ -19,10 +22,12 @@ from o2o.bootstrap import Workspace
 from o2o.config import Settings
 from o2o.domain.errors import NotFoundError, ValidationError
 from o2o.ledger import certificates as x509certs
+from o2o.ledger.entries import LedgerEntry
 from o2o.ledger.keys import HUB
 from o2o.store.repositories import now_utc
 
 HUB_CA_NAME = "O2O Settle hub CA"
+CERTIFICATE_ISSUED = "certificate.issued"
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +38,7 @@ class CertificateResult:
     ca_path: Path
     ca_created: bool
     info: x509certs.CertificateInfo
+    ledger_seq: int
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -42,6 +48,7 @@ class CertificateResult:
             "ca_certificate": str(self.ca_path),
             "ca_created": self.ca_created,
             **self.info.to_dict(),
+            "ledger_seq": self.ledger_seq,
         }
 
 
@@ -116,8 +123,28 @@ def issue_certificate(
         ca_path = hub_ca_cert_path(ws.settings)
     organisation = op.legal.legal_name if op.legal is not None else op.name
     issued = x509certs.issue(key, cert, operator, organisation, public, now_utc(), days)
+    info = x509certs.describe(issued)
     target = out or certificate_path(ws, operator)
     target.parent.mkdir(parents=True, exist_ok=True)
-    # The chain beside the certificate (end entity first), so a signer hands one file to pyHanko.
-    target.write_bytes(x509certs.cert_pem(issued) + x509certs.cert_pem(cert))
-    return CertificateResult(operator, record.key_id, target, ca_path, created, x509certs.describe(issued))
+    # Registered and written together: the entry is committed only once the file is in place.
+    from o2o.services.cycle_common import hub_signer, register  # the ledger's writer, needed here only
+
+    hub = hub_signer(ws)
+    payload = {"key_id": record.key_id, "ca": "operator" if ca_key is not None else "hub", **info.to_dict()}
+    staged = target.with_name(f".{target.name}.tmp")
+    with ws.uow() as uow:
+        register(uow, hub, CERTIFICATE_ISSUED, operator, payload)
+        entry = uow.ledger_store.last_entry()
+        assert entry is not None and entry.kind == CERTIFICATE_ISSUED
+        seq = entry.seq
+        # The chain beside the certificate (end entity first), so a signer hands one file to pyHanko.
+        staged.write_bytes(x509certs.cert_pem(issued) + x509certs.cert_pem(cert))
+        staged.replace(target)
+        uow.commit()
+    return CertificateResult(operator, record.key_id, target, ca_path, created, info, seq)
+
+
+def registered_certificates(ws: Workspace, operator: str | None = None) -> list[LedgerEntry]:
+    """The `certificate.issued` entries on the ledger (of `operator`, if named), oldest first."""
+    with ws.uow() as uow:
+        return uow.ledger_store.entries_of([CERTIFICATE_ISSUED], operator)

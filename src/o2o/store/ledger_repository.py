@@ -118,6 +118,13 @@ class SqlLedgerRepository:
         rows = self.conn.execute(select(le).where(le.c.seq.in_(latest)))
         return {row.subject: _entry(row) for row in rows}
 
+    def entries_of(self, kinds: Sequence[str], subject: str | None = None) -> list[LedgerEntry]:
+        """Every entry of any of `kinds` (about `subject`, if given), in seq order."""
+        query = select(le).where(le.c.kind.in_(list(kinds)))
+        if subject is not None:
+            query = query.where(le.c.subject == subject)
+        return [_entry(row) for row in self.conn.execute(query.order_by(le.c.seq))]
+
     def key_entries(self) -> Iterator[LedgerEntry]:
         # few rows (a handful per party), read once per unit of work that appends
         query = select(le).where(le.c.kind.in_(KEY_KINDS)).order_by(le.c.seq)
