@@ -19,7 +19,7 @@ $(UV):
 
 $(STAMP): $(UV) pyproject.toml uv.lock
 	# Bytecode compiled once here: this environment may forbid writing it at run time.
-	UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --frozen --quiet --compile-bytecode
+	UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --frozen --quiet --compile-bytecode --extra spark
 	$(VENV)/bin/python -m compileall -q src
 	touch $(STAMP)
 
