@@ -14,14 +14,16 @@ from decimal import Decimal
 from typing import Any
 
 from o2o.bootstrap import Workspace
-from o2o.domain.cycle import DisputeState
+from o2o.domain.cycle import CycleState, DisputeState
 from o2o.domain.errors import NotFoundError
 from o2o.domain.identity import Actor, Permission
 from o2o.domain.periods import Period
 from o2o.ledger.merkle import leaf_hash
 from o2o.ledger.tree_heads import InclusionProof, SignedTreeHead
 from o2o.services import accounts_reports, hub_cycle, settlement
+from o2o.services.cycle_common import missing_declarations
 from o2o.services.hub_policy import obligation_visible, payment_visible, statement_for, visible_agreements
+from o2o.services.registry_data import read_agreement
 from o2o.store.repositories import now_utc
 
 SORT_KEYS = ("agreement", "service", "state", "difference", "ours", "theirs")
@@ -85,20 +87,31 @@ def month(
 ) -> Month:  # fmt: skip
     """One row per agreement and service of the caller's cycles of `period`, filtered and sorted."""
     per = str(Period.parse(period))
-    cycles = {c["agreement"]: c for c in hub_cycle.cycles(ws, actor, per)}
     rows: list[MonthRow] = []
     with ws.uow() as uow:
+        repo = uow.cycles
+        # Only the caller's cycles are read (the status of every cycle of the hub is not needed here).
         for ag in visible_agreements(uow, actor):
-            cyc = cycles.get(ag.id)
-            if cyc is None:
+            cycle = repo.cycle(ag.id, per)
+            if cycle is None:
                 continue
-            doc = json.loads(ag.document)
             declared = uow.declarations.all(ag.id, per)
-            st = uow.cycles.statement_of(ag.id, per)
-            lines = {ln.service: ln for ln in uow.cycles.lines(st.id)} if st else {}
-            disputes = {d.service: d for d in uow.cycles.disputes(st.id)} if st else {}
-            proposals = {d.id: uow.cycles.proposals(d.id) for d in disputes.values()}
-            for svc in doc.get("services", []):
+            st = repo.statement_of(ag.id, per)
+            waiting: list[str] = []
+            if cycle.state is CycleState.OPEN:
+                agreement, _ = read_agreement(uow, ag.id)
+                waiting = missing_declarations(agreement, {(d.service, d.role) for d in declared})
+            cyc = {
+                "state": cycle.state.value,
+                "waiting_for": waiting,
+                "signatures": [x.operator for x in repo.signatures(st.id)] if st else [],
+            }
+            lines = {ln.service: ln for ln in repo.lines(st.id)} if st else {}
+            disputes = {d.service: d for d in repo.disputes(st.id)} if st else {}
+            proposals = {
+                d.id: repo.proposals(d.id) for d in disputes.values() if d.state is DisputeState.OPEN
+            }
+            for svc in json.loads(ag.document).get("services", []):
                 rows.append(_row(actor, ag, svc, cyc, declared, st, lines, disputes, proposals))
     all_counterparties = sorted({r.counterparty for r in rows})
     all_states = sorted({r.state for r in rows})
@@ -106,8 +119,8 @@ def month(
     shown = [r for r in shown if (not state or state in (r.state, r.outcome))]
     if sort in SORT_KEYS:
         shown.sort(key=lambda r: _sort_key(r, sort), reverse=descending)
-    waiting = sum(1 for r in rows if r.waits_on_me)
-    return Month(per, periods(ws, actor) or [per], shown, all_counterparties, all_states, waiting)
+    waits = sum(1 for r in rows if r.waits_on_me)
+    return Month(per, periods(ws, actor) or [per], shown, all_counterparties, all_states, waits)
 
 
 def _sort_key(r: MonthRow, key: str) -> tuple[int, Any]:
