@@ -170,21 +170,28 @@ def write_destined(
     columns: Sequence[tuple[str, str]],
     *,
     memory_limit: str | None = None,
+    temp_directory: Path | None = None,
+    tables: Sequence[tuple[str, str]] = (),
 ) -> int:
     """Write each record of the canonical usage file `usage_path` with its destination under the
     service's tariff, found as rating finds it (`rating_destined`: longest prefix of the b-number, or
     the destination the record declares), to `out` (Parquet, or CSV with a header when its name ends
     `.csv`), in the file's order; return the number of records. `columns` are (name, SQL) over `line`,
     `record_id`, `service`, `a_number`, `b_number`, `start_epoch`, `duration_s`, `volume`, `route` and
-    `destination` (the tariff's name, NULL when none matched).
+    `destination` (the tariff's name, NULL when none matched), and over `tables`: (name, SELECT over the
+    view `usage`), each made a temp table first (e.g. a small table of distinct values worked out once).
     The one way a destination is found outside rating: the pseudonymiser, on the declarer's side."""
     service = agreement.service(service_id)
     if service.kind is ServiceKind.RECURRING:
         raise ValidationError(f"service {service_id} is recurring: it has no usage records")
     con = connect(memory_limit)
     try:
+        if temp_directory is not None:  # where DuckDB spills past `memory_limit`
+            con.execute(f"SET temp_directory = {_quote(temp_directory)}")
         ctx, records = _prepare(con, agreement, service_id, [usage_path], None)
         _register_steps(con, ctx)
+        for name, select in tables:
+            con.execute(f"CREATE TEMP TABLE {name} AS {select}")
         selected = ", ".join(f"{sql} AS {name}" for name, sql in columns)
         fmt = "(FORMAT csv, HEADER)" if out.suffix.lower() == ".csv" else "(FORMAT parquet, COMPRESSION zstd)"
         con.execute(

@@ -26,6 +26,9 @@ from o2o.services.usage import detect_format, import_spec, resolve_service
 
 _OUT_FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 _ALL_TIME = (-(2**62), 2**62)  # no period here: the hub's import rejects a row outside its period
+MEMORY_LIMIT = (
+    "1GB"  # DuckDB spills past it (the import's own limit): files larger than memory stream through
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +55,12 @@ def pseudonymise_usage(
 ) -> PseudonymisedFile:
     """Write `path` (the declarer's usage of the agreement's service) pseudonymised to `out` (CSV or
     Parquet, by its name); rows the import would reject go to `OUT.rejects.csv` instead."""
-    from o2o.lake.pseudonymised import file_columns, pseudonymised_columns, rows_without_destination
+    from o2o.lake.pseudonymised import (
+        file_columns,
+        pseudonym_tables,
+        pseudonymised_columns,
+        rows_without_destination,
+    )
     from o2o.lake.usage_import import normalise_usage
     from o2o.rating.engine import write_destined
 
@@ -94,7 +102,16 @@ def pseudonymise_usage(
                 f"{path}: no valid rows ({counts.rejected} rejected; reasons in {rejects_path})"
             )
         staged = work / f"out.{out_fmt}"
-        write_destined(agreement, service_id, canonical, staged, pseudonymised_columns(secret))
+        write_destined(
+            agreement,
+            service_id,
+            canonical,
+            staged,
+            pseudonymised_columns(),
+            memory_limit=MEMORY_LIMIT,
+            temp_directory=work / "spill",
+            tables=pseudonym_tables(secret),
+        )
         without = rows_without_destination(staged, out_fmt)
         staged.replace(out)
         if counts.rejected:
