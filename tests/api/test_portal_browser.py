@@ -112,6 +112,9 @@ def check_accessible(page: Any) -> None:
         "s.getAttribute('aria-label'))).length"
     )
     assert charts == 0, page.url
+    # the page fits its window (a tablet's too): wide tables scroll inside their own box
+    overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, (page.url, overflow)
 
 
 def sign_in_with_keyboard(page: Any, base: str, name: str) -> None:
@@ -124,6 +127,11 @@ def sign_in_with_keyboard(page: Any, base: str, name: str) -> None:
     page.keyboard.press("Enter")
     page.wait_for_url(base + "/")
     check_accessible(page)
+    # the first Tab reaches the skip link, which takes the focus to the page's content
+    page.keyboard.press("Tab")
+    assert page.evaluate("() => document.activeElement.textContent") == "Skip to content"
+    page.keyboard.press("Enter")
+    assert page.evaluate("() => document.activeElement.id") == "main"
 
 
 def sign_out(page: Any) -> None:
@@ -140,7 +148,9 @@ def test_a_month_in_two_browsers(served: tuple[Hub, str]) -> None:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
         try:
             alfa = browser.new_context(viewport={"width": 1280, "height": 900}, timezone_id="Europe/Berlin")
-            bravo = browser.new_context(viewport={"width": 1024, "height": 768}, timezone_id="Asia/Tokyo")
+            bravo = browser.new_context(
+                viewport={"width": 768, "height": 1024}, timezone_id="Asia/Tokyo"
+            )  # tablet
             a, b = alfa.new_page(), bravo.new_page()
             a.goto(base + "/login")
             check_accessible(a)
