@@ -8,9 +8,10 @@ import hashlib
 import re
 from pathlib import Path
 
+import pytest
 from portal_client import csrf_of, portal_of, post_form, sign_in, signed_in
 
-from conftest import Hub
+from conftest import OUTSIDER, Hub
 from o2o.ledger.keys import read_private_key
 
 PAGES = ("/", "/disputes", "/netting", "/accounts", "/ledger", "/jobs")
@@ -308,3 +309,27 @@ def test_accounts_statement_of_account_and_a_partners_extract_reconciled(hub: Hu
     (cur,) = api["currencies"]
     assert f"gap {float(cur['gap']):,.2f}" in found
     assert rows[0][4] == [f"{float(cur['differences'][0]['contribution']):,.2f}"]
+
+
+@pytest.mark.postgres
+def test_the_portal_on_postgresql(postgres_hub: Hub, tmp_path: Path) -> None:
+    hub = postgres_hub
+    (tmp_path / "pw").write_text("a long enough pass phrase\n")
+    for name, op in (("pat", hub.parties[0]), ("pia", hub.parties[1])):
+        r = hub.cli("hub", "user", "create", "--operator", op, "--role", "analyst", "--name", name,
+                    "--password-file", tmp_path / "pw")  # fmt: skip
+        assert r.code == 0, r.err
+    clients = {}
+    for name, op in (("pat", hub.parties[0]), ("pia", hub.parties[1])):
+        clients[op] = portal_of(hub)
+        assert sign_in(clients[op], name=name, password="a long enough pass phrase").status_code == 303
+    assert hub.statement in clients[hub.parties[0]].get(f"/?period={hub.period}").text
+    d = hub.disputes[0]
+    shown = hub.client.get(f"/api/v1/disputes/{d}", headers=hub.auth(hub.parties[0], "viewer")).json()
+    prov, cust = clients[shown["provider"]], clients[shown["customer"]]
+    assert post_form(prov, f"/disputes/{d}", f"/disputes/{d}/proposals", {"split": "1"}).status_code == 303
+    assert post_form(cust, f"/disputes/{d}", f"/disputes/{d}/accept", {}).status_code == 303
+    after = hub.client.get(f"/api/v1/disputes/{d}", headers=hub.auth(hub.parties[0], "viewer")).json()
+    assert after["state"] == "resolved"
+    outsider = signed_in(hub, OUTSIDER, "analyst")
+    assert outsider.get(f"/disputes/{d}").status_code == 404
