@@ -175,7 +175,11 @@ def sign_statement(
             f"statement {statement_id}: the hub's document hashes to {actual}, not to the digest it gives "
             f"({digest}); not signed"
         )
-    if "document" in shown and json.loads(canonical) != shown["document"]:
+    try:
+        parsed = json.loads(canonical)
+    except ValueError:
+        raise SignatureError(f"statement {statement_id}: the hub's canonical text is not JSON") from None
+    if "document" in shown and parsed != shown["document"]:
         raise SignatureError(
             f"statement {statement_id}: the hub's canonical text is not the document it shows"
         )
