@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hub_harness import Hub, problem
 
-from conftest import Hub, problem
 from o2o.ledger.keys import Signer, read_private_key
 
 

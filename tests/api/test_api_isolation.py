@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
+from hub_harness import OUTSIDER, ROLES, Hub, problem
 
-from conftest import OUTSIDER, ROLES, Hub, problem
 from o2o.api.app import api_routes
 from o2o.api.auth import AccessRule, Reader
 

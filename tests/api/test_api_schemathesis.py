@@ -14,11 +14,10 @@ import pytest
 import schemathesis
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
+from hub_harness import Hub
 from hypothesis import HealthCheck, given, settings
 from schemathesis import checks
 from schemathesis.core.failures import FailureGroup
-
-from conftest import Hub
 
 ADMIN_PATHS = ("/api/v1/admin/", "/api/v1/reconcile-runs", "/api/v1/netting-rounds")
 SIGNER_PATHS = ("/signatures", "/confirm")

@@ -9,9 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hub_harness import client_of, problem
 from sqlalchemy import create_engine, text
-
-from conftest import client_of, problem
 
 
 @pytest.fixture
