@@ -10,6 +10,8 @@ Every font is a DejaVu TrueType embedded in the file (Cyrillic included); the ca
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import hashlib
 from collections.abc import Sequence
 from decimal import Decimal
 from functools import partial
@@ -17,6 +19,7 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
+from reportlab import rl_config
 from reportlab.graphics.charts.barcharts import HorizontalBarChart
 from reportlab.graphics.shapes import Drawing
 from reportlab.lib import colors
@@ -29,6 +32,8 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 from reportlab.platypus.flowables import Flowable
+from reportlab.platypus.paragraph import cleanBlockQuotedText, textTransformFrags
+from reportlab.platypus.paraparser import ParaParser
 
 from o2o.documents import pdf_labels as words
 from o2o.documents.model import Cell, CellKind, Column, Document, Section
@@ -57,8 +62,17 @@ UNBROKEN = (*NUMERIC, CellKind.DATE)
 """Cells printed on one line at their natural width (a number or a date is never wrapped)."""
 
 
+@functools.cache
 def _fonts() -> None:
-    """Register the embedded fonts once; a missing font is a one-line error saying how to get it."""
+    """Register the embedded fonts once per process (each TrueType file is parsed once; every document then
+    embeds its own subset); a missing font is a one-line error saying how to get it (and is asked again)."""
+    _register_fonts()
+    # Page streams are written Flate-compressed, not also ASCII85-armoured (ReportLab's default makes binary
+    # streams 7-bit text: 25% larger files and an encoding pass per page, for no reader's sake).
+    rl_config.useA85 = 0
+
+
+def _register_fonts() -> None:
     if SANS in pdfmetrics.getRegisteredFontNames():
         return
     for name, file in FONTS.items():
@@ -72,7 +86,9 @@ def _fonts() -> None:
     pdfmetrics.registerFontFamily(SANS, normal=SANS, bold=BOLD, italic=SANS, boldItalic=BOLD)
 
 
+@functools.cache
 def _style(size: float = 8, *, bold: bool = False, right: bool = False, leading: float | None = None) -> Any:
+    """The paragraph style (made once per size/weight/alignment: styles are never changed after)."""
     return ParagraphStyle(
         f"o2o-{size}-{bold}-{right}",
         fontName=BOLD if bold else SANS,
@@ -84,7 +100,28 @@ def _style(size: float = 8, *, bold: bool = False, right: bool = False, leading:
 
 
 def _p(text: str, size: float = 8, *, bold: bool = False, right: bool = False) -> Any:
-    return Paragraph(escape(text).replace("\n", "<br/>"), _style(size, bold=bold, right=right))
+    return _para(escape(text).replace("\n", "<br/>"), _style(size, bold=bold, right=right))
+
+
+@functools.lru_cache(maxsize=16384)
+def _parsed(markup: str, style: Any) -> tuple[str, Any, tuple[Any, ...]]:
+    """What ReportLab's `Paragraph` makes of markup in a style (its parser, an HTML parser, is most of a
+    paragraph's cost): done once per text and style; labels, names and dates recur in every document."""
+    text = cleanBlockQuotedText(markup)
+    parser = ParaParser()
+    parser.caseSensitive = 1
+    style, frags, bullet = parser.parse(text, style)
+    if frags is None or bullet:
+        raise ValueError(f"paragraph markup not understood: {markup[:40]!r}")
+    textTransformFrags(frags, style)
+    return text, style, tuple(frags)
+
+
+def _para(markup: str, style: Any) -> Paragraph:
+    """`Paragraph(markup, style)`, from the parsed fragments (each paragraph gets its own copies: layout
+    annotates them)."""
+    text, parsed_style, frags = _parsed(markup, style)
+    return Paragraph(text, parsed_style, frags=[f.clone() for f in frags])
 
 
 class _PagedCanvas(Canvas):  # type: ignore[misc]
@@ -134,7 +171,7 @@ def render_pdf(doc: Document, out: Path, *, lang: str = "en") -> Path:
     _fonts()
     title = words.kind_title(lang, doc.kind.value, doc.title)
     canonical = doc.canonical()
-    digest = doc.digest
+    digest = hashlib.sha256(canonical).hexdigest()  # `doc.digest`, without making the canonical JSON again
     page_word = f"{words.word(lang, 'page')} {{n}} {words.word(lang, 'of')} {{total}}"
     authors = ", ".join(p.operator for p in doc.parties) or CREATOR
     archive = ArchiveInfo(
@@ -294,14 +331,14 @@ def _table(table: DocTable, lang: str) -> Table:
     size, widths = _fit(cols, titles, body + foot)
     numeric = [i for i, c in enumerate(cols) if c.kind in NUMERIC]
     header = [
-        Paragraph(escape(t), _style(size, bold=True, right=c.kind in NUMERIC))
+        _para(escape(t), _style(size, bold=True, right=c.kind in NUMERIC))
         for t, c in zip(titles, cols, strict=True)
     ]
     data: list[list[Any]] = [header]
     for row in body + foot:
         data.append(
             [
-                v if c.kind in UNBROKEN else Paragraph(escape(v), _style(size))
+                v if c.kind in UNBROKEN else _para(escape(v), _style(size))
                 for v, c in zip(row, cols, strict=True)
             ]
         )
