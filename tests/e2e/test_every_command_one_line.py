@@ -183,6 +183,8 @@ def _plausible(
         "name": "Nope Telecom",
         "country_code": "44",
         "url": "http://127.0.0.1:9",  # a chain node's URL (nothing listens there)
+        # A roaming usage report (`roaming calc REQUEST --agreement TOML`), the documented example.
+        "request": Path(__file__).resolve().parents[2] / "docs" / "examples" / "roaming" / "usage.json",
     }
 
 
