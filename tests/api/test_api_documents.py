@@ -246,3 +246,34 @@ def test_documents_through_the_hub_on_postgresql(postgres_settled_hub: Hub, tmp_
     test_the_statement_as_pdf_xlsx_and_json(hub, tmp_path)
     test_the_payer_downloads_its_pain001_and_csv(hub)
     test_an_outsider_gets_nothing(hub)
+
+
+def test_the_portal_links_the_documents_of_the_callers_pages(hub: Hub) -> None:
+    """The statement and netting pages link the same files (through the session, as the API serves them)."""
+    from portal_client import signed_in
+
+    from o2o.services.documents import setoff_act, statement_document
+
+    ws = hub.app.state.workspace
+    rnd = _round(hub)
+    payer, _, _ = _payer_and_payee(hub)
+    for party in hub.parties:
+        page = signed_in(hub, party, "viewer")
+        html = page.get(f"/statements/{hub.statement}").text
+        link = f"/statements/{hub.statement}/document?format=json"
+        assert f'href="{link}"' in html
+        assert page.get(link).content == statement_document(ws, hub.statement).canonical()
+        pdf = page.get(f"/statements/{hub.statement}/document?format=pdf&lang=ru")
+        assert _file(pdf, PDF, f"{hub.statement}.pdf").startswith(b"%PDF")
+        netting = page.get(f"/netting?period={hub.period}").text
+        act = f"/netting/document?round={rnd}&amp;kind=setoff-act&amp;format=pdf"
+        assert act in netting and ("kind=payments" in netting) == (party == payer)
+        got = page.get(f"/netting/document?round={rnd}&kind=setoff-act&format=json")
+        assert got.content == setoff_act(ws, rnd, party).canonical()
+    xml = signed_in(hub, payer, "viewer").get(f"/netting/document?round={rnd}&kind=payments&format=xml")
+    assert xml.status_code == 200 and xml.headers["content-type"].startswith("application/xml")
+    assert xml.headers["content-disposition"].startswith(f'attachment; filename="PAY-{rnd}-{payer}-')
+    outsider = signed_in(hub, OUTSIDER, "viewer")
+    assert outsider.get(f"/statements/{hub.statement}/document").status_code == 404
+    assert outsider.get(f"/netting/document?round={rnd}&kind=setoff-act").status_code == 404
+    assert "/netting/document" not in outsider.get(f"/netting?period={hub.period}").text

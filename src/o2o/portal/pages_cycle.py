@@ -22,7 +22,7 @@ from o2o.domain.errors import ValidationError
 from o2o.domain.identity import Permission
 from o2o.portal import charts
 from o2o.portal.web import Caller, Page, form_caller, render
-from o2o.services import hub_cycle, portal_views
+from o2o.services import hub_cycle, hub_documents, portal_views
 
 router = APIRouter(include_in_schema=False)
 WS = Annotated[Workspace, Depends(workspace)]
@@ -62,6 +62,33 @@ def this_month(
 def statement(request: Request, statement_id: str, caller: Page, ws: WS, done: str = "") -> Response:
     st = portal_views.statement_page(ws, caller.actor, statement_id)
     return render(request, caller, "statement.html", st=st, done=done)
+
+
+def _download(found: hub_documents.DocumentFile) -> Response:
+    disposition = f'attachment; filename="{found.name}"'
+    return Response(found.content, media_type=found.media_type, headers={"Content-Disposition": disposition})
+
+
+@router.get("/statements/{statement_id}/document")
+def statement_document(
+    statement_id: str, caller: Page, ws: WS, format: str = "pdf", lang: str = "en"
+) -> Response:
+    """The statement as a file (PDF in English or Russian, XLSX, JSON), as the API serves it."""
+    return _download(hub_documents.statement(ws, caller.actor, statement_id, format, lang))
+
+
+@router.get("/netting/document")
+def netting_document(
+    caller: Page,
+    ws: WS,
+    round_id: Annotated[str, Query(alias="round", max_length=64)],
+    kind: Annotated[str, Query(pattern="^(setoff-act|payments)$")],
+    format: str = "pdf",
+) -> Response:
+    """The caller's set-off act of a round, or the payments it makes in it (pain.001 XML, CSV, …)."""
+    if kind == "setoff-act":
+        return _download(hub_documents.setoff_act(ws, caller.actor, round_id, None, format, "en"))
+    return _download(hub_documents.payments(ws, caller.actor, round_id, format, "en", None))
 
 
 def _signature_of(text: str, upload: bytes) -> tuple[str | None, str]:
