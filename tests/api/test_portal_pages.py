@@ -333,3 +333,20 @@ def test_the_portal_on_postgresql(postgres_hub: Hub, tmp_path: Path) -> None:
     assert after["state"] == "resolved"
     outsider = signed_in(hub, OUTSIDER, "analyst")
     assert outsider.get(f"/disputes/{d}").status_code == 404
+
+
+def test_admin_queues_a_job_and_the_jobs_table_asks_to_be_refreshed_while_it_waits(fresh_hub: Hub) -> None:
+    hub = fresh_hub  # this client runs no lifespan: no job runner, the job stays queued
+    admin = signed_in(hub, "HUB", "admin")
+    r = post_form(admin, "/admin", "/admin/jobs", {"period": hub.period, "kind": "netting", "mode": "direct"})
+    assert r.status_code == 303, r.text
+    assert "queued" in r.headers["location"]
+    job_id = r.headers["location"].split("queued+", 1)[1]
+    table = admin.get("/jobs/table").text
+    assert table.startswith('<div class="scroll" id="jobs" data-refresh="/jobs/table"') and job_id in table
+    assert "<html" not in table  # a fragment, swapped in place by the page's script
+    # an operator's user neither sees the hub's jobs nor starts one
+    analyst = signed_in(hub, hub.parties[0], "analyst")
+    assert job_id not in analyst.get("/jobs/table").text
+    r = post_form(analyst, "/", "/admin/jobs", {"period": hub.period, "kind": "reconcile"})
+    assert r.status_code == 403

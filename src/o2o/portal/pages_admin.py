@@ -37,6 +37,13 @@ def job_list(request: Request, caller: Page, ws: WS) -> Response:
     return render(request, caller, "jobs.html", jobs=found)
 
 
+@router.get("/jobs/table", response_class=HTMLResponse)
+def job_table(request: Request, caller: Page, ws: WS) -> Response:
+    """The jobs table alone: the page's script fetches it again while a job is queued or running."""
+    found = [j.to_dict() for j in jobs.list_jobs(ws, caller.actor, 100)]
+    return render(request, caller, "job_table.html", jobs=found)
+
+
 @router.post("/admin/periods")
 def period_action(
     caller: FormCaller,

@@ -1,6 +1,6 @@
 // O2O Settle portal: the little script the pages need, no build step and nothing fetched from elsewhere.
 // - the sign-in forms send the browser's time zone (dates are shown in it);
-// - deadlines count down;
+// - deadlines count down; the jobs table follows a running job's progress without a reload;
 // - a statement's digest is recomputed here from the document shown (SHA-256, WebCrypto);
 // - "Sign in this browser": an Ed25519 key file is read by this page only (never sent), imported into
 //   WebCrypto, and signs the canonical document; the signature and key id fill the form to send.
@@ -54,6 +54,22 @@ async function signWithKeyFile(input) {
   }
 }
 
+// A table that says it is still changing (jobs queued or running) is fetched again every 2 s and swapped
+// in place, until it no longer asks to be (the fragment drops its data-refresh).
+function refreshing() {
+  const box = document.querySelector("[data-refresh]");
+  if (!box) return;
+  setTimeout(async () => {
+    const response = await fetch(box.dataset.refresh, { credentials: "same-origin" });
+    if (!response.ok) return;
+    const holder = document.createElement("div");
+    holder.innerHTML = await response.text();
+    const fresh = holder.firstElementChild;
+    if (fresh) box.replaceWith(fresh);
+    refreshing();
+  }, 2000);
+}
+
 function countdowns() {
   const today = new Date();
   today.setHours(0, 0, 0, 0);
@@ -70,6 +86,7 @@ document.addEventListener("DOMContentLoaded", () => {
   for (const el of document.querySelectorAll("input[data-timezone]")) el.value = zone;
   countdowns();
   checkDigest();
+  refreshing();
   const keyInput = document.querySelector("input[data-sign-key]");
   if (keyInput) keyInput.addEventListener("change", () => signWithKeyFile(keyInput));
 });
