@@ -60,6 +60,7 @@ def _values(hub: Hub) -> dict[str, tuple[str, str]]:
         "service": (dispute["service"], "no-such-service"),
         "payment_id": (payment["id"], "PAY-NOPE"),
         "seq": (seqs[0], "999999"),
+        "token_id": (hub.client.get("/api/v1/me", headers=h).json()["token_id"], "tok_nope"),
     }
 
 

@@ -350,3 +350,28 @@ def test_admin_queues_a_job_and_the_jobs_table_asks_to_be_refreshed_while_it_wai
     assert job_id not in analyst.get("/jobs/table").text
     r = post_form(analyst, "/", "/admin/jobs", {"period": hub.period, "kind": "reconcile"})
     assert r.status_code == 403
+
+
+def test_admin_makes_a_token_shown_once_and_revokes_it(fresh_hub: Hub) -> None:
+    hub = fresh_hub
+    admin = signed_in(hub, "HUB", "admin")
+    r = post_form(
+        admin, "/admin", "/admin/tokens", {"operator": hub.parties[0], "role": "viewer", "expires": "7"}
+    )
+    assert r.status_code == 200, r.text
+    issued = re.search(r'data-testid="issued">.*?<code>(o2o_[^<]+)</code>', r.text)
+    assert issued
+    token = issued.group(1)
+    me = hub.client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
+    assert me.status_code == 200 and me.json()["operator"] == hub.parties[0]
+    assert token not in admin.get("/admin").text  # shown once
+    token_id = me.json()["token_id"]
+    session = portal_of(hub)
+    assert sign_in(session, token=token).status_code == 303
+    assert session.get("/", follow_redirects=False).status_code == 200
+    r = post_form(admin, "/admin", f"/admin/tokens/{token_id}/revoke", {})
+    assert r.status_code == 303
+    assert hub.client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+    # the session signed in with that token ends with it, and it signs in no more
+    assert session.get("/", follow_redirects=False).status_code == 303
+    assert sign_in(portal_of(hub), token=token).status_code == 401
