@@ -128,8 +128,15 @@ def main() -> None:
     args.dir.mkdir(parents=True)
 
     rows: list[tuple[str, float, int, int]] = []
+    print(f"registry benchmark: {n:,} registrations per backend, anvil on loopback, batches of {BATCH}")
+    print(f"  {'backend':<36} {'seconds':>8} {'reg/s':>9} {'txs':>7} {'gas/reg':>9}", flush=True)
+
+    def row(name: str, t: float, txs: int, gas: int) -> None:
+        rows.append((name, t, txs, gas))
+        print(f"  {name:<36} {t:>8.2f} {n / t:>9,.0f} {txs:>7,} {gas / n if gas else 0:>9,.0f}", flush=True)
+
     t, _, _ = central(args.dir / "central.sqlite", n, None)
-    rows.append(("central (ledger append)", t, 0, 0))
+    row("central (ledger append)", t, 0, 0)
     with local_anvil() as url:
         client = ChainClient.connect(ChainConfig(url, ANVIL_CHAIN_ID))
         hub = Account.create()
@@ -137,9 +144,9 @@ def main() -> None:
         parties = [Account.create().address for _ in OPERATORS]
         contract, _ = SettlementContract.deploy(client, hub, parties)
         t, txs, gas = central(args.dir / "anchored.sqlite", n, (contract, hub))
-        rows.append((f"anchored (head every {ANCHOR_EVERY})", t, txs, gas))
+        row(f"anchored (head every {ANCHOR_EVERY})", t, txs, gas)
         t, txs, gas = evm(contract, hub, parties, n)
-        rows.append(("evm (registerObligation)", t, txs, gas))
+        row("evm (registerObligation)", t, txs, gas)
         calldata = (
             len(
                 contract.contract.functions["registerObligation"](
@@ -150,13 +157,8 @@ def main() -> None:
             - 1
         )  # hex without 0x, in bytes
         t_raw, txs_raw, gas_raw = raw(client, hub, calldata, n)
-        rows.append((f"raw transactions ({calldata} bytes of data)", t_raw, txs_raw, gas_raw))
+        row(f"raw transactions ({calldata} bytes of data)", t_raw, txs_raw, gas_raw)
 
-    print(f"registry benchmark: {n:,} registrations per backend, anvil on loopback, batches of {BATCH}")
-    print(f"  {'backend':<36} {'seconds':>8} {'reg/s':>9} {'txs':>7} {'gas/reg':>9}")
-    for name, t, txs, gas in rows:
-        per = gas / n if gas else 0
-        print(f"  {name:<36} {t:>8.2f} {n / t:>9,.0f} {txs:>7,} {per:>9,.0f}")
     evm_t, evm_gas = rows[2][1], rows[2][3]
     print(
         f"  evm vs raw transactions of the same size: rate {t_raw / evm_t:.2f}x of raw, "
