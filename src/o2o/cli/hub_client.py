@@ -1,4 +1,4 @@
-"""`o2o hub status|statements|declare|events`: an operator's client of a hub, with its own token.
+"""`o2o hub status|statements|declare|events|evidence|dispute …|payment …`: an operator's client of a hub, with its own token.
 
 The hub's address comes from `--hub` or `O2O_HUB_URL`, the token from `--token` or `O2O_HUB_TOKEN`; the
 commands run on the operator's side, against a hub of any host (signing is `o2o statement sign --hub`).
@@ -127,6 +127,162 @@ def hub_events(
     _say(f"next: --after {page.get('next_after')}{more}")
 
 
+dispute_app = typer.Typer(
+    help="Your disputes on the hub: list, show, propose, accept, reject.", no_args_is_help=True
+)
+payment_app = typer.Typer(
+    help="Payments on the hub: list, and confirm one you received.", no_args_is_help=True
+)
+DisputeArg = Annotated[str, typer.Argument(help="The dispute id.")]
+
+
+def dispute_list(
+    state: Annotated[
+        str | None, typer.Option("--state", help="Only disputes in this state (open, …).")
+    ] = None,
+    hub: HubOpt = None,
+    token: TokenOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """The disputes between your operator and its counterparties."""
+    with _client(hub, token, "list the disputes") as client:
+        rows = client_svc.disputes(client, state)
+    if json_out:
+        print_json(rows)
+        return
+    columns = [
+        "id",
+        "state",
+        "currency",
+        "provider_amount",
+        "customer_amount",
+        "split_offer",
+        "resolved_amount",
+    ]
+    print_table("Disputes", columns, ([_cell(r.get(k)) for k in columns] for r in rows))
+
+
+def dispute_show(
+    dispute_id: DisputeArg, hub: HubOpt = None, token: TokenOpt = None, json_out: JsonOpt = False
+) -> None:
+    """One dispute: its figures and the proposals made so far."""
+    with _client(hub, token, f"read dispute {dispute_id}") as client:
+        data = client_svc.dispute(client, dispute_id)
+    if json_out:
+        print_json(data)
+        return
+    _say_dispute(data)
+    columns = ["seq", "by", "amount", "status", "note"]
+    proposals = data.get("proposals") or []
+    print_table("Proposals", columns, ([_cell(p.get(k)) for k in columns] for p in proposals))
+
+
+def dispute_propose(
+    dispute_id: DisputeArg,
+    amount: Annotated[
+        str | None, typer.Option("--amount", help="The amount you propose (default: split the difference).")
+    ] = None,
+    note: Annotated[str, typer.Option("--note", help="A note for the counterparty.")] = "",
+    hub: HubOpt = None,
+    token: TokenOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Propose an amount for the disputed line (none given: split the difference)."""
+    client_svc.check_amount(amount)
+    offer = f"--amount {amount}" if amount is not None else "to split the difference"
+    with _client(hub, token, f"propose {offer} on dispute {dispute_id}") as client:
+        data = client_svc.propose(client, dispute_id, amount, note)
+    _done(data, json_out, "proposed on")
+
+
+def dispute_accept(
+    dispute_id: DisputeArg, hub: HubOpt = None, token: TokenOpt = None, json_out: JsonOpt = False
+) -> None:
+    """Accept the counterparty's latest proposal: the dispute is resolved at its amount."""
+    with _client(hub, token, f"accept on dispute {dispute_id}") as client:
+        data = client_svc.answer(client, dispute_id, "accept")
+    _done(data, json_out, "accepted on")
+
+
+def dispute_reject(
+    dispute_id: DisputeArg, hub: HubOpt = None, token: TokenOpt = None, json_out: JsonOpt = False
+) -> None:
+    """Reject the counterparty's latest proposal."""
+    with _client(hub, token, f"reject on dispute {dispute_id}") as client:
+        data = client_svc.answer(client, dispute_id, "reject")
+    _done(data, json_out, "rejected on")
+
+
+def _done(data: dict[str, Any], json_out: bool, did: str) -> None:
+    if json_out:
+        print_json(data)
+        return
+    _say(f"{did} {data.get('id')}")
+    _say_dispute(data)
+
+
+def _say_dispute(d: dict[str, Any]) -> None:
+    resolved = f", resolved at {d['resolved_amount']}" if d.get("resolved_amount") is not None else ""
+    _say(
+        f"{d.get('id')} ({d.get('statement')} {d.get('service')}): {d.get('state')}; "
+        f"{d.get('provider')} says {d.get('provider_amount')}, {d.get('customer')} says {d.get('customer_amount')} "
+        f"{d.get('currency')}; split {d.get('split_offer')}{resolved}"
+    )
+
+
+def hub_evidence(
+    statement: Annotated[str, typer.Argument(help="The statement id.")],
+    out: Annotated[Path, typer.Option("--out", help="The folder to write the evidence into.")],
+    limit: Annotated[
+        int, typer.Option("--limit", help="At most this many records per disputed line.", min=0, max=10_000)
+    ] = 1000,
+    hub: HubOpt = None,
+    token: TokenOpt = None,
+) -> None:
+    """Download the evidence of a statement's disputed lines: the figures and the differing records."""
+    with _client(hub, token, f"read the evidence of {statement}") as client:
+        written = client_svc.evidence(client, statement, out, limit)
+    for path in written:
+        _say(f"wrote {path}")
+
+
+def payment_list(
+    status: Annotated[str | None, typer.Option("--status", help="Only payments in this status.")] = None,
+    hub: HubOpt = None,
+    token: TokenOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """The payment instructions your operator pays or receives."""
+    with _client(hub, token, "list the payments") as client:
+        rows = client_svc.payments(client, status)
+    if json_out:
+        print_json(rows)
+        return
+    columns = ["id", "round_id", "payer", "payee", "amount", "currency", "status"]
+    print_table("Payments", columns, ([_cell(r.get(k)) for k in columns] for r in rows))
+
+
+def payment_confirm(
+    payment_id: Annotated[str, typer.Argument(help="The payment instruction id.")],
+    reference: Annotated[str, typer.Option("--reference", help="The bank's reference of the payment.")],
+    hub: HubOpt = None,
+    token: TokenOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Confirm, as the payee, that a payment arrived (the last of a round settles the round)."""
+    with _client(hub, token, f"confirm payment {payment_id}") as client:
+        data = client_svc.confirm_payment(client, payment_id, reference)
+    if json_out:
+        print_json(data)
+        return
+    pay = data.get("payment") or {}
+    settled = "; the round is settled" if data.get("round_settled") else ""
+    _say(
+        f"confirmed {pay.get('id')}: {pay.get('amount')} {pay.get('currency')} from {pay.get('payer')} "
+        f"to {pay.get('payee')}, {pay.get('status')}{settled}"
+    )
+
+
 def _cell(value: Any) -> str:
     if isinstance(value, list):
         return ", ".join(str(v) for v in value)
@@ -141,3 +297,11 @@ def register(app: typer.Typer) -> None:
     hub_app.command("statements")(hub_statements)
     hub_app.command("declare")(hub_declare)
     hub_app.command("events")(hub_events)
+    hub_app.command("evidence")(hub_evidence)
+    for name, fn in (("list", dispute_list), ("show", dispute_show), ("propose", dispute_propose),
+                     ("accept", dispute_accept), ("reject", dispute_reject)):  # fmt: skip
+        dispute_app.command(name)(fn)
+    hub_app.add_typer(dispute_app, name="dispute")
+    payment_app.command("list")(payment_list)
+    payment_app.command("confirm")(payment_confirm)
+    hub_app.add_typer(payment_app, name="payment")

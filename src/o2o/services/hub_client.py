@@ -112,6 +112,12 @@ class HubClient:
             )
         return self._json(response, path)
 
+    def post_file(self, path: str, field: str, file: Path, what: str = "") -> Any:
+        """The JSON answer of `POST /api/v1{path}` with `file` as the multipart form field `field`."""
+        with self._call("POST", path, what), file.open("rb") as fh:
+            response = self._http.post(API + path, files={field: (file.name, fh, "application/octet-stream")})
+        return self._json(response, path)
+
     @contextmanager
     def _call(self, method: str, path: str, what: str) -> Iterator[None]:
         asked = f" to {what}" if what else f" ({method} {API}{path})"
@@ -283,3 +289,135 @@ def check_period(period: str | None) -> str | None:
     from o2o.domain.periods import Period
 
     return str(Period.parse(period)) if period else None
+
+
+# --- disputes, evidence and payments ----------------------------------------------------------------------
+
+
+def _quoted(value: str) -> str:
+    return quote(value, safe="")
+
+
+def _object(data: Any, where: str) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise ValidationError(f"hub: {where}: the answer is not an object")
+    return data
+
+
+def disputes(client: HubClient, state: str | None = None) -> list[dict[str, Any]]:
+    """The disputes between the caller and its counterparties (`GET /disputes`, in `state`)."""
+    found = client.get("/disputes", {"state": state} if state else None, what="list the disputes")
+    if not isinstance(found, list):
+        raise ValidationError("hub: GET /disputes: the answer is not a list")
+    return found
+
+
+def dispute(client: HubClient, dispute_id: str) -> dict[str, Any]:
+    """One dispute with its figures, proposals and evidence (`GET /disputes/{id}`)."""
+    path = f"/disputes/{_quoted(dispute_id)}"
+    return _object(client.get(path, what=f"read dispute {dispute_id}"), f"GET {API}{path}")
+
+
+def propose(client: HubClient, dispute_id: str, amount: str | None, note: str = "") -> dict[str, Any]:
+    """Propose `amount` for the disputed line (None: split the difference) (`POST …/proposals`)."""
+    check_amount(amount)
+    path = f"/disputes/{_quoted(dispute_id)}/proposals"
+    done = client.post(path, {"amount": amount, "note": note}, what=f"propose on dispute {dispute_id}")
+    return _object(done, f"POST {API}{path}")
+
+
+def check_amount(amount: str | None) -> None:
+    """A proposed amount checked on this side (the hub checks it against the currency's minor unit)."""
+    if amount is None:
+        return
+    from decimal import Decimal, InvalidOperation
+
+    try:
+        value = Decimal(amount)
+    except InvalidOperation:
+        raise ValidationError(f"--amount {amount!r}: not a decimal amount") from None
+    if not value.is_finite() or value < 0:
+        raise ValidationError(f"--amount {amount!r}: not an amount of money")
+
+
+def answer(client: HubClient, dispute_id: str, verdict: str) -> dict[str, Any]:
+    """Accept or reject the counterparty's latest proposal (`POST /disputes/{id}/accept|reject`)."""
+    if verdict not in ("accept", "reject"):
+        raise ValidationError(f"{verdict!r}: accept or reject")
+    path = f"/disputes/{_quoted(dispute_id)}/{verdict}"
+    return _object(client.post(path, {}, what=f"{verdict} on dispute {dispute_id}"), f"POST {API}{path}")
+
+
+def evidence(client: HubClient, statement_id: str, out: Path, limit: int = 1000) -> list[Path]:
+    """The evidence of the statement's disputed lines (`GET /statements/{id}/evidence`) written into the
+    folder `out`: the answer as `ST.evidence.json`, and per disputed line its differing records as
+    `ST.SERVICE.records.csv`. The files written."""
+    import csv
+
+    if out.exists() and not out.is_dir():
+        raise ValidationError(f"--out {out}: is a file, not a folder")
+    path = f"/statements/{_quoted(statement_id)}/evidence"
+    data = _object(
+        client.get(path, {"limit": limit}, what=f"read the evidence of {statement_id}"), f"GET {API}{path}"
+    )
+    lines = _field(data, "lines", f"GET {API}{path}")
+    if not isinstance(lines, list):
+        raise ValidationError(f"hub: GET {API}{path}: its lines are not a list")
+    out.mkdir(parents=True, exist_ok=True)
+    safe = _file_part(statement_id)
+    written = [out / f"{safe}.evidence.json"]
+    written[0].write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    for line in lines:
+        records = line.get("records") if isinstance(line, dict) else None
+        if not records:
+            continue
+        target = out / f"{safe}.{_file_part(str(line.get('service')))}.records.csv"
+        columns = list(dict.fromkeys(k for r in records for k in r))
+        with target.open("w", newline="", encoding="utf-8") as fh:
+            writer = csv.DictWriter(fh, fieldnames=columns)
+            writer.writeheader()
+            writer.writerows(records)
+        written.append(target)
+    return written
+
+
+def _file_part(value: str) -> str:
+    """`value` as part of a file name: letters, digits, `-`, `_` and `.` kept, anything else `_`."""
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in value).strip(".") or "_"
+
+
+def payments(client: HubClient, status: str | None = None) -> list[dict[str, Any]]:
+    """The payment instructions the caller pays or receives (`GET /payments`)."""
+    found = client.get("/payments", {"status": status} if status else None, what="list the payments")
+    if not isinstance(found, list):
+        raise ValidationError("hub: GET /payments: the answer is not a list")
+    return found
+
+
+def confirm_payment(client: HubClient, payment_id: str, reference: str) -> dict[str, Any]:
+    """The payee confirms the money arrived, with the bank's reference (`POST /payments/{id}/confirm`)."""
+    if not reference.strip():
+        raise ValidationError("--reference: the bank's reference of the payment, not empty")
+    path = f"/payments/{_quoted(payment_id)}/confirm"
+    done = client.post(path, {"reference": reference.strip()}, what=f"confirm payment {payment_id}")
+    return _object(done, f"POST {API}{path}")
+
+
+# --- keys: made on the operator's side, the public half registered -----------------------------------------
+
+
+def register_key(client: HubClient, key: Path, passphrase: bytes | None = None) -> dict[str, Any]:
+    """Submit the public half of the caller's key in `key` (`POST /keys`) with the proof of possession: the
+    key's signature over its registration message. The request waits for the hub's admin."""
+    from o2o.ledger.key_history import registration_message
+
+    me = client.get("/me", what="register a key")
+    operator = str(_field(me, "operator", "GET /me"))
+    if operator == HUB:
+        raise PermissionDeniedError(
+            "the hub's administrator registers no operator key: use an operator's token"
+        )
+    signer = _local_signer(key, operator, passphrase)
+    possession = signer.sign(registration_message(operator, signer.key_id, signer.public_key))
+    body = {"public_key": signer.public_key, "possession": possession}
+    return _object(client.post("/keys", body, what="register a key"), f"POST {API}/keys")
