@@ -270,3 +270,35 @@ def test_an_operator_registers_its_key_through_the_hub(fresh_hub: Hub, tmp_path:
     assert signed.status_code == 201, signed.text
     r = hub.cli("ledger", "verify", "--store")
     assert r.code == 0, r.out + r.err
+
+
+def test_the_admins_changes_are_on_the_ledger_with_who_made_them(fresh_hub: Hub, tmp_path: Path) -> None:
+    hub = fresh_hub
+    admin = hub.auth("HUB", "admin")
+    admin_user = _user_of(hub, "HUB", "admin")
+    added = hub.client.post("/api/v1/admin/operators", headers=admin,
+                            json={"id": "DELTA", "name": "Delta", "currency": "EUR", "country_code": "34"})  # fmt: skip
+    assert added.status_code == 201, added.text
+    (entry,) = _entries(hub, "DELTA", "operator.added")
+    assert (entry.actor, entry.payload["by_user"], entry.payload["for"]) == ("HUB", admin_user, "HUB")
+    twice = hub.client.post("/api/v1/admin/operators", headers=admin,
+                            json={"id": "DELTA", "name": "Delta", "currency": "EUR", "country_code": "34"})  # fmt: skip
+    problem(twice, 409)
+
+    source = tmp_path / "net" / "agreements" / f"{hub.agreement}.toml"
+    changed = source.read_text(encoding="utf-8").replace("interconnect", "interconnect (amended)", 1)
+    r = hub.client.post("/api/v1/admin/agreements", headers=admin,
+                        files={"file": (source.name, changed.encode(), "application/toml")})  # fmt: skip
+    assert r.status_code == 201, r.text
+    assert (r.json()["id"], r.json()["revision"], r.json()["unchanged"]) == (hub.agreement, 2, False)
+    (loaded,) = _entries(hub, hub.agreement, "agreement.loaded")
+    assert loaded.payload["by_user"] == admin_user and loaded.payload["revision"] == 2
+    bad = hub.client.post("/api/v1/admin/agreements", headers=admin,
+                          files={"file": ("x.toml", b"id = [", "application/toml")})  # fmt: skip
+    assert problem(bad, 422)["detail"].startswith("x.toml")
+
+    opened = hub.client.post("/api/v1/admin/periods/2026-11/open", headers=admin)
+    assert opened.status_code == 200 and opened.json()["cycles"] == [f"{hub.agreement}/2026-11"]
+    (period,) = _entries(hub, "2026-11", "period.opened")
+    assert period.payload["by_user"] == admin_user
+    assert hub.cli("ledger", "verify", "--store").code == 0

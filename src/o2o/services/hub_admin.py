@@ -30,7 +30,7 @@ def add_operator(
     trunk_prefix: str, international_prefix: str,
 ) -> dict[str, str]:  # fmt: skip
     op = Operator(id, name, currency, NumberingPlan(country_code, trunk_prefix, international_prefix))
-    registry_data.add_operators(ws, [op])
+    registry_data.add_operators(ws, [op], via=actor)
     return _operator_row(op)
 
 
@@ -39,7 +39,8 @@ def agreements(ws: Workspace, actor: Actor) -> list[dict[str, Any]]:
 
 
 def load_agreement(ws: Workspace, actor: Actor, path: Path) -> dict[str, Any]:
-    loaded = registry_data.load_agreement(ws, path)
+    with hub_cycle.uploaded_as(path):
+        loaded = registry_data.load_agreement(ws, path, via=actor)
     return {
         "id": loaded.agreement.id,
         "revision": loaded.stored.revision,

@@ -10,6 +10,8 @@ its records, and a counterparty's raw usage file not at all.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, is_dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -19,7 +21,7 @@ from typing import Any
 
 from o2o.bootstrap import Workspace
 from o2o.domain.cycle import DisputeState, PaymentStatus, parse_state
-from o2o.domain.errors import NotFoundError, ValidationError
+from o2o.domain.errors import NotFoundError, O2OError, ValidationError
 from o2o.domain.identity import Actor, Permission
 from o2o.domain.obligations import ObligationStatus
 from o2o.domain.periods import Period
@@ -290,7 +292,8 @@ def reconcile_extract(
     me_ = actor.acting_operator()
     with ws.uow() as uow:
         counterparty_for(uow, actor, counterparty)
-    r = accounts_reports.reconcile_with_extract(ws, me_, counterparty, extract, as_of, tolerance_days)
+    with uploaded_as(extract):
+        r = accounts_reports.reconcile_with_extract(ws, me_, counterparty, extract, as_of, tolerance_days)
     return {
         "operator": r.operator,
         "counterparty": r.counterparty,
@@ -309,6 +312,15 @@ def reconcile_extract(
             for c in r.currencies
         ],
     }
+
+
+@contextmanager
+def uploaded_as(path: Path) -> Iterator[None]:
+    """Errors about an uploaded file name it as the caller named it, not where the hub spooled it."""
+    try:
+        yield
+    except O2OError as exc:
+        raise type(exc)(str(exc).replace(str(path), path.name)) from None
 
 
 # --- the ledger ----------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from pathlib import Path
 from o2o.bootstrap import Workspace
 from o2o.domain.agreements import Agreement
 from o2o.domain.errors import NotFoundError
+from o2o.domain.identity import Actor
 from o2o.domain.operators import Operator
 from o2o.store.repositories import StoredAgreement
 from o2o.store.uow import UnitOfWork
@@ -17,12 +18,24 @@ from o2o.store.uow import UnitOfWork
 # their models costs more at start-up than `o2o operator list` spends on its whole answer.
 
 
-def add_operators(ws: Workspace, operators: list[Operator]) -> list[Operator]:
-    """Add operators in one transaction (all or none)."""
+def add_operators(ws: Workspace, operators: list[Operator], via: Actor | None = None) -> list[Operator]:
+    """Add operators in one transaction (all or none). `via`: the hub's admin who added them through the
+    API; each addition is then registered on the ledger naming the admin's user and token."""
+    hub = None
+    if via is not None:  # imported here: the local commands do not load the ledger's libraries for this
+        from o2o.services.cycle_common import hub_signer
+
+        hub = hub_signer(ws)
     with ws.uow() as uow:
         for op in operators:
             uow.operators.add(op)
-            uow.events.record("operator.added", op.id, "HUB", {"name": op.name})
+            if hub is None:
+                uow.events.record("operator.added", op.id, "HUB", {"name": op.name})
+            else:
+                from o2o.services.cycle_common import provenance, register
+
+                facts = {"name": op.name, "currency": op.currency, **provenance(via)}
+                register(uow, hub, "operator.added", op.id, facts)
         uow.commit()
     return operators
 
@@ -50,14 +63,20 @@ class LoadedAgreement:
     unchanged: bool
 
 
-def load_agreement(ws: Workspace, path: Path) -> LoadedAgreement:
-    """Validate an agreement file and store it; loading a changed file makes a new revision."""
+def load_agreement(ws: Workspace, path: Path, via: Actor | None = None) -> LoadedAgreement:
+    """Validate an agreement file and store it; loading a changed file makes a new revision. `via`: the
+    hub's admin who loaded it through the API (registered on the ledger, naming the user and token)."""
     from o2o.schemas.agreement import load_agreement_file, to_domain
 
     model = load_agreement_file(path)
     agreement = to_domain(model)
     document = model.model_dump_json()
     sha = hashlib.sha256(document.encode()).hexdigest()
+    hub = None
+    if via is not None:  # the hub's key, made (in a transaction of its own) before this one writes
+        from o2o.services.cycle_common import hub_signer
+
+        hub = hub_signer(ws)
     with ws.uow() as uow:
         for party in agreement.operator_ids:
             uow.operators.get(party)
@@ -65,7 +84,13 @@ def load_agreement(ws: Workspace, path: Path) -> LoadedAgreement:
         if current is not None and current.sha256 == sha:
             return LoadedAgreement(agreement, current, unchanged=True)
         stored = uow.agreements.save(agreement, document, sha, path.name)
-        uow.events.record("agreement.loaded", agreement.id, "HUB", {"revision": stored.revision})
+        if hub is None:
+            uow.events.record("agreement.loaded", agreement.id, "HUB", {"revision": stored.revision})
+        else:
+            from o2o.services.cycle_common import provenance, register
+
+            facts = {"revision": stored.revision, "sha256": sha, **provenance(via)}
+            register(uow, hub, "agreement.loaded", agreement.id, facts)
         uow.commit()
     return LoadedAgreement(agreement, stored, unchanged=False)
 
