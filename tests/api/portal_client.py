@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from conftest import Hub, client_of
+from hub_harness import Hub, client_of
 
 _CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 

@@ -23,8 +23,8 @@ from typing import Any
 
 import httpx
 import pytest
+from hub_harness import OUTSIDER, Hub
 
-from conftest import OUTSIDER, Hub
 from o2o.ledger.keys import read_private_key
 
 CHROMIUM = Path("/usr/bin/chromium")

@@ -9,9 +9,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from hub_harness import OUTSIDER, ROLES, Hub
 from portal_client import csrf_of, portal_of, signed_in
-
-from conftest import OUTSIDER, ROLES, Hub
 
 OPEN_PAGES = {"/login"}  # the sign-in itself
 

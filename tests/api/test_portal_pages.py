@@ -9,9 +9,9 @@ import re
 from pathlib import Path
 
 import pytest
+from hub_harness import OUTSIDER, Hub
 from portal_client import csrf_of, portal_of, post_form, sign_in, signed_in
 
-from conftest import OUTSIDER, Hub
 from o2o.ledger.keys import read_private_key
 
 PAGES = ("/", "/disputes", "/netting", "/accounts", "/ledger", "/jobs")
