@@ -25,6 +25,24 @@ def register(app: typer.Typer) -> None:
     app.add_typer(roaming_app, name="roaming")
 
 
+# Rich lays a table out cell by cell: 1,000 parties took 0.75 s of CPU, a tenth of the whole calculation of
+# a million usage rows. Past this many rows the same columns are printed as plain aligned text.
+_RICH_ROWS = 50
+
+
+def _print_rows(title: str, columns: list[str], rows: list[tuple[object, ...]]) -> None:
+    if len(rows) <= _RICH_ROWS:
+        print_table(title, columns, rows)
+        return
+    cells = [columns, *([str(v) for v in row] for row in rows)]
+    widths = [max(map(len, col)) for col in zip(*cells, strict=True)]
+    lines = [
+        title,
+        *("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells),
+    ]
+    print("\n".join(lines))
+
+
 def _write(text: str, out: Path | None) -> None:
     if out is None:
         print(text, end="")
@@ -68,7 +86,7 @@ def calc(
     _write(calculation.response, out)
     if out is None:
         return
-    print_table(
+    _print_rows(
         "Commitments",
         ["party", "condition", "commitment", "measured", "met", "shortfall", "deal value"],
         [
@@ -85,7 +103,7 @@ def calc(
         ],
     )
     if calculation.due:
-        print_table(
+        _print_rows(
             "Amounts due",
             ["payer", "payee", "deal value", "shortfall", "amount", "currency"],
             [(d.payer, d.payee, d.deal_value, d.shortfall, d.amount, d.currency) for d in calculation.due],

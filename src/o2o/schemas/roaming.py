@@ -31,6 +31,7 @@ from o2o.roaming import (
 from o2o.roaming.calculation import check_discount
 from o2o.roaming.discrepancy import DiscrepancyReport, UsageLine, UsageReport
 from o2o.roaming.pricing import check_tiers
+from o2o.schemas.roaming_decode import decode_request
 from o2o.schemas.roaming_usage import (
     ZERO,
     list_at,
@@ -187,9 +188,19 @@ def request_from_json(
 def read_request(
     path: Path, rules: Rules = Rules.CURRENT
 ) -> tuple[tuple[Discount, ...], dict[UsageKey, UsageTotals]]:
-    """Read a BWRP calculation request file; errors name the file and the field."""
-    doc = read_json(path)
+    """Read a BWRP calculation request file; errors name the file and the field.
+
+    Decoded by msgspec into typed structs (`o2o.schemas.roaming_decode`); a request that path declines is
+    read again the precise way, which gives the same figures or names the bad field."""
     try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ValidationError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    fast = decode_request(data)
+    doc = read_json(path) if fast is None else None
+    try:
+        if fast is not None:
+            return discounts_from_json(fast[0], rules=rules), fast[1]
         return request_from_json(doc, rules)
     except ValidationError as exc:
         raise ValidationError(f"{path}: {exc}") from None

@@ -23,6 +23,7 @@ from typing import Any
 from o2o.domain.errors import ValidationError
 from o2o.roaming import KNOWN_SERVICES, Direction, UsageKey, UsageTotals, canonical
 from o2o.roaming.calculation import EXACT
+from o2o.schemas.roaming_decode import decode_usage_file
 
 ZERO = Decimal(0)
 # Figures below 1e30 with at most 20 decimals: a billion of them add up within 59 digits, so every sum of
@@ -249,3 +250,22 @@ def usage_from_json(doc: Any, where: str = "usage") -> dict[UsageKey, UsageTotal
                 if rows is not None:
                     _add_rows(rows, direction, f"{where}.{direction.value}", acc, names)
     return acc
+
+
+def read_usage_file(path: Path) -> dict[UsageKey, UsageTotals]:
+    """A BWRP usage file's usage aggregated: `{inbound, outbound}`, a flat list, or a request whose `usage`
+    it takes. msgspec's typed decoding first; what that declines is read again the precise way."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ValidationError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    fast = decode_usage_file(data)
+    if fast is not None:
+        return fast
+    doc: Any = read_json(path)
+    if isinstance(doc, dict) and "usage" in doc:
+        doc = doc["usage"]
+    try:
+        return usage_from_json(doc)
+    except ValidationError as exc:
+        raise ValidationError(f"{path}: {exc}") from None

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 from o2o.domain.errors import ValidationError
 from o2o.domain.money import round_to_currency
@@ -28,7 +27,7 @@ from o2o.schemas.roaming import (
     response_json,
 )
 from o2o.schemas.roaming_agreement import load_roaming_agreement
-from o2o.schemas.roaming_usage import read_json, usage_from_json
+from o2o.schemas.roaming_usage import read_usage_file
 
 RULES = tuple(r.value for r in Rules)
 
@@ -89,13 +88,7 @@ def calculate_agreement(agreement_file: Path, usage_file: Path) -> RoamingCalcul
     whose `usage` it takes), with the amount each direction comes to in the agreement's currency."""
     agreement = load_roaming_agreement(agreement_file)
     with collector_paused():
-        doc: Any = read_json(usage_file)
-        if isinstance(doc, dict) and "usage" in doc:
-            doc = doc["usage"]
-        try:
-            usage = usage_from_json(doc)
-        except ValidationError as exc:
-            raise ValidationError(f"{usage_file}: {exc}") from None
+        usage = read_usage_file(usage_file)
         result = calculate(agreement.discounts_domain(), usage, Rules.CURRENT)
     due = tuple(
         DirectionDue(
