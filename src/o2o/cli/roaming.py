@@ -108,6 +108,14 @@ def calc(
             ["payer", "payee", "deal value", "shortfall", "amount", "currency"],
             [(d.payer, d.payee, d.deal_value, d.shortfall, d.amount, d.currency) for d in calculation.due],
         )
+        _print_rows(
+            "Statement lines",
+            ["line", "customer", "provider", "deal value", "shortfall", "amount"],
+            [
+                (x.service, x.customer, x.provider, x.deal_value, x.shortfall, x.amount)
+                for x in calculation.lines
+            ],
+        )
 
 
 @roaming_app.command("discrepancy")

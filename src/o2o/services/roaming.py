@@ -19,6 +19,7 @@ from pathlib import Path
 from o2o.domain.errors import ValidationError
 from o2o.domain.money import round_to_currency
 from o2o.roaming import CalculationResult, Rules, calculate, compare_usage
+from o2o.roaming.statement import RoamingLine, statement_lines
 from o2o.schemas.roaming import (
     discrepancy_document,
     dump_json_numbers,
@@ -49,6 +50,7 @@ class RoamingCalculation:
     result: CalculationResult
     response: str  # the BWRP response document (JSON text)
     due: tuple[DirectionDue, ...]  # with an agreement: the amount of each direction
+    lines: tuple[RoamingLine, ...] = ()  # with an agreement: its statement lines (direction × service group)
 
 
 @contextmanager
@@ -101,7 +103,9 @@ def calculate_agreement(agreement_file: Path, usage_file: Path) -> RoamingCalcul
         )
         for outcome in result.parties
     )
-    return RoamingCalculation(result, response_json(result), due)
+    partners = {outcome.party: agreement.partner(outcome.party) for outcome in result.parties}
+    lines = statement_lines(result, partners, agreement.currency, agreement.rounding)
+    return RoamingCalculation(result, response_json(result), due, lines)
 
 
 def usage_discrepancy_files(own: Path, partner: Path) -> str:
