@@ -43,6 +43,7 @@ ROUTERS: Final[tuple[str, ...]] = (
     "declarations",
     "events",
     "documents",
+    "reports",
 )
 
 

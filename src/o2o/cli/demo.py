@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
 from o2o.cli.output import console, print_json
 from o2o.config import Settings
+from o2o.domain.errors import ValidationError
+
+if TYPE_CHECKING:
+    from o2o.bootstrap import Workspace
+    from o2o.synth.options import SynthOptions
 
 
 def demo(
@@ -34,6 +40,14 @@ def demo(
     chain_url: Annotated[
         str | None, typer.Option("--chain-url", help="A node for --registry (default: a local anvil).")
     ] = None,
+    hub: Annotated[
+        bool,
+        typer.Option(
+            "--hub",
+            help="Run it through a hub: `o2o serve` on loopback over the workspace, every operator a separate "
+            "client with its own token and its own key (kept outside the workspace).",
+        ),
+    ] = False,
     json_out: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Generate a network and run the whole cycle: import, reconcile, dispute, sign, net, pay, verify."""
@@ -44,6 +58,8 @@ def demo(
     from o2o.services.registry import check_mode
 
     check_mode(registry)
+    if hub and registry != "central":
+        raise ValidationError(f"--hub runs with --registry central, not {registry}")
     ws = demo_workspace(Settings(), fresh)
     network = ws.home / "demo-network"
     # A tight absolute tolerance and customers' switches losing a little more than providers', so that
@@ -58,6 +74,9 @@ def demo(
         missing_customer=0.018,
         outage_days=0,
     )
+    if hub:
+        _demo_hub(ws, network, opts, mode, json_out)
+        return
     with console.status("starting") as status:
         run = run_demo(ws, network, opts, mode, status.update)
     figures = summary(run)
@@ -73,6 +92,24 @@ def demo(
     _render(figures, str(folder))
     if "registry" in figures:
         _render_chain(figures["registry"])
+
+
+def _demo_hub(ws: Workspace, network: Path, opts: SynthOptions, mode: str, json_out: bool) -> None:
+    from o2o.services.demo_hub import run_demo_hub, write_summary
+
+    with console.status("starting") as status:
+        done = run_demo_hub(ws, network, opts, mode, status.update)
+    folder = write_summary(ws, done.summary)
+    if json_out:
+        print_json(done.summary | {"hub": {"url": done.url, "operators": done.operators,
+                                           "operator_keys": str(done.keys_dir)}})  # fmt: skip
+        return
+    console.print(
+        f"through the hub at {done.url}: {len(done.operators)} operators as separate clients, each with its "
+        f"own token and key (kept in {done.keys_dir}, removed at the end; the hub's workspace holds none)",
+        soft_wrap=True, highlight=False, markup=False,
+    )  # fmt: skip
+    _render(done.summary, str(folder))
 
 
 def _render_chain(c: dict[str, Any]) -> None:

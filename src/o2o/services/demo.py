@@ -14,12 +14,12 @@ from __future__ import annotations
 import csv
 import json
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from o2o.bootstrap import Workspace
 from o2o.domain.money import totals_by_currency
@@ -101,15 +101,20 @@ def run_demo(ws: Workspace, network: Path, opts: SynthOptions, mode: str, step: 
     lap("net_and_pay")
     _read_final_state(ws, run, round_id)
     step("verifying the ledger from its export")
+    run.ledger = verify_ledger(ws)
+    lap("ledger")
+    return run
+
+
+def verify_ledger(ws: Workspace) -> dict[str, Any]:
+    """The workspace's ledger exported into `demo-report/` and verified from the export alone."""
     export = ws.home / "demo-report" / "ledger.jsonl"
     export.parent.mkdir(parents=True, exist_ok=True)
     keys = ws.home / "demo-report" / "public-keys.json"
     export_ledger(ws, export, keys_out=keys)
     audit = verify(None, export=export, keys_file=keys)
-    run.ledger = {"verified": audit.ok, "entries": audit.entries, "root": audit.root_hash,
-                  "findings": [f.message for f in audit.findings], "export": str(export)}  # fmt: skip
-    lap("ledger")
-    return run
+    return {"verified": audit.ok, "entries": audit.entries, "root": audit.root_hash,
+            "findings": [f.message for f in audit.findings], "export": str(export)}  # fmt: skip
 
 
 def _read_final_state(ws: Workspace, run: DemoRun, round_id: str) -> None:
@@ -138,9 +143,43 @@ def _negotiate(ws: Workspace, d: dict[str, Any]) -> None:
     dsp.accept(ws, d["id"], d["provider"])
 
 
+class MatchCounts(Protocol):
+    """The record counts of a line's matching that the summary adds up."""
+
+    @property
+    def ours(self) -> int: ...
+    @property
+    def theirs(self) -> int: ...
+    @property
+    def matched(self) -> int: ...
+    @property
+    def only_ours(self) -> int: ...
+    @property
+    def only_theirs(self) -> int: ...
+
+
+class LineCounts(Protocol):
+    @property
+    def match(self) -> MatchCounts | None: ...
+
+
+class ReportCounts(Protocol):
+    """What the summary reads of a reconciliation: a `ReconcileReport`, or its figures read from a hub."""
+
+    @property
+    def disputes(self) -> tuple[str, ...]: ...
+    @property
+    def lines(self) -> Sequence[LineCounts]: ...
+
+
 def summary(run: DemoRun) -> dict[str, Any]:
     """The headline figures of a demo run; amounts per currency, as strings."""
-    lines = [ln for r in run.reports for ln in r.lines]
+    return summarise(run, run.reports)
+
+
+def summarise(run: DemoRun, reports: Sequence[ReportCounts]) -> dict[str, Any]:
+    """The headline figures of a run whose reconciliations are `reports` (read here or from a hub)."""
+    lines = [ln for r in reports for ln in r.lines]
     matches = [ln.match for ln in lines if ln.match is not None]
     resolved = [d for d in run.disputes if d["resolved_amount"] is not None]
     states: dict[str, int] = {}
@@ -149,7 +188,7 @@ def summary(run: DemoRun) -> dict[str, Any]:
     return {
         "period": run.truth["period"],
         "operators": len(run.truth["operators"]),
-        "agreements": len(run.reports),
+        "agreements": len(reports),
         "service_lines": len(lines),
         "cdrs_per_side": {
             "provider": sum(m.ours for m in matches),
@@ -158,8 +197,8 @@ def summary(run: DemoRun) -> dict[str, Any]:
         "records_matched": sum(m.matched for m in matches),
         "records_unmatched": sum(m.only_ours + m.only_theirs for m in matches),
         "reconciliation_seconds": run.seconds.get("reconcile", 0.0),
-        "statements_agreed_within_tolerance": sum(1 for r in run.reports if not r.disputes),
-        "statements_disputed": sum(1 for r in run.reports if r.disputes),
+        "statements_agreed_within_tolerance": sum(1 for r in reports if not r.disputes),
+        "statements_disputed": sum(1 for r in reports if r.disputes),
         "disputes": len(run.disputes),
         "amount_contested": _per_currency((d["currency"], d["contested_amount"]) for d in run.disputes),
         # What the resolutions added to the undisputed parts (the lower figures).
