@@ -269,6 +269,8 @@ def test_payee_confirms_a_payment_on_the_netting_page(fresh_hub: Hub, tmp_path: 
     payer = signed_in(hub, pay["payer"], "signer")
     assert "Bank reference" not in payer.get(f"/netting?period={hub.period}").text  # only the payee confirms
     payee = signed_in(hub, pay["payee"], "signer")
+    assert pay["id"] in payee.get(f"/?period={hub.period}").text.split('data-testid="to-confirm"', 1)[1]
+    assert 'data-testid="to-confirm"' not in payer.get(f"/?period={hub.period}").text
     url = f"/netting?period={hub.period}"
     r = post_form(
         payee, url, f"/payments/{pay['id']}/confirm", {"reference": "BANK-REF-1", "period": hub.period}
@@ -276,6 +278,7 @@ def test_payee_confirms_a_payment_on_the_netting_page(fresh_hub: Hub, tmp_path: 
     assert r.status_code == 303
     after = hub.client.get("/api/v1/payments", headers=hub.auth("ALFA", "viewer")).json()[0]
     assert after["status"] == "confirmed" and after["reference"] == "BANK-REF-1"
+    assert 'data-testid="to-confirm"' not in payee.get(f"/?period={hub.period}").text
 
 
 def test_accounts_statement_of_account_and_a_partners_extract_reconciled(hub: Hub, tmp_path: Path) -> None:

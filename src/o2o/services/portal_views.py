@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from o2o.bootstrap import Workspace
-from o2o.domain.cycle import CycleState, DisputeState
+from o2o.domain.cycle import CycleState, DisputeState, PaymentStatus
 from o2o.domain.errors import NotFoundError
 from o2o.domain.identity import Actor, Permission
 from o2o.domain.periods import Period
@@ -62,6 +62,7 @@ class Month:
     counterparties: list[str]
     states: list[str]
     waiting: int = field(default=0)
+    to_confirm: list[str] = field(default_factory=list)  # the period's payments the caller is to confirm
 
 
 def periods(ws: Workspace, actor: Actor) -> list[str]:
@@ -120,7 +121,14 @@ def month(
     if sort in SORT_KEYS:
         shown.sort(key=lambda r: _sort_key(r, sort), reverse=descending)
     waits = sum(1 for r in rows if r.waits_on_me)
-    return Month(per, periods(ws, actor) or [per], shown, all_counterparties, all_states, waits)
+    to_confirm: list[str] = []
+    if actor.operator is not None and actor.can(Permission.SIGN):
+        with ws.uow() as uow:
+            for rnd in uow.cycles.rounds(per):
+                pending = uow.cycles.payments(rnd.id, PaymentStatus.PENDING)
+                to_confirm += [p.id for p in pending if p.payee == actor.operator]
+    periods_ = periods(ws, actor) or [per]
+    return Month(per, periods_, shown, all_counterparties, all_states, waits, to_confirm)
 
 
 def _sort_key(r: MonthRow, key: str) -> tuple[int, Any]:
