@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hub_harness import OUTSIDER, Hub, build_hub, problem
 
-from conftest import OUTSIDER, Hub, build_hub, problem
 from harness import postgres_database
 
 PDF = "application/pdf"
