@@ -164,10 +164,7 @@ def sign_statement(
     reviewed: str | None = None,
 ) -> RemoteSignature:
     """Sign `statement_id` on the hub with the Ed25519 key in `key` (a PEM file of this side)."""
-    me = client.get("/me", what=f"sign {statement_id}")
-    operator = str(_field(me, "operator", "GET /me"))
-    if operator == HUB:
-        raise PermissionDeniedError("the hub's administrator signs no statement: use an operator's token")
+    operator = _operator(client, f"sign {statement_id}", "signs no statement")
     signer = _local_signer(key, operator, passphrase)
     path = f"/statements/{quote(statement_id, safe='')}"
     shown = client.get(path)
@@ -204,6 +201,14 @@ def sign_statement(
     )  # fmt: skip
 
 
+def _operator(client: HubClient, what: str, refused: str) -> str:
+    """The token's operator (`GET /me`); the hub's administrator is refused: it `refused` (what it does not)."""
+    operator = str(_field(client.get("/me", what=what), "operator", "GET /me"))
+    if operator == HUB:
+        raise PermissionDeniedError(f"the hub's administrator {refused}: use an operator's token")
+    return operator
+
+
 def _local_signer(key: Path, operator: str, passphrase: bytes | None) -> Signer:
     """The operator's signer from its own key file (read as the workspace's keys are)."""
     if key.is_dir():
@@ -226,11 +231,7 @@ def status(client: HubClient, period: str | None) -> dict[str, Any]:
 
 def statements(client: HubClient, period: str | None) -> list[dict[str, Any]]:
     """The statements of the caller's agreements (`GET /statements`, of `period`)."""
-    per = check_period(period)
-    found = client.get("/statements", {"period": per} if per else None, what="list the statements")
-    if not isinstance(found, list):
-        raise ValidationError("hub: GET /statements: the answer is not a list")
-    return found
+    return _listed(client, "/statements", "period", check_period(period), "list the statements")
 
 
 _CONTENT_TYPES = {"csv": "text/csv", "parquet": "application/vnd.apache.parquet"}
@@ -298,6 +299,14 @@ def _quoted(value: str) -> str:
     return quote(value, safe="")
 
 
+def _listed(client: HubClient, path: str, name: str, value: str | None, what: str) -> list[dict[str, Any]]:
+    """The list `GET {path}` answers, filtered by `name=value` when a value is given."""
+    found = client.get(path, {name: value} if value else None, what=what)
+    if not isinstance(found, list):
+        raise ValidationError(f"hub: GET {path}: the answer is not a list")
+    return found
+
+
 def _object(data: Any, where: str) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ValidationError(f"hub: {where}: the answer is not an object")
@@ -306,10 +315,7 @@ def _object(data: Any, where: str) -> dict[str, Any]:
 
 def disputes(client: HubClient, state: str | None = None) -> list[dict[str, Any]]:
     """The disputes between the caller and its counterparties (`GET /disputes`, in `state`)."""
-    found = client.get("/disputes", {"state": state} if state else None, what="list the disputes")
-    if not isinstance(found, list):
-        raise ValidationError("hub: GET /disputes: the answer is not a list")
-    return found
+    return _listed(client, "/disputes", "state", state, "list the disputes")
 
 
 def dispute(client: HubClient, dispute_id: str) -> dict[str, Any]:
@@ -388,10 +394,7 @@ def _file_part(value: str) -> str:
 
 def payments(client: HubClient, status: str | None = None) -> list[dict[str, Any]]:
     """The payment instructions the caller pays or receives (`GET /payments`)."""
-    found = client.get("/payments", {"status": status} if status else None, what="list the payments")
-    if not isinstance(found, list):
-        raise ValidationError("hub: GET /payments: the answer is not a list")
-    return found
+    return _listed(client, "/payments", "status", status, "list the payments")
 
 
 def confirm_payment(client: HubClient, payment_id: str, reference: str) -> dict[str, Any]:
@@ -411,12 +414,7 @@ def register_key(client: HubClient, key: Path, passphrase: bytes | None = None) 
     key's signature over its registration message. The request waits for the hub's admin."""
     from o2o.ledger.key_history import registration_message
 
-    me = client.get("/me", what="register a key")
-    operator = str(_field(me, "operator", "GET /me"))
-    if operator == HUB:
-        raise PermissionDeniedError(
-            "the hub's administrator registers no operator key: use an operator's token"
-        )
+    operator = _operator(client, "register a key", "registers no operator key")
     signer = _local_signer(key, operator, passphrase)
     possession = signer.sign(registration_message(operator, signer.key_id, signer.public_key))
     body = {"public_key": signer.public_key, "possession": possession}
