@@ -39,6 +39,10 @@ def match(
     correct_clock: Annotated[bool, typer.Option(help="subtract the estimated clock offset first")] = False,
     clock_window: Annotated[int, typer.Option(help="seconds searched to estimate the clock offset")] = 60,
     memory_limit: Annotated[str, typer.Option(help="DuckDB memory limit; past it work spills")] = "1500MB",
+    engine: Annotated[
+        str, typer.Option(help="duckdb (one machine) or spark (the same steps on Spark)")
+    ] = "duckdb",
+    spark_master: Annotated[str, typer.Option(help="Spark master URL with --engine spark")] = "local[*]",
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     """Match OURS against THEIRS: exact, partial, duration_mismatch, only_ours, only_theirs, duplicates."""
@@ -53,6 +57,8 @@ def match(
         correct_clock=correct_clock,
         clock_window_s=clock_window,
         memory_limit=memory_limit,
+        engine=engine,
+        spark_master=spark_master,
     )
     if as_json:
         print_json(report)

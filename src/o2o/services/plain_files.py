@@ -93,9 +93,18 @@ def match_usage_files(
     correct_clock: bool,
     clock_window_s: int,
     memory_limit: str,
+    engine: str = "duckdb",
+    spark_master: str = "local[*]",
+    spark: Any = None,
 ) -> dict[str, Any]:
-    """Match OURS against THEIRS record by record; the detail files go to OUT; returns the counts."""
+    """Match OURS against THEIRS record by record; the detail files go to OUT; returns the counts.
+
+    `engine` "spark" runs the same steps on Spark (`o2o.spark`): on the caller's SparkSession `spark`, else
+    on one started on `spark_master`; the detail files are then Parquet folders of the same columns."""
     from o2o.reconcile import MatchOptions, match_files
+
+    if engine not in ("duckdb", "spark"):
+        raise ValidationError(f"engine {engine!r} is not duckdb or spark")
 
     options = MatchOptions(
         time_tolerance_s=time_tolerance_s,
@@ -106,6 +115,11 @@ def match_usage_files(
         clock_window_s=clock_window_s,
         memory_limit=memory_limit,
     )
+    if engine == "spark":
+        from o2o.spark import match_files_spark, spark_session
+
+        session = spark if spark is not None else spark_session(spark_master)
+        return match_files_spark(session, ours, theirs, options, out).as_report()
     return match_files(ours, theirs, options, out).as_report()
 
 
