@@ -30,6 +30,11 @@ Measured (2 shared cores, load average ~15 from other work, 2026-12-07):
   ours 7.77 / 8.30 s -> 6.74 / 6.82 s; vs the fair baseline (1.47-1.53 s): ratio 5.23 / 5.64 -> 4.59 / 4.47;
   vs the old bare baseline (0.18-0.33 s, too small to time well): ratio 25-30 -> 24-38. Rendered pages are
   identical (pdftotext and pdftoppm of 10 documents x en/ru compared before and after).
+- full size after the changes (`--no-xlsx`, the bench as committed): set-up 146 s; models 17.6 s; PDF 145.8 s
+  wall, 53.7 s CPU for 2185 pages; fair baseline 25.4 s wall, 9.3 s CPU: ratio 5.75 (CPU 5.8); old bare
+  baseline 3.4 s wall, 1.1 s CPU: ratio 42.6 (CPU 47.9). Old and new renderer interleaved at full size, once:
+  ours 53.7 -> 49.8 s CPU (-7%); the fair baseline 9.9 s with ReportLab's ASCII85 default, 7.8 s without it,
+  so the ratio is 5.45 -> 5.05 against the same baseline, 5.45 -> 6.35 when the baseline drops ASCII85 too.
 - What remains (cProfile): ReportLab's own layout of table cells as paragraphs (wrap, line breaking, drawing:
   ~45%), writing the file (number formatting, compression: ~25%), TrueType subsetting of three fonts (~6%).
   ReportLab runs its pure-Python fallbacks here: the C accelerator `rl-accel` is not a dependency; installed
