@@ -6,6 +6,7 @@ commands run on the operator's side, against a hub of any host (signing is `o2o 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -53,7 +54,7 @@ def hub_status(
     me = data["me"]
     _say(f"{me.get('user')} ({me.get('role')} of {me.get('operator')}) on {hub}")
     columns = ["agreement", "period", "state", "waiting_for", "statement", "signatures", "disputes_open"]
-    print_table("Cycles", columns, ([_cell(c.get(k)) for k in columns] for c in data["cycles"]))
+    _table("Cycles", columns, data["cycles"])
 
 
 def hub_statements(
@@ -71,7 +72,7 @@ def hub_statements(
         return
     columns = ["id", "state", "currency", "digest", "signatures", "disputes"]
     shown = ({**r, "digest": str(r.get("digest", ""))[:12]} for r in rows)  # the full one with --json
-    print_table("Statements", columns, ([_cell(r.get(k)) for k in columns] for r in shown))
+    _table("Statements", columns, shown)
 
 
 def hub_declare(
@@ -122,7 +123,7 @@ def hub_events(
         print_json(page)
         return
     columns = ["seq", "type", "time", "subject", "actor", "agreement"]
-    print_table("Events", columns, ([_cell(e.get(k)) for k in columns] for e in page["events"]))
+    _table("Events", columns, page["events"])
     more = " (more waiting)" if page.get("more") else ""
     _say(f"next: --after {page.get('next_after')}{more}")
 
@@ -159,7 +160,7 @@ def dispute_list(
         "split_offer",
         "resolved_amount",
     ]
-    print_table("Disputes", columns, ([_cell(r.get(k)) for k in columns] for r in rows))
+    _table("Disputes", columns, rows)
 
 
 def dispute_show(
@@ -174,7 +175,7 @@ def dispute_show(
     _say_dispute(data)
     columns = ["seq", "by", "amount", "status", "note"]
     proposals = data.get("proposals") or []
-    print_table("Proposals", columns, ([_cell(p.get(k)) for k in columns] for p in proposals))
+    _table("Proposals", columns, proposals)
 
 
 def dispute_propose(
@@ -259,7 +260,7 @@ def payment_list(
         print_json(rows)
         return
     columns = ["id", "round_id", "payer", "payee", "amount", "currency", "status"]
-    print_table("Payments", columns, ([_cell(r.get(k)) for k in columns] for r in rows))
+    _table("Payments", columns, rows)
 
 
 def payment_confirm(
@@ -281,6 +282,10 @@ def payment_confirm(
         f"confirmed {pay.get('id')}: {pay.get('amount')} {pay.get('currency')} from {pay.get('payer')} "
         f"to {pay.get('payee')}, {pay.get('status')}{settled}"
     )
+
+
+def _table(title: str, columns: list[str], rows: Iterable[dict[str, Any]]) -> None:
+    print_table(title, columns, ([_cell(r.get(k)) for k in columns] for r in rows))
 
 
 def _cell(value: Any) -> str:
