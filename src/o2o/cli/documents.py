@@ -31,6 +31,12 @@ documents_app = typer.Typer(
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print what was written as JSON.")]
 OutOpt = Annotated[Path, typer.Option("--out", help="Folder to write into.")]
 LangOpt = Annotated[str, typer.Option("--lang", help="Language of PDF documents: en | ru.")]
+# The analyst-hours model of the period report (`build` and `report`).
+PerReconciliationOpt = Annotated[
+    int, typer.Option(help="Hours model: analyst minutes per manual reconciliation (service line).")
+]
+PerDisputeOpt = Annotated[int, typer.Option(help="Hours model: minutes per dispute.")]
+PerDocumentOpt = Annotated[int, typer.Option(help="Hours model: minutes per document.")]
 
 
 def _format_help() -> str:
@@ -67,15 +73,9 @@ def build(
         typer.Option("--format", help=_format_help() + " Repeat for several; default xlsx, json."),
     ] = None,
     lang: LangOpt = "en",
-    minutes_per_reconciliation: Annotated[
-        int, typer.Option(help="Hours model: analyst minutes per manual reconciliation (service line).")
-    ] = rpt.MINUTES_PER_RECONCILIATION,
-    minutes_per_dispute: Annotated[int, typer.Option(help="Hours model: minutes per dispute.")] = (
-        rpt.MINUTES_PER_DISPUTE
-    ),
-    minutes_per_document: Annotated[int, typer.Option(help="Hours model: minutes per document.")] = (
-        rpt.MINUTES_PER_DOCUMENT
-    ),
+    minutes_per_reconciliation: PerReconciliationOpt = rpt.MINUTES_PER_RECONCILIATION,
+    minutes_per_dispute: PerDisputeOpt = rpt.MINUTES_PER_DISPUTE,
+    minutes_per_document: PerDocumentOpt = rpt.MINUTES_PER_DOCUMENT,
     json_out: JsonOpt = False,
 ) -> None:
     """Every document of a period: statements, invoices, set-off acts, payments, acts of reconciliation, report."""
@@ -146,15 +146,9 @@ def report(
     out: OutOpt = Path("."),
     fmt: FormatOpt = "xlsx",
     lang: LangOpt = "en",
-    minutes_per_reconciliation: Annotated[
-        int, typer.Option(help="Hours model: analyst minutes per manual reconciliation (service line).")
-    ] = rpt.MINUTES_PER_RECONCILIATION,
-    minutes_per_dispute: Annotated[int, typer.Option(help="Hours model: minutes per dispute.")] = (
-        rpt.MINUTES_PER_DISPUTE
-    ),
-    minutes_per_document: Annotated[int, typer.Option(help="Hours model: minutes per document.")] = (
-        rpt.MINUTES_PER_DOCUMENT
-    ),
+    minutes_per_reconciliation: PerReconciliationOpt = rpt.MINUTES_PER_RECONCILIATION,
+    minutes_per_dispute: PerDisputeOpt = rpt.MINUTES_PER_DISPUTE,
+    minutes_per_document: PerDocumentOpt = rpt.MINUTES_PER_DOCUMENT,
     json_out: JsonOpt = False,
 ) -> None:
     """The period report: what the month took and saved, with the analyst-hours model beside its assumptions."""
