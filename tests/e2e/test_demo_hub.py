@@ -7,6 +7,9 @@ folder is gone and the server is stopped."""
 from __future__ import annotations
 
 import json
+import os
+import signal
+import time
 from pathlib import Path
 from typing import Any
 
@@ -67,3 +70,29 @@ def test_the_demo_through_a_hub_prints_the_local_demos_figures(
         shown = cli("statement", "show", st["id"], "--json").json()
         assert sorted(s["operator"] for s in shown["signatures"]) == sorted(shown["document"]["parties"])
         assert {(s["operator"], s["key_id"]) for s in shown["signatures"]} <= ring
+
+
+def test_the_hub_is_stopped_when_a_step_fails_or_the_demo_is_terminated(
+    workspace: Path, tmp_path: Path
+) -> None:
+    from o2o.bootstrap import open_workspace
+    from o2o.config import Settings
+    from o2o.services.demo_hub import serving
+
+    ws = open_workspace(Settings())
+    urls = []
+    with pytest.raises(RuntimeError, match="a step failed"), serving(ws, tmp_path / "failed.log") as url:
+        urls.append(url)
+        assert httpx.get(f"{url}/ready", timeout=10).status_code == 200
+        raise RuntimeError("a step failed")
+    # A SIGTERM to the demo ends it as Ctrl-C does, through the block that stops the server.
+    with pytest.raises(SystemExit) as ended, serving(ws, tmp_path / "terminated.log") as url:
+        urls.append(url)
+        assert httpx.get(f"{url}/ready", timeout=10).status_code == 200
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(30)  # the signal's handler raises before this ends
+    assert ended.value.code == 128 + signal.SIGTERM
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # put back as it was
+    for url in urls:
+        with pytest.raises(httpx.HTTPError):
+            httpx.get(f"{url}/ready", timeout=2)

@@ -24,9 +24,11 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import tomllib
 from collections.abc import Iterator
@@ -192,6 +194,9 @@ def serving(ws: Workspace, log: Path) -> Iterator[str]:
     command = [sys.executable, "-c", "from o2o.cli.app import main; main()", "serve", "--host", "127.0.0.1",
                "--port", str(port)]  # fmt: skip
     log.parent.mkdir(parents=True, exist_ok=True)
+    # A SIGTERM to the demo ends it as Ctrl-C does: through this block's `finally`, which stops the server.
+    on_main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _terminated) if on_main else None
     with log.open("wb") as out:
         server = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
         try:
@@ -204,6 +209,12 @@ def serving(ws: Workspace, log: Path) -> Iterator[str]:
             except subprocess.TimeoutExpired:
                 server.kill()
                 server.wait()
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)
+
+
+def _terminated(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 def _wait_ready(url: str, server: subprocess.Popen[bytes], log: Path) -> None:
