@@ -156,6 +156,15 @@ def test_cli_engine_spark_on_csv_prints_duckdbs_counts(spark: Any, network: dict
         _assert_same_files(Path(tmp) / "d", Path(tmp) / "s")
 
 
+def test_cli_spark_error_is_one_line(spark: Any, cli: Any, network: dict[str, Any], tmp_path: Path) -> None:
+    bad = tmp_path / "bad.parquet"
+    bad.write_bytes(b"not parquet at all")
+    result = cli("recon", "match", bad, network["parquet"][1], "--out", tmp_path / "o", "--engine", "spark")
+    assert result.code != 0
+    assert result.err.strip().count("\n") == 0 and "Spark: " in result.err, result.err
+    assert "Traceback" not in result.err
+
+
 def test_cli_refuses_an_unknown_engine(cli: Any, network: dict[str, Any], tmp_path: Path) -> None:
     ours, theirs = network["csv"]
     result = cli("recon", "match", ours, theirs, "--out", tmp_path, "--engine", "presto")

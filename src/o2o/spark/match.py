@@ -26,6 +26,7 @@ from o2o.reconcile.file_match import lower_median
 from o2o.reconcile.match_model import MatchOptions, MatchSummary
 from o2o.reconcile.match_results_sql import MATCH_CLASSES
 from o2o.spark.inputs import register_side
+from o2o.spark.session import SparkJobError
 from o2o.spark.steps import SparkSteps
 
 if TYPE_CHECKING:
@@ -215,7 +216,16 @@ def match_files_spark(
     """Match `ours` against `theirs` on `spark` (the caller's session, or `spark_session(master)`), write
     the detail files under `out_dir` (any path Spark writes), return the counts: identical to
     `o2o.reconcile.match_files` on the same files."""
-    out = str(out_dir).rstrip("/")
+    try:
+        return _match(spark, str(ours), str(theirs), options, str(out_dir).rstrip("/"))
+    except Exception as exc:  # Spark's errors carry the JVM's trace: the user gets its first line
+        if type(exc).__module__.startswith(("pyspark", "py4j")):
+            first = next((line for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
+            raise SparkJobError(f"Spark: {first.strip()}") from None
+        raise
+
+
+def _match(spark: SparkSession, ours: str, theirs: str, options: MatchOptions, out: str) -> MatchSummary:
     local_out = Path(out) if "://" not in out else None
     if local_out is not None:
         local_out.mkdir(parents=True, exist_ok=True)
@@ -223,8 +233,8 @@ def match_files_spark(
     steps = SparkSteps(spark)
     try:
         counts = (
-            register_side(spark, "ours", str(ours), options.ours_plan, scratch),
-            register_side(spark, "theirs", str(theirs), options.theirs_plan, scratch),
+            register_side(spark, "ours", ours, options.ours_plan, scratch),
+            register_side(spark, "theirs", theirs, options.theirs_plan, scratch),
         )
         estimate = _estimate_clock(steps, options) if options.correct_clock else None
         offset_s = (estimate[0] or 0) if estimate else 0

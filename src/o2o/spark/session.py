@@ -16,6 +16,10 @@ class SparkUnavailableError(O2OError):
     """pyspark (the `spark` extra) or Java is missing."""
 
 
+class SparkJobError(O2OError):
+    """A Spark job failed (an unreadable input, a path Spark cannot reach…): its first line."""
+
+
 def spark_session(master: str = "local[*]", shuffle_partitions: int | None = None) -> SparkSession:
     """The active SparkSession on `master`, or a new one: UTC, the UI off, Arrow batches on.
 
