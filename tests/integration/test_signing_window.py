@@ -25,9 +25,10 @@ from sqlalchemy import event
 import cycle_steps
 from o2o.bootstrap import Workspace, open_workspace
 from o2o.config import Settings
+from o2o.domain.disputes import Dispute
 from o2o.domain.errors import InvalidTransitionError, NotFoundError
 from o2o.domain.identity import Actor, Role
-from o2o.domain.statements import StatementState
+from o2o.domain.statements import Statement, StatementState
 from o2o.ledger.keys import read_private_key
 from o2o.services import disputes as dsp
 from o2o.services import statements
@@ -72,12 +73,9 @@ def _signed_events(ws: Workspace, statement_id: str) -> list[dict[str, Any]]:
         return [e for e in uow.events.all(statement_id) if e["kind"] == "statement.signed"]
 
 
-def test_a_statement_reissued_after_the_signer_read_it_is_not_signed(reconciled: dict[str, Any]) -> None:
-    """The last dispute's proposal is accepted (the statement re-issued with a new digest) between the
-    signer's read and its first write: the signature is refused, nothing of it is stored, and the
-    re-issued statement is then signed over its new document."""
-    ws, ctx = open_workspace(Settings()), reconciled
-    st_id = ctx["statement"]
+def _last_dispute_proposed(ws: Workspace, ctx: dict[str, Any]) -> tuple[str, Dispute, Statement]:
+    """Every dispute but the last resolved and the last one proposed by its provider, so that accepting
+    that proposal re-issues the statement: the last dispute's id, the dispute, and the statement as read."""
     last, *others = ctx["disputes"]
     for d_id in others:
         d = dsp.show_dispute(ws, d_id).dispute
@@ -85,7 +83,16 @@ def test_a_statement_reissued_after_the_signer_read_it_is_not_signed(reconciled:
         dsp.accept(ws, d_id, d.customer)
     d = dsp.show_dispute(ws, last).dispute
     dsp.propose(ws, last, d.provider, None)
-    read = statements.show_statement(ws, st_id).statement
+    return last, d, statements.show_statement(ws, ctx["statement"]).statement
+
+
+def test_a_statement_reissued_after_the_signer_read_it_is_not_signed(reconciled: dict[str, Any]) -> None:
+    """The last dispute's proposal is accepted (the statement re-issued with a new digest) between the
+    signer's read and its first write: the signature is refused, nothing of it is stored, and the
+    re-issued statement is then signed over its new document."""
+    ws, ctx = open_workspace(Settings()), reconciled
+    st_id = ctx["statement"]
+    last, d, read = _last_dispute_proposed(ws, ctx)
 
     refused = pytest.raises(InvalidTransitionError, match="changed while it was being signed")
     with before_first_write(ws, lambda: dsp.accept(ws, last, d.customer)) as preceded, refused:
@@ -146,14 +153,7 @@ def test_a_signature_sent_to_the_hub_over_a_statement_reissued_meanwhile_is_refu
     document the operator saw is refused, not stored against the new one."""
     ws, ctx = open_workspace(Settings()), reconciled
     st_id = ctx["statement"]
-    last, *others = ctx["disputes"]
-    for d_id in others:
-        d = dsp.show_dispute(ws, d_id).dispute
-        dsp.propose(ws, d_id, d.provider, None)
-        dsp.accept(ws, d_id, d.customer)
-    d = dsp.show_dispute(ws, last).dispute
-    dsp.propose(ws, last, d.provider, None)
-    read = statements.show_statement(ws, st_id).statement
+    last, d, read = _last_dispute_proposed(ws, ctx)
     # The provider's own side: its key signs the document it read.
     key = read_private_key(ws.settings.keys_dir / f"{d.provider}.pem", d.provider)
     signature = key.sign(read.document.encode())
