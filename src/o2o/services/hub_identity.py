@@ -26,6 +26,7 @@ from o2o.domain.identity import (
 from o2o.store.database import stored_revisions
 from o2o.store.hub_repository import HubUser, TokenRecord
 from o2o.store.repositories import now_utc
+from o2o.store.uow import UnitOfWork
 
 TOKEN_PREFIX = "o2o_"
 MAX_EXPIRY_DAYS = 3650
@@ -94,6 +95,25 @@ class IssuedToken:
         return {"token": self.token, **self.view.to_dict()}
 
 
+def user_made(
+    uow: UnitOfWork, name: str, member: str | None, role: Role, now: datetime, option: str
+) -> HubUser:
+    """The hub user `name` of `member` (None: of the hub) with `role`, made if it is new; a user of that name
+    of another operator or role is refused (`option`: the command's option naming the user)."""
+    if member is not None:
+        uow.operators.get(member)
+    found = uow.hub.user_named(name)
+    if found is None:
+        found = HubUser(f"usr_{secrets.token_hex(6)}", name, member, role, now)
+        uow.hub.add_user(found)
+    elif (found.operator, found.role) != (member, role):
+        raise ValidationError(
+            f"{option} {name} is a {found.role.value} of {found.operator or HUB_NAME}, "
+            f"not a {role.value} of {member or HUB_NAME}"
+        )
+    return found
+
+
 def _membership(operator: str, role: str) -> tuple[str | None, Role]:
     parsed = Role.parse(role, "--role")
     member = None if operator.strip().upper() == HUB_NAME else operator.strip()
@@ -114,17 +134,7 @@ def create_token(
     now = now_utc()
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     with ws.uow() as uow:
-        if member is not None:
-            uow.operators.get(member)
-        found = uow.hub.user_named(name)
-        if found is None:
-            found = HubUser(f"usr_{secrets.token_hex(6)}", name, member, parsed, now)
-            uow.hub.add_user(found)
-        elif (found.operator, found.role) != (member, parsed):
-            raise ValidationError(
-                f"--user {name} is a {found.role.value} of {found.operator or HUB_NAME}, "
-                f"not a {parsed.value} of {member or HUB_NAME}"
-            )
+        found = user_made(uow, name, member, parsed, now, "--user")
         token_id = f"tok_{secrets.token_hex(6)}"
         expires = None if expires_days is None else now + timedelta(days=expires_days)
         uow.hub.add_token(token_id, found.id, token_hash(secret), now, expires)

@@ -34,8 +34,7 @@ from o2o.domain.identity import (
     Role,
     check_membership,
 )
-from o2o.services.hub_identity import authenticate
-from o2o.store.hub_repository import HubUser
+from o2o.services.hub_identity import authenticate, user_made
 from o2o.store.portal_repository import PortalRepository
 from o2o.store.repositories import now_utc
 
@@ -75,17 +74,7 @@ def create_user(ws: Workspace, operator: str, role: str, name: str, password: st
         raise ValidationError(f"--password-file: the password has fewer than {MIN_PASSWORD} characters")
     now = now_utc()
     with ws.uow() as uow:
-        if member is not None:
-            uow.operators.get(member)
-        found = uow.hub.user_named(name)
-        if found is None:
-            found = HubUser(f"usr_{secrets.token_hex(6)}", name, member, parsed, now)
-            uow.hub.add_user(found)
-        elif (found.operator, found.role) != (member, parsed):
-            raise ValidationError(
-                f"--name {name} is a {found.role.value} of {found.operator or HUB_NAME}, "
-                f"not a {parsed.value} of {member or HUB_NAME}"
-            )
+        found = user_made(uow, name, member, parsed, now, "--name")
         PortalRepository(uow.connection).set_password(found.id, _hasher.hash(password), now)
         uow.commit()
     return {"user": found.name, "user_id": found.id, "operator": member or HUB_NAME, "role": parsed.value}
