@@ -107,3 +107,30 @@ def test_exact_decimals_and_utc_times_round_trip(engine) -> None:  # type: ignor
     assert all(isinstance(v, Decimal) for v in got)
     assert at == when
     meta.drop_all(engine)
+
+
+def test_recreate_empties_a_database_whose_rows_refer_to_operators(engine) -> None:  # type: ignore[no-untyped-def]
+    """`demo --fresh` empties the database by downgrading every migration and upgrading again. On SQLite a
+    downgrade rebuilds `operators` (batch mode) while agreements refer to it: foreign keys are off for
+    that, and on again for every connection afterwards."""
+
+    from o2o.store.database import recreate
+
+    with UnitOfWork(engine) as uow:
+        uow.operators.add(op("ALFA"))
+        uow.operators.add(op("BRAVO"))
+        uow.commit()
+    with engine.begin() as conn:
+        conn.execute(
+            insert(agreements).values(
+                id="ALFA-BRAVO", name="ALFA-BRAVO", currency="EUR", party_a="ALFA", party_b="BRAVO",
+                document="{}", sha256="0" * 64, source_name="a.toml",
+                loaded_at=datetime(2026, 11, 1, tzinfo=UTC), revision=1,
+            )
+        )  # fmt: skip
+    recreate(engine)
+    with UnitOfWork(engine) as uow:
+        assert uow.operators.find("ALFA") is None
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1

@@ -168,10 +168,25 @@ def recreate(engine: Engine) -> None:
 
     cfg = alembic_config()
     try:
-        with engine.begin() as conn:
-            cfg.attributes["connection"] = conn
-            command.downgrade(cfg, "base")
-            command.upgrade(cfg, "heads")
+        with engine.connect() as conn:
+            sqlite = conn.dialect.name == "sqlite"
+            if sqlite:
+                # A downgrade that rebuilds a table others refer to (SQLite's batch mode: copy, drop,
+                # rename) breaks their foreign keys on the way, and the driver runs DDL outside a
+                # transaction, so checks cannot be deferred: they are off while every table is dropped
+                # and made again empty (nothing is left for them to check), and on again once committed
+                # (the pragma does nothing inside a transaction).
+                conn.exec_driver_sql("PRAGMA foreign_keys = OFF")
+                conn.commit()  # ends the driver-level autobegin; no database transaction was open
+            try:
+                with conn.begin():
+                    cfg.attributes["connection"] = conn
+                    command.downgrade(cfg, "base")
+                    command.upgrade(cfg, "heads")
+            finally:
+                if sqlite:
+                    conn.exec_driver_sql("PRAGMA foreign_keys = ON")
+                    conn.commit()
     except CommandError as exc:  # e.g. a revision these scripts do not know (a newer o2o's database)
         raise ValidationError(f"cannot empty the database: {' '.join(str(exc).split())}") from None
 
