@@ -9,13 +9,14 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from hub_server import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
@@ -38,12 +39,6 @@ def _documents(text: str) -> list[Any]:
     return found
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.mark.skipif(not (shutil.which("curl") and shutil.which("jq")), reason="needs curl and jq")
 def test_the_hub_block_runs_as_written(tmp_path: Path) -> None:
     block = hub_block()
@@ -61,7 +56,7 @@ def test_the_hub_block_runs_as_written(tmp_path: Path) -> None:
     )  # fmt: skip
     assert made.returncode == 0, made.stderr
     script = "set -euo pipefail\ntrap 'kill $(jobs -p) 2>/dev/null || true' EXIT\n" + block.replace(
-        PORT, str(_free_port())
+        PORT, str(free_port())
     )
     run = subprocess.run(
         ["bash", "-c", script],

@@ -18,12 +18,7 @@ import httpx
 import pytest
 
 import cycle_steps
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from hub_server import free_port
 
 
 class Server:
@@ -72,7 +67,7 @@ def served(cli: Any, workspace: Path, tmp_path: Path) -> Iterator[tuple[Any, Ser
     net, truth, ag = cycle_steps.declared(cli, tmp_path, cdrs=4000, seed=5, keys=False)
     token = cli("hub", "token", "create", "--operator", "ALFA", "--role", "analyst", "--json").json()["token"]
     (f,) = [f for f in truth["files"] if f["declarer"] == "ALFA" and f["service"].startswith("voice")][:1]
-    server = Server(_free_port())
+    server = Server(free_port())
     try:
         yield cli, server, {"token": token, "file": net / f["file"], "service": f["service"],
                             "agreement": ag["id"], "period": truth["period"]}  # fmt: skip
