@@ -31,7 +31,6 @@ from o2o.roaming import (
 from o2o.roaming.calculation import check_discount
 from o2o.roaming.discrepancy import DiscrepancyReport, UsageLine, UsageReport
 from o2o.roaming.pricing import check_tiers
-from o2o.schemas.roaming_decode import decode_request
 from o2o.schemas.roaming_usage import (
     ZERO,
     list_at,
@@ -196,6 +195,9 @@ def read_request(
         data = path.read_bytes()
     except OSError as exc:
         raise ValidationError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    # Imported here: its Arrow and NumPy cost ~0.5 s, which `o2o --help` must not pay.
+    from o2o.schemas.roaming_decode import decode_request
+
     fast = decode_request(data)
     doc = read_json(path) if fast is None else None
     try:

@@ -23,7 +23,6 @@ from typing import Any
 from o2o.domain.errors import ValidationError
 from o2o.roaming import KNOWN_SERVICES, Direction, UsageKey, UsageTotals, canonical
 from o2o.roaming.calculation import EXACT
-from o2o.schemas.roaming_decode import decode_usage_file
 
 ZERO = Decimal(0)
 # Figures below 1e30 with at most 20 decimals: a billion of them add up within 59 digits, so every sum of
@@ -259,6 +258,9 @@ def read_usage_file(path: Path) -> dict[UsageKey, UsageTotals]:
         data = path.read_bytes()
     except OSError as exc:
         raise ValidationError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    # Imported here: its Arrow and NumPy cost ~0.5 s, which `o2o --help` must not pay.
+    from o2o.schemas.roaming_decode import decode_usage_file
+
     fast = decode_usage_file(data)
     if fast is not None:
         return fast
