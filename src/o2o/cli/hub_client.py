@@ -26,6 +26,7 @@ TokenOpt = Annotated[
     str | None, typer.Option("--token", envvar="O2O_HUB_TOKEN", show_envvar=True, help="Your API token.")
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+PeriodOpt = Annotated[str | None, typer.Option("--period", help="Only this period YYYY-MM.")]
 
 
 def _client(hub: str | None, token: str | None, what: str) -> client_svc.HubClient:
@@ -39,7 +40,7 @@ def _say(line: str) -> None:
 
 
 def hub_status(
-    period: Annotated[str | None, typer.Option("--period", help="Only this period YYYY-MM.")] = None,
+    period: PeriodOpt = None,
     hub: HubOpt = None,
     token: TokenOpt = None,
     json_out: JsonOpt = False,
@@ -58,7 +59,7 @@ def hub_status(
 
 
 def hub_statements(
-    period: Annotated[str | None, typer.Option("--period", help="Only this period YYYY-MM.")] = None,
+    period: PeriodOpt = None,
     hub: HubOpt = None,
     token: TokenOpt = None,
     json_out: JsonOpt = False,
