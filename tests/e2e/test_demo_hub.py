@@ -16,6 +16,8 @@ from typing import Any
 import httpx
 import pytest
 
+from harness import postgres_database
+
 SIZE = ("--operators", "3", "--cdrs", "6000", "--seed", "11")
 
 
@@ -70,6 +72,24 @@ def test_the_demo_through_a_hub_prints_the_local_demos_figures(
         shown = cli("statement", "show", st["id"], "--json").json()
         assert sorted(s["operator"] for s in shown["signatures"]) == sorted(shown["document"]["parties"])
         assert {(s["operator"], s["key_id"]) for s in shown["signatures"]} <= ring
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_the_demo_through_a_hub_on_postgresql(
+    cli: Any, workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The hub's server and the demo on a PostgreSQL database: the figures of the local demo on SQLite."""
+    local = cli("demo", *SIZE, "--json")
+    assert local.code == 0, local.err
+    for url in postgres_database():
+        monkeypatch.setenv("O2O_HOME", str(tmp_path / "hub-home"))
+        monkeypatch.setenv("O2O_DATABASE_URL", url)
+        through = cli("demo", *SIZE, "--hub", "--json")
+        assert through.code == 0, through.err
+        assert _comparable(through.json()) == _comparable(local.json())
+        assert through.json()["ledger"]["verified"] is True
+        monkeypatch.delenv("O2O_DATABASE_URL")
 
 
 def test_the_hub_is_stopped_when_a_step_fails_or_the_demo_is_terminated(

@@ -52,6 +52,7 @@ from o2o.synth.options import SynthOptions
 
 READY_WITHIN_S = 90
 JOB_POLL_S = 0.2
+QUEUED_AT_MOST_S = 120
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,30 +186,39 @@ def free_port() -> int:
 @contextmanager
 def serving(ws: Workspace, log: Path) -> Iterator[str]:
     """The URL of `o2o serve` over the workspace on a free loopback port, until the block ends (however it
-    ends: the server is stopped, killed if it does not stop)."""
+    ends: the server is stopped, killed if it does not stop). With PostgreSQL, where the server leaves its
+    jobs to workers, an `o2o worker` runs beside it (its output in the same log)."""
+    from o2o.services.worker import runs_in_server
+
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = dict(os.environ, O2O_HOME=str(ws.home))
     if ws.settings.database_url is not None:
         env["O2O_DATABASE_URL"] = ws.settings.database_url
-    command = [sys.executable, "-c", "from o2o.cli.app import main; main()", "serve", "--host", "127.0.0.1",
-               "--port", str(port)]  # fmt: skip
+    o2o = [sys.executable, "-c", "from o2o.cli.app import main; main()"]
+    commands = [[*o2o, "serve", "--host", "127.0.0.1", "--port", str(port)]]
+    if not runs_in_server(ws):
+        commands.append([*o2o, "worker", "--poll", "0.2"])
     log.parent.mkdir(parents=True, exist_ok=True)
     # A SIGTERM to the demo ends it as Ctrl-C does: through this block's `finally`, which stops the server.
     on_main = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _terminated) if on_main else None
+    started: list[subprocess.Popen[bytes]] = []
     with log.open("wb") as out:
-        server = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
         try:
-            _wait_ready(url, server, log)
+            for command in commands:
+                started.append(subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env))
+            _wait_ready(url, started, log)
             yield url
         finally:
-            server.terminate()
-            try:
-                server.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
+            for process in started:
+                process.terminate()
+            for process in started:
+                try:
+                    process.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
             if previous is not None:
                 signal.signal(signal.SIGTERM, previous)
 
@@ -217,11 +227,13 @@ def _terminated(signum: int, _frame: object) -> None:
     raise SystemExit(128 + signum)
 
 
-def _wait_ready(url: str, server: subprocess.Popen[bytes], log: Path) -> None:
+def _wait_ready(url: str, started: list[subprocess.Popen[bytes]], log: Path) -> None:
     deadline = time.monotonic() + READY_WITHIN_S
     while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise O2OError(f"o2o serve exited with {server.returncode}: {_last_line(log)} (log: {log})")
+        for process in started:
+            if process.poll() is not None:
+                what = "serve" if process is started[0] else "worker"
+                raise O2OError(f"o2o {what} exited with {process.returncode}: {_last_line(log)} (log: {log})")
         try:
             if httpx.get(f"{url}/ready", timeout=2).status_code == 200:
                 return
@@ -239,12 +251,15 @@ def _last_line(log: Path) -> str:
 def wait_job(admin: remote.HubClient, job: Any) -> dict[str, Any]:
     """The job once it is done (followed on `GET /jobs/{id}`); a failed job is an error naming why."""
     job_id = str(job["id"])
+    queued_until = time.monotonic() + QUEUED_AT_MOST_S
     while True:
         state = admin.get(f"/jobs/{job_id}", what=f"follow job {job_id}")
         if state["state"] == "done":
             return dict(state)
         if state["state"] == "failed":
             raise O2OError(f"hub job {job_id} ({state['kind']}) failed: {state.get('error')}")
+        if state["state"] == "queued" and time.monotonic() > queued_until:
+            raise O2OError(f"hub job {job_id} ({state['kind']}): no worker took it in {QUEUED_AT_MOST_S} s")
         time.sleep(JOB_POLL_S)
 
 
