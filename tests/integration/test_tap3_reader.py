@@ -4,6 +4,7 @@ RAP returns), and on broken files."""
 
 from __future__ import annotations
 
+import sys
 import tempfile
 import xml.etree.ElementTree as ET
 from dataclasses import replace
@@ -224,7 +225,16 @@ def first_event(data: bytes) -> int:
     return pos + child.size
 
 
-def test_truncated_and_corrupt_files_are_one_line_errors(tmp_path: Path) -> None:
+@pytest.mark.parametrize("recursion_limit", [None, 12288], ids=["default", "raised"])
+def test_truncated_and_corrupt_files_are_one_line_errors(
+    tmp_path: Path, request: pytest.FixtureRequest, recursion_limit: int | None
+) -> None:
+    # py-evm raises the interpreter's recursion limit to 12288 when it is imported in the same process: the
+    # nesting limit must hold whatever the limit (it once relied on RecursionError and failed there).
+    if recursion_limit is not None:
+        previous = sys.getrecursionlimit()
+        sys.setrecursionlimit(recursion_limit)
+        request.addfinalizer(lambda: sys.setrecursionlimit(previous))
     events = [
         TapEvent(index=1, kind=EventKind.GPRS, usage=UsageKind.DATA, imsi="262010000000001", msisdn=None,
                  other_number=None, service_code="GPRS", local_time="20261001120000", utc_offset="+0100",

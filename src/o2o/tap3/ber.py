@@ -89,6 +89,11 @@ def _length_octets(length: int) -> bytes:
     return bytes((0x80 | len(body),)) + body
 
 
+# No TAP or RAP structure nests more than a few dozen levels; deeper BER is corrupt (or hostile), refused by a
+# count rather than by Python's recursion limit, which other libraries in the process may raise.
+MAX_DEPTH = 100
+
+
 def definite(element: bytes) -> bytes:
     """`element` (one complete TLV) with every indefinite length made definite; the same bytes when it has
     none. Raises ValueError when it is not well-formed."""
@@ -100,8 +105,10 @@ def definite(element: bytes) -> bytes:
     return out
 
 
-def _definite_at(data: bytes, offset: int, end: int) -> tuple[bytes, int]:
+def _definite_at(data: bytes, offset: int, end: int, depth: int = 0) -> tuple[bytes, int]:
     """The TLV at `offset` made definite, and the offset after it (its end-of-contents octets included)."""
+    if depth > MAX_DEPTH:
+        raise ValueError(f"elements nested more than {MAX_DEPTH} deep at offset {offset}")
     header = parse_header(data, offset, end)
     if header is None:
         raise ValueError(f"the element at offset {offset} is cut short")
@@ -114,7 +121,7 @@ def _definite_at(data: bytes, offset: int, end: int) -> tuple[bytes, int]:
             return data[offset:stop], stop
         parts, pos = [], start
         while pos < stop:
-            part, pos = _definite_at(data, pos, stop)
+            part, pos = _definite_at(data, pos, stop, depth + 1)
             parts.append(part)
         body = b"".join(parts)
         return header.tag + _length_octets(len(body)) + body, stop
@@ -127,7 +134,7 @@ def _definite_at(data: bytes, offset: int, end: int) -> tuple[bytes, int]:
         if data[pos] == 0 and data[pos + 1] == 0:
             body = b"".join(parts)
             return header.tag + _length_octets(len(body)) + body, pos + 2
-        part, pos = _definite_at(data, pos, end)
+        part, pos = _definite_at(data, pos, end, depth + 1)
         parts.append(part)
 
 
@@ -189,12 +196,14 @@ class BerReader:
         self.pos += header.size
         return header
 
-    def element(self) -> bytes:
+    def element(self, depth: int = 0) -> bytes:
         """The whole next TLV (header and contents), made definite."""
         start = self.offset
+        if depth > MAX_DEPTH:
+            raise self.error(f"corrupt BER: elements nested more than {MAX_DEPTH} deep", start)
         header = self.peek_header()
         if header.length == INDEFINITE:
-            return self._indefinite_element(start)
+            return self._indefinite_element(start, depth)
         size = header.size + header.length
         if not self._fill(size):
             raise self.error(
@@ -209,7 +218,7 @@ class BerReader:
         except ValueError as exc:
             raise self.error(f"corrupt BER: {exc}", start) from None
 
-    def _indefinite_element(self, start: int) -> bytes:
+    def _indefinite_element(self, start: int, depth: int) -> bytes:
         """An indefinite-length TLV: its contents are read element by element up to end-of-contents."""
         header = self.header()
         if not header.constructed:
@@ -218,7 +227,7 @@ class BerReader:
         while not self.at_end_of_contents():
             if self.at_eof():
                 raise self.error("the file ends before an element's end-of-contents: it is truncated")
-            parts.append(self.element())
+            parts.append(self.element(depth + 1))
         body = b"".join(parts)
         return header.tag + _length_octets(len(body)) + body
 
