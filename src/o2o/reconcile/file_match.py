@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,9 @@ from o2o.reconcile.sources import (
 class _PassResult:
     rounds: int  # rounds that found pairs, round 1 included
     components: int
+    # With groups (a batch, see `batch_match`): the same per group, for the groups that have any.
+    rounds_by: dict[int, int] = field(default_factory=dict)
+    components_by: dict[int, int] = field(default_factory=dict)
 
 
 _PASS_VIEWS = ["multi_o", "multi_t"]
@@ -63,24 +67,38 @@ def _count(con: Any, sql: str) -> int:
     return int(row[0]) if row and row[0] is not None else 0
 
 
-def _exact_components(con: Any, live: str) -> tuple[str, int]:
-    """Solve what the rounds left; the pairs with their gaps in `pairs_exact`."""
+def _exact_components(con: Any, live: str, stride: int | None) -> tuple[str, int, dict[int, int]]:
+    """Solve what the rounds left; the pairs with their gaps in `pairs_exact`. With `stride` (lines of
+    group g in [g * stride, (g + 1) * stride)), the contested components counted per group as well."""
     edges = con.execute(
         f"SELECT o_line, t_line, t_dur - o_dur, tgap FROM {live} ORDER BY o_line, t_line"
     ).fetchall()
     result = solve_components(edges)
+    by_group: dict[int, int] = {}
+    if stride is not None:
+        # No component crosses groups (no candidate does): the groups' edges, in order, solved alone.
+        groups: dict[int, list[Any]] = {}
+        for edge in edges:
+            groups.setdefault(edge[0] // stride, []).append(edge)
+        by_group = {g: solve_components(group).components for g, group in groups.items()}
     int_pairs_table(con, "exact_keys", ("o_line", "t_line"), result.pairs)
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE pairs_exact AS
             SELECT e.* FROM {live} e JOIN exact_keys k ON k.o_line = e.o_line AND k.t_line = e.t_line"""
     )
     con.execute("DROP TABLE exact_keys")
-    return "pairs_exact", result.components
+    return "pairs_exact", result.components, by_group
 
 
-def _settle(con: Any, options: MatchOptions, offset_s: int) -> _PassResult:
+def _groups_found(con: Any, pairs: str, where: str, stride: int) -> set[int]:
+    rows = con.execute(f"SELECT DISTINCT o_line // {stride} FROM {pairs} WHERE {where}").fetchall()
+    return {int(r[0]) for r in rows}
+
+
+def _settle(con: Any, options: MatchOptions, offset_s: int, stride: int | None = None) -> _PassResult:
     """The rest of a matching pass after `cand`: round 1 in it, `{side}_open`, `{side}_dups` and `pairs_c`
-    (the later rounds until none is new, then the exact components)."""
+    (the later rounds until none is new, then the exact components). With `stride`, a batch's groups of
+    lines (see `_exact_components`): the rounds and components counted per group too."""
     if not multi_by_counting(con, "cand", match_sql.BOTH):
         con.execute(match_sql.multi_step("cand"))
     for step in match_sql.multi_views():
@@ -92,6 +110,7 @@ def _settle(con: Any, options: MatchOptions, offset_s: int) -> _PassResult:
     con.execute(match_sql.live_of_contested_step("live_1", "contested"))
     con.execute("DROP TABLE contested")
     rounds, live, found = [], "live_1", 0
+    found_by: dict[int, int] = {}
     for k in range(2, options.max_rounds + 1):
         pairs = f"pairs_{k}"
         con.execute(match_sql.round_step(pairs, live, first=k == 2))
@@ -100,15 +119,20 @@ def _settle(con: Any, options: MatchOptions, offset_s: int) -> _PassResult:
             break
         # The first round's isolated pairs are round 1's (their rival was a duplicate).
         found += 1 if k > 2 or _count(con, f"SELECT count(*) FROM {pairs} WHERE NOT isolated") else 0
+        if stride is not None:
+            # A group that found nothing in a round finds nothing later: its live edges stay the same.
+            for g in _groups_found(con, pairs, "TRUE" if k > 2 else "NOT isolated", stride):
+                found_by[g] = found_by.get(g, 0) + 1
         rounds.append(pairs)
         con.execute(match_sql.live_step(f"live_{k}", live, pairs))
         con.execute(f"DROP TABLE {live}")
         live = f"live_{k}"
-    exact, components = _exact_components(con, live)
+    exact, components, components_by = _exact_components(con, live, stride)
     con.execute(results_sql.later_pairs_step(rounds, exact))
     _drop(con, [live, exact, *rounds])
     con.execute(results_sql.pairs_view(options.duration_tolerance_s))
-    return _PassResult(1 + found, components)
+    rounds_by = {g: 1 + n for g, n in found_by.items()}
+    return _PassResult(1 + found, components, rounds_by, components_by)
 
 
 def lower_median(histogram: dict[int, int]) -> int:
@@ -156,38 +180,47 @@ def _wide(column: str) -> str:
     return f"CAST({column} AS BIGINT)"
 
 
-def _write_outputs(con: Any, out_dir: Path, per_day_offsets: dict[int, int]) -> None:
-    a, b = sql_key_to_number("a_key"), sql_key_to_number("b_key")
-    copy_to_parquet(
-        con,
-        f"""SELECT {_wide("o_line")} AS ours_line, o_id AS ours_record_id,
-                   {_wide("t_line")} AS theirs_line, t_id AS theirs_record_id,
+def matches_select(line: Callable[[str], str] = _wide, extra: str = "") -> str:
+    """The rows of `matches.parquet` from `pairs` (`line`: SQL of a written line from a line column;
+    `extra`: columns put first, a batch's group)."""
+    return f"""SELECT {extra}{line("o_line")} AS ours_line, o_id AS ours_record_id,
+                   {line("t_line")} AS theirs_line, t_id AS theirs_record_id,
                    o_start AS ours_start_epoch, t_start AS theirs_start_epoch,
                    {_wide("ours_duration_s")} AS ours_duration_s, {_wide("theirs_duration_s")} AS theirs_duration_s,
                    time_gap_s, {_wide("duration_gap_s")} AS duration_gap_s, {sql_class_name("code")} AS class,
                    {sql_day_to_date("day")} AS day
-            FROM pairs""",
-        out_dir / "matches.parquet",
-    )
-    for name in ("only_ours", "only_theirs"):
-        copy_to_parquet(
-            con,
-            f"""SELECT {_wide("line")} AS line, record_id, {a} AS a_number, {b} AS b_number, start_epoch,
+            FROM pairs"""
+
+
+def unmatched_select(
+    name: str, line: Callable[[str], str] = _wide, key: Callable[[str], str] = str, extra: str = ""
+) -> str:
+    """The rows of `{name}.parquet` (`only_ours` or `only_theirs`), unordered (`key`: SQL of a number key
+    as made by `sources` from a key column)."""
+    a, b = sql_key_to_number(key("a_key")), sql_key_to_number(key("b_key"))
+    return f"""SELECT {extra}{line("line")} AS line, record_id, {a} AS a_number, {b} AS b_number, start_epoch,
                        {_wide("duration_s")} AS duration_s, {sql_day_to_date("day")} AS day
-                FROM {name} ORDER BY line""",
-            out_dir / f"{name}.parquet",
-        )
-    copy_to_parquet(
-        con,
-        " UNION ALL ".join(
-            f"""SELECT '{side}' AS side, {_wide("line")} AS line, CAST(record_id AS VARCHAR) AS record_id,
-                       {a} AS a_number, {b} AS b_number, start_epoch, {_wide("duration_s")} AS duration_s
-                FROM ({results_sql.duplicates_select(side)}) d"""
-            for side in ("ours", "theirs")
-        )
-        + " ORDER BY side, line",
-        out_dir / "duplicates.parquet",
+                FROM {name}"""
+
+
+def duplicates_rows(
+    line: Callable[[str], str] = _wide, key: Callable[[str], str] = str, extra: str = ""
+) -> str:
+    """The rows of `duplicates.parquet`, unordered."""
+    a, b = sql_key_to_number(key("a_key")), sql_key_to_number(key("b_key"))
+    return " UNION ALL ".join(
+        f"""SELECT {extra}'{side}' AS side, {line("line")} AS line, CAST(record_id AS VARCHAR) AS record_id,
+                   {a} AS a_number, {b} AS b_number, start_epoch, {_wide("duration_s")} AS duration_s
+            FROM ({results_sql.duplicates_select(side)}) d"""
+        for side in ("ours", "theirs")
     )
+
+
+def _write_outputs(con: Any, out_dir: Path, per_day_offsets: dict[int, int]) -> None:
+    copy_to_parquet(con, matches_select(), out_dir / "matches.parquet")
+    for name in ("only_ours", "only_theirs"):
+        copy_to_parquet(con, f"{unmatched_select(name)} ORDER BY line", out_dir / f"{name}.parquet")
+    copy_to_parquet(con, duplicates_rows() + " ORDER BY side, line", out_dir / "duplicates.parquet")
     int_pairs_table(con, "day_offsets", ("day", "clock_offset_s"), sorted(per_day_offsets.items()))
     copy_to_parquet(
         con,

@@ -8,6 +8,8 @@ follows the duration gap (an unknown duration is a mismatch).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from o2o.reconcile.match_sql import CAND_EDGE, day_of, isolated_where
 
 # The classes of a pair, by their `code` in `pairs` (the adapter names them when writing).
@@ -84,45 +86,56 @@ _FACT_CLASSES = (
 )
 
 
-def day_facts_step() -> str:
+def day_facts_step(group: Callable[[str], str] | None = None) -> str:
     """`day_facts`: records counted per (day, class, gap), summed durations; the gap is the raw time gap of
     an unambiguous pair (`isolated`), else NULL. One pass over the pairs gives the days and the clock.
 
     The classes are grouped by number (the pairs' `code`, then the unmatched and duplicate records') and
-    named on the few grouped rows.
+    named on the few grouped rows. With `group` (SQL of a record's group from its line column's name: a
+    batch of several matchings in one run, see `batch_match`), the rows are per group as well (`grp`).
     """
     names = " ".join(f"WHEN {i} THEN '{name}'" for i, name in enumerate(_FACT_CLASSES))
+
+    def g(line: str) -> str:
+        return f"{group(line)} AS grp, " if group else ""
+
+    grp = "grp, " if group else ""
     return f"""
     CREATE OR REPLACE TEMP TABLE day_facts AS
     WITH facts AS (
-        SELECT day, code,
+        SELECT {g("o_line")}day, code,
                CASE WHEN isolated THEN time_gap_s END AS gap, 1 AS ours_n, 1 AS theirs_n,
                ours_duration_s AS ours_d, theirs_duration_s AS theirs_d FROM pairs
         UNION ALL
-        SELECT day, 3, NULL, 1, 0, duration_s, 0 FROM only_ours
+        SELECT {g("line")}day, 3, NULL, 1, 0, duration_s, 0 FROM only_ours
         UNION ALL
-        SELECT day, 4, NULL, 0, 1, 0, duration_s FROM only_theirs
+        SELECT {g("line")}day, 4, NULL, 0, 1, 0, duration_s FROM only_theirs
         UNION ALL
-        SELECT {day_of("start_epoch")}, 5, NULL, 1, 0, 0, 0 FROM ({duplicates_select("ours")}) d
+        SELECT {g("line")}{day_of("start_epoch")}, 5, NULL, 1, 0, 0, 0 FROM ({duplicates_select("ours")}) d
         UNION ALL
-        SELECT {day_of("start_epoch")}, 6, NULL, 0, 1, 0, 0
+        SELECT {g("line")}{day_of("start_epoch")}, 6, NULL, 0, 1, 0, 0
         FROM ({duplicates_select("theirs")}) d
     )
-    SELECT day, CASE code {names} END AS class, gap, n, ours_n, theirs_n, ours_d, theirs_d
-    FROM (SELECT day, code, gap, count(*) AS n, sum(ours_n) AS ours_n, sum(theirs_n) AS theirs_n,
+    SELECT {grp}day, CASE code {names} END AS class, gap, n, ours_n, theirs_n, ours_d, theirs_d
+    FROM (SELECT {grp}day, code, gap, count(*) AS n, sum(ours_n) AS ours_n, sum(theirs_n) AS theirs_n,
                  sum(ours_d) AS ours_d, sum(theirs_d) AS theirs_d
           FROM facts
-          GROUP BY day, code, gap) g
+          GROUP BY {grp}day, code, gap) g
     """
 
 
-def day_facts_histogram() -> str:
-    """The gap histogram (see `gap_histogram_query`) read off `day_facts`."""
-    return "SELECT day, gap, sum(n) AS pairs FROM day_facts WHERE gap IS NOT NULL GROUP BY day, gap"
+def day_facts_histogram(grouped: bool = False) -> str:
+    """The gap histogram (see `gap_histogram_query`) read off `day_facts`; per group first when `grouped`."""
+    grp = "grp, " if grouped else ""
+    return (
+        f"SELECT {grp}day, gap, sum(n) AS pairs FROM day_facts WHERE gap IS NOT NULL GROUP BY {grp}day, gap"
+    )
 
 
-def daily_step() -> str:
-    """`daily`: per day, counts by class and the durations each side declared (matched and in all)."""
+def daily_step(grouped: bool = False) -> str:
+    """`daily`: per day, counts by class and the durations each side declared (matched and in all); per
+    group and day when `grouped` (`day_facts` made with a group)."""
+    grp = "grp, " if grouped else ""
     matched = "class IN ('exact', 'partial', 'duration_mismatch')"
     counts = ", ".join(
         f"CAST(COALESCE(sum(n) FILTER (WHERE {cond}), 0) AS BIGINT) AS {name}"
@@ -135,7 +148,7 @@ def daily_step() -> str:
     )  # fmt: skip
     return f"""
     CREATE OR REPLACE TEMP TABLE daily AS
-    SELECT day,
+    SELECT {grp}day,
            CAST(sum(ours_n) AS BIGINT) AS ours, CAST(sum(theirs_n) AS BIGINT) AS theirs,
            {counts},
            CAST(COALESCE(sum(ours_d), 0) AS BIGINT) AS ours_duration_s,
@@ -143,14 +156,15 @@ def daily_step() -> str:
            CAST(COALESCE(sum(ours_d) FILTER (WHERE {matched}), 0) AS BIGINT) AS matched_ours_duration_s,
            CAST(COALESCE(sum(theirs_d) FILTER (WHERE {matched}), 0) AS BIGINT) AS matched_theirs_duration_s
     FROM day_facts
-    GROUP BY day
+    GROUP BY {grp}day
     """
 
 
-def totals_query() -> str:
-    """The run's counts, summed over `daily`."""
+def totals_query(grouped: bool = False) -> str:
+    """The run's counts, summed over `daily`; per group (its first column) when `grouped`."""
     names = (
         "matched", "exact", "partial", "duration_mismatch", "only_ours", "only_theirs",
         "duplicates_ours", "duplicates_theirs",
     )  # fmt: skip
-    return "SELECT " + ", ".join(f"CAST(COALESCE(sum({n}), 0) AS BIGINT)" for n in names) + " FROM daily"
+    sums = ", ".join(f"CAST(COALESCE(sum({n}), 0) AS BIGINT)" for n in names)
+    return f"SELECT grp, {sums} FROM daily GROUP BY grp" if grouped else f"SELECT {sums} FROM daily"
