@@ -172,6 +172,7 @@ def _request_parts(hub: Hub, method: str, path: str, values: dict[str, str]) -> 
             "json": {"key_id": "0123456789abcdef", "signature": "00" * 64}
         },
         ("POST", "/api/v1/disputes/{dispute_id}/proposals"): {"json": {"note": "split"}},
+        ("POST", "/api/v1/disputes/{dispute_id}/concessions"): {"json": {"amount": "1.00"}},
         ("POST", "/api/v1/payments/{payment_id}/confirm"): {"json": {"reference": "BANK-1"}},
         ("POST", "/api/v1/admin/operators"): {
             "json": {"id": "DELTA", "name": "Delta", "currency": "EUR", "country_code": "34"}

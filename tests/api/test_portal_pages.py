@@ -378,3 +378,43 @@ def test_admin_makes_a_token_shown_once_and_revokes_it(fresh_hub: Hub) -> None:
     # the session signed in with that token ends with it, and it signs in no more
     assert session.get("/", follow_redirects=False).status_code == 303
     assert sign_in(portal_of(hub), token=token).status_code == 401
+
+
+def test_dispute_timeline_in_the_users_zone_and_a_split_through_the_page(fresh_hub: Hub) -> None:
+    hub = fresh_hub
+    d = hub.disputes[0]
+    shown = hub.client.get(f"/api/v1/disputes/{d}", headers=hub.auth("ALFA", "viewer")).json()
+    provider, customer = shown["provider"], shown["customer"]
+    prov = signed_in(hub, provider, "analyst", tz="Asia/Tokyo")
+    r = post_form(prov, f"/disputes/{d}", f"/disputes/{d}/proposals", {"amount": shown["provider_amount"]})
+    assert r.status_code == 303, r.text
+    # the lower figure's party accepts a part and keeps contesting the rest
+    low = customer if float(shown["customer_amount"]) < float(shown["provider_amount"]) else provider
+    part = f"{float(shown['contested_amount']) / 4:.2f}"
+    splitter = signed_in(hub, low, "analyst", tz="America/New_York")
+    page = splitter.get(f"/disputes/{d}")
+    assert 'action="/disputes/' + d + '/concessions"' in page.text and 'for="split-amount"' in page.text
+    r = post_form(splitter, f"/disputes/{d}", f"/disputes/{d}/concessions", {"amount": part, "note": "fair"})
+    assert r.status_code == 303 and r.headers["location"].endswith("done=split"), r.text
+    after = hub.client.get(f"/api/v1/disputes/{d}", headers=hub.auth("ALFA", "viewer")).json()
+    assert after["state"] == "open"
+    assert float(after["contested_amount"]) == pytest.approx(float(shown["contested_amount"]) - float(part))
+    assert [h["kind"] for h in after["history"]] == ["opened", "proposed", "conceded"]
+    # each step of the timeline with its time, in each user's own zone
+    timeline = prov.get(f"/disputes/{d}").text.split('data-testid="timeline"', 1)[1].split("</ol>", 1)[0]
+    times = re.findall(r'<time datetime="([^"]+)">([^<]+)</time>', timeline)
+    assert len(times) == 3 and all(shown_at.endswith(" JST") for _, shown_at in times), times
+    assert "split: accepted" in timeline and "fair" in timeline
+    ny = splitter.get(f"/disputes/{d}").text.split('data-testid="timeline"', 1)[1]
+    assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d E[SD]T</time>", ny)
+    # a part that is the whole contested amount is no split: refused with the reason, nothing changed
+    r = post_form(
+        splitter, f"/disputes/{d}", f"/disputes/{d}/concessions", {"amount": after["contested_amount"]}
+    )
+    assert r.status_code == 422 and "less than the contested" in r.text
+    # a viewer has no split form and cannot post one
+    viewer = signed_in(hub, low, "viewer")
+    assert "/concessions" not in viewer.get(f"/disputes/{d}").text
+    assert (
+        post_form(viewer, f"/disputes/{d}", f"/disputes/{d}/concessions", {"amount": "1"}).status_code == 403
+    )

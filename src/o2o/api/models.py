@@ -148,6 +148,15 @@ class ProposalIn(BaseModel):
     note: str = Field(default="", max_length=500)
 
 
+class ConcessionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    amount: str = Field(
+        min_length=1, max_length=40, description="The part of the contested amount given up (less than all)."
+    )
+    note: str = Field(default="", max_length=500)
+
+
 class ObligationOut(Open):
     id: str
     debtor: str

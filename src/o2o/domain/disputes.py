@@ -16,7 +16,9 @@ from enum import StrEnum
 from typing import Any
 
 from o2o.domain.cycle import DisputeState
-from o2o.domain.errors import InvalidTransitionError
+from o2o.domain.errors import InvalidTransitionError, ValidationError
+
+ZERO_AMOUNT = Decimal(0)
 
 
 class ProposalStatus(StrEnum):
@@ -24,6 +26,7 @@ class ProposalStatus(StrEnum):
     ACCEPTED = "accepted"
     REJECTED = "rejected"
     SUPERSEDED = "superseded"
+    CONCEDED = "conceded"  # not a proposal: a part of the contested amount given up by `by` (a split)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +73,38 @@ class Dispute:
         if self.state is not DisputeState.OPEN:
             raise InvalidTransitionError(f"dispute {self.id} is {self.state.value}: no more proposals")
         return self
+
+    def conceded(self, operator: str, amount: Decimal) -> Dispute:
+        """This dispute after `operator` gave up `amount` of the contested amount (a split): its figure moves
+        that far toward the other's and the rest stays contested. Less than the whole contested amount:
+        conceding all of it is accepting the other's figure (a proposal at it)."""
+        self.open_to(operator)
+        if not ZERO_AMOUNT < amount < self.contested_amount:
+            raise ValidationError(
+                f"amount: a part conceded is more than 0 and less than the contested {self.contested_amount}"
+            )
+        own, other = (
+            (self.provider_amount, self.customer_amount)
+            if operator == self.provider
+            else (self.customer_amount, self.provider_amount)
+        )
+        moved = own + amount if own < other else own - amount
+        provider, customer = (
+            (moved, self.customer_amount) if operator == self.provider else (self.provider_amount, moved)
+        )
+        return replace(
+            self,
+            provider_amount=provider,
+            customer_amount=customer,
+            contested_amount=abs(provider - customer),
+        )
+
+    def concession_raises_payable(self, operator: str) -> bool:
+        """Whether `operator` conceding moves the lower figure up (the undisputed part grows) rather than
+        the higher one down (a claim given up)."""
+        own = self.provider_amount if operator == self.provider else self.customer_amount
+        other = self.customer_amount if operator == self.provider else self.provider_amount
+        return own < other
 
     def resolved(self, amount: Decimal) -> Dispute:
         self._check_open(DisputeState.RESOLVED)

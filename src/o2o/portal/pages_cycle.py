@@ -1,6 +1,6 @@
 """The cycle's pages: This month (`/`), a statement to sign (`/statements/{id}`), the drill-down of a disputed
-line (`/statements/{id}/lines/{service}`, its records as CSV), and disputes (`/disputes`, `/disputes/{id}`)
-with their forms. Every page reads through the services with the caller's actor; a form's action needs the
+line (`/statements/{id}/lines/{service}`, its records as CSV), and disputes (`/disputes`, `/disputes/{id}`:
+the timeline with its times in the user's zone; propose, counter, accept, reject, split). Every page reads through the services with the caller's actor; a form's action needs the
 role the API would need (analyst for disputes, signer for signatures) and its CSRF token."""
 
 from __future__ import annotations
@@ -209,6 +209,22 @@ def propose(
     chosen = None if split or not amount.strip() else amount.strip()
     hub_cycle.propose(ws, caller.actor, dispute_id, chosen, note)
     return _back(f"/disputes/{dispute_id}", done="proposed")
+
+
+@router.post("/disputes/{dispute_id}/concessions")
+def concede(
+    dispute_id: str,
+    caller: FormCaller,
+    ws: WS,
+    amount: Annotated[str, Form(max_length=40)] = "",
+    note: Annotated[str, Form(max_length=500)] = "",
+) -> Response:
+    """Split: give up `amount` of the contested amount and keep contesting the rest."""
+    caller.actor.require(Permission.ANALYSE)
+    if not amount.strip():
+        raise ValidationError("amount: the part of the contested amount you accept")
+    hub_cycle.concede(ws, caller.actor, dispute_id, amount.strip(), note)
+    return _back(f"/disputes/{dispute_id}", done="split")
 
 
 @router.post("/disputes/{dispute_id}/accept")

@@ -235,6 +235,13 @@ def accept(ws: Workspace, actor: Actor, dispute_id: str) -> dict[str, Any]:
     return dict(plain(view.to_dict(detail=True)) | {"evidence": None})
 
 
+def concede(ws: Workspace, actor: Actor, dispute_id: str, amount: str, note: str) -> dict[str, Any]:
+    """Split the contested amount: the caller's operator gives up `amount` of it, contesting the rest."""
+    operator = _check_dispute(ws, actor, dispute_id)
+    view = disputes.concede(ws, dispute_id, operator, amount, note, via=actor)
+    return dict(plain(view.to_dict(detail=True)) | {"evidence": None})
+
+
 def reject(ws: Workspace, actor: Actor, dispute_id: str) -> dict[str, Any]:
     operator = _check_dispute(ws, actor, dispute_id)
     view = disputes.reject(ws, dispute_id, operator, via=actor)

@@ -198,11 +198,28 @@ class CycleRepository:
         return [_dispute(r) for r in self.conn.execute(q).mappings()]
 
     def save_dispute(self, d: Dispute) -> Dispute:
-        """Store a dispute's state and resolved amount (locked on the version it was read at)."""
+        """Store a dispute's state, resolved amount and its parties' figures (narrowed by a part conceded),
+        locked on the version it was read at."""
         version = update_versioned(
-            self.conn, t.disputes, d.id, d.version, state=d.state.value, resolved_amount=d.resolved_amount
-        )
+            self.conn, t.disputes, d.id, d.version, state=d.state.value, resolved_amount=d.resolved_amount,
+            provider_amount=d.provider_amount, customer_amount=d.customer_amount,
+            contested_amount=d.contested_amount,
+        )  # fmt: skip
         return replace(d, version=version)
+
+    def add_concession(self, dispute_id: str, by: str, amount: Decimal, note: str) -> int:
+        """Record that `by` gave up `amount` of a dispute's contested amount: the next row of its timeline
+        (status `conceded`; the pending proposals stay as they are)."""
+        c = t.proposals.c
+        seq = self.conn.execute(select(func.coalesce(func.max(c.seq), 0)).where(c.dispute_id == dispute_id))
+        number = int(seq.scalar_one()) + 1
+        self.conn.execute(
+            insert(t.proposals).values(
+                dispute_id=dispute_id, seq=number, by_operator=by, amount=amount, note=note,
+                status=ProposalStatus.CONCEDED.value, created_at=now_utc(),
+            )
+        )  # fmt: skip
+        return number
 
     def add_proposal(self, dispute_id: str, by: str, amount: Decimal, note: str) -> int:
         """Add the next proposal of a dispute; the pending one it answers is superseded."""

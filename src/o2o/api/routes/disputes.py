@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 
 from o2o.api.auth import Analyst, Reader
 from o2o.api.deps import WS
-from o2o.api.models import DisputeDetail, DisputeSummary, ProposalIn
+from o2o.api.models import ConcessionIn, DisputeDetail, DisputeSummary, ProposalIn
 from o2o.api.problems import responses
 from o2o.services import hub_cycle
 
@@ -36,6 +36,14 @@ def dispute(dispute_id: str, actor: Reader, ws: WS) -> Any:
 def propose(dispute_id: str, body: ProposalIn, actor: Analyst, ws: WS) -> Any:
     """Propose the amount for the line (none given: split the difference)."""
     return hub_cycle.propose(ws, actor, dispute_id, body.amount, body.note)
+
+
+@router.post(
+    "/disputes/{dispute_id}/concessions", response_model=DisputeDetail, status_code=201, responses=_ACT
+)
+def concede(dispute_id: str, body: ConcessionIn, actor: Analyst, ws: WS) -> Any:
+    """Split the contested amount: give up `amount` of it and keep contesting the rest."""
+    return hub_cycle.concede(ws, actor, dispute_id, body.amount, body.note)
 
 
 @router.post("/disputes/{dispute_id}/accept", response_model=DisputeDetail, responses=_ACT)
