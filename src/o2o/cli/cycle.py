@@ -78,6 +78,17 @@ def reconcile(
                     "matched": ln.match.matched if ln.match else None,
                 }
                 for ln in r.lines
+            ]
+            + [
+                {
+                    "service": ln.service,
+                    "provider_amount": ln.provider_amount,
+                    "customer_amount": ln.customer_amount,
+                    "agreed_amount": ln.agreed_amount,
+                    "disputed_amount": ln.disputed_amount,
+                    "matched": None,
+                }
+                for ln in r.roaming_lines
             ],
         }
         for r in reports

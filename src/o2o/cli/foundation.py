@@ -9,6 +9,7 @@ import typer
 
 from o2o.cli.context import workspace
 from o2o.cli.output import console, print_json, print_table
+from o2o.domain.agreements import Agreement, RoamingAgreement
 from o2o.domain.errors import ValidationError
 from o2o.domain.operators import NumberingPlan, Operator
 from o2o.services import registry_data as rd
@@ -106,7 +107,7 @@ def agreement_load(
                 "id": loaded.agreement.id,
                 "revision": loaded.stored.revision,
                 "unchanged": loaded.unchanged,
-                "services": [s.id for s in loaded.agreement.services],
+                "services": loaded.services,
             }
         )
     if json_out:
@@ -136,8 +137,12 @@ def agreement_list(json_out: JsonOpt = False) -> None:
 
 @agreement_app.command("show")
 def agreement_show(agreement_id: str, json_out: JsonOpt = False) -> None:
-    """Show an agreement: parties, services, tolerance."""
-    agreement, stored = rd.get_agreement(workspace(), agreement_id)
+    """Show an agreement: parties, services, tolerance (a roaming agreement: its directions)."""
+    settled, stored = rd.get_settled(workspace(), agreement_id)
+    if not isinstance(settled, Agreement):
+        _roaming_show(settled, stored.revision, json_out)
+        return
+    agreement = settled
     services: list[dict[str, Any]] = [
         {
             "id": s.id,
@@ -170,6 +175,31 @@ def agreement_show(agreement_id: str, json_out: JsonOpt = False) -> None:
         "Services",
         ["id", "kind", "provider", "customer", "destinations", "rates"],
         ((s["id"], s["kind"], s["provider"], s["customer"], s["destinations"], s["rates"]) for s in services),
+    )
+
+
+def _roaming_show(agreement: RoamingAgreement, revision: int, json_out: bool) -> None:
+    directions = [{"id": d.id, "provider": d.provider, "customer": d.customer} for d in agreement.directions]
+    data: dict[str, Any] = {
+        "id": agreement.id,
+        "kind": "roaming",
+        "name": agreement.name,
+        "currency": agreement.currency,
+        "revision": revision,
+        "parties": list(agreement.parties),
+        "tolerance": agreement.tolerance,
+        "directions": directions,
+    }
+    if json_out:
+        print_json(data)
+        return
+    console.print(
+        f"[bold]{agreement.id}[/bold] {agreement.name} (roaming, {agreement.currency}, revision {revision})"
+    )
+    print_table(
+        "Directions (the customer's subscribers on the provider's networks)",
+        ["id", "provider", "customer"],
+        ((d["id"], d["provider"], d["customer"]) for d in directions),
     )
 
 

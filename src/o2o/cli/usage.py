@@ -13,6 +13,7 @@ from rich.markup import escape
 from o2o.cli.context import workspace
 from o2o.cli.output import console, print_json, print_table
 from o2o.domain.declarations import Declaration
+from o2o.domain.errors import ValidationError
 from o2o.services import usage as svc
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
@@ -61,13 +62,19 @@ def print_declarations(rows: list[dict[str, Any]], title: str = "Declarations") 
 
 @usage_app.command("import")
 def usage_import(
-    file: Annotated[Path, typer.Argument(help="Usage file (CSV, Parquet or TAP 3).")],
+    file: Annotated[
+        Path,
+        typer.Argument(help="Usage file (CSV, Parquet or TAP 3; a roaming agreement's: BWRP usage JSON)."),
+    ],
     agreement: Annotated[str, typer.Option("--agreement", help="Agreement id.")],
     period: Annotated[str, typer.Option("--period", help="Settlement period YYYY-MM.")],
     declarer: Annotated[str, typer.Option("--declarer", help="The declaring operator.")],
     service: Annotated[str | None, typer.Option("--service", help="Service id of the agreement.")] = None,
     fmt: Annotated[
-        str | None, typer.Option("--format", help="csv, parquet or tap3 (default: csv or parquet by suffix).")
+        str | None,
+        typer.Option(
+            "--format", help="csv, parquet, tap3 or bwrp (default: csv, parquet or bwrp by suffix)."
+        ),
     ] = None,
     replace: Annotated[
         bool,
@@ -94,6 +101,14 @@ def usage_import(
 ) -> None:
     """Validate, normalise and store one party's usage file; rejected rows go to a rejects file."""
     ws = workspace()
+    if svc.detect_format(file, fmt) == svc.ROAMING_FORMAT:
+        if service or grammar or rap or accept_audit_mismatch:
+            raise ValidationError(
+                "--service, --grammar, --rap and --accept-audit-mismatch do not go with --format bwrp "
+                "(a BWRP usage report declares both directions of a roaming agreement)"
+            )
+        _import_roaming(ws.home, file, agreement, period, declarer, json_out)
+        return
     tap3 = (
         svc.Tap3Options(grammar, rap, accept_audit_mismatch)
         if grammar or rap or accept_audit_mismatch
@@ -128,6 +143,34 @@ def usage_import(
         f"imported {file} as {row['id']}: {row['rows']} rows accepted, {rejected}"
         + (f"; replaces {swap.replaced.id}: {swap.figures()}" if swap else "")
     )
+
+
+def _import_roaming(
+    home: Path, file: Path, agreement: str, period: str, declarer: str, json_out: bool
+) -> None:
+    """A roaming agreement's usage report: one declaration per direction, printed one a line."""
+    from o2o.services.roaming_cycle import import_roaming_usage  # the roaming engine: only to declare
+
+    results = import_roaming_usage(workspace(), file, agreement, period, declarer)
+    rows = []
+    for result in results:
+        row = declaration_row(result.declaration, home)
+        row["already_imported"] = result.already_imported
+        row["replaced"] = result.replaced.id if result.replaced else None
+        rows.append(row)
+    if json_out:
+        print_json(rows)
+        return
+    if all(r.already_imported for r in results):
+        ids = ", ".join(r["id"] for r in rows)
+        say(f"{file}: already imported as {ids} (same sha256); nothing to do")
+        return
+    for row in rows:
+        replaces = f"; replaces {row['replaced']}" if row["replaced"] else ""
+        say(
+            f"imported {file} as {row['id']}: {row['service']} ({row['role']}), "
+            f"{row['rows']} usage rows{replaces}"
+        )
 
 
 def _tap3_line(tap: dict[str, Any]) -> str:

@@ -1,4 +1,5 @@
-"""Agreements: two operators, their services (direction + tariff), tolerance and rounding policies."""
+"""Agreements: two operators, their services (direction + tariff), tolerance and rounding policies; and a
+roaming discount agreement's terms as the settlement cycle sees them (`RoamingAgreement`)."""
 
 from __future__ import annotations
 
@@ -100,6 +101,11 @@ class Agreement:
             raise NotFoundError(f"operator {operator} is not a party to agreement {self.id}")
         return b if operator == a else a
 
+    @property
+    def usage_services(self) -> tuple[Service, ...]:
+        """The services both parties declare usage for (every one but recurring charges)."""
+        return tuple(s for s in self.services if s.kind is not ServiceKind.RECURRING)
+
     def service(self, service_id: str) -> Service:
         for s in self.services:
             if s.id == service_id:
@@ -114,3 +120,61 @@ class Agreement:
         if operator == svc.customer:
             return Role.CUSTOMER
         raise ValidationError(f"operator {operator} is neither provider nor customer of {service_id}")
+
+
+@dataclass(frozen=True, slots=True)
+class RoamingDirection:
+    """One direction of a roaming agreement, declared by both parties: the customers of `customer` (the home
+    operator) roamed on the networks of `provider` (the visited operator), so `customer` pays `provider`.
+    Its id is `<home>-on-<visited>`."""
+
+    id: str
+    provider: str
+    customer: str
+
+
+@dataclass(frozen=True, slots=True)
+class RoamingAgreement:
+    """A roaming discount agreement as the settlement cycle sees it: its parties, both directions (what each
+    party declares), the tolerance between the two parties' figures and the cycle's terms. Its discounts are
+    priced by the roaming engine from the stored document (`o2o.schemas.roaming_agreement`)."""
+
+    id: str
+    name: str
+    currency: str
+    valid_from: date
+    valid_to: date | None
+    parties: tuple[str, str]
+    tolerance: TolerancePolicy = field(default_factory=TolerancePolicy)
+    rounding: RoundingPolicy = field(default_factory=RoundingPolicy)
+    payment_days: int = 30
+    dispute_days: int = 30
+
+    @property
+    def operator_ids(self) -> tuple[str, str]:
+        return self.parties
+
+    @property
+    def directions(self) -> tuple[RoamingDirection, RoamingDirection]:
+        a, b = self.parties
+        return (RoamingDirection(f"{a}-on-{b}", b, a), RoamingDirection(f"{b}-on-{a}", a, b))
+
+    @property
+    def usage_services(self) -> tuple[RoamingDirection, RoamingDirection]:
+        return self.directions
+
+    def counterparty(self, operator: str) -> str:
+        a, b = self.parties
+        if operator not in (a, b):
+            raise NotFoundError(f"operator {operator} is not a party to agreement {self.id}")
+        return b if operator == a else a
+
+    def role_of(self, operator: str, direction_id: str) -> Role:
+        for d in self.directions:
+            if d.id == direction_id:
+                return Role.PROVIDER if operator == d.provider else Role.CUSTOMER
+        raise NotFoundError(f"agreement {self.id} has no direction {direction_id!r}")
+
+
+# What the settlement cycle (declarations, statements, signatures, obligations) settles: either kind.
+SettledAgreement = Agreement | RoamingAgreement

@@ -17,6 +17,11 @@ operator whose customers roam on the other's networks) the discount of each serv
 
 A service has exactly one pricing: `linear` and/or `flat` (one tier from 0), `tiers`, `back_to_first`, or
 `balanced` with `unbalanced`. TOML floats are read as Decimal. Errors name the line and the field's path.
+
+In the workspace (`o2o agreement load`) a file with `[[discounts]]` (or `kind = "roaming"`) is a roaming
+agreement; it is stored as this model's JSON, whose `"kind": "roaming"` tells it from an interconnect one.
+The cycle's terms (`tolerance` as interconnect agreements write it, `dispute_days`, `payment_days`) apply
+to its statement lines.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from typing import Literal
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from o2o.domain.agreements import RoamingAgreement, RoundingPolicy, TolerancePolicy
 from o2o.domain.currencies import MINOR_UNITS
 from o2o.domain.errors import ValidationError
 from o2o.domain.money import Rounding
@@ -48,6 +54,7 @@ from o2o.roaming import (
 )
 from o2o.roaming.catalogue import KNOWN_SERVICES
 from o2o.roaming.pricing import check_tiers
+from o2o.schemas.agreement import AgreementModel, ToleranceModel, load_agreement_file
 from o2o.schemas.fields import DecimalField, schema_error
 from o2o.schemas.toml_lines import key_lines
 
@@ -177,6 +184,7 @@ class PartyModel(_Model):
 
 
 class RoamingAgreementModel(_Model):
+    kind: Literal["roaming"] = "roaming"
     id: str = Field(min_length=1, max_length=64)
     name: str = ""
     currency: str
@@ -184,6 +192,8 @@ class RoamingAgreementModel(_Model):
     valid_to: date | None = None
     rounding: Rounding = Rounding.HALF_UP
     payment_days: int = Field(30, ge=0)
+    dispute_days: int = Field(30, ge=0)
+    tolerance: ToleranceModel = ToleranceModel()
     parties: list[PartyModel] = Field(min_length=2, max_length=2)
     discounts: list[DiscountModel] = Field(min_length=1, max_length=2)
 
@@ -227,6 +237,42 @@ class RoamingAgreementModel(_Model):
             out.append(Discount(d.home, d.commitment.to_domain(self.currency), (group,)))
         return tuple(out)
 
+    def to_cycle_domain(self) -> RoamingAgreement:
+        """The agreement's terms as the settlement cycle sees them."""
+        tol = self.tolerance
+        return RoamingAgreement(
+            id=self.id,
+            name=self.name or self.id,
+            currency=self.currency,
+            valid_from=self.valid_from,
+            valid_to=self.valid_to,
+            parties=(self.parties[0].operator, self.parties[1].operator),
+            tolerance=TolerancePolicy(
+                tol.relative, tol.absolute, tol.combine, tol.figure, tol.time_s, tol.duration_s
+            ),
+            rounding=RoundingPolicy(mode=self.rounding),
+            payment_days=self.payment_days,
+            dispute_days=self.dispute_days,
+        )
+
+
+def is_roaming_document(doc: object) -> bool:
+    """Whether a parsed agreement document (TOML or stored JSON) is a roaming agreement."""
+    return isinstance(doc, dict) and (doc.get("kind") == "roaming" or "discounts" in doc)
+
+
+def roaming_agreement_from_json(text: str) -> RoamingAgreementModel:
+    """Rebuild a stored roaming agreement (the JSON written by `model_dump_json()`)."""
+    return RoamingAgreementModel.model_validate_json(text)
+
+
+def parse_roaming_document(doc: object, source: str, text: str | None = None) -> RoamingAgreementModel:
+    """Validate a parsed roaming agreement TOML document; errors name `source`, the line and the field."""
+    try:
+        return RoamingAgreementModel.model_validate(doc)
+    except pydantic.ValidationError as exc:
+        raise schema_error(source, exc, key_lines(text) if text is not None else None) from None
+
 
 def load_roaming_agreement(path: Path) -> RoamingAgreementModel:
     """Read and validate a roaming agreement TOML file; errors name the file, line and field."""
@@ -238,7 +284,16 @@ def load_roaming_agreement(path: Path) -> RoamingAgreementModel:
         doc = tomllib.loads(text, parse_float=Decimal)
     except tomllib.TOMLDecodeError as e:
         raise ValidationError(f"{path}: not valid TOML: {e}") from None
+    return parse_roaming_document(doc, str(path), text)
+
+
+def load_any_agreement_file(path: Path) -> AgreementModel | RoamingAgreementModel:
+    """An agreement file of either kind: a roaming agreement (`[[discounts]]` or `kind = "roaming"`), else
+    an interconnect agreement (`o2o.schemas.agreement`)."""
     try:
-        return RoamingAgreementModel.model_validate(doc)
-    except pydantic.ValidationError as exc:
-        raise schema_error(str(path), exc, key_lines(text)) from None
+        doc = tomllib.loads(path.read_text(encoding="utf-8"), parse_float=Decimal)
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        doc = None  # the interconnect reader names what is wrong with the file
+    if is_roaming_document(doc):
+        return load_roaming_agreement(path)
+    return load_agreement_file(path)

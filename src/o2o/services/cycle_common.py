@@ -11,10 +11,9 @@ from typing import Any
 import rfc8785
 
 from o2o.bootstrap import Workspace
-from o2o.domain.agreements import Agreement, Role
+from o2o.domain.agreements import Role, SettledAgreement
 from o2o.domain.cycle import Cycle, CycleState
 from o2o.domain.identity import Actor, PermissionDeniedError
-from o2o.domain.tariffs import ServiceKind
 from o2o.ledger.keys import HUB, Signer
 from o2o.services.ledger import append_entry, generate_key, key_path, load_signer
 from o2o.store.uow import UnitOfWork
@@ -71,12 +70,12 @@ def move_cycle(uow: UnitOfWork, cycle: Cycle, target: CycleState, signer: Signer
     return moved
 
 
-def missing_declarations(agreement: Agreement, declared: set[tuple[str, Role]]) -> list[str]:
-    """Who still has to declare what: `OP (role) for SERVICE`, for every usage service of the agreement."""
+def missing_declarations(agreement: SettledAgreement, declared: set[tuple[str, Role]]) -> list[str]:
+    """Who still has to declare what: `OP (role) for SERVICE`, for every usage service of the agreement
+    (every direction of a roaming agreement)."""
     return [
         f"{s.provider if role is Role.PROVIDER else s.customer} ({role.value}) for {s.id}"
-        for s in agreement.services
-        if s.kind is not ServiceKind.RECURRING
+        for s in agreement.usage_services
         for role in (Role.PROVIDER, Role.CUSTOMER)
         if (s.id, role) not in declared
     ]

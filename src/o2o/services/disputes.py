@@ -48,7 +48,7 @@ from o2o.services.cycle_common import (
     register,
 )
 from o2o.services.registered_record import register_obligations
-from o2o.services.registry_data import read_agreement
+from o2o.services.registry_data import read_settled
 from o2o.store.cycle_repository import CycleRepository
 from o2o.store.uow import UnitOfWork
 
@@ -111,7 +111,7 @@ def _split_note(dispute: Dispute, mode: Rounding) -> str:
 def _rounding(uow: UnitOfWork, repo: CycleRepository, dispute: Dispute) -> Rounding:
     """The rounding mode the dispute's agreement states (its amounts are rounded that way)."""
     agreement_id = repo.statement(dispute.statement_id).agreement_id
-    return read_agreement(uow, agreement_id)[0].rounding.mode
+    return read_settled(uow, agreement_id)[0].rounding.mode
 
 
 def list_disputes(ws: Workspace, state: str | None = None) -> list[DisputeView]:

@@ -32,7 +32,7 @@ from o2o.documents.model import (
     Total,
     money_text,
 )
-from o2o.domain.agreements import Agreement
+from o2o.domain.agreements import SettledAgreement
 from o2o.domain.disputes import Dispute
 from o2o.domain.errors import NotFoundError, ValidationError
 from o2o.domain.money import from_minor
@@ -40,7 +40,7 @@ from o2o.domain.obligations import Obligation, ObligationStatus, PaymentInstruct
 from o2o.domain.periods import Period
 from o2o.domain.statements import Statement, StatementState
 from o2o.services import accounts_reports
-from o2o.services.registry_data import read_agreement
+from o2o.services.registry_data import read_settled
 from o2o.store.uow import UnitOfWork
 
 # An obligation that counts as invoiced: booked to the accounts (a withheld or cancelled part never was).
@@ -63,7 +63,7 @@ def zero(currency: str) -> Decimal:
 # --- statement of traffic and charges ---------------------------------------------------------------------
 
 
-def _tolerance_rule(agreement: Agreement) -> str:
+def _tolerance_rule(agreement: SettledAgreement) -> str:
     tol = agreement.tolerance
     parts = []
     if tol.relative is not None:
@@ -86,7 +86,7 @@ def statement_document(ws: Workspace, statement_id: str) -> Document:
 
 def _statement_document(uow: UnitOfWork, st: Statement) -> Document:
     repo = uow.cycles
-    agreement, _ = read_agreement(uow, st.agreement_id)
+    agreement, _ = read_settled(uow, st.agreement_id)
     lines = repo.lines(st.id)
     disputes = {d.service: d for d in repo.disputes(st.id)}
     cur = st.currency

@@ -45,7 +45,7 @@ def load_agreement(ws: Workspace, actor: Actor, path: Path) -> dict[str, Any]:
         "id": loaded.agreement.id,
         "revision": loaded.stored.revision,
         "unchanged": loaded.unchanged,
-        "services": [s.id for s in loaded.agreement.services],
+        "services": loaded.services,
     }
 
 

@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 from types import TracebackType
@@ -45,7 +45,7 @@ from o2o.services.reconciliation import (
     names_run,
     statement_id_of,
 )
-from o2o.services.registry_data import read_agreement
+from o2o.services.registry_data import is_roaming, read_agreement, read_settled
 from o2o.store.repositories import StoredAgreement
 from o2o.store.uow import UnitOfWork
 
@@ -63,17 +63,22 @@ class _Inputs:
 
     agreements: list[tuple[Agreement, StoredAgreement]]
     declarations: dict[str, dict[tuple[str, Role], Declaration]]
+    roaming: list[str]
 
 
 def _read_inputs(ws: Workspace, per: Period, agreement_ids: list[str] | None) -> _Inputs:
-    """The agreements (every declared one of the period when none is named), their declarations, and the
-    lake's staging swept of runs left by dead processes, all read in one unit of work."""
+    """The interconnect agreements (every declared one of the period when none is named), their
+    declarations, and the lake's staging swept of runs left by dead processes, all read in one unit of
+    work; roaming agreements are named in `roaming` (reconciled by `roaming_cycle`)."""
     with ws.uow() as uow:
         ids = agreement_ids if agreement_ids is not None else declared_agreements(uow, per)
-        agreements = [read_agreement(uow, a) for a in dict.fromkeys(ids)]
+        roaming = [a for a in dict.fromkeys(ids) if is_roaming(uow.agreements.get(a))]
+        agreements = [read_agreement(uow, a) for a in dict.fromkeys(ids) if a not in roaming]
         decls = {ag.id: _declarations(uow.declarations.all(ag.id, str(per)), ag) for ag, _ in agreements}
+        for a in roaming:  # checked before anything runs, as the others are
+            _declarations(uow.declarations.all(a, str(per)), read_settled(uow, a)[0])
         ws.lake.sweep_staging(partial(names_run, uow))
-    return _Inputs(agreements, decls)
+    return _Inputs(agreements, decls, roaming)
 
 
 def _check_unchanged(
@@ -99,9 +104,10 @@ def reconcile_period(
     (largest lines first, no transaction open), then each agreement's statement written in a unit of
     work of its own, in the order given, as soon as its lines are done; that unit of work refuses a
     statement whose declarations were replaced meanwhile. Every agreement's declarations are checked
-    before anything runs. A line that fails stops the batch with its error: the statements of the
-    agreements before its agreement stand, as when they were reconciled one after the other. A report's
-    `seconds` is the batch's time until its statement was committed."""
+    before anything runs; roaming agreements are reconciled after the others (`roaming_cycle`: priced by
+    their discounts, nothing to rate or match). A line that fails stops the batch with its error: the
+    statements of the agreements before its agreement stand, as when they were reconciled one after the
+    other. A report's `seconds` is the batch's time until its statement was committed."""
     started = time.perf_counter()
     per = Period.parse(period)
     inputs = _read_inputs(ws, per, agreement_ids)
@@ -150,6 +156,11 @@ def reconcile_period(
                     time.perf_counter() - started,
                 )
             )
+    for agreement_id in inputs.roaming:  # priced by its discounts: no rating or matching to pool
+        from o2o.services.roaming_cycle import reconcile_roaming
+
+        report = reconcile_roaming(ws, str(per), agreement_id)
+        reports.append(replace(report, seconds=time.perf_counter() - started))
     return reports
 
 

@@ -23,7 +23,7 @@ from o2o.ledger.tree_heads import InclusionProof, SignedTreeHead
 from o2o.services import accounts_reports, hub_cycle, settlement
 from o2o.services.cycle_common import missing_declarations
 from o2o.services.hub_policy import obligation_visible, payment_visible, statement_for, visible_agreements
-from o2o.services.registry_data import read_agreement
+from o2o.services.registry_data import read_settled
 from o2o.store.repositories import now_utc
 
 SORT_KEYS = ("agreement", "service", "state", "difference", "ours", "theirs")
@@ -100,7 +100,7 @@ def month(
             st = repo.statement_of(ag.id, per)
             waiting: list[str] = []
             if cycle.state is CycleState.OPEN:
-                agreement, _ = read_agreement(uow, ag.id)
+                agreement, _ = read_settled(uow, ag.id)
                 waiting = missing_declarations(agreement, {(d.service, d.role) for d in declared})
             cyc = {
                 "state": cycle.state.value,

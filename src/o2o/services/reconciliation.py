@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from o2o.bootstrap import Workspace
-from o2o.domain.agreements import Agreement, Role, Service
+from o2o.domain.agreements import Agreement, Role, Service, SettledAgreement
 from o2o.domain.cycle import CycleState
 from o2o.domain.declarations import Declaration
 from o2o.domain.disputes import Dispute
@@ -81,13 +81,17 @@ class ReconcileReport:
     disputes: tuple[str, ...] = ()
     seconds: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
+    # A roaming agreement's statement lines (its `lines` are interconnect's rated and matched lines).
+    roaming_lines: tuple[StatementLine, ...] = ()
 
 
 def statement_id_of(agreement_id: str, period: str) -> str:
     return f"ST-{agreement_id}-{period}"
 
 
-def _declarations(decls: list[Declaration], agreement: Agreement) -> dict[tuple[str, Role], Declaration]:
+def _declarations(
+    decls: list[Declaration], agreement: SettledAgreement
+) -> dict[tuple[str, Role], Declaration]:
     found = {(d.service, d.role): d for d in decls}
     missing = missing_declarations(agreement, set(found))
     if missing:
@@ -186,7 +190,7 @@ def _evidence(line: LineResult, ws: Workspace) -> dict[str, Any]:
 
 
 def statement_document(
-    statement_id: str, agreement: Agreement, period: str, lines: list[dict[str, Any]]
+    statement_id: str, agreement: SettledAgreement, period: str, lines: list[dict[str, Any]]
 ) -> dict[str, Any]:
     """What both parties sign: the agreed amounts of the period, per service line, and the rule that
     rounded them to the currency."""
@@ -236,6 +240,28 @@ def _write_statement(
     results: list[LineResult],
     ws: Workspace,
 ) -> tuple[CycleState, list[str]]:
+    lines = [
+        StatementLine(r.service.id, r.service.provider, r.service.customer, r.verdict.provider_amount,
+                      r.verdict.customer_amount, r.agreed_amount, r.disputed_amount, LineOutcome(r.verdict.outcome.value))
+        for r in results
+    ]  # fmt: skip
+    evidence = {r.service.id: _evidence(r, ws) for r in results}
+    return write_statement(uow, repo, hub, agreement, period, st_id, lines, evidence)
+
+
+def write_statement(
+    uow: UnitOfWork,
+    repo: CycleRepository,
+    hub: Signer,
+    agreement: SettledAgreement,
+    period: str,
+    st_id: str,
+    lines: list[StatementLine],
+    evidence: dict[str, Any],
+) -> tuple[CycleState, list[str]]:
+    """The period's statement of `lines` (its evidence per line's service): the cycle moved through
+    `reconciled` to `agreed` or `disputed`, a dispute opened for every disputed line, each registered on
+    the ledger. Any agreement's reconciliation (interconnect, roaming) ends here."""
     cycle = repo.ensure_cycle(agreement.id, period)
     current = cycle.state
     if current in (CycleState.SIGNED, CycleState.NETTED, CycleState.SETTLED, CycleState.CLOSED):
@@ -246,52 +272,47 @@ def _write_statement(
     if current is not CycleState.DECLARED:
         cycle = move_cycle(uow, cycle, CycleState.DECLARED, hub)
     cycle = move_cycle(uow, cycle, CycleState.RECONCILED, hub)
-    lines = [
+    rows = [
         {
-            "service": r.service.id,
-            "provider": r.service.provider,
-            "customer": r.service.customer,
-            "provider_amount": r.verdict.provider_amount,
-            "customer_amount": r.verdict.customer_amount,
-            "agreed_amount": r.agreed_amount,
-            "disputed_amount": r.disputed_amount,
-            "outcome": r.verdict.outcome.value,
+            "service": ln.service,
+            "provider": ln.provider,
+            "customer": ln.customer,
+            "provider_amount": ln.provider_amount,
+            "customer_amount": ln.customer_amount,
+            "agreed_amount": ln.agreed_amount,
+            "disputed_amount": ln.disputed_amount,
+            "outcome": ln.outcome.value,
         }
-        for r in results
+        for ln in lines
     ]
-    disputed = [r for r in results if not r.verdict.agreed]
+    disputed = [ln for ln in lines if ln.outcome is LineOutcome.DISPUTED]
     state = CycleState.DISPUTED if disputed else CycleState.AGREED
-    document = statement_document(st_id, agreement, period, lines)
-    evidence = {r.service.id: _evidence(r, ws) for r in results}
+    document = statement_document(st_id, agreement, period, rows)
     repo.add_statement(
         Statement(
             st_id, cycle_id(agreement.id, period), agreement.id, period, agreement.currency,
             StatementState.DISPUTED if disputed else StatementState.AGREED, digest(document),
             canonical(document).decode(), json.dumps(evidence, sort_keys=True),
         ),
-        [
-            StatementLine(r.service.id, r.service.provider, r.service.customer, r.verdict.provider_amount,
-                          r.verdict.customer_amount, r.agreed_amount, r.disputed_amount, LineOutcome(r.verdict.outcome.value))
-            for r in results
-        ],
+        lines,
     )  # fmt: skip
     register(
         uow, hub, "statement.reconciled", st_id, {"digest": digest(document), "lines": document["lines"]}
     )
     deadline = now_utc().date() + timedelta(days=agreement.dispute_days)
     dispute_ids = []
-    for r in disputed:
-        d_id = f"DSP-{agreement.id}-{period}-{r.service.id}"
+    for ln in disputed:
+        d_id = f"DSP-{agreement.id}-{period}-{ln.service}"
         repo.add_dispute(
             Dispute(
-                d_id, st_id, r.service.id, r.service.provider, r.service.customer, agreement.currency,
-                r.verdict.provider_amount, r.verdict.customer_amount, r.disputed_amount, deadline,
-                evidence[r.service.id],
+                d_id, st_id, ln.service, ln.provider, ln.customer, agreement.currency,
+                ln.provider_amount, ln.customer_amount, ln.disputed_amount, deadline,
+                evidence[ln.service],
             )
         )  # fmt: skip
         register(
             uow, hub, "dispute.opened", d_id,
-            {"statement": st_id, "contested": str(r.disputed_amount), "deadline": deadline.isoformat()},
+            {"statement": st_id, "contested": str(ln.disputed_amount), "deadline": deadline.isoformat()},
         )  # fmt: skip
         dispute_ids.append(d_id)
     move_cycle(uow, cycle, state, hub)

@@ -5,14 +5,18 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from o2o.bootstrap import Workspace
-from o2o.domain.agreements import Agreement
-from o2o.domain.errors import NotFoundError
+from o2o.domain.agreements import Agreement, SettledAgreement
+from o2o.domain.errors import NotFoundError, ValidationError
 from o2o.domain.identity import Actor
 from o2o.domain.operators import Operator
 from o2o.store.repositories import StoredAgreement
 from o2o.store.uow import UnitOfWork
+
+if TYPE_CHECKING:
+    from o2o.schemas.roaming_agreement import RoamingAgreementModel
 
 # The pydantic schemas (o2o.schemas) are imported where files or stored documents are read: building
 # their models costs more at start-up than `o2o operator list` spends on its whole answer.
@@ -58,18 +62,26 @@ def get_operator(ws: Workspace, op_id: str) -> Operator:
 
 @dataclass(frozen=True, slots=True)
 class LoadedAgreement:
-    agreement: Agreement
+    agreement: SettledAgreement
     stored: StoredAgreement
     unchanged: bool
 
+    @property
+    def services(self) -> list[str]:
+        """What the parties declare and settle: the services, or a roaming agreement's directions."""
+        a = self.agreement
+        return [s.id for s in (a.services if isinstance(a, Agreement) else a.directions)]
+
 
 def load_agreement(ws: Workspace, path: Path, via: Actor | None = None) -> LoadedAgreement:
-    """Validate an agreement file and store it; loading a changed file makes a new revision. `via`: the
-    hub's admin who loaded it through the API (registered on the ledger, naming the user and token)."""
-    from o2o.schemas.agreement import load_agreement_file, to_domain
+    """Validate an agreement file (interconnect, or roaming: docs/roaming.md) and store it; loading a
+    changed file makes a new revision. `via`: the hub's admin who loaded it through the API (registered on
+    the ledger, naming the user and token)."""
+    from o2o.schemas.agreement import AgreementModel, to_domain
+    from o2o.schemas.roaming_agreement import load_any_agreement_file
 
-    model = load_agreement_file(path)
-    agreement = to_domain(model)
+    model = load_any_agreement_file(path)
+    agreement = to_domain(model) if isinstance(model, AgreementModel) else model.to_cycle_domain()
     document = model.model_dump_json()
     sha = hashlib.sha256(document.encode()).hexdigest()
     hub = None
@@ -100,12 +112,46 @@ def get_agreement(ws: Workspace, agreement_id: str) -> tuple[Agreement, StoredAg
         return read_agreement(uow, agreement_id)
 
 
+def get_settled(ws: Workspace, agreement_id: str) -> tuple[SettledAgreement, StoredAgreement]:
+    with ws.uow() as uow:
+        return read_settled(uow, agreement_id)
+
+
+def is_roaming(stored: StoredAgreement) -> bool:
+    """Whether a stored agreement is a roaming agreement (its document says `"kind":"roaming"`)."""
+    return stored.document.startswith('{"kind":"roaming"')
+
+
 def read_agreement(uow: UnitOfWork, agreement_id: str) -> tuple[Agreement, StoredAgreement]:
-    """The agreement as stored, read in the caller's unit of work (a use case never opens a second one)."""
+    """The interconnect agreement as stored, read in the caller's unit of work (a use case never opens a
+    second one). A roaming agreement is refused, naming it: rating and CDR usage are interconnect's."""
     from o2o.schemas.agreement import agreement_from_json
 
     stored = uow.agreements.get(agreement_id)
+    if is_roaming(stored):
+        raise ValidationError(
+            f"agreement {agreement_id} is a roaming agreement: its usage is a BWRP usage report "
+            "(`o2o usage import REPORT.json --format bwrp`), priced by its discounts (docs/roaming.md)"
+        )
     return agreement_from_json(stored.document), stored
+
+
+def read_settled(uow: UnitOfWork, agreement_id: str) -> tuple[SettledAgreement, StoredAgreement]:
+    """Either kind of agreement as the settlement cycle sees it (parties, terms, what is declared)."""
+    stored = uow.agreements.get(agreement_id)
+    if is_roaming(stored):
+        return read_roaming(uow, agreement_id)[0].to_cycle_domain(), stored
+    return read_agreement(uow, agreement_id)
+
+
+def read_roaming(uow: UnitOfWork, agreement_id: str) -> tuple[RoamingAgreementModel, StoredAgreement]:
+    """A stored roaming agreement with its discounts; another kind is refused, naming it."""
+    from o2o.schemas.roaming_agreement import roaming_agreement_from_json
+
+    stored = uow.agreements.get(agreement_id)
+    if not is_roaming(stored):
+        raise ValidationError(f"agreement {agreement_id} is not a roaming agreement")
+    return roaming_agreement_from_json(stored.document), stored
 
 
 def list_agreements(ws: Workspace) -> list[StoredAgreement]:
@@ -113,6 +159,6 @@ def list_agreements(ws: Workspace) -> list[StoredAgreement]:
         return uow.agreements.all()
 
 
-def require_party(agreement: Agreement, operator: str) -> None:
+def require_party(agreement: SettledAgreement, operator: str) -> None:
     if operator not in agreement.operator_ids:
         raise NotFoundError(f"operator {operator} is not a party to agreement {agreement.id}")

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from o2o.bootstrap import Workspace
-from o2o.domain.agreements import Agreement
+from o2o.domain.agreements import SettledAgreement
 from o2o.domain.cycle import Cycle, CycleState, DisputeState, PaymentStatus, parse_state
 from o2o.domain.errors import InvalidTransitionError, NotFoundError, ValidationError
 from o2o.domain.identity import Actor
@@ -38,7 +38,7 @@ from o2o.services.registered_record import (
     register_obligations,
     setoff_figures,
 )
-from o2o.services.registry_data import read_agreement
+from o2o.services.registry_data import read_settled
 from o2o.services.statements import withdraw_statement
 from o2o.store.cycle_repository import CycleRepository
 from o2o.store.repositories import now_utc
@@ -64,7 +64,9 @@ class PaymentConfirmed:
     round_settled: bool
 
 
-def note_declaration(uow: UnitOfWork, agreement: Agreement, period: str, hub: Signer, *, cause: str) -> None:
+def note_declaration(
+    uow: UnitOfWork, agreement: SettledAgreement, period: str, hub: Signer, *, cause: str
+) -> None:
     """After an import (declaration `cause`): the cycle is `declared` once both parties declared every
     usage service; a re-declaration of an unsigned cycle sends it back to `declared` and withdraws its
     statement (and any signature on it), so nobody can sign figures the usage no longer supports."""
@@ -327,7 +329,7 @@ def _status(
 ) -> dict[str, Any]:
     waiting: list[str] = []
     if c.state is CycleState.OPEN:
-        agreement, _ = read_agreement(uow, c.agreement_id)
+        agreement, _ = read_settled(uow, c.agreement_id)
         declared = {(d.service, d.role) for d in uow.declarations.all(agreement.id, c.period)}
         waiting = missing_declarations(agreement, declared)
     st = repo.statement_of(c.agreement_id, c.period)

@@ -35,7 +35,7 @@ from o2o.services.accounts import post_dispute_adjustment, post_invoice
 from o2o.services.cycle_common import hub_signer, move_cycle, register
 from o2o.services.ledger import key_path, load_signer
 from o2o.services.registered_record import register_obligations
-from o2o.services.registry_data import read_agreement
+from o2o.services.registry_data import read_settled
 from o2o.store.cycle_repository import CycleRepository
 from o2o.store.uow import UnitOfWork
 
@@ -268,7 +268,7 @@ def _check_can_sign(repo: CycleRepository, st: Statement, operator: str) -> None
 
 def _complete(uow: UnitOfWork, repo: CycleRepository, st: Statement, hub: Signer) -> list[str]:
     """Both signed: obligations per line (the contested part withheld while disputed), invoices posted."""
-    agreement, _ = read_agreement(uow, st.agreement_id)
+    agreement, _ = read_settled(uow, st.agreement_id)
     period = Period.parse(st.period)
     due = obligations_due(period, agreement.payment_days)
     booked = period.next.first_day

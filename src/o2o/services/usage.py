@@ -44,9 +44,12 @@ if TYPE_CHECKING:
     from o2o.tap3.usage_csv import TapSummary
 
 FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
+# A roaming agreement's usage: a BWRP usage report (JSON), declared by `roaming_cycle.import_roaming_usage`.
+ROAMING_FORMAT = "bwrp"
 # Imports may run side by side in one process (the demo); their commits take turns, since each reads
 # and then appends (declarations, ledger) and SQLite refuses a write on a snapshot another write outdated.
 _COMMITS = threading.Lock()
+COMMIT_LOCK = _COMMITS  # taken by every declaring use case (`roaming_cycle` too)
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,9 +96,11 @@ def declared_sha256(path: Path, rap: Path | None = None) -> str:
 
 def detect_format(path: Path, fmt: str | None) -> str:
     if fmt:
-        if fmt not in ("csv", "parquet", "tap3"):
-            raise ValidationError(f"--format {fmt!r}: expected csv, parquet or tap3")
+        if fmt not in ("csv", "parquet", "tap3", ROAMING_FORMAT):
+            raise ValidationError(f"--format {fmt!r}: expected csv, parquet, tap3 or {ROAMING_FORMAT}")
         return fmt
+    if path.suffix.lower() == ".json":
+        return ROAMING_FORMAT
     found = FORMATS.get(path.suffix.lower())
     if found is None:
         raise ValidationError(f"{path}: cannot tell the format from the name; pass --format csv|parquet")
@@ -132,6 +137,11 @@ def import_usage(
     if not path.is_file():
         raise ValidationError(f"{path}: no such file")
     fmt = detect_format(path, fmt)
+    if fmt == ROAMING_FORMAT:
+        raise ValidationError(
+            f"{path}: a BWRP usage report declares a roaming agreement's two directions at once "
+            "(`o2o usage import REPORT.json --format bwrp`, `roaming_cycle.import_roaming_usage`)"
+        )
     if fmt == "tap3" and (tap3 is None or tap3.grammar is None):
         raise ValidationError(
             f"{path}: --format tap3 needs --grammar DIR (the folder of the TAP 3 ASN.1 grammar)"

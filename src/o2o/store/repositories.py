@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, update
 
-from o2o.domain.agreements import Agreement, Role
+from o2o.domain.agreements import Role, SettledAgreement
 from o2o.domain.declarations import Declaration, DeclarationStatus, UsageTotals
 from o2o.domain.errors import AlreadyExistsError, NotFoundError
 from o2o.domain.operators import BankDetails, LegalData, NumberingPlan, Operator
@@ -94,7 +94,9 @@ class AgreementRepository:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
-    def save(self, agreement: Agreement, document: str, sha256: str, source_name: str) -> StoredAgreement:
+    def save(
+        self, agreement: SettledAgreement, document: str, sha256: str, source_name: str
+    ) -> StoredAgreement:
         """Insert a new agreement or a new revision of an existing one (history kept)."""
         current = self.find(agreement.id)
         loaded = now_utc()
