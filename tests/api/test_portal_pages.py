@@ -43,10 +43,23 @@ def test_token_sign_in_sets_a_strict_session_cookie_and_returns_to_next(hub: Hub
     cookie = r.headers["set-cookie"].lower()
     assert "o2o_session=" in cookie and "httponly" in cookie and "samesite=lax" in cookie
     assert "alfa-viewer" in client.get("/").text
-    # signing out ends the session
+    copied = client.cookies.get("o2o_session")
+    other = portal_of(hub)  # the same cookie in another browser works while the session lives
+    other.cookies.set("o2o_session", copied)
+    assert other.get("/", follow_redirects=False).status_code == 200
+    # signing out ends the session on the hub: the cookie goes, and a copy of it no longer works
     r = post_form(client, "/", "/logout", {})
     assert r.status_code == 303 and r.headers["location"] == "/login"
     assert client.get("/", follow_redirects=False).status_code == 303
+    assert other.get("/", follow_redirects=False).status_code == 303
+    replayed = portal_of(hub)
+    replayed.cookies.set("o2o_session", copied)
+    r = replayed.get("/disputes", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].startswith("/login")
+    # signing in again makes a new session, which works
+    assert sign_in(client, token=hub.tokens[("ALFA", "viewer")]).status_code == 303
+    assert client.cookies.get("o2o_session") != copied
+    assert client.get("/", follow_redirects=False).status_code == 200
 
 
 def test_open_redirects_and_forged_sign_in_forms_are_refused(hub: Hub) -> None:

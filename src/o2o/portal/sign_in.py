@@ -1,5 +1,5 @@
 """/login and /logout: a hub user signs in with its password (or an API token) and gets a session cookie
-(signed, HttpOnly, SameSite=Lax; Secure over HTTPS). The sign-in form itself is protected from cross-site
+(signed, HttpOnly, SameSite=Lax; Secure over HTTPS); signing out ends the session on the hub. The sign-in form itself is protected from cross-site
 posting by a double-submit token (a random cookie repeated in the form)."""
 
 from __future__ import annotations
@@ -15,7 +15,13 @@ from o2o.api.deps import workspace
 from o2o.bootstrap import Workspace
 from o2o.domain.identity import AuthenticationError
 from o2o.portal.web import COOKIE, Caller, form_caller, render
-from o2o.services.portal_sign_in import SESSION_HOURS, issue_session, sign_in_password, sign_in_token
+from o2o.services.portal_sign_in import (
+    SESSION_HOURS,
+    end_session,
+    issue_session,
+    sign_in_password,
+    sign_in_token,
+)
 
 router = APIRouter(include_in_schema=False)
 LOGIN_COOKIE: Final = "o2o_login"
@@ -74,7 +80,9 @@ def login(
 
 
 @router.post("/logout")
-def logout(caller: Annotated[Caller, Depends(form_caller)]) -> Response:
+def logout(caller: Annotated[Caller, Depends(form_caller)], ws: WS) -> Response:
+    """Sign out: the session ends on the hub (a copy of the cookie no longer works) and the cookie goes."""
+    end_session(ws, caller.session)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(COOKIE, path="/")
     return response

@@ -3,9 +3,11 @@ session that follows as a signed cookie.
 
 The cookie carries who signed in (user id, the token or the session's own id), until when, a random nonce
 and the user's time zone, signed with HMAC-SHA256 by a key the hub makes once and keeps in its database
-(every process serving that database signs and checks alike). Each request rebuilds the caller from the
-store: a user disabled, or a token revoked or expired since, is signed out at once. The CSRF token of a
-session is an HMAC of its nonce: a form posted without it, or with another session's, is refused.
+(every process serving that database signs and checks alike). The nonce is also the id of the session's
+row in the store, which signing out ends: from then on the cookie, and any copy of it, is refused. Each
+request rebuilds the caller from the store: a session ended, a user disabled, or a token revoked or expired
+since, is signed out at once. The CSRF token of a session is an HMAC of its nonce: a form posted without it,
+or with another session's, is refused.
 """
 
 from __future__ import annotations
@@ -140,9 +142,14 @@ def time_zone(name: str | None) -> str:
 def issue_session(ws: Workspace, actor: Actor, tz: str | None, now: datetime | None = None) -> str:
     """The cookie value of a new session of `actor`."""
     moment = now or now_utc()
+    expires = moment + timedelta(hours=SESSION_HOURS)
+    nonce = secrets.token_urlsafe(16)
+    with ws.uow() as uow:
+        PortalRepository(uow.connection).add_session(nonce, actor.user_id, moment, expires)
+        uow.commit()
     body = {
-        "u": actor.user_id, "t": actor.token_id, "n": secrets.token_urlsafe(16), "z": time_zone(tz),
-        "e": int((moment + timedelta(hours=SESSION_HOURS)).timestamp()),
+        "u": actor.user_id, "t": actor.token_id, "n": nonce, "z": time_zone(tz),
+        "e": int(expires.timestamp()),
     }  # fmt: skip
     data = base64.urlsafe_b64encode(json.dumps(body, separators=(",", ":")).encode()).decode().rstrip("=")
     return f"{data}.{_sign(_key(ws), data.encode())}"
@@ -170,7 +177,10 @@ def session_actor(ws: Workspace, session: Session) -> Actor:
     """The caller of a session, as the store holds it now (a disabled user or a revoked token: refused)."""
     refused = AuthenticationError("not signed in")
     with ws.uow() as uow:
-        user = PortalRepository(uow.connection).user(session.user_id)
+        repo = PortalRepository(uow.connection)
+        if not repo.session_live(session.nonce, session.user_id, now_utc()):
+            raise refused  # signed out (or a session this hub never issued)
+        user = repo.user(session.user_id)
         if user is None or user.disabled_at is not None:
             raise refused
         if session.token_id.startswith("tok_"):
@@ -181,6 +191,13 @@ def session_actor(ws: Workspace, session: Session) -> Actor:
             if tok.revoked_at is not None or (tok.expires_at is not None and tok.expires_at <= now_utc()):
                 raise refused
     return Actor(user.id, user.name, user.operator, user.role, session.token_id)
+
+
+def end_session(ws: Workspace, session: Session) -> None:
+    """Sign out: the session's row is ended, so its cookie (wherever it was copied) no longer signs in."""
+    with ws.uow() as uow:
+        PortalRepository(uow.connection).end_session(session.nonce, now_utc())
+        uow.commit()
 
 
 def csrf_token(ws: Workspace, session: Session) -> str:

@@ -1,4 +1,5 @@
-"""The portal's sign-in in the store: users by id, their password hashes, and the hub's named secrets.
+"""The portal's sign-in in the store: users by id, their password hashes, the hub's named secrets and the
+sessions signed in.
 Reads and writes rows, never commits (the caller's unit of work does)."""
 
 from __future__ import annotations
@@ -6,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select
+from sqlalchemy import Connection, delete, insert, select, update
 
 from o2o.domain.identity import Role
 from o2o.store import hub_tables as h
@@ -53,3 +54,29 @@ class PortalRepository:
 
     def add_secret(self, name: str, value: str, when: datetime) -> None:
         self.conn.execute(insert(t.hub_secrets).values(name=name, value=value, created_at=when))
+
+    def add_session(self, session_id: str, user_id: str, created: datetime, expires: datetime) -> None:
+        """A new session; those that expired before `created` are removed (nothing honours them)."""
+        self.conn.execute(delete(t.portal_sessions).where(t.portal_sessions.c.expires_at < created))
+        self.conn.execute(
+            insert(t.portal_sessions).values(
+                id=session_id, user_id=user_id, created_at=created, expires_at=expires
+            )
+        )
+
+    def session_live(self, session_id: str, user_id: str, now: datetime) -> bool:
+        """Whether the session exists for that user, has not ended and has not expired."""
+        s = t.portal_sessions.c
+        found = self.conn.execute(
+            select(s.id).where(
+                s.id == session_id, s.user_id == user_id, s.ended_at.is_(None), s.expires_at > now
+            )
+        ).first()
+        return found is not None
+
+    def end_session(self, session_id: str, when: datetime) -> bool:
+        s = t.portal_sessions.c
+        done = self.conn.execute(
+            update(t.portal_sessions).where(s.id == session_id, s.ended_at.is_(None)).values(ended_at=when)
+        )
+        return bool(done.rowcount)
