@@ -25,29 +25,36 @@ from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from o2o.bootstrap import Workspace
-from o2o.domain.agreements import Agreement, Role
+from o2o.domain.agreements import Agreement, Role, Service
 from o2o.domain.declarations import Declaration
 from o2o.domain.errors import ConcurrencyError
 from o2o.domain.periods import Period
 from o2o.domain.tariffs import ServiceKind
+from o2o.reconcile.batch_match import BatchLine, match_batch
 from o2o.services.cycle_common import hub_signer
 from o2o.services.reconciliation import (
     LineResult,
+    RatedSide,
     ReconcileReport,
     _declarations,
+    _line_of,
+    _rated_side,
     _recurring_line,
-    _usage_line,
     _write_statement,
     declared_agreements,
+    match_options,
     names_run,
     statement_id_of,
 )
 from o2o.services.registry_data import is_roaming, read_agreement, read_settled
 from o2o.store.repositories import StoredAgreement
 from o2o.store.uow import UnitOfWork
+
+if TYPE_CHECKING:
+    from o2o.reconcile import MatchSummary
 
 
 def reconcile_agreement(
@@ -117,25 +124,33 @@ def reconcile_period(
         # The staging was swept in `_read_inputs`: each run claims its folder without asking the store.
         runs = {ag.id: stack.enter_context(ws.lake.results_run(ag.id, str(per))) for ag, _ in agreements}
         pool = stack.enter_context(LinePool(ws.lake.staging_root))
-        jobs = [
+        usage = [
             (ag, stored.sha256, svc)
             for ag, stored in agreements
             for svc in ag.services
             if svc.kind is not ServiceKind.RECURRING
         ]
-        jobs.sort(key=lambda j: -sum(decls[j[0].id][(j[2].id, r)].totals.rows for r in _ROLES))
-        lines: dict[tuple[str, str], Future[LineResult]] = {
-            (ag.id, svc.id): pool.submit(
-                partial(_usage_line, ws, ag, svc, per, decls[ag.id], runs[ag.id].folder, correct_clock, sha)
+        matches = _submit_matches(ws, pool, usage, decls, runs, correct_clock)
+        sides = [(ag, sha, svc, role) for ag, sha, svc in usage for role in _ROLES]
+        sides.sort(key=lambda j: -decls[j[0].id][(j[2].id, j[3])].totals.rows)
+        rated: dict[tuple[str, str, Role], Future[RatedSide]] = {
+            (ag.id, svc.id, role): pool.submit(
+                partial(
+                    _rated_side, ws, ag, sha, decls[ag.id][(svc.id, role)], per,
+                    runs[ag.id].folder / svc.id / f"rated-{role.value}",
+                )
             )
-            for ag, sha, svc in jobs
-        }
+            for ag, sha, svc, role in sides
+        }  # fmt: skip
+
+        def line(ag: Agreement, svc: Service) -> LineResult:
+            provider, customer = (rated[(ag.id, svc.id, role)].result() for role in _ROLES)
+            return _line_of(ag, svc, provider, customer, matches[(ag.id, svc.id)]())
+
         hub = hub_signer(ws)
         for ag, _ in agreements:
             results = [
-                _recurring_line(ag, svc, per)
-                if svc.kind is ServiceKind.RECURRING
-                else lines[(ag.id, svc.id)].result()
+                _recurring_line(ag, svc, per) if svc.kind is ServiceKind.RECURRING else line(ag, svc)
                 for svc in ag.services
             ]
             run, st_id = runs[ag.id], statement_id_of(ag.id, str(per))
@@ -162,6 +177,45 @@ def reconcile_period(
         report = reconcile_roaming(ws, str(per), agreement_id)
         reports.append(replace(report, seconds=time.perf_counter() - started))
     return reports
+
+
+def _submit_matches(
+    ws: Workspace,
+    pool: LinePool,
+    usage: list[tuple[Agreement, str, Service]],
+    decls: dict[str, dict[tuple[str, Role], Declaration]],
+    runs: dict[str, Any],
+    correct_clock: bool,
+) -> dict[tuple[str, str], Callable[[], MatchSummary]]:
+    """The matchings of the usage lines submitted to `pool`, first (the largest jobs): the lines of equal
+    tolerances as one batch (`match_batch`), or each line alone with the clock correction (whose offset is
+    a line's own); for each line, what gives its summary once done, or raises the error its matching met."""
+    groups: dict[tuple[int, int] | int, list[tuple[Agreement, Service]]] = {}
+    for i, (ag, _, svc) in enumerate(usage):
+        key = i if correct_clock else (ag.tolerance.time_s, ag.tolerance.duration_s)
+        groups.setdefault(key, []).append((ag, svc))
+    out: dict[tuple[str, str], Callable[[], MatchSummary]] = {}
+    for lines in groups.values():
+        batch = [
+            BatchLine(
+                ws.lake.resolve(decls[ag.id][(svc.id, Role.PROVIDER)].lake_path),
+                ws.lake.resolve(decls[ag.id][(svc.id, Role.CUSTOMER)].lake_path),
+                runs[ag.id].folder / svc.id / "match",
+            )
+            for ag, svc in lines
+        ]
+        options = match_options(lines[0][0], correct_clock, pool.scratch)
+        future = pool.submit(partial(match_batch, batch, options, pool.scratch))
+        for i, (ag, svc) in enumerate(lines):
+            out[(ag.id, svc.id)] = partial(_matched, future, i)
+    return out
+
+
+def _matched(future: Future[list[MatchSummary | Exception]], index: int) -> MatchSummary:
+    result = future.result()[index]
+    if isinstance(result, Exception):
+        raise result
+    return result
 
 
 _ROLES = (Role.PROVIDER, Role.CUSTOMER)

@@ -28,7 +28,7 @@ from o2o.domain.statements import LineOutcome, Statement, StatementLine, Stateme
 from o2o.ledger.keys import Signer
 from o2o.rating import RatingResult, rate_recurring
 from o2o.reconcile import MatchOptions, MatchSummary, match_files
-from o2o.reconcile.aggregates import compare_by_day, compare_summaries, read_summary
+from o2o.reconcile.aggregates import SummaryLine, compare_by_day, compare_summaries, read_summary
 from o2o.reconcile.evidence import write_evidence
 from o2o.reconcile.verdict import Verdict, verdict
 from o2o.services.cycle_common import (
@@ -112,28 +112,54 @@ def _usage_line(
     agreement_sha: str,
     connection: Any = None,
 ) -> LineResult:
-    """One usage line: both sides rated, their records matched, the summaries compared; on cursors of
-    `connection` (a worker's DuckDB, see `period_reconciliation`) when given."""
+    """One usage line alone: both sides rated, their records matched, the summaries compared; on cursors
+    of `connection` (a DuckDB database reused, see `period_reconciliation`) when given."""
     prov, cust = decls[(svc.id, Role.PROVIDER)], decls[(svc.id, Role.CUSTOMER)]
-    prov_path, cust_path = ws.lake.resolve(prov.lake_path), ws.lake.resolve(cust.lake_path)
     base = run_dir / svc.id
-    # What `o2o rate` stored for the same declaration and agreement revision is used as it is.
-    p_rating = stored_or_rate(ws, agreement, agreement_sha, prov, per, base / "rated-provider", connection)
-    c_rating = stored_or_rate(ws, agreement, agreement_sha, cust, per, base / "rated-customer", connection)
+    p_side = _rated_side(ws, agreement, agreement_sha, prov, per, base / "rated-provider", connection)
+    c_side = _rated_side(ws, agreement, agreement_sha, cust, per, base / "rated-customer", connection)
+    options = match_options(agreement, correct_clock, run_dir)
+    prov_path, cust_path = ws.lake.resolve(prov.lake_path), ws.lake.resolve(cust.lake_path)
+    match = match_files(prov_path, cust_path, options, base / "match", connection)
+    return _line_of(agreement, svc, p_side, c_side, match)
+
+
+RatedSide = tuple[RatingResult, list[SummaryLine]]
+
+
+def _rated_side(
+    ws: Workspace,
+    agreement: Agreement,
+    agreement_sha: str,
+    decl: Declaration,
+    per: Period,
+    out_dir: Path,
+    connection: Any = None,
+) -> RatedSide:
+    """One side of a usage line rated (what `o2o rate` stored for the same declaration and agreement
+    revision used as it is), with its summary's lines."""
+    rating = stored_or_rate(ws, agreement, agreement_sha, decl, per, out_dir, connection)
+    return rating, read_summary(_required(rating.summary_path), connection)
+
+
+def match_options(agreement: Agreement, correct_clock: bool, temp_directory: Path) -> MatchOptions:
+    """How an agreement's usage lines are matched: its tolerances."""
     tol = agreement.tolerance
-    options = MatchOptions(
+    return MatchOptions(
         time_tolerance_s=tol.time_s,
         duration_tolerance_s=tol.duration_s,
         correct_clock=correct_clock,
-        temp_directory=run_dir,
+        temp_directory=temp_directory,
     )
-    match = match_files(prov_path, cust_path, options, base / "match", connection)
-    comparison = compare_summaries(
-        read_summary(_required(p_rating.summary_path), connection),
-        read_summary(_required(c_rating.summary_path), connection),
-    )
-    days = compare_by_day(comparison)
-    v = verdict(p_rating.amount, c_rating.amount, tol, days, agreement.currency)
+
+
+def _line_of(
+    agreement: Agreement, svc: Service, provider: RatedSide, customer: RatedSide, match: MatchSummary
+) -> LineResult:
+    """A usage line's result from its rated sides and matching: the summaries compared, the verdict."""
+    (p_rating, p_summary), (c_rating, c_summary) = provider, customer
+    days = compare_by_day(compare_summaries(p_summary, c_summary))
+    v = verdict(p_rating.amount, c_rating.amount, agreement.tolerance, days, agreement.currency)
     return LineResult(svc, p_rating, c_rating, v, agreement.currency, agreement.rounding.mode, match)
 
 
