@@ -7,14 +7,16 @@ Contenders, each in its own subprocess, timed from after its libraries are impor
 process's CPU time from getrusage), with the whole process's time, CPU time and peak RSS (wait4) beside;
 they run `--repeat` rounds back to back and the medians are compared (the machine is shared):
 - period: what `o2o reconcile --period P` runs: every declared agreement of the period, each usage line's
-  declarations rated and matched, the summaries compared, the statements written (ratings are not stored
-  beforehand by `o2o rate`: the period rates them);
+  declarations rated and matched (the lines as one batch), the summaries compared, the statements written;
+  the ratings are not stored beforehand by `o2o rate`: the period rates them (with `--rated`, they are,
+  untimed, before the first round: the period then reads them, as reconciliation after `o2o rate` does);
 - pair: `match_files` on the same records as one file pair: every provider-side lake file of the period in
   one Parquet file and every customer-side one in another (lines renumbered), with the agreements' tolerance.
 The period's match counts summed over its lines are printed beside the pair's (they agree when no two
 lines share a call, as in generated networks).
 
-    .venv/bin/python benchmarks/reconcile_period_bench.py [--cdrs N] [--seed S] [--repeat 3] [--src DIR]
+    .venv/bin/python benchmarks/reconcile_period_bench.py [--cdrs N] [--seed S] [--repeat 3] [--rated]
+                                                          [--src DIR]
 
 `--src` runs another source tree (e.g. `git archive` of an older commit's `src`): a tree from before the
 batch reconciles the period's agreements one after the other.
@@ -117,11 +119,26 @@ def run_pair(job: dict[str, Any], folder: Path) -> dict[str, Any]:
     return {k: getattr(s, k) for k in COUNTS}
 
 
+def rate_all(job: dict[str, Any]) -> None:
+    """What `o2o rate --agreement ID --period P` stores, for every declared agreement of the period."""
+    from o2o.cli.context import workspace
+    from o2o.services.rating import rate_declarations
+
+    ws = workspace()
+    with ws.uow() as uow:
+        agreements = sorted({d.agreement_id for d in uow.declarations.all(None, job["period"])})
+    for agreement in agreements:
+        rate_declarations(ws, agreement, job["period"])
+
+
 def child(name: str, folder: Path, cdrs: int, seed: int) -> None:
     if name == "prepare":
         (folder / "job.json").write_text(json.dumps(prepare(folder, cdrs, seed)))
         return
     job = json.loads((folder / "job.json").read_text())
+    if name == "rate":
+        rate_all(job)
+        return
     for module in LIBRARIES[name]:  # loaded before the clock starts (a service loads them once)
         importlib.import_module(module)
     started, before = time.perf_counter(), resource.getrusage(resource.RUSAGE_SELF)
@@ -169,10 +186,13 @@ def _median(values: list[float]) -> float:
     return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
 
 
-def restore(folder: Path) -> None:
-    """The store as it was after the imports (every cycle declared), and no results runs."""
+def restore(folder: Path, rated: bool) -> None:
+    """The store as it was after the imports (every cycle declared), and no results runs; the ratings
+    `o2o rate` stored kept with `rated`, else none."""
     shutil.copyfile(folder / "declared.sqlite", folder / "home" / "o2o.sqlite")
     shutil.rmtree(folder / "home" / "lake" / "results", ignore_errors=True)
+    if not rated:
+        shutil.rmtree(folder / "home" / "lake" / "rated", ignore_errors=True)
 
 
 def main() -> None:
@@ -182,6 +202,11 @@ def main() -> None:
     parser.add_argument("--cdrs", type=int, default=1_000_000, help="calls in the generated network")
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--repeat", type=int, default=3, help="rounds of period and pair, back to back")
+    parser.add_argument(
+        "--rated",
+        action="store_true",
+        help="store every declaration's rating with `o2o rate` before the rounds (untimed): the period reuses them",
+    )
     parser.add_argument(
         "--src",
         type=Path,
@@ -206,11 +231,20 @@ def main() -> None:
     job = json.loads((folder / "job.json").read_text())
     print(f"data: {args.cdrs:,} calls, period {job['period']}, {job['lines']} usage lines "
           f"(ready in {time.perf_counter() - started:.1f} s)")  # fmt: skip
+    restore(folder, rated=False)
+    if args.rated:
+        started = time.perf_counter()
+        cmd = [sys.executable, __file__, "--child", "rate", str(folder), "--cdrs", str(args.cdrs),
+               "--seed", str(args.seed)]  # fmt: skip
+        subprocess.run(cmd, env=_env(folder, args.src), check=True)
+        print(
+            f"ratings stored by `o2o rate` for every agreement (untimed: {time.perf_counter() - started:.1f} s)"
+        )
     runs: dict[str, list[dict[str, Any]]] = {"period": [], "pair": []}
     for _ in range(args.repeat):
         for name, rounds in runs.items():
             if name == "period":
-                restore(folder)
+                restore(folder, args.rated)
             r = measure(name, folder, args)
             rounds.append(r)
             print(f"{name:6s} {r['seconds']:7.2f} s  CPU {r['cpu_s']:6.2f} s  peak RSS {r['rss_mb']:6.0f} MB  "
