@@ -209,7 +209,11 @@ def test_the_demo_on_evm_and_anchored_prints_the_central_figures_and_the_chains(
             assert chain["events"] == {"HeadAnchored": 1}
 
 
-def test_compare_measures_the_three_backends_on_the_same_period(cli: Any) -> None:
+def test_compare_measures_the_three_backends_on_the_same_period(cli: Any, tmp_path: Path) -> None:
+    demo = cli(
+        "demo", "--operators", "3", "--cdrs", "1000", "--seed", "5", "--json"
+    )  # this workspace's period
+    assert demo.code == 0, demo.err
     r = cli("registry", "compare", "--cdrs", "2000", "--seed", "5", "--json")
     assert r.code == 0, r.err
     data = r.json()
@@ -224,14 +228,19 @@ def test_compare_measures_the_three_backends_on_the_same_period(cli: Any) -> Non
     assert evm["gas_per_registration"] > anchored["gas_per_registration"] > 0
     for b in (central, anchored, evm):
         assert b["seconds_to_register"] > 0 and b["latency_to_finality_s"] > 0 and b["storage_bytes"] > 0
-    # every attack executed against every backend, and what detected it
+    # every attack executed against every backend, and what detected it, who and when
     found = {(a["attack"], a["backend"]): a for a in data["attacks"]}
-    assert len(found) == 9 and all(a["detected"] for a in found.values()), data["attacks"]
-    rewrite, delete, deny = (
+    rewrite, delete, deny, node_down, hub_down = (
         "the hub rewrites a statement",
         "the hub deletes a payment",
         "an operator denies having signed",
+        "a participant's node is down",
+        "the hub is unreachable",
     )
+    assert len(found) == 15, sorted(found)
+    assert all(a["who"] and a["when"] for a in found.values())
+    integrity = [a for (name, _b), a in found.items() if name in (rewrite, delete, deny)]
+    assert len(integrity) == 9 and all(a["detected"] for a in integrity), integrity
     assert "prev_hash is not the hash before it" in found[rewrite, "central"]["how"]
     assert "history was rewritten" in found[rewrite, "anchored"]["how"]
     assert "has no registration in the workspace" in found[rewrite, "evm"]["how"]
@@ -239,6 +248,57 @@ def test_compare_measures_the_three_backends_on_the_same_period(cli: Any) -> Non
     assert "has no registration in the workspace" in found[delete, "evm"]["how"]
     assert "Ed25519 signature" in found[deny, "central"]["how"]
     assert "EIP-712 signature recovered from transaction" in found[deny, "evm"]["how"]
+
+    # a participant's node is down while the hub registers more
+    central_down, anchored_down, evm_down = (found[node_down, b] for b in ("central", "anchored", "evm"))
+    for down in (central_down, anchored_down, evm_down):
+        assert down["added"] >= 1 and down["record_after"] == down["record_before"] + down["added"], down
+        assert down["verifiable_after"] and down["verifiable_after"] > 0, down
+    # central: no participant node; its check through the hub's API never stopped
+    assert central_down["detected"] is None and "no participant runs a node" in central_down["how"]
+    assert central_down["verifiable_during"] == central_down["verifiable_after"]
+    # anchored: its own node's heads cannot be read, its entries still proved through the hub
+    assert anchored_down["detected"] is True and "does not answer" in anchored_down["how"]
+    assert anchored_down["verifiable_during"] == anchored_down["verifiable_after"]
+    # evm: nothing verifiable while its node is down; after the restart everything, the new entry included
+    assert evm_down["detected"] is True and "does not answer" in evm_down["how"]
+    assert evm_down["verifiable_during"] == 0 and "both EIP-712 signatures recovered" in evm_down["how"]
+
+    # the hub is unreachable: noticed at once by the participant; only on evm are the facts still verifiable
+    for backend in ("central", "anchored", "evm"):
+        gone = found[hub_down, backend]
+        assert gone["detected"] is True and "cannot reach the hub" in gone["how"], gone
+    assert found[hub_down, "central"]["verifiable_during"] == 0
+    assert found[hub_down, "anchored"]["verifiable_during"] == 0
+    assert "heads anchored by the hub" in found[hub_down, "anchored"]["how"]
+    assert found[hub_down, "evm"]["verifiable_during"] == evm_down["verifiable_after"]
+    assert found[hub_down, "evm"]["record_after"] == evm_down["record_after"]
+
+    # the period report of the workspace: where its period is registered, and the comparison stored there
+    made = cli("documents", "report", "--period", demo.json()["period"], "--format", "json", "--out", tmp_path,
+               "--json")  # fmt: skip
+    assert made.code == 0, made.err
+    doc = json.loads(Path(made.json()[0]["files"][0]).read_text())
+    section = next(s for s in doc["sections"] if s["key"] == "registry")
+    facts = {f["key"]: f["value"] for f in section["facts"]}
+    assert facts["registry"].startswith("central:") and int(facts["registrations"]) > 0
+    assert data["measured_at"] in facts["comparison"] and "not on this one" in facts["comparison"]
+    tables = {t["key"]: t for t in section["tables"]}
+    figures = tables["registry_figures"]
+    keys = [c["key"] for c in figures["columns"]]
+    rows = {row[0]: dict(zip(keys, row, strict=True)) for row in figures["rows"]}
+    assert set(rows) == {"central", "anchored", "evm"}
+    for backend, row in rows.items():
+        measured = data["backends"][backend]
+        assert int(row["registrations"]) == measured["registrations"]
+        assert int(row["gas_per_period"]) == measured["gas_per_period"]
+        assert row["verified"] == "yes"
+    attack_rows = {row[0]: row[1:] for row in tables["registry_attacks"]["rows"]}
+    assert len(attack_rows) == 5
+    assert attack_rows[hub_down][2] == (
+        f"noticed at once; {found[hub_down, 'evm']['verifiable_during']} facts verifiable meanwhile"
+    )
+    assert attack_rows[rewrite] == ["detected", "detected", "detected"]
 
 
 def test_on_evm_each_command_carries_its_registrations_to_the_chain(cli: Any, anvil: Anvil) -> None:

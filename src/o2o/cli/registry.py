@@ -147,8 +147,9 @@ def registry_compare(
     """Run one period and register it on central, anchored and evm (a local anvil): the figures side by side."""
     from o2o.config import Settings
     from o2o.services.registry_compare import compare
+    from o2o.services.registry_report import COMPARE_DIR, attack_cell
 
-    home = Settings().home / "registry-compare"
+    home = Settings().home / COMPARE_DIR
     with console.status("running the period and registering it on each backend"):
         data = compare(home, cdrs=cdrs, operators=operators, seed=seed)
     if json_out:
@@ -175,7 +176,7 @@ def registry_compare(
     )
     attacks: dict[str, dict[str, str]] = {}
     for a in data["attacks"]:
-        attacks.setdefault(a["attack"], {})[a["backend"]] = "detected" if a["detected"] else "NOT detected"
+        attacks.setdefault(a["attack"], {})[a["backend"]] = attack_cell(a)
     print_table(
         "attacks executed, and whether the backend's verification detects (or refutes) them",
         ["attack", *backends],
@@ -183,7 +184,10 @@ def registry_compare(
     )
     for a in data["attacks"]:
         console.print(
-            f"{a['attack']} / {a['backend']}: {a['how']}", markup=False, highlight=False, soft_wrap=True
+            f"{a['attack']} / {a['backend']}: who: {a['who']}; when: {a['when']}; {a['how']}",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
         )
 
 

@@ -5,14 +5,15 @@ Records processed (active declarations' rows) and matched (the signed statements
 declaration to the last signature, and per currency from the period's netting rounds: gross obligations, set
 off, money moved, payments before and after netting, liquidity freed (gross − money moved). The analyst hours
 saved are an estimate from a stated model (`HoursModel`: minutes per manual reconciliation, per dispute, per
-document), printed beside its assumptions. Every amount is per currency, never summed across.
+document), printed beside its assumptions. Every amount is per currency, never summed across. Last, where the
+period is registered and the registries compared (`registry_report`).
 """
 
 from __future__ import annotations
 
 import json
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -74,7 +75,11 @@ def period_report(
     with ws.uow() as uow:
         if not uow.cycles.cycles(per):
             raise NotFoundError(f"period {per} has no cycles")
-        return _report(uow, per, model or HoursModel(), documents)
+        report = _report(uow, per, model or HoursModel(), documents)
+        from o2o.services.registry_report import registry_section
+
+        registry = registry_section(ws, uow, per)
+    return replace(report, sections=(*report.sections, registry))
 
 
 def _report(uow: UnitOfWork, per: str, model: HoursModel, documents: int) -> Document:

@@ -12,7 +12,9 @@ backend verifies (`registry verify`), and the result says whether the attack was
 - **an operator denies having signed a statement**: its signature is checked where the backend keeps it — the
   Ed25519 signature of its `statement.signed` entry (central, anchored), and the EIP-712 signature the
   contract recovered with `ecrecover`, read back from the chain's transaction (evm); the denial is refuted
-  when the signature verifies against the operator's registered key or address.
+  when the signature verifies against the operator's registered key or address;
+- **a participant's node is down** and **the hub is unreachable**: availability failures, executed on their
+  own networks (the hub's API served, the hub's node, the participant's node): see `registry_outages`.
 """
 
 from __future__ import annotations
@@ -40,15 +42,47 @@ DETECTOR = {
 }
 
 
+# Who runs the check that detects (or refutes) each attack, and when it does.
+WHO = {
+    "central": "whoever verifies the hub's ledger and store (the hub's auditor, an operator given an export)",
+    "anchored": "anyone holding the ledger who reads the anchored heads from the chain",
+    "evm": "any participant, from its own node",
+}
+WHEN = {
+    ("the hub rewrites a statement", "central"): "at the next verification of the ledger",
+    (
+        "the hub rewrites a statement",
+        "anchored",
+    ): "at the next verification, once a head covering it is anchored",
+    (
+        "the hub rewrites a statement",
+        "evm",
+    ): "at the next verification (the original is on chain once published)",
+    ("the hub deletes a payment", "central"): "at the next audit of the store against the ledger, only",
+    (
+        "the hub deletes a payment",
+        "anchored",
+    ): "at the next verification, once a head covering it is anchored",
+    ("the hub deletes a payment", "evm"): "at the next verification (the payment is on chain once published)",
+}
+DENIAL_WHEN = "whenever the denial is made: the signature is kept with the record"
+
+
 @dataclass(frozen=True, slots=True)
 class AttackResult:
     attack: str
     backend: str
-    detected: bool
+    detected: bool | None
     how: str
+    who: str = ""
+    when: str = ""
+    extra: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"attack": self.attack, "backend": self.backend, "detected": self.detected, "how": self.how}
+        return {
+            "attack": self.attack, "backend": self.backend, "detected": self.detected, "who": self.who,
+            "when": self.when, "how": self.how, **(self.extra or {}),
+        }  # fmt: skip
 
 
 def run_attacks(ws: Workspace, configs: dict[str, RegistryConfig], scratch: Path) -> list[AttackResult]:
@@ -63,11 +97,37 @@ def run_attacks(ws: Workspace, configs: dict[str, RegistryConfig], scratch: Path
             what = attack(copy)
             report = _verify(copy, backend, configs)
             how = _how(backend, report)
-            results.append(AttackResult(name, backend, not report.ok, f"{what}; {how}"))
+            results.append(
+                AttackResult(
+                    name, backend, not report.ok, f"{what}; {how}", WHO[backend], WHEN[name, backend]
+                )
+            )
     for backend in BACKENDS:
         refuted, how = deny_signature(ws, backend, configs)
-        results.append(AttackResult("an operator denies having signed", backend, refuted, how))
+        results.append(
+            AttackResult("an operator denies having signed", backend, refuted, how, WHO[backend], DENIAL_WHEN)
+        )
     return results
+
+
+def run_outages(ws: Workspace, scratch: Path) -> list[AttackResult]:
+    """A participant's node down and the hub unreachable, against each backend (its own copy and network)."""
+    from o2o.services.registry_outages import run_outages as outages
+
+    found = outages(ws, _copy, scratch)
+    shown = ("attack", "backend", "detected", "how", "who", "when")
+    return [
+        AttackResult(
+            o.attack,
+            o.backend,
+            o.detected,
+            o.how,
+            o.who,
+            o.when,
+            {k: v for k, v in o.to_dict().items() if k not in shown},
+        )
+        for o in found
+    ]
 
 
 # The findings only that backend makes, shown first: what it adds to the central checks.

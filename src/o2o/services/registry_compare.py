@@ -7,14 +7,18 @@ registered again on each backend from the same facts:
 - evm: every registration a transaction of a fresh settlement contract (anvil on loopback).
 Reported per backend: seconds to register the period, registrations per second, latency to finality (one
 registration from its write to when it counts), gas per registration and per period, storage growth (bytes
-of the SQLite file; bytes of signed transactions every node keeps), and whether the record verifies.
+of the SQLite file; bytes of signed transactions every node keeps), and whether the record verifies; then
+the attacks and failures, each executed against each backend (`registry_attacks`, `registry_outages`). The
+result is kept beside the comparison's workspace (`comparison.json`) for the period report.
 """
 
 from __future__ import annotations
 
+import json
 import shutil
 import statistics
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +28,7 @@ from o2o.ledger.chain import Fact
 from o2o.ledger.keys import HUB
 from o2o.services.ledger import append_entries, ledger_of, load_signer
 from o2o.services.registry import RegistryConfig
+from o2o.services.registry_report import COMPARISON_FILE
 from o2o.store.database import make_engine, migrate
 from o2o.store.uow import UnitOfWork
 
@@ -35,7 +40,7 @@ def compare(home: Path, *, cdrs: int, operators: int = 3, seed: int = 2026) -> d
     """Run one small cycle in `home` (emptied first) and register it on each backend; the figures."""
     from o2o.services.demo import run_demo
     from o2o.services.plain_files import network_options
-    from o2o.services.registry_attacks import run_attacks
+    from o2o.services.registry_attacks import run_attacks, run_outages
     from o2o.services.registry_demo import chain_demo, local_anvil, probe_latency
 
     shutil.rmtree(home, ignore_errors=True)
@@ -51,13 +56,15 @@ def compare(home: Path, *, cdrs: int, operators: int = 3, seed: int = 2026) -> d
         configs["evm"] = RegistryConfig.load(ws)
         scratch = home.with_name(f"{home.name}-attacks")  # beside the workspace, never inside what is copied
         attacks = run_attacks(ws, configs, scratch)
+        attacks += run_outages(ws, scratch)  # on their own nodes: the shared one is not stopped
         shutil.rmtree(scratch, ignore_errors=True)
         for figures, mode in ((anchored, "anchored"), (evm, "evm")):  # after the attacks: probes add records
             figures["latency_to_finality_s"] = probe_latency(ws, configs[mode], 5)
     backends = {"central": central, "anchored": _anchored(central, anchored), "evm": _chain_figures(evm)}
     with ws.uow() as uow:
         entries = ledger_of(uow).size
-    return {
+    data = {
+        "measured_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
         "period": run.truth.get("period"),
         "operators": operators,
         "cdrs": cdrs,
@@ -65,6 +72,9 @@ def compare(home: Path, *, cdrs: int, operators: int = 3, seed: int = 2026) -> d
         "backends": backends,
         "attacks": [a.to_dict() for a in attacks],
     }
+    # kept in the comparison's folder (emptied by the next run): the period report's registry section reads it
+    (home / COMPARISON_FILE).write_text(json.dumps(data, indent=1, default=str) + "\n", encoding="utf-8")
+    return data
 
 
 def _central(ws: Workspace, path: Path) -> dict[str, Any]:

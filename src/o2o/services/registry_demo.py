@@ -133,3 +133,65 @@ def probe_latency(ws: Workspace, cfg: RegistryConfig, samples: int) -> float:
 @contextmanager
 def _given(url: str) -> Iterator[str]:
     yield url
+
+
+class AnvilNode:
+    """An anvil node on a fixed loopback port that can be stopped and started again: its state is saved to
+    `state` when it stops and loaded from it when it starts (a node's own disk). `sync_from` brings it up to
+    date from another node (`anvil_dumpState` there, `anvil_loadState` here: anvil has no peer-to-peer)."""
+
+    def __init__(self, state: Path) -> None:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = int(s.getsockname()[1])
+        self.state = state
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> AnvilNode:
+        self.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        self.state.parent.mkdir(parents=True, exist_ok=True)
+        command = [str(anvil_binary()), "--host", "127.0.0.1", "--port", str(self.port), "--silent"]
+        command += ["--state", str(self.state)]
+        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self._rpc("eth_chainId") is not None:
+                return
+            time.sleep(0.05)
+        self.stop()
+        raise NotFoundError(f"anvil did not start on {self.url}")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()  # anvil writes its state on the way out
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+
+    def sync_from(self, peer: AnvilNode) -> None:
+        state = peer._rpc("anvil_dumpState")
+        if state is None or self._rpc("anvil_loadState", [state]) is not True:
+            raise NotFoundError(f"could not bring the node at {self.url} up to date from {peer.url}")
+
+    def _rpc(self, method: str, params: list[Any] | None = None) -> Any:
+        import httpx
+
+        body = {"jsonrpc": "2.0", "id": 1, "method": method, "params": params or []}
+        try:
+            answer = httpx.post(self.url, json=body, timeout=30).json()
+        except (httpx.HTTPError, ValueError):
+            return None
+        return answer.get("result")
