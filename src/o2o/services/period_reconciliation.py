@@ -1,13 +1,16 @@
-"""Reconcile a period as one batch: every usage line of its agreements rated and matched in a pool of
-`WORKERS` threads, each with one DuckDB database opened on its first line and reused by every line it takes;
-then each agreement's statement written as `reconciliation` writes one, in its own transaction.
+"""Reconcile a period as one batch: the records of every usage line of its agreements matched as one run
+(`reconcile.batch_match`: the lines of equal tolerances together, each line's results as it gets alone),
+each side of each line rated, all in a pool of `WORKERS` threads, each with one DuckDB database opened on
+its first job and reused by every job it takes; then each agreement's statement written as
+`reconciliation` writes one, in its own transaction.
 
-Why: a period is a few dozen lines, most of them small, and each line rates both sides, matches them and
-reads two summaries. Opening a DuckDB database costs ~20 ms of CPU, five a line, which outweighed a small
-line's work; a cursor of an open one costs microseconds, and what a run makes on it is TEMP (gone with the
-cursor) or dropped by the run. DuckDB runs each statement on every core, but a small line's rating and
-matching are mostly single-threaded set-up (planning, small files), so two lines at a time fill two cores.
-Each worker's database has a memory limit and a spill folder of its own (under the lake's staging, named by
+Why: a period is a few dozen lines, most of them small. Matched one by one, each line ran ~40 SQL
+statements (candidates, rounds, days, five files) where the period's records as one pair run each once;
+the batch runs them once for all the lines. Each side is still rated on its own (its tariff's deck, ~25
+statements): the matching is submitted first, as the largest job, and the ratings fill the other worker
+meanwhile (largest first). Opening a DuckDB database costs ~20 ms of CPU; a cursor of an open one costs
+microseconds, and what a run makes on it is TEMP (gone with the cursor) or dropped by the run. Each
+worker's database has a memory limit and a spill folder of its own (under the lake's staging, named by
 this process, so that a killed run's spill files are swept with its results runs).
 """
 
@@ -107,8 +110,8 @@ def reconcile_period(
     ws: Workspace, period: str, agreement_ids: list[str] | None = None, *, correct_clock: bool = False
 ) -> list[ReconcileReport]:
     """Reconcile agreements of a period (every declared one when `agreement_ids` is None) as one batch:
-    what the engines need read in one unit of work, every usage line rated and matched in a `LinePool`
-    (largest lines first, no transaction open), then each agreement's statement written in a unit of
+    what the engines need read in one unit of work, the usage lines matched as one batch and their sides
+    rated in a `LinePool` (no transaction open), then each agreement's statement written in a unit of
     work of its own, in the order given, as soon as its lines are done; that unit of work refuses a
     statement whose declarations were replaced meanwhile. Every agreement's declarations are checked
     before anything runs; roaming agreements are reconciled after the others (`roaming_cycle`: priced by
