@@ -4,8 +4,11 @@ on a free loopback port for each test and killed after it.
 - evm: a small demo cycle registered on the settlement contract; the node is killed in the middle of the
   netting round's registrations and restarted from its saved state; publishing resumes and nothing is
   registered twice (idempotent by key); `registry verify` rebuilds the facts from events and agrees with
-  the workspace, and detects an obligation changed in the store afterwards.
+  the workspace, the period report counts the period's entries carried to the contract, and an obligation
+  changed in the store afterwards is detected.
 - anchored: the central ledger's signed heads anchored; a rewrite of history is detected against them.
+- compare: the same period on the three backends, the five attacks and failures executed against each (who
+  detects them, when, what stays verifiable), and the period report's registry section carrying the result.
 """
 
 from __future__ import annotations
@@ -110,9 +113,9 @@ def _deploy(cli: Any, anvil: Anvil, mode: str, *extra: str) -> dict[str, Any]:
 
 
 def test_a_cycle_on_evm_survives_a_node_killed_mid_round_without_double_registration(
-    cli: Any, anvil: Anvil, workspace: Path, monkeypatch: pytest.MonkeyPatch
+    cli: Any, anvil: Anvil, workspace: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    _demo_with_chain_keys(cli)
+    period = _demo_with_chain_keys(cli)["period"]
     deployed = _deploy(cli, anvil, "evm")
     assert set(deployed["participants"]) == {"ALFA", "BRAVO", "CHARLIE"}
 
@@ -149,6 +152,16 @@ def test_a_cycle_on_evm_survives_a_node_killed_mid_round_without_double_registra
     # every registration exactly once: the events on chain are what the two runs sent, nothing twice
     events = sum(n for name, n in report["counts"].items() if name != "ParticipantAdded")
     assert events == len(sent) + again["registrations"]
+
+    # the period report says where the period is registered: all of its entries carried to the contract
+    made = cli("documents", "report", "--period", period, "--format", "json", "--out", tmp_path, "--json")
+    assert made.code == 0, made.err
+    doc = json.loads(Path(made.json()[0]["files"][0]).read_text())
+    facts = {f["key"]: f["value"] for s in doc["sections"] if s["key"] == "registry" for f in s["facts"]}
+    n = int(facts["registrations"])
+    assert facts["registry"].startswith("evm:") and n > 0
+    assert facts["on_chain"] == f"{n} of {n}, contract {deployed['contract']} on chain 31337"
+    assert facts["comparison"].startswith("no comparison stored")
 
     # a figure changed in the store afterwards is found against the chain
     with sqlite3.connect(workspace / "o2o.sqlite") as db:
