@@ -8,11 +8,13 @@ worked out here from the two signed statements."""
 from __future__ import annotations
 
 import json
+import random
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
+
 from cycle_steps import declared, resolve_by_split
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "examples" / "roaming"
@@ -68,9 +70,14 @@ def test_a_roaming_period_settles_through_the_cycle_with_the_others(db_cli: Any,
     assert {(d["service"], d["role"], d["rows"]) for d in r.json()} == {
         ("ALFA-on-BRAVO", "customer", 6), ("BRAVO-on-ALFA", "provider", 4)
     }  # fmt: skip
-    (cycle,) = [c for c in cli("cycle", "status", "--period", period, "--json").json() if c["agreement"] == RA]
+    (cycle,) = [
+        c for c in cli("cycle", "status", "--period", period, "--json").json() if c["agreement"] == RA
+    ]
     assert cycle["state"] == "open"
-    assert cycle["waiting_for"] == ["BRAVO (provider) for ALFA-on-BRAVO", "BRAVO (customer) for BRAVO-on-ALFA"]
+    assert cycle["waiting_for"] == [
+        "BRAVO (provider) for ALFA-on-BRAVO",
+        "BRAVO (customer) for BRAVO-on-ALFA",
+    ]
     assert _declare(cli, usage, period, "BRAVO").code == 0
     again = _declare(cli, usage, period, "BRAVO").json()
     assert [d["already_imported"] for d in again] == [True, True]
@@ -79,7 +86,11 @@ def test_a_roaming_period_settles_through_the_cycle_with_the_others(db_cli: Any,
     reports = {x["agreement"]: x for x in cli("reconcile", "--period", period, "--json").json()}
     assert set(reports) == {ag["id"], RA}
     roaming = reports[RA]
-    assert (roaming["statement"], roaming["state"], roaming["disputes"]) == (f"ST-{RA}-{period}", "agreed", [])
+    assert (roaming["statement"], roaming["state"], roaming["disputes"]) == (
+        f"ST-{RA}-{period}",
+        "agreed",
+        [],
+    )
     expected = _calc_lines(cli, agreement, usage, tmp_path)
     assert expected == {
         "ALFA-MOC": Decimal("7613.11"), "ALFA-SMS": Decimal("1314.54"), "ALFA-data": Decimal("6742.35"),
@@ -95,7 +106,9 @@ def test_a_roaming_period_settles_through_the_cycle_with_the_others(db_cli: Any,
         for op in ("ALFA", "BRAVO"):
             r = cli("statement", "sign", st, "--as", op)
             assert r.code == 0, r.err
-    (cycle,) = [c for c in cli("cycle", "status", "--period", period, "--json").json() if c["agreement"] == RA]
+    (cycle,) = [
+        c for c in cli("cycle", "status", "--period", period, "--json").json() if c["agreement"] == RA
+    ]
     assert (cycle["state"], cycle["obligations"]) == ("signed", 6)
     assert cycle["obligations_amount"] == {"GBP": "17057.58"}  # 15670.00 + 1387.58, the two amounts due
 
@@ -172,6 +185,68 @@ def test_the_two_parties_reports_differ_a_line_is_disputed_with_its_usage(cli: A
     signed = {ln["service"]: Decimal(ln["agreed_amount"]) for ln in _signed_lines(cli, st)}
     assert signed["ALFA-SMS"] == bravo["ALFA-SMS"]
     assert signed["BRAVO-MOC"] == ours["BRAVO-MOC"]
+
+
+def _random_usage(seed: int) -> dict[str, list[Any]]:
+    """Usage rows over the example's TADIG pairs, both directions, some services without a discount, the
+    same key more than once, figures with up to 4 decimals (as strings and as JSON numbers)."""
+    rnd = random.Random(seed)
+    alfa, bravo = ["AAZOR", "GRCPF"], ["AAZVF", "AAZTD"]
+    services = [
+        "SMS MO",
+        "SMSMO",
+        "MOC International",
+        "VoLTE",
+        "MOC Local",
+        "GPRS",
+        "NB-IoT",
+        "MTC",
+        "SMS MT",
+    ]
+    out: dict[str, list[Any]] = {"inbound": [], "outbound": []}
+
+    def figure(top: int) -> Decimal:
+        return Decimal(rnd.randint(0, top * 10_000)) / 10_000
+
+    for _ in range(rnd.randint(5, 40)):
+        home, visitor = (alfa, bravo) if rnd.random() < 0.6 else (bravo, alfa)
+        row: dict[str, Any] = {
+            "service": rnd.choice(services), "homeTadig": rnd.choice(home), "visitorTadig": rnd.choice(visitor),
+            "usage": str(figure(20_000)), "charges": str(figure(5_000)), "taxes": str(figure(100)),
+        }  # fmt: skip
+        if rnd.random() < 0.3:
+            row["usage"] = float(row["usage"]) if "." not in row["usage"] else row["usage"]
+        out[rnd.choice(["inbound", "outbound"])].append(row)
+    return out
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+def test_the_statement_is_the_calculation_of_the_declared_usage_to_the_cent(
+    cli: Any, tmp_path: Path, seed: int
+) -> None:
+    """Random usage declared the same by both parties: every line agreed at `o2o roaming calc --agreement`'s
+    figure, the obligations adding up to the two amounts due."""
+    for op, cc in (("ALFA", "44"), ("BRAVO", "49")):
+        assert cli("operator", "add", op, "--name", op, "--currency", "GBP", "--country-code", cc).code == 0
+        assert cli("keys", "generate", op).code == 0
+    agreement = _roaming_agreement(tmp_path)
+    assert cli("agreement", "load", agreement).code == 0
+    usage = tmp_path / "usage.json"
+    usage.write_text(json.dumps(_random_usage(seed)), encoding="utf-8")
+    expected = _calc_lines(cli, agreement, usage, tmp_path)
+    assert _declare(cli, usage, "2026-06", "ALFA").code == 0
+    assert _declare(cli, usage, "2026-06", "BRAVO").code == 0
+    (report,) = cli("reconcile", "--period", "2026-06", "--json").json()
+    assert report["state"] == "agreed"
+    got = {ln["service"]: Decimal(str(ln["agreed_amount"])) for ln in report["lines"]}
+    assert got == expected
+    st = f"ST-{RA}-2026-06"
+    for op in ("ALFA", "BRAVO"):
+        assert cli("statement", "sign", st, "--as", op).code == 0
+    (cycle,) = cli("cycle", "status", "--period", "2026-06", "--json").json()
+    positive = [v for v in expected.values() if v > 0]
+    assert cycle["obligations"] == len(positive)
+    assert Decimal(cycle["obligations_amount"].get("GBP", "0")) == sum(positive, Decimal(0))
 
 
 @pytest.fixture
