@@ -53,6 +53,9 @@ def _values(hub: Hub) -> dict[str, tuple[str, str]]:
     seqs = re.findall(r'<td class="num">(\d+)</td><td>[^<]*</td><td>statement\.signed</td><td>' + hub.statement,
                       ledger)  # fmt: skip
     assert seqs, "the pair's statement signature is on the ledger"
+    declared = signed_in(hub, hub.parties[0], "viewer").get(f"/declarations?period={hub.period}").text
+    declarations = re.findall(r'<a href="/declarations/([^"?]+)">', declared)
+    assert declarations, "the pair's declarations are listed to its party"
     return {
         "statement_id": (hub.statement, "ST-NOPE-2026-10"),
         "dispute_id": (hub.disputes[0], "DSP-NOPE"),
@@ -60,6 +63,8 @@ def _values(hub: Hub) -> dict[str, tuple[str, str]]:
         "payment_id": (payment["id"], "PAY-NOPE"),
         "seq": (seqs[0], "999999"),
         "token_id": (hub.client.get("/api/v1/me", headers=h).json()["token_id"], "tok_nope"),
+        "user_id": (hub.client.get("/api/v1/me", headers=h).json()["user_id"], "usr_nope"),
+        "declaration_id": (declarations[0], "DCL-202610-000000000000"),
     }
 
 
@@ -112,12 +117,13 @@ def test_an_outsiders_pages_show_nothing_of_the_pair(hub: Hub) -> None:
     for role in ROLES:
         client = signed_in(hub, OUTSIDER, role)
         for path in ("/", f"/?period={hub.period}", "/disputes", f"/netting?period={hub.period}", "/ledger",
-                     "/jobs", "/accounts"):  # fmt: skip
+                     "/jobs", "/accounts", f"/declarations?period={hub.period}"):  # fmt: skip
             page = client.get(path)
             assert page.status_code == 200, (role, path)
             for secret in (hub.agreement, *hub.parties, hub.statement):
                 assert secret not in page.text, (role, path, secret)
-        assert client.get("/admin").status_code == 403
+        for admin_page in ("/admin", "/admin/operators", "/admin/agreements", "/admin/users"):
+            assert client.get(admin_page).status_code == 403, admin_page
         r = client.get(f"/accounts?counterparty={hub.parties[0]}")
         assert r.status_code == 404
 
@@ -125,5 +131,16 @@ def test_an_outsiders_pages_show_nothing_of_the_pair(hub: Hub) -> None:
 def test_an_operator_sees_its_own_pair_only_from_its_side(hub: Hub) -> None:
     client = signed_in(hub, hub.parties[0], "viewer")
     assert hub.statement in client.get(f"/?period={hub.period}").text
+    # its own declarations are listed, the counterparty's are not (nor served: 404 like a missing one)
+    mine = re.findall(
+        r'<a href="/declarations/([^"?]+)">', client.get(f"/declarations?period={hub.period}").text
+    )
+    other = signed_in(hub, hub.parties[1], "viewer")
+    theirs = re.findall(
+        r'<a href="/declarations/([^"?]+)">', other.get(f"/declarations?period={hub.period}").text
+    )
+    assert mine and theirs and not set(mine) & set(theirs)
+    assert client.get(f"/declarations/{theirs[0]}").status_code == 404
+    assert client.get(f"/declarations/{mine[0]}").status_code == 200
     # the books of a pair it is not in: unknown
     assert client.get(f"/accounts?counterparty={OUTSIDER}").status_code == 404

@@ -5,6 +5,7 @@ and the forms of a dispute, a signature and a payment acting through the same se
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from pathlib import Path
 
@@ -143,7 +144,7 @@ def test_every_page_of_a_settled_month_renders_for_each_role(hub: Hub) -> None:
             assert "Content-Security-Policy" in r.headers
         assert client.get("/admin").status_code == 403
     admin = signed_in(hub, "HUB", "admin")
-    page = admin.get("/admin")
+    page = admin.get("/admin/users")
     assert page.status_code == 200 and 'data-testid="users"' in page.text and "alfa-viewer" in page.text
     assert admin.get("/accounts").status_code == 403  # the hub has no books of its own
 
@@ -380,7 +381,7 @@ def test_admin_makes_a_token_shown_once_and_revokes_it(fresh_hub: Hub) -> None:
     token = issued.group(1)
     me = hub.client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
     assert me.status_code == 200 and me.json()["operator"] == hub.parties[0]
-    assert token not in admin.get("/admin").text  # shown once
+    assert token not in admin.get("/admin/users").text  # shown once
     token_id = me.json()["token_id"]
     session = portal_of(hub)
     assert sign_in(session, token=token).status_code == 303
@@ -431,3 +432,177 @@ def test_dispute_timeline_in_the_users_zone_and_a_split_through_the_page(fresh_h
     assert (
         post_form(viewer, f"/disputes/{d}", f"/disputes/{d}/concessions", {"amount": "1"}).status_code == 403
     )
+
+
+OPERATORS_FILE = b"""
+[[operators]]
+id = "BETA"
+name = "Beta Telecom"
+currency = "EUR"
+country_code = "49"
+trunk_prefix = "0"
+international_prefix = "00"
+"""
+
+
+def test_admin_adds_operators_and_loads_an_agreement_from_uploaded_files(fresh_hub: Hub) -> None:
+    hub = fresh_hub
+    admin = signed_in(hub, "HUB", "admin")
+    for path in ("/admin", "/admin/operators", "/admin/agreements", "/admin/users"):
+        page = admin.get(path)
+        assert page.status_code == 200 and page.text.count("<h1") == 1, path
+        assert f'href="{path}" aria-current="page"' in page.text  # the sub-navigation marks the page
+    # a bad operators file: refused with its own name and the field, nothing added
+    bad = OPERATORS_FILE.replace(b'currency = "EUR"', b'currency = "EUROS"')
+    r = post_form(admin, "/admin/operators", "/admin/operators", {}, files={"file": ("ops.toml", bad)})
+    assert r.status_code == 422 and "ops.toml" in r.text and "currency" in r.text, r.text
+    assert "o2o-admin-" not in r.text  # not where the hub kept the upload
+    r = post_form(
+        admin, "/admin/operators", "/admin/operators", {}, files={"file": ("ops.toml", OPERATORS_FILE)}
+    )
+    assert r.status_code == 303 and r.headers["location"] == "/admin/operators?done=added+BETA", r.headers
+    assert "Beta Telecom" in admin.get("/admin/operators").text
+    api_ops = hub.client.get("/api/v1/admin/operators", headers=hub.auth("HUB", "admin")).json()
+    assert "BETA" in {o["id"] for o in api_ops}
+    # the same file again: BETA exists, refused (409), nothing changed
+    r = post_form(
+        admin, "/admin/operators", "/admin/operators", {}, files={"file": ("ops.toml", OPERATORS_FILE)}
+    )
+    assert r.status_code == 409, r.text
+    # an agreement between ALFA and the new BETA, from its TOML
+    # (the generated ALFA-BRAVO agreement, made one between ALFA and BETA)
+    made = (hub.home.parent / "net" / "agreements" / "ALFA-BRAVO.toml").read_text()
+    toml = made.replace("BRAVO", "BETA").encode()
+    r = post_form(admin, "/admin/agreements", "/admin/agreements", {}, files={"file": ("ab.toml", toml)})
+    assert r.status_code == 303 and "loaded+ALFA-BETA+%28revision+1%29" in r.headers["location"], (
+        r.text,
+        r.headers,
+    )
+    assert "ALFA-BETA" in admin.get("/admin/agreements").text
+    r = post_form(admin, "/admin/agreements", "/admin/agreements", {}, files={"file": ("ab.toml", toml)})
+    assert "unchanged" in r.headers["location"]
+    r = post_form(
+        admin, "/admin/agreements", "/admin/agreements", {}, files={"file": ("ab.toml", b"id = 3\n")}
+    )
+    assert r.status_code == 422 and "ab.toml" in r.text
+    # a file the agreement names beside it (a rate deck) is not there: named without the hub's folder
+    deck = (Path(__file__).parents[2] / "docs/examples/agreement/agreement.toml").read_bytes()
+    r = post_form(admin, "/admin/agreements", "/admin/agreements", {}, files={"file": ("ex.toml", deck)})
+    assert r.status_code in (404, 422) and "deck.csv" in r.text and "o2o-admin-" not in r.text, r.text
+    # the agreement is ALFA's to see, not BRAVO's; no operator's user reaches the admin's pages or forms
+    assert "ALFA-BETA" in hub.client.get("/api/v1/agreements", headers=hub.auth("ALFA", "viewer")).text
+    bravo = signed_in(hub, "BRAVO", "analyst")
+    assert "ALFA-BETA" not in bravo.get("/").text
+    for path in ("/admin", "/admin/operators", "/admin/agreements", "/admin/users"):
+        assert bravo.get(path).status_code == 403, path
+    r = post_form(bravo, "/", "/admin/operators", {}, files={"file": ("ops.toml", OPERATORS_FILE)})
+    assert r.status_code == 403
+    # and without the session's CSRF token the admin's own upload is refused
+    r = admin.post("/admin/agreements", files={"file": ("ab.toml", toml)}, follow_redirects=False)
+    assert r.status_code == 403 and "CSRF" in r.text
+
+
+def test_admin_makes_a_password_user_and_disables_it(fresh_hub: Hub) -> None:
+    hub = fresh_hub
+    admin = signed_in(hub, "HUB", "admin")
+    data = {"operator": "ALFA", "role": "analyst", "name": "nina", "password": "short"}
+    r = post_form(admin, "/admin/users", "/admin/users", data)
+    assert r.status_code == 422 and "fewer than 12" in r.text
+    r = post_form(admin, "/admin/users", "/admin/users", {**data, "password": "a long enough pass phrase"})
+    assert r.status_code == 303 and "nina" in r.headers["location"], r.text
+    nina = portal_of(hub)
+    assert sign_in(nina, name="nina", password="a long enough pass phrase").status_code == 303
+    assert "nina · ALFA · analyst" in nina.get("/").text
+    listed = {u["user"]: u for u in hub.cli("hub", "user", "list", "--json").json()}
+    assert listed["nina"]["password"] == "yes" and listed["nina"]["state"] == "active"
+    page = admin.get("/admin/users").text
+    user_id = re.search(
+        r'action="/admin/users/([^/"]+)/disable"[^>]*><input[^>]*><button[^>]*aria-label="Disable nina"', page
+    )
+    assert user_id, "a Disable button for nina"
+    r = post_form(admin, "/admin/users", f"/admin/users/{user_id.group(1)}/disable", {})
+    assert r.status_code == 303 and "disabled" in r.headers["location"]
+    # her session ends at once and she signs in no more
+    assert nina.get("/", follow_redirects=False).status_code == 303
+    assert sign_in(portal_of(hub), name="nina", password="a long enough pass phrase").status_code == 401
+    listed = {u["user"]: u for u in hub.cli("hub", "user", "list", "--json").json()}
+    assert listed["nina"]["state"] == "disabled"
+    # twice is refused, and the admin cannot disable itself
+    r = post_form(admin, "/admin/users", f"/admin/users/{user_id.group(1)}/disable", {})
+    assert r.status_code == 409 and "already" in r.text
+    me = hub.client.get("/api/v1/me", headers=hub.auth("HUB", "admin")).json()
+    admin_page = admin.get("/admin/users").text
+    assert f"/admin/users/{me['user_id']}/disable" not in admin_page
+
+
+def _usage_file(hub: Hub, declarer: str) -> tuple[dict[str, str], bytes]:
+    """One of `declarer`'s generated usage files (as declared) and its CSV bytes."""
+    net = hub.home.parent / "net"
+    truth = json.loads((net / "truth.json").read_text())
+    f = next(x for x in truth["files"] if x["declarer"] == declarer)
+    return f, (net / f["file"]).read_bytes()
+
+
+def test_an_analyst_declares_usage_through_the_upload_page(fresh_hub: Hub) -> None:
+    hub = fresh_hub
+    me, other = hub.parties
+    analyst = signed_in(hub, me, "analyst")
+    page = analyst.get(f"/declarations?period={hub.period}")
+    assert page.status_code == 200 and page.text.count("<h1") == 1
+    listed = _cells(page.text, "declarations")
+    assert listed and all(row[3][0] == me for row in listed)  # its own declarations only
+    assert f"{other} (" not in page.text.split('data-testid="declarations"', 1)[1].split("</table>", 1)[0]
+    assert 'for="d-file"' in page.text and 'enctype="multipart/form-data"' in page.text
+    f, content = _usage_file(hub, me)
+    # a corrected file: five calls a minute longer (the statement it changes is withdrawn, as by the CLI)
+    lines = content.decode().splitlines()
+    header = lines[0].split(",")
+    col = header.index("duration_s")
+    for i in range(1, 6):
+        cells = lines[i].split(",")
+        cells[col] = str(int(cells[col]) + 60)
+        lines[i] = ",".join(cells)
+    corrected = ("\n".join(lines) + "\n").encode()
+    form = {"agreement": f["agreement"], "period": hub.period, "service": f["service"]}
+    r = post_form(analyst, "/declarations", "/declarations", form, files={"file": ("fixed.csv", corrected)})
+    assert r.status_code == 303, r.text
+    assert "done=declared%2C+replacing" in r.headers["location"]
+    decl_id = r.headers["location"].split("/declarations/", 1)[1].split("?", 1)[0]
+    shown = analyst.get(r.headers["location"])
+    assert shown.status_code == 200 and "fixed.csv" in shown.text
+    api = hub.client.get(f"/api/v1/declarations/{decl_id}", headers=hub.auth(me, "viewer")).json()
+    assert api["source"] == "fixed.csv" and api["service"] == f["service"] and api["declarer"] == me
+    assert f'data-testid="rows">{api["rows"]:,}<' in shown.text
+    # the same file again: nothing new
+    r = post_form(analyst, "/declarations", "/declarations", form, files={"file": ("fixed.csv", corrected)})
+    assert r.status_code == 303 and "already+imported" in r.headers["location"]
+    assert r.headers["location"].startswith(f"/declarations/{decl_id}?")
+    # a file with a bad row replaces the active one only when asked to, and its rejects are listed
+    bad = corrected.replace(lines[1].encode(), b"not,a,valid,row,at,all", 1)
+    r = post_form(analyst, "/declarations", "/declarations", form, files={"file": ("bad.csv", bad)})
+    assert r.status_code == 422 and "bad.csv: not imported" in r.text and "tick the Replace box" in r.text
+    assert str(hub.home) not in r.text  # the hub's own folders are not shown
+    r = post_form(
+        analyst, "/declarations", "/declarations", {**form, "replace": "1"}, files={"file": ("bad.csv", bad)}
+    )
+    assert r.status_code == 303, r.text
+    rejects = analyst.get(r.headers["location"]).text
+    assert 'data-testid="rejects"' in rejects and "not,a,valid,row,at,all" in rejects
+    # not a usage file's name, a viewer, the counterparty's declaration, another pair's agreement: refused
+    r = post_form(analyst, "/declarations", "/declarations", form, files={"file": ("usage.txt", corrected)})
+    assert r.status_code == 422 and ".csv or .parquet" in r.text
+    viewer = signed_in(hub, me, "viewer")
+    assert 'for="d-file"' not in viewer.get("/declarations").text
+    r = post_form(viewer, "/declarations", "/declarations", form, files={"file": ("fixed.csv", corrected)})
+    assert r.status_code == 403
+    assert signed_in(hub, other, "viewer").get(f"/declarations/{decl_id}").status_code == 404
+    outsider = signed_in(hub, OUTSIDER, "analyst")
+    foreign = post_form(
+        outsider, "/declarations", "/declarations", form, files={"file": ("x.csv", corrected)}
+    )
+    missing = post_form(
+        outsider, "/declarations", "/declarations", {**form, "agreement": "NO-SUCH"},
+        files={"file": ("x.csv", corrected)},
+    )  # fmt: skip
+    assert foreign.status_code == missing.status_code == 404
+    assert foreign.text.replace(hub.agreement, "ID") == missing.text.replace("NO-SUCH", "ID")

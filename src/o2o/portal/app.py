@@ -25,7 +25,7 @@ from o2o.domain.errors import O2OError
 from o2o.portal.web import HERE, SignInRequired, render
 
 # The page modules under o2o.portal, each with `router = APIRouter(include_in_schema=False)`.
-PAGES: Final[tuple[str, ...]] = ("sign_in", "pages_cycle", "pages_books", "pages_admin")
+PAGES: Final[tuple[str, ...]] = ("sign_in", "pages_cycle", "pages_declare", "pages_books", "pages_admin")
 
 
 def create_hub(settings: Settings | None = None) -> FastAPI:

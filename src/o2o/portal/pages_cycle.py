@@ -221,8 +221,6 @@ def concede(
 ) -> Response:
     """Split: give up `amount` of the contested amount and keep contesting the rest."""
     caller.actor.require(Permission.ANALYSE)
-    if not amount.strip():
-        raise ValidationError("amount: the part of the contested amount you accept")
     hub_cycle.concede(ws, caller.actor, dispute_id, amount.strip(), note)
     return _back(f"/disputes/{dispute_id}", done="split")
 

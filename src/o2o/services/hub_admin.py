@@ -34,6 +34,16 @@ def add_operator(
     return _operator_row(op)
 
 
+def add_operators_file(ws: Workspace, actor: Actor, path: Path) -> list[dict[str, str]]:
+    """Every operator of an operators file (as `o2o operator add --file` reads it), added all or none,
+    each registered on the ledger naming the admin."""
+    from o2o.schemas.operators import load_operators_file
+
+    with hub_cycle.uploaded_as(path):
+        added = registry_data.add_operators(ws, load_operators_file(path), via=actor)
+    return [_operator_row(op) for op in added]
+
+
 def agreements(ws: Workspace, actor: Actor) -> list[dict[str, Any]]:
     return hub_cycle.agreements(ws, actor)
 

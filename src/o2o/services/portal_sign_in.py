@@ -27,7 +27,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.exc import IntegrityError
 
 from o2o.bootstrap import Workspace
-from o2o.domain.errors import NotFoundError, ValidationError
+from o2o.domain.errors import InvalidTransitionError, NotFoundError, ValidationError
 from o2o.domain.identity import (
     HUB_NAME,
     Actor,
@@ -80,6 +80,19 @@ def create_user(ws: Workspace, operator: str, role: str, name: str, password: st
         PortalRepository(uow.connection).set_password(found.id, _hasher.hash(password), now)
         uow.commit()
     return {"user": found.name, "user_id": found.id, "operator": member or HUB_NAME, "role": parsed.value}
+
+
+def disable_user(ws: Workspace, user_id: str) -> dict[str, str]:
+    """Disable a hub user: its tokens, sessions and password sign in no more (refused as unknown users)."""
+    with ws.uow() as uow:
+        repo = PortalRepository(uow.connection)
+        user = repo.user(user_id)
+        if user is None:
+            raise NotFoundError(f"unknown user {user_id!r}")
+        if not repo.disable_user(user.id, now_utc()):
+            raise InvalidTransitionError(f"user {user.name} is disabled already")
+        uow.commit()
+    return {"user": user.name, "user_id": user.id, "state": "disabled"}
 
 
 def sign_in_password(ws: Workspace, name: str, password: str) -> Actor:

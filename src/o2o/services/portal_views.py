@@ -325,3 +325,40 @@ def accounts(ws: Workspace, actor: Actor) -> dict[str, Any]:
         ],
         "counterparties": sorted({b.account.counterparty for b in balances}),
     }  # fmt: skip
+
+
+# --- declarations --------------------------------------------------------------------------------
+
+
+def declarations(ws: Workspace, actor: Actor, period: str) -> list[dict[str, Any]]:
+    """The caller's operator's active declarations of `period` (every party's for the hub's admin): what it
+    declared, with the rows taken and rejected; the counterparty's declarations are not listed."""
+    per = str(Period.parse(period))
+    with ws.uow() as uow:
+        out = []
+        for ag in visible_agreements(uow, actor):
+            for d in uow.declarations.all(ag.id, per):
+                if actor.operator is None or d.declarer == actor.operator:
+                    out.append(
+                        {"id": d.id, "agreement": d.agreement_id, "service": d.service, "role": d.role.value,
+                         "declarer": d.declarer, "rows": d.totals.rows, "rejected": d.totals.rejected,
+                         "source": d.source_name, "created_at": d.created_at}
+                    )  # fmt: skip
+    return out
+
+
+def declarable(ws: Workspace, actor: Actor) -> list[dict[str, Any]]:
+    """What the caller's operator may declare: each of its agreements with the services it is a party to
+    (as provider or customer)."""
+    me = actor.operator
+    with ws.uow() as uow:
+        found = []
+        for ag in visible_agreements(uow, actor):
+            services = [
+                {"id": str(s.get("id")), "role": "provider" if s.get("provider") == me else "customer"}
+                for s in json.loads(ag.document).get("services", [])
+                if me in (s.get("provider"), s.get("customer"))
+            ]
+            if services:
+                found.append({"id": ag.id, "services": services})
+    return found

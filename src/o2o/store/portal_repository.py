@@ -80,3 +80,11 @@ class PortalRepository:
             update(t.portal_sessions).where(s.id == session_id, s.ended_at.is_(None)).values(ended_at=when)
         )
         return bool(done.rowcount)
+
+    def disable_user(self, user_id: str, when: datetime) -> bool:
+        """Disable a user (its tokens and sessions stop working); false if it was disabled already."""
+        u = h.hub_users.c
+        done = self.conn.execute(
+            update(h.hub_users).where(u.id == user_id, u.disabled_at.is_(None)).values(disabled_at=when)
+        )
+        return bool(done.rowcount)
