@@ -61,6 +61,8 @@ def test_a_roaming_period_settles_through_the_cycle_with_the_others(db_cli: Any,
     assert r.code == 0, r.err
     assert r.json() == [{"id": RA, "revision": 1, "unchanged": False,
                          "services": ["ALFA-on-BRAVO", "BRAVO-on-ALFA"]}]  # fmt: skip
+    kinds = {a["id"]: a["kind"] for a in cli("agreement", "list", "--json").json()}
+    assert kinds == {ag["id"]: "interconnect", RA: "roaming"}
     shown = cli("agreement", "show", RA, "--json").json()
     assert (shown["kind"], shown["parties"], shown["currency"]) == ("roaming", ["ALFA", "BRAVO"], "GBP")
 

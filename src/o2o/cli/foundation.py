@@ -122,7 +122,13 @@ def agreement_load(
 def agreement_list(json_out: JsonOpt = False) -> None:
     """List agreements."""
     rows: list[dict[str, Any]] = [
-        {"id": a.id, "parties": [a.party_a, a.party_b], "currency": a.currency, "revision": a.revision}
+        {
+            "id": a.id,
+            "kind": "roaming" if rd.is_roaming(a) else "interconnect",
+            "parties": [a.party_a, a.party_b],
+            "currency": a.currency,
+            "revision": a.revision,
+        }
         for a in rd.list_agreements(workspace())
     ]
     if json_out:
@@ -130,8 +136,8 @@ def agreement_list(json_out: JsonOpt = False) -> None:
     else:
         print_table(
             "Agreements",
-            ["id", "parties", "currency", "revision"],
-            ((r["id"], " / ".join(r["parties"]), r["currency"], r["revision"]) for r in rows),
+            ["id", "kind", "parties", "currency", "revision"],
+            ((r["id"], r["kind"], " / ".join(r["parties"]), r["currency"], r["revision"]) for r in rows),
         )
 
 
