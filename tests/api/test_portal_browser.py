@@ -11,13 +11,16 @@ With `O2O_SCREENSHOTS=DIR` (`make screenshots`) each page is saved as DIR/NN-nam
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import shutil
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -164,20 +167,25 @@ def test_a_month_in_two_browsers(served: tuple[Hub, str]) -> None:
             assert a.get_by_test_id("waiting").inner_text().startswith(str(len(hub.disputes)))
             shots.take(a, "this-month")
             _disputes_settled(hub, base, a, b, shots)
+            copied = alfa.cookies()
             sign_out(a)
             sign_out(b)
+            _copied_cookie_signed_out(base, browser, copied)
             sign_in_with_keyboard(a, base, "sam")
             sign_in_with_keyboard(b, base, "sue")
             _signed_in_the_browser(hub, base, a, shots)
             _signed_by_upload(hub, base, b)
             _netted_and_paid(hub, base, browser, a, b, shots)
             _outsider_sees_nothing(hub, base, browser)
+            _declared_in_the_page(hub, base, browser, shots)
+            _admin_pages(hub, base, browser, shots)
         finally:
             browser.close()
 
 
 def _disputes_settled(hub: Hub, base: str, a: Any, b: Any, shots: Shots) -> None:
     pages = {"ALFA": a, "BRAVO": b}
+    widest = max(hub.disputes, key=lambda d: Decimal(_shown(hub, d)["contested_amount"]))  # split there
     for i, d in enumerate(hub.disputes):
         a.goto(f"{base}/disputes/{d}")
         check_accessible(a)
@@ -185,6 +193,8 @@ def _disputes_settled(hub: Hub, base: str, a: Any, b: Any, shots: Shots) -> None
         provider = between.split(" (provider)")[0]
         customer = "BRAVO" if provider == "ALFA" else "ALFA"
         prov, cust = pages[provider], pages[customer]
+        if d == widest:
+            _split_in_the_page(hub, base, d, pages[_lower_party(hub, d)])
         prov.goto(f"{base}/disputes/{d}")
         if i == 0:
             shots.take(prov, "dispute")
@@ -196,7 +206,7 @@ def _disputes_settled(hub: Hub, base: str, a: Any, b: Any, shots: Shots) -> None
             prov.get_by_role("button", name="Propose to split the difference").click()
         prov.wait_for_url("**done=proposed")
         cust.goto(f"{base}/disputes/{d}")
-        accept = cust.get_by_role("button", name="Accept")
+        accept = cust.get_by_role("button", name=re.compile(r"^Accept [0-9]"))  # not "Accept this part"
         accept.click()
         cust.wait_for_url("**done=accepted")
         assert cust.get_by_test_id("dispute-state").inner_text() == "resolved"
@@ -217,6 +227,49 @@ def _disputes_settled(hub: Hub, base: str, a: Any, b: Any, shots: Shots) -> None
     with a.expect_download() as dl:
         a.get_by_role("link", name="Download CSV").click()
     assert dl.value.suggested_filename.endswith(".csv")
+
+
+def _copied_cookie_signed_out(base: str, browser: Any, cookies: list[Any]) -> None:
+    """The session cookie copied before signing out opens nothing in another browser after."""
+    assert any(c["name"] == "o2o_session" for c in cookies)
+    other = browser.new_context()
+    other.add_cookies(cookies)
+    page = other.new_page()
+    page.goto(base + "/disputes")
+    assert page.url.startswith(base + "/login")
+    other.close()
+
+
+def _shown(hub: Hub, d: str) -> dict[str, Any]:
+    """The dispute as the API shows it to a party."""
+    return dict(hub.client.get(f"/api/v1/disputes/{d}", headers=hub.auth("ALFA", "viewer")).json())
+
+
+def _lower_party(hub: Hub, d: str) -> str:
+    shown = _shown(hub, d)
+    lower = Decimal(shown["customer_amount"]) < Decimal(shown["provider_amount"])
+    return str(shown["customer"] if lower else shown["provider"])
+
+
+def _split_in_the_page(hub: Hub, base: str, d: str, page: Any) -> None:
+    """The party with the lower figure accepts a quarter of the contested amount and contests the rest; the
+    timeline shows each step with its time in that browser's zone."""
+    shown = hub.client.get(f"/api/v1/disputes/{d}", headers=hub.auth("ALFA", "viewer")).json()
+    part = max((Decimal(shown["contested_amount"]) / 4).quantize(Decimal("0.01")), Decimal("0.01"))
+    page.goto(f"{base}/disputes/{d}")
+    page.get_by_label("Part accepted").fill(str(part))
+    page.get_by_role("button", name="Accept this part").click()
+    page.wait_for_url("**done=split")
+    check_accessible(page)
+    after = hub.client.get(f"/api/v1/disputes/{d}", headers=hub.auth("ALFA", "viewer")).json()
+    assert Decimal(after["contested_amount"]) == Decimal(shown["contested_amount"]) - part
+    assert after["state"] == "open"
+    timeline = page.get_by_test_id("timeline")
+    assert "split: accepted" in timeline.inner_text()
+    zone = {"Europe/Berlin": ("CET", "CEST"), "Asia/Tokyo": ("JST",)}[page.evaluate(
+        "() => Intl.DateTimeFormat().resolvedOptions().timeZone")]  # fmt: skip
+    times = timeline.locator("time").all_inner_texts()
+    assert len(times) == 2 and all(t.endswith(zone) for t in times), times
 
 
 def _signed_in_the_browser(hub: Hub, base: str, a: Any, shots: Shots) -> None:
@@ -315,3 +368,80 @@ def _outsider_sees_nothing(hub: Hub, base: str, browser: Any) -> None:
     response = g.goto(f"{base}/statements/{hub.statement}")
     assert response is not None and response.status == 404
     g.context.close()
+
+
+def _declared_in_the_page(hub: Hub, base: str, browser: Any, shots: Shots) -> None:
+    """ann lists ALFA's declarations and uploads one of its usage files again: the hub has it already."""
+    net = hub.home.parent / "net"
+    truth = json.loads((net / "truth.json").read_text())
+    f = next(x for x in truth["files"] if x["declarer"] == "ALFA")
+    page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    sign_in_with_keyboard(page, base, "ann")
+    page.goto(f"{base}/declarations?period={hub.period}")
+    check_accessible(page)
+    assert page.get_by_test_id("declarations").locator("tbody tr").count() >= 1
+    page.get_by_label("Agreement").select_option(f["agreement"])
+    page.get_by_label("Service").select_option(f["service"])
+    page.fill("#d-period", hub.period)
+    page.set_input_files("#d-file", str(net / f["file"]))
+    shots.take(page, "declarations")
+    page.get_by_role("button", name="Declare").click()
+    page.wait_for_url("**done=already*")
+    check_accessible(page)
+    assert "already imported" in page.get_by_test_id("declared").inner_text()
+    page.context.close()
+
+
+OPERATORS_TOML = b"""[[operators]]
+id = "BETA"
+name = "Beta Telecom"
+currency = "EUR"
+country_code = "49"
+trunk_prefix = "0"
+international_prefix = "00"
+"""
+
+
+def _admin_pages(hub: Hub, base: str, browser: Any, shots: Shots) -> None:
+    """The hub's admin adds an operator from a file, loads an agreement with it, makes a user of it, who sees
+    that agreement only."""
+    admin = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    sign_in_with_keyboard(admin, base, "root")
+    admin.goto(base + "/admin")
+    admin.get_by_role("navigation", name="Administration").get_by_role("link", name="Operators").click()
+    check_accessible(admin)
+    admin.set_input_files("#op-file", files=[{"name": "ops.toml", "mimeType": "application/toml",
+                                              "buffer": OPERATORS_TOML}])  # fmt: skip
+    admin.get_by_role("button", name="Add the operators").click()
+    admin.wait_for_url("**done=added*")
+    assert "Beta Telecom" in admin.get_by_test_id("operators").inner_text()
+    shots.take(admin, "admin-operators")
+    agreement = (
+        (hub.home.parent / "net" / "agreements" / "ALFA-BRAVO.toml").read_text().replace("BRAVO", "BETA")
+    )
+    admin.goto(base + "/admin/agreements")
+    check_accessible(admin)
+    admin.set_input_files("#ag-file", files=[{"name": "alfa-beta.toml", "mimeType": "application/toml",
+                                              "buffer": agreement.encode()}])  # fmt: skip
+    admin.get_by_role("button", name="Load the agreement").click()
+    admin.wait_for_url("**done=loaded*")
+    assert "ALFA-BETA" in admin.get_by_test_id("agreements").inner_text()
+    shots.take(admin, "admin-agreements")
+    admin.goto(base + "/admin/users")
+    check_accessible(admin)
+    admin.get_by_label("Operator (or HUB)").first.select_option("BETA")
+    admin.get_by_label("Role").first.select_option("analyst")
+    admin.get_by_label("User name").fill("bea")
+    admin.get_by_label("Password (12 characters or more)").fill(PASSWORD)
+    admin.get_by_role("button", name="Make the user").click()
+    admin.wait_for_url("**done=user*")
+    assert "bea" in admin.get_by_test_id("users").inner_text()
+    shots.take(admin, "admin-users")
+    admin.context.close()
+    # bea signs in and sees BETA's one agreement, none of ALFA–BRAVO's
+    bea = browser.new_context().new_page()
+    sign_in_with_keyboard(bea, base, "bea")
+    bea.goto(f"{base}/declarations?period={hub.period}")
+    text = bea.content()
+    assert "ALFA-BETA" in text and hub.agreement not in text and hub.statement not in text
+    bea.context.close()
