@@ -375,7 +375,9 @@ def _declared_in_the_page(hub: Hub, base: str, browser: Any, shots: Shots) -> No
     net = hub.home.parent / "net"
     truth = json.loads((net / "truth.json").read_text())
     f = next(x for x in truth["files"] if x["declarer"] == "ALFA")
-    page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    page = browser.new_context(
+        viewport={"width": 1280, "height": 900}, timezone_id="Europe/Berlin"
+    ).new_page()
     sign_in_with_keyboard(page, base, "ann")
     page.goto(f"{base}/declarations?period={hub.period}")
     check_accessible(page)
@@ -405,7 +407,9 @@ international_prefix = "00"
 def _admin_pages(hub: Hub, base: str, browser: Any, shots: Shots) -> None:
     """The hub's admin adds an operator from a file, loads an agreement with it, makes a user of it, who sees
     that agreement only."""
-    admin = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    admin = browser.new_context(
+        viewport={"width": 1280, "height": 900}, timezone_id="Europe/Berlin"
+    ).new_page()
     sign_in_with_keyboard(admin, base, "root")
     admin.goto(base + "/admin")
     admin.get_by_role("navigation", name="Administration").get_by_role("link", name="Operators").click()
