@@ -191,7 +191,8 @@ def test_the_two_parties_reports_differ_a_line_is_disputed_with_its_usage(cli: A
 
 def _random_usage(seed: int) -> dict[str, list[Any]]:
     """Usage rows over the example's TADIG pairs, both directions, some services without a discount, the
-    same key more than once, figures with up to 4 decimals (as strings and as JSON numbers)."""
+    same key more than once, figures with up to 4 decimals (as strings and as JSON numbers), commitments
+    met or not."""
     rnd = random.Random(seed)
     alfa, bravo = ["AAZOR", "GRCPF"], ["AAZVF", "AAZTD"]
     services = [
@@ -219,6 +220,15 @@ def _random_usage(seed: int) -> dict[str, list[Any]]:
         if rnd.random() < 0.3:
             row["usage"] = float(row["usage"]) if "." not in row["usage"] else row["usage"]
         out[rnd.choice(["inbound", "outbound"])].append(row)
+    # Each direction uses a discounted service (a shortfall needs a line to carry it: see the last test).
+    for home, visitor in (("GRCPF", "AAZTD"), ("AAZVF", "AAZOR")):
+        row = {
+            "service": "SMS MO",
+            "homeTadig": home,
+            "visitorTadig": visitor,
+            "usage": str(rnd.randint(1, 99)),
+        }
+        out["inbound"].append(row)
     return out
 
 
@@ -307,3 +317,18 @@ def test_a_bad_roaming_agreement_names_its_line(cli: Any, tmp_path: Path) -> Non
     path.write_text(path.read_text().replace('service = "SMS MO"', 'service = "SMS MARS"'), encoding="utf-8")
     line = _one_line_error(cli("agreement", "load", path))
     assert str(path) in line and "unknown service 'SMS MARS'" in line
+
+
+def test_a_shortfall_with_no_line_to_carry_it_is_refused(roaming_loaded: Any, tmp_path: Path) -> None:
+    """Only usage of a service without a discount (MTC) in ALFA's direction: ALFA's deal revenue commitment
+    (12500) is wholly short, and no statement line exists to carry it — refused, not left out."""
+    cli = roaming_loaded
+    usage = tmp_path / "mtc.json"
+    row = {"service": "MTC", "usage": "10", "charges": "1", "homeTadig": "AAZOR", "visitorTadig": "AAZVF"}
+    usage.write_text(json.dumps({"inbound": [row], "outbound": []}), encoding="utf-8")
+    for op in ("ALFA", "BRAVO"):
+        assert _declare(cli, usage, "2026-12", op).code == 0
+    line = _one_line_error(cli("reconcile", "--period", "2026-12"))
+    assert "ALFA's usage report gives ALFA 12500.00 GBP to pay (shortfall 12500 of its Deal Revenue" in line
+    (cycle,) = cli("cycle", "status", "--period", "2026-12", "--json").json()
+    assert (cycle["state"], cycle["statement"]) == ("declared", None)

@@ -225,16 +225,15 @@ def _outcome(result: CalculationResult, party: str) -> dict[str, Any]:
 
 
 def _usage_compared(
-    line_id: str,
-    lines: dict[str, tuple[str, str]],
+    line: RoamingLine,
     provider: Mapping[UsageKey, RoamingUsage],
     customer: Mapping[UsageKey, RoamingUsage],
     model: RoamingAgreementModel,
 ) -> list[dict[str, str]]:
     """The usage behind a line, per (service, home TADIG, visitor TADIG): the provider's (own), the
     customer's (partner), |delta| and delta percent, as BWRP's discrepancy service states them."""
-    home, group = lines[line_id]
-    homes, visitors = set(model.tadigs(home)), set(model.tadigs(model.partner(home)))
+    group = line.group.value
+    homes, visitors = set(model.tadigs(line.customer)), set(model.tadigs(line.provider))
     out = []
     for key in sorted(set(provider) | set(customer)):
         service, h, v = key
@@ -255,14 +254,14 @@ def _usage_compared(
 
 def _line(
     agreement: RoamingAgreement,
-    line_id: str,
+    line: RoamingLine,
     provider_line: RoamingLine | None,
     customer_line: RoamingLine | None,
 ) -> StatementLine:
+    """The statement line of `line` (a direction's service group) from the provider's and the customer's
+    calculations (0 where that party's report has no usage of it), judged by the agreement's tolerance."""
     from o2o.reconcile.verdict import verdict
 
-    some = provider_line or customer_line
-    assert some is not None  # a line comes from one of the two views at least
     p = provider_line.amount if provider_line else ZERO
     c = customer_line.amount if customer_line else ZERO
     v = verdict(p, c, agreement.tolerance, (), agreement.currency)
@@ -272,7 +271,7 @@ def _line(
     else:
         agreed, disputed = v.undisputed_amount or ZERO, v.contested_amount or ZERO
     return StatementLine(
-        line_id, some.provider, some.customer, p, c,
+        line.service, line.provider, line.customer, p, c,
         round_to_currency(agreed, agreement.currency, mode), round_to_currency(disputed, agreement.currency, mode),
         LineOutcome(v.outcome.value),
     )  # fmt: skip
@@ -290,6 +289,22 @@ def _view(
         "amount": str(line.amount) if line else "0",
         "commitment": _outcome(result, home),
     }
+
+
+def _check_carried(
+    agreement: RoamingAgreement, party: str, result: CalculationResult, lines: tuple[RoamingLine, ...]
+) -> None:
+    """Every direction's amount due is carried by its lines; a shortfall owed with no usage of any
+    discounted service (no line to carry it) is refused, naming it, rather than left out of the statement."""
+    for o in result.parties:
+        due = round_to_currency(o.deal_value + o.shortfall, agreement.currency, agreement.rounding.mode)
+        carried = sum((ln.amount for ln in lines if ln.customer == o.party), ZERO)
+        if carried != due:
+            raise InvalidTransitionError(
+                f"{agreement.id}: {party}'s usage report gives {o.party} {due} {agreement.currency} to pay "
+                f"(shortfall {o.shortfall} of its {o.kind.value}) but no usage of a discounted service to "
+                "put it on a statement line"
+            )
 
 
 def reconcile_roaming(ws: Workspace, period: str, agreement_id: str) -> ReconcileReport:
@@ -315,6 +330,7 @@ def reconcile_roaming(ws: Workspace, period: str, agreement_id: str) -> Reconcil
         usage = _party_usage(ws, mine)
         result = calculate(discounts, usage, Rules.CURRENT)
         lines = statement_lines(result, partners, agreement.currency, agreement.rounding.mode)
+        _check_carried(agreement, party, result, lines)
         views[party] = (result, {ln.service: ln for ln in lines}, usage)
     # Lines in the order of the discounts, then of the settlement body's service groups.
     order = {d.party: i for i, d in enumerate(discounts)}
@@ -324,7 +340,6 @@ def reconcile_roaming(ws: Workspace, period: str, agreement_id: str) -> Reconcil
             every.setdefault(line_id, ln)
     groups_order = {g: i for i, g in enumerate(ServiceGroup)}
     ids = sorted(every, key=lambda i: (order[every[i].customer], groups_order[every[i].group]))
-    groups = {i: (every[i].customer, every[i].group.value) for i in ids}
     statement: list[StatementLine] = []
     evidence: dict[str, Any] = {}
     ids_of = {party: [d.id for d in decls if d.declarer == party] for party in agreement.operator_ids}
@@ -332,7 +347,7 @@ def reconcile_roaming(ws: Workspace, period: str, agreement_id: str) -> Reconcil
         ln = every[line_id]
         p_result, p_lines, p_usage = views[ln.provider]
         c_result, c_lines, c_usage = views[ln.customer]
-        st_line = _line(agreement, line_id, p_lines.get(line_id), c_lines.get(line_id))
+        st_line = _line(agreement, ln, p_lines.get(line_id), c_lines.get(line_id))
         statement.append(st_line)
         evidence[line_id] = {
             "kind": "roaming",
@@ -341,7 +356,7 @@ def reconcile_roaming(ws: Workspace, period: str, agreement_id: str) -> Reconcil
             "provider": _view(p_lines.get(line_id), p_result, ln.provider, ln.customer, ids_of[ln.provider]),
             "customer": _view(c_lines.get(line_id), c_result, ln.customer, ln.customer, ids_of[ln.customer]),
             "difference": str(st_line.provider_amount - st_line.customer_amount),
-            "usage": _usage_compared(line_id, groups, p_usage, c_usage, model),
+            "usage": _usage_compared(ln, p_usage, c_usage, model),
         }
     if not statement:
         raise InvalidTransitionError(
@@ -361,11 +376,3 @@ def reconcile_roaming(ws: Workspace, period: str, agreement_id: str) -> Reconcil
         agreement.id, per, st_id, state, (), tuple(dispute_ids), time.perf_counter() - started,
         roaming_lines=tuple(statement),
     )  # fmt: skip
-
-
-def roaming_ids(ws: Workspace, agreement_ids: list[str]) -> set[str]:
-    """Which of the agreements are roaming agreements (reconciled here, not by rating and matching)."""
-    from o2o.services.registry_data import is_roaming
-
-    with ws.uow() as uow:
-        return {a for a in agreement_ids if (s := uow.agreements.find(a)) is not None and is_roaming(s)}
