@@ -319,16 +319,22 @@ def test_a_bad_roaming_agreement_names_its_line(cli: Any, tmp_path: Path) -> Non
     assert str(path) in line and "unknown service 'SMS MARS'" in line
 
 
-def test_a_shortfall_with_no_line_to_carry_it_is_refused(roaming_loaded: Any, tmp_path: Path) -> None:
+def test_a_shortfall_on_no_traffic_is_a_commitment_line(roaming_loaded: Any, tmp_path: Path) -> None:
     """Only usage of a service without a discount (MTC) in ALFA's direction: ALFA's deal revenue commitment
-    (12500) is wholly short, and no statement line exists to carry it — refused, not left out."""
+    (12500) is wholly short with no service group to put it on — it is the line ALFA-commitment, in the
+    calculation's statement lines and in the cycle's statement (BRAVO's contract revenue commitment of 2000,
+    with no usage at all, likewise)."""
     cli = roaming_loaded
     usage = tmp_path / "mtc.json"
     row = {"service": "MTC", "usage": "10", "charges": "1", "homeTadig": "AAZOR", "visitorTadig": "AAZVF"}
     usage.write_text(json.dumps({"inbound": [row], "outbound": []}), encoding="utf-8")
+    expected = _calc_lines(cli, _roaming_agreement(tmp_path), usage, tmp_path)
+    assert expected == {"ALFA-commitment": Decimal("12500.00"), "BRAVO-commitment": Decimal("2000.00")}
     for op in ("ALFA", "BRAVO"):
         assert _declare(cli, usage, "2026-12", op).code == 0
-    line = _one_line_error(cli("reconcile", "--period", "2026-12"))
-    assert "ALFA's usage report gives ALFA 12500.00 GBP to pay (shortfall 12500 of its Deal Revenue" in line
-    (cycle,) = cli("cycle", "status", "--period", "2026-12", "--json").json()
-    assert (cycle["state"], cycle["statement"]) == ("declared", None)
+    (report,) = cli("reconcile", "--period", "2026-12", "--json").json()
+    assert {ln["service"]: Decimal(str(ln["agreed_amount"])) for ln in report["lines"]} == expected
+    st = cli("statement", "show", report["statement"], "--json").json()
+    assert [(ln["service"], ln["customer"], ln["provider"]) for ln in st["document"]["lines"]] == [
+        ("ALFA-commitment", "ALFA", "BRAVO"), ("BRAVO-commitment", "BRAVO", "ALFA")
+    ]  # fmt: skip

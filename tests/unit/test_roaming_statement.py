@@ -43,3 +43,26 @@ def test_lines_add_up_to_the_amount_due(
         assert x.amount.as_tuple().exponent == unit
         assert abs(x.amount - (x.deal_value + x.shortfall)) < Decimal(1).scaleb(unit)  # type: ignore[arg-type]
     assert len({x.group for x in lines}) == len(lines)
+
+
+@settings(max_examples=50, deadline=None)
+@given(amounts, st.sampled_from(["EUR", "JPY"]))
+def test_a_shortfall_on_no_traffic_is_one_commitment_line(short: Decimal, currency: str) -> None:
+    """No result (no usage of a discounted service) but a shortfall: one line `<home>-commitment` carries
+    the amount due; nothing owed, no line."""
+    outcome = PartyOutcome(
+        "ALFA", CommitmentKind.DEAL_REVENUE, short, Decimal(0), not short, short, Decimal(0)
+    )
+    lines = statement_lines(CalculationResult((), (outcome,)), {"ALFA": "BETA"}, currency, Rounding.HALF_UP)
+    due = round_to_currency(short, currency, Rounding.HALF_UP)
+    if not due:
+        assert lines == ()
+        return
+    (line,) = lines
+    assert (line.service, line.group, line.customer, line.provider) == (
+        "ALFA-commitment",
+        None,
+        "ALFA",
+        "BETA",
+    )
+    assert (line.deal_value, line.shortfall, line.amount) == (Decimal(0), short, due)

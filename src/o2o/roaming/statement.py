@@ -7,6 +7,10 @@ direction's shortfall. The direction's amount due is rounded once, to the curren
 agreement's rounding mode (as `o2o roaming calc --agreement` states it); the lines are then given whole minor
 units by the largest remainder, so that they add up to that amount exactly — the statement, the obligations
 and the books carry one figure. Ties in the remainder go to the line first in group order.
+
+A direction with an amount due but no usage of any of its discounted services (a commitment's shortfall
+owed on no traffic) has no service group to put it on: it gets one line of its own, `<home>-commitment`
+(group None), carrying the shortfall.
 """
 
 from __future__ import annotations
@@ -28,8 +32,8 @@ _ORDER = {group: i for i, group in enumerate(ServiceGroup)}
 class RoamingLine:
     """One statement line: `customer` (the home operator) owes `provider` (the visited one) `amount`."""
 
-    service: str  # the line's id: "<home>-<group>", e.g. "ALFA-SMS"
-    group: ServiceGroup
+    service: str  # the line's id: "<home>-<group>", e.g. "ALFA-SMS" ("<home>-commitment": no group)
+    group: ServiceGroup | None
     provider: str
     customer: str
     deal_value: Decimal
@@ -59,8 +63,22 @@ def statement_lines(
             short[found.group] = short.get(found.group, ZERO) + r.short_of_commitment
         groups = sorted(deal, key=_ORDER.__getitem__)
         due = round_to_currency(outcome.deal_value + outcome.shortfall, currency, rounding)
-        amounts = _apportion(due, [deal[g] + short[g] for g in groups], minor_units(currency))
         payee = partners[outcome.party]
+        if not groups:
+            if due:  # owed on no traffic: the commitment's own line
+                lines.append(
+                    RoamingLine(
+                        f"{outcome.party}-commitment",
+                        None,
+                        payee,
+                        outcome.party,
+                        ZERO,
+                        outcome.shortfall,
+                        due,
+                    )
+                )
+            continue
+        amounts = _apportion(due, [deal[g] + short[g] for g in groups], minor_units(currency))
         lines.extend(
             RoamingLine(f"{outcome.party}-{g.value}", g, payee, outcome.party, deal[g], short[g], amount)
             for g, amount in zip(groups, amounts, strict=True)

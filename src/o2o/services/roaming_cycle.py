@@ -232,6 +232,8 @@ def _usage_compared(
 ) -> list[dict[str, str]]:
     """The usage behind a line, per (service, home TADIG, visitor TADIG): the provider's (own), the
     customer's (partner), |delta| and delta percent, as BWRP's discrepancy service states them."""
+    if line.group is None:  # a commitment line: no usage behind it
+        return []
     group = line.group.value
     homes, visitors = set(model.tadigs(line.customer)), set(model.tadigs(line.provider))
     out = []
@@ -291,22 +293,6 @@ def _view(
     }
 
 
-def _check_carried(
-    agreement: RoamingAgreement, party: str, result: CalculationResult, lines: tuple[RoamingLine, ...]
-) -> None:
-    """Every direction's amount due is carried by its lines; a shortfall owed with no usage of any
-    discounted service (no line to carry it) is refused, naming it, rather than left out of the statement."""
-    for o in result.parties:
-        due = round_to_currency(o.deal_value + o.shortfall, agreement.currency, agreement.rounding.mode)
-        carried = sum((ln.amount for ln in lines if ln.customer == o.party), ZERO)
-        if carried != due:
-            raise InvalidTransitionError(
-                f"{agreement.id}: {party}'s usage report gives {o.party} {due} {agreement.currency} to pay "
-                f"(shortfall {o.shortfall} of its {o.kind.value}) but no usage of a discounted service to "
-                "put it on a statement line"
-            )
-
-
 def reconcile_roaming(ws: Workspace, period: str, agreement_id: str) -> ReconcileReport:
     """Price both parties' declared usage by the agreement's discounts and write the period's statement:
     one line per direction and service group, agreed within tolerance or disputed with its evidence."""
@@ -330,7 +316,6 @@ def reconcile_roaming(ws: Workspace, period: str, agreement_id: str) -> Reconcil
         usage = _party_usage(ws, mine)
         result = calculate(discounts, usage, Rules.CURRENT)
         lines = statement_lines(result, partners, agreement.currency, agreement.rounding.mode)
-        _check_carried(agreement, party, result, lines)
         views[party] = (result, {ln.service: ln for ln in lines}, usage)
     # Lines in the order of the discounts, then of the settlement body's service groups.
     order = {d.party: i for i, d in enumerate(discounts)}
@@ -338,7 +323,8 @@ def reconcile_roaming(ws: Workspace, period: str, agreement_id: str) -> Reconcil
     for _, by_id, _ in views.values():
         for line_id, ln in by_id.items():
             every.setdefault(line_id, ln)
-    groups_order = {g: i for i, g in enumerate(ServiceGroup)}
+    groups_order: dict[ServiceGroup | None, int] = {g: i for i, g in enumerate(ServiceGroup)}
+    groups_order[None] = len(groups_order)  # a commitment line last
     ids = sorted(every, key=lambda i: (order[every[i].customer], groups_order[every[i].group]))
     statement: list[StatementLine] = []
     evidence: dict[str, Any] = {}
@@ -352,7 +338,7 @@ def reconcile_roaming(ws: Workspace, period: str, agreement_id: str) -> Reconcil
         evidence[line_id] = {
             "kind": "roaming",
             "direction": f"{ln.customer}-on-{ln.provider}",
-            "service_group": ln.group.value,
+            "service_group": ln.group.value if ln.group else "commitment",
             "provider": _view(p_lines.get(line_id), p_result, ln.provider, ln.customer, ids_of[ln.provider]),
             "customer": _view(c_lines.get(line_id), c_result, ln.customer, ln.customer, ids_of[ln.customer]),
             "difference": str(st_line.provider_amount - st_line.customer_amount),
