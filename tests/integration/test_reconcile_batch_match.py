@@ -155,7 +155,7 @@ def test_equal_records_in_two_lines_never_pair_across_them(tmp_path: Path) -> No
     assert [(s.matched, s.exact, s.only_ours, s.duplicates_ours) for s in got] == [(1, 1, 1, 0)] * 3
 
 
-def test_a_pair_with_a_missing_file_gets_its_own_error_and_the_others_their_results(tmp_path: Path) -> None:
+def test_a_pair_with_a_bad_file_gets_its_own_error_and_the_others_their_results(tmp_path: Path) -> None:
     call: list[Record] = [("442079460000", "447911123456", BASE, 60)]
     lines = [
         BatchLine(
@@ -163,15 +163,17 @@ def test_a_pair_with_a_missing_file_gets_its_own_error_and_the_others_their_resu
             write_side(tmp_path / f"t{i}.parquet", call, "int", 2),
             tmp_path / "batch" / str(i),
         )
-        for i in range(3)
+        for i in range(4)
     ]
     lines[1].theirs.unlink()
+    lines[3].ours.write_bytes(b"PAR1 not a Parquet file")
     left: list[Path] = []
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(batch_match, "match_files", counting(left))
         got = match_batch(lines, MatchOptions(), tmp_path)
-    assert left == [lines[1].ours]  # the two others in one batch
+    assert left == [lines[1].ours, lines[3].ours]  # the two others in one batch
     assert isinstance(got[1], ImportRefusedError) and lines[1].theirs.name in str(got[1])
+    assert isinstance(got[3], Exception)  # what matching that pair alone raises
     assert [s.matched for s in (got[0], got[2]) if isinstance(s, MatchSummary)] == [1, 1]
 
 

@@ -116,7 +116,11 @@ def match_batch(
         else:
             con = session(connection.cursor(), options.memory_limit)
         try:
-            for chunk, stride in _chunks(con, lines, options):
+            try:
+                chunks = _chunks(con, lines, options)
+            except _BATCH_ERRORS:  # a file that cannot be read: each pair alone, below
+                chunks = []
+            for chunk, stride in chunks:
                 try:
                     done = _match(con, chunk, lines, options, stride, scratch)
                 except _BATCH_ERRORS:
