@@ -130,7 +130,7 @@ def hub_events(
 
 
 dispute_app = typer.Typer(
-    help="Your disputes on the hub: list, show, propose, accept, reject.", no_args_is_help=True
+    help="Your disputes on the hub: list, show, propose, split, accept, reject.", no_args_is_help=True
 )
 payment_app = typer.Typer(
     help="Payments on the hub: list, and confirm one you received.", no_args_is_help=True
@@ -195,6 +195,24 @@ def dispute_propose(
     with _client(hub, token, f"propose {offer} on dispute {dispute_id}") as client:
         data = client_svc.propose(client, dispute_id, amount, note)
     _done(data, json_out, "proposed on")
+
+
+def dispute_split(
+    dispute_id: DisputeArg,
+    amount: Annotated[
+        str,
+        typer.Option("--amount", help="The part of the contested amount you accept (less than all of it)."),
+    ],
+    note: Annotated[str, typer.Option("--note", help="A note for the counterparty.")] = "",
+    hub: HubOpt = None,
+    token: TokenOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Split: accept a part of the contested amount and keep contesting the rest."""
+    client_svc.check_amount(amount)
+    with _client(hub, token, f"split --amount {amount} on dispute {dispute_id}") as client:
+        data = client_svc.concede(client, dispute_id, amount, note)
+    _done(data, json_out, "split")
 
 
 def dispute_accept(
@@ -305,7 +323,7 @@ def register(app: typer.Typer) -> None:
     hub_app.command("events")(hub_events)
     hub_app.command("evidence")(hub_evidence)
     for name, fn in (("list", dispute_list), ("show", dispute_show), ("propose", dispute_propose),
-                     ("accept", dispute_accept), ("reject", dispute_reject)):  # fmt: skip
+                     ("split", dispute_split), ("accept", dispute_accept), ("reject", dispute_reject)):  # fmt: skip
         dispute_app.command(name)(fn)
     hub_app.add_typer(dispute_app, name="dispute")
     payment_app.command("list")(payment_list)

@@ -156,7 +156,7 @@ def _dispute_out(view: dsp.DisputeView, json_out: bool) -> None:
     if json_out:
         print_json(data)
         return
-    rows = [(k, v) for k, v in data.items() if k not in ("evidence", "proposals")]
+    rows = [(k, v) for k, v in data.items() if k not in ("evidence", "proposals", "history")]
     print_table(f"Dispute {data['id']}", ["field", "value"], rows)
     if data.get("proposals"):
         print_table("Proposals", ["seq", "by", "amount", "status", "note"],
@@ -211,6 +211,26 @@ def dispute_propose(
         passphrase=passphrase(passphrase_file, passphrase_env),
     )  # fmt: skip
     _dispute_out(proposal, json_out)
+
+
+@dispute_app.command("split")
+def dispute_split(
+    dispute_id: str,
+    operator: Annotated[str, typer.Option("--as", help="The party accepting a part.")],
+    amount: Annotated[
+        str, typer.Option("--amount", help="The part of the contested amount accepted (less than all of it).")
+    ],
+    note: Annotated[str, typer.Option("--note")] = "",
+    passphrase_file: PassphraseFileOpt = None,
+    passphrase_env: PassphraseEnvOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Split: accept a part of the contested amount and keep contesting the rest."""
+    view = dsp.concede(
+        workspace(), dispute_id, operator, amount, note, field="--amount",
+        passphrase=passphrase(passphrase_file, passphrase_env),
+    )  # fmt: skip
+    _dispute_out(view, json_out)
 
 
 @dispute_app.command("accept")

@@ -332,6 +332,14 @@ def propose(client: HubClient, dispute_id: str, amount: str | None, note: str = 
     return _object(done, f"POST {API}{path}")
 
 
+def concede(client: HubClient, dispute_id: str, amount: str, note: str = "") -> dict[str, Any]:
+    """Split: accept `amount` of the contested amount, contest the rest (`POST …/concessions`)."""
+    check_amount(amount)
+    path = f"/disputes/{_quoted(dispute_id)}/concessions"
+    done = client.post(path, {"amount": amount, "note": note}, what=f"split dispute {dispute_id}")
+    return _object(done, f"POST {API}{path}")
+
+
 def check_amount(amount: str | None) -> None:
     """A proposed amount checked on this side (the hub checks it against the currency's minor unit)."""
     if amount is None:
