@@ -1,17 +1,26 @@
-"""The matching engine's steps on Spark (`o2o.spark`) give what they give on DuckDB, file for file.
+"""The matching and rating engines' steps on Spark (`o2o.spark`) give what they give on DuckDB, file for file.
 
 One SparkSession (local[2]) for the module. A generated two-sided network (redials, duplicates, partial and
 mismatched durations, a clock offset) as canonical lake Parquet with NULL durations and equal start times
 added: the pair lists, classes, unmatched and duplicate records, days and counts are identical, with and
 without the clock correction; the CLI's `--engine spark` on CSV inputs prints DuckDB's counts; and a few
 hypothesis examples of tiny sides match as well as the brute-force best on both engines.
+Rating: generated usage (nested prefixes and a catch-all, rate versions starting mid-period at a time of
+day, peak and holiday bands, the service's, a destination's and a rate's increments, setup fee, stepped and
+banded tiers, records of other services, without a start or a quantity, outside the period) rated on both
+engines gives the same rated, summary and unrated rows and the same figures; the same for a few examples of
+the reference test's random tariffs; `o2o rate file --engine spark` prints DuckDB's JSON.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import random
 import tempfile
 from collections.abc import Iterator
+from datetime import date, time
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +28,25 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from rating_cases import SERVICE, agreement, epoch, write_usage
+from test_rating_reference import _every_start_exists, tariffs, usage
 from test_reconcile_matching import _edges, _first_lines, brute_force_cost, two_sides, write_csv
 
+from o2o.domain.money import Rounding
+from o2o.domain.periods import Period
+from o2o.domain.tariffs import (
+    Destination,
+    Increments,
+    PriceUnit,
+    Rate,
+    Tariff,
+    Tier,
+    TierMode,
+    Tiers,
+    TimeBand,
+)
+from o2o.rating import RatingResult, rate_usage
 from o2o.reconcile import MatchOptions, match_files
 from o2o.reconcile.components import matching_cost
 from o2o.schemas.agreement import load_agreement_file, to_domain
@@ -44,7 +70,7 @@ OPTS = SynthOptions(
 def spark() -> Iterator[Any]:
     from o2o.spark import spark_session
 
-    session = spark_session("local[2]", shuffle_partitions=2)
+    session = spark_session("local[2]", shuffle_partitions=2, small_data=True)
     yield session
     session.stop()
 
@@ -60,6 +86,7 @@ def network(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     files: dict[str, Any] = {
         "plans": (ag.party(rec["provider"]).numbering, ag.party(rec["customer"]).numbering),
         "csv": (out / "net" / rec["provider_file"], out / "net" / rec["customer_file"]),
+        "net": out / "net",
     }
     parquet = []
     for i, src in enumerate(files["csv"]):
@@ -193,3 +220,222 @@ def test_both_engines_match_as_well_as_brute_force(spark: Any, sides: tuple[list
     edges = _edges(_first_lines(ours_rows), _first_lines(theirs_rows), 5)
     assert len({o for o, _ in got}) == len(got) == len({t for _, t in got})
     assert matching_cost(edges, got) == brute_force_cost(edges)
+
+
+# --- rating ---------------------------------------------------------------------------------------------
+
+RATED = ("rated", "summary", "unrated")
+PEAK = TimeBand("peak", ("mon", "tue", "wed", "thu", "fri"), time(8), time(19, 30))
+DESTINATIONS = (
+    Destination("", "rest"),
+    Destination("49", "de"),
+    Destination("4930", "berlin", Increments(60, 60)),
+    Destination("4915", "de-mobile"),
+    Destination("7", "ru"),
+)
+RATES = (
+    Rate("rest", Decimal("0.5"), date(2026, 1, 1)),
+    Rate("de", Decimal("0.05"), date(2026, 1, 1)),
+    Rate("de", Decimal("0.07"), date(2026, 10, 10), "peak", "v2", from_time=time(12, 30)),
+    Rate("berlin", Decimal("0.03"), date(2026, 1, 1)),
+    Rate("de-mobile", Decimal("0.0123"), date(2026, 1, 1), "peak"),  # none off-peak: no_rate
+    Rate("ru", Decimal("0.11"), date(2026, 10, 5), "any", "v1", Increments(30, 6)),
+)
+COMMON: dict[str, Any] = {
+    "unit": PriceUnit.MINUTE,
+    "destinations": DESTINATIONS,
+    "bands": (PEAK,),
+    "holidays": (date(2026, 10, 3),),
+    "increments": Increments(30, 6),
+}
+TARIFFS = {
+    "rates": Tariff(rates=RATES, setup_fee=Decimal("0.01"), **COMMON),
+    "stepped": Tariff(
+        tiers=Tiers(
+            TierMode.STEPPED, (Tier(Decimal(0), Decimal("0.1")), Tier(Decimal(900), Decimal("0.04")))
+        ),
+        **COMMON,
+    ),
+    "banded": Tariff(
+        tiers=Tiers(
+            TierMode.BANDED, (Tier(Decimal(0), Decimal("0.1")), Tier(Decimal(6000), Decimal("0.05")))
+        ),
+        minimum_charge=Decimal("0.02"),
+        **COMMON,
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def usage_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """2,000 generated records around October 2026 (Berlin): every prefix, bad and missing fields."""
+    rnd = random.Random(7)
+    start = epoch("2026-10-01T00:00:00+00:00")
+    heads = ["4930", "4915", "4989", "79", "1", "", "493012"]
+    rows = [
+        {
+            "b_number": rnd.choice(heads) + str(rnd.randint(0, 99_999)) if i % 41 else None,
+            "start_epoch": start + rnd.randint(-86_400, 32 * 86_400) if i % 53 else None,
+            "duration_s": rnd.choice([None, 0, 5, 29, 61, 300, 1_234, -1]),
+            "service": rnd.choice([SERVICE] * 8 + ["other", None, "tv"]),
+            "record_id": None if i % 17 == 0 else f"c{i}",
+        }
+        for i in range(2_000)
+    ]
+    return write_usage(tmp_path_factory.mktemp("rating") / "usage.parquet", rows)
+
+
+def _figures(result: RatingResult) -> RatingResult:
+    return dataclasses.replace(result, rated_path=None, summary_path=None, unrated_path=None)
+
+
+def _assert_same_rating(duck: RatingResult, on_spark: RatingResult) -> None:
+    assert _figures(on_spark) == _figures(duck)
+    for name in RATED:
+        a, b = (pq.read_table(getattr(r, f"{name}_path")) for r in (duck, on_spark))
+        assert [(f.name, str(f.type)) for f in a.schema] == [(f.name, str(f.type)) for f in b.schema], name
+        assert sorted(map(repr, a.to_pylist())) == sorted(map(repr, b.to_pylist())), name
+
+
+@pytest.mark.parametrize(
+    ("tariff", "record_decimals"), [("rates", None), ("rates", 2), ("stepped", 4), ("banded", None)]
+)
+def test_rating_gives_identical_records_and_figures(
+    spark: Any, usage_file: Path, tmp_path: Path, tariff: str, record_decimals: int | None
+) -> None:
+    from o2o.spark import rate_usage_spark
+
+    agr = agreement(
+        TARIFFS[tariff], tz="Europe/Berlin", record_decimals=record_decimals, mode=Rounding.HALF_EVEN
+    )
+    period = Period(2026, 10)
+    duck = rate_usage(agr, SERVICE, [usage_file], tmp_path / "duckdb", period)
+    on_spark = rate_usage_spark(spark, agr, SERVICE, [usage_file], tmp_path / "spark", period)
+    _assert_same_rating(duck, on_spark)
+    assert duck.rated > 500 and {"no_start_time", "bad_quantity", "outside_period"} <= set(duck.unrated)
+    rated = pq.read_table(duck.rated_path).to_pylist()  # type: ignore[arg-type]
+    assert {"rest", "de", "berlin", "de-mobile", "ru"} <= {r["destination"] for r in rated}
+    if tariff == "rates":
+        assert {"v2", "v1"} <= {r["rate_version"] for r in rated} and "no_rate" in duck.unrated
+
+
+@settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    data=st.data(),
+    tz=st.sampled_from(["UTC", "America/New_York"]),
+    record_decimals=st.sampled_from([None, 2]),
+    mode=st.sampled_from(list(Rounding)),
+)
+def test_rating_random_tariffs_identical_on_both_engines(
+    spark: Any, data: st.DataObject, tz: str, record_decimals: int | None, mode: Rounding
+) -> None:
+    """The reference test's random tariffs (any service kind) and usage: the same files on both engines."""
+    from hypothesis import assume
+
+    from o2o.domain.tariffs import ServiceKind
+    from o2o.spark import rate_usage_spark
+
+    kind = data.draw(st.sampled_from([ServiceKind.VOICE, ServiceKind.SMS, ServiceKind.DATA]))
+    tariff = data.draw(tariffs(kind))
+    assume(_every_start_exists(tariff, tz))
+    recs = data.draw(usage())
+    agr = agreement(tariff, kind, tz=tz, record_decimals=record_decimals, mode=mode)
+    rows = [
+        {"line": r.line, "record_id": r.record_id, "service": r.service, "b_number": r.b_number,
+         "start_epoch": r.start_epoch, "duration_s": r.duration_s, "volume": r.volume}
+        for r in recs
+    ]  # fmt: skip
+    with tempfile.TemporaryDirectory() as tmp:
+        path = write_usage(Path(tmp) / "usage.parquet", rows)
+        duck = rate_usage(agr, SERVICE, [path], Path(tmp) / "duckdb", Period(2026, 10))
+        on_spark = rate_usage_spark(spark, agr, SERVICE, [path], Path(tmp) / "spark", Period(2026, 10))
+        _assert_same_rating(duck, on_spark)
+
+
+def test_cli_rate_file_engine_spark_prints_duckdbs_figures(
+    spark: Any, network: dict[str, Any], cli: Any, tmp_path: Path
+) -> None:
+    """`o2o rate file` on a generated network's CSV and agreement: the same JSON (but the paths) and rows."""
+    net = network["net"]
+    (rec,) = json.loads((net / "truth.json").read_text())["reconciliations"]
+    base = [
+        "rate", "file", network["csv"][0], "--agreement-file", net / "agreements" / f"{rec['agreement']}.toml",
+        "--service", rec["service"], "--json",
+    ]  # fmt: skip
+    duck = cli(*base, "--out", tmp_path / "d")
+    on_spark = cli(*base, "--out", tmp_path / "s", "--engine", "spark", "--spark-master", "local[2]")
+    assert duck.code == 0 and on_spark.code == 0, on_spark.err
+    figures = [{k: v for k, v in json.loads(r.out).items() if k != "files"} for r in (duck, on_spark)]
+    assert figures[0] == figures[1] and figures[0]["rated"] > 1000
+    for name in RATED:
+        a, b = (pq.read_table(tmp_path / side / f"{name}.parquet") for side in ("d", "s"))
+        assert sorted(map(repr, a.to_pylist())) == sorted(map(repr, b.to_pylist())), name
+    bad = cli(*base, "--out", tmp_path / "x", "--engine", "presto")
+    assert bad.code != 0 and "engine 'presto' is not duckdb or spark" in bad.err
+
+
+# --- the period: rating and matching of declared usage ------------------------------------------------
+
+
+def test_cli_rate_and_reconcile_engine_spark_give_duckdbs_statement(
+    spark: Any, cli: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two workspaces declare the same generated network. In one, `o2o rate --engine spark` stores its
+    ratings (Parquet folders) and `o2o reconcile` (DuckDB) reuses them; in the other `o2o reconcile
+    --engine spark` rates and matches on Spark. `o2o rate` prints the same figures on both engines, and
+    the statements' figures, states and disputes are DuckDB's own."""
+    from cycle_steps import declare_all, loaded
+
+    spark_master = ["--spark-master", "local[2]"]
+    reports, shown, rated = {}, {}, {}
+    for engine in ("duckdb", "spark"):
+        monkeypatch.setenv("O2O_HOME", str(tmp_path / engine / "o2o-data"))
+        net = tmp_path / engine / "net"
+        r = cli("generate", "--operators", "2", "--cdrs", "1500", "--seed", "11", "--services", "voice",
+                "--one-way", "--rate-change", "1", "--tolerance-absolute", "0", "--out", net)  # fmt: skip
+        assert r.code == 0, r.err
+        truth = json.loads((net / "truth.json").read_text())
+        ag = loaded(cli, net, truth)
+        for op in ag["parties"]:
+            assert cli("keys", "generate", op).code == 0
+        period = truth["period"]
+        declare_all(cli, net, truth, period)
+        if engine == "duckdb":
+            for rate_engine in ("duckdb", "spark"):
+                r = cli("rate", "--agreement", ag["id"], "--period", period, "--json",
+                        "--engine", rate_engine, *spark_master)  # fmt: skip
+                assert r.code == 0, r.err
+                rated[rate_engine] = [{k: v for k, v in x.items() if k != "files"} for x in json.loads(r.out)]
+            folder = json.loads(r.out)[0]["files"]["summary"]
+            assert Path(folder).is_dir(), folder  # Spark's: what reconcile below reads
+        r = cli("reconcile", "--agreement", ag["id"], "--period", period, "--json", "--engine", engine,
+                *spark_master)  # fmt: skip
+        assert r.code == 0, r.err
+        reports[engine] = [{k: v for k, v in x.items() if k != "seconds"} for x in json.loads(r.out)]
+        (report,) = reports[engine]
+        s = cli("statement", "show", report["statement"], "--json")
+        assert s.code == 0, s.err
+        shown[engine] = json.loads(s.out)
+    assert rated["spark"] == rated["duckdb"] and sum(x["rated"] for x in rated["duckdb"]) > 1_000
+    assert reports["spark"] == reports["duckdb"]
+    assert reports["duckdb"][0]["disputes"], (
+        "zero absolute tolerance leaves a line disputed: evidence written"
+    )
+    # The same figures and evidence counts; the files' places differ (one workspace's ratings were stored by
+    # `o2o rate`, the other's made in the reconciliation's run folder).
+    assert _without_paths(shown["spark"]) == _without_paths(shown["duckdb"])
+    evidence = shown["spark"]["evidence"]
+    assert any(line.get("records", {}).get("counts") for line in evidence.values()), evidence
+
+
+def _without_paths(value: Any) -> Any:
+    """`value` without the lake paths it names (`rated/…` and `results/…/run-ID/…`)."""
+    if isinstance(value, dict):
+        return {
+            k: _without_paths(v)
+            for k, v in value.items()
+            if not (isinstance(v, str) and v.startswith(("rated/", "results/")))
+        }
+    if isinstance(value, list):
+        return [_without_paths(v) for v in value]
+    return value

@@ -10,7 +10,7 @@ import typer
 from o2o.cli.context import workspace
 from o2o.cli.net import net_app
 from o2o.cli.output import console, print_json, print_table
-from o2o.cli.rate import rate_app, render
+from o2o.cli.rate import EngineOpt, SparkMasterOpt, rate_app, render
 from o2o.services import settlement
 from o2o.services.rating import rate_declarations
 
@@ -29,15 +29,19 @@ def rate_declared(
     declarer: Annotated[
         str | None, typer.Option("--declarer", help="Only this party's declarations.")
     ] = None,
+    engine: EngineOpt = "duckdb",
+    spark_master: SparkMasterOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Rate imported declarations: `o2o rate --agreement ID --period P [--declarer OP]`."""
+    """Rate imported declarations: `o2o rate --agreement ID --period P [--declarer OP] [--engine spark]`."""
     if ctx.invoked_subcommand is not None:
         return
     if not (agreement and period):
         console.print(ctx.get_help())
         raise typer.Exit(0 if agreement is None and period is None else 2)
-    results = rate_declarations(workspace(), agreement, period, declarer)
+    results = rate_declarations(
+        workspace(), agreement, period, declarer, engine=engine, spark_master=spark_master
+    )
     if json_out:
         print_json([r.to_dict() for r in results])
         return
@@ -53,6 +57,8 @@ def reconcile(
     correct_clock: Annotated[
         bool, typer.Option("--correct-clock", help="Correct switch clock offsets.")
     ] = False,
+    engine: EngineOpt = "duckdb",
+    spark_master: SparkMasterOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Rate both parties' declarations, match records, apply tolerance: the statement, agreed or disputed."""
@@ -60,7 +66,9 @@ def reconcile(
     from o2o.services import period_reconciliation
 
     ids = [agreement] if agreement else None
-    reports = period_reconciliation.reconcile_period(workspace(), period, ids, correct_clock=correct_clock)
+    reports = period_reconciliation.reconcile_period(
+        workspace(), period, ids, correct_clock=correct_clock, engine=engine, spark_master=spark_master
+    )
     rows: list[dict[str, Any]] = [
         {
             "agreement": r.agreement_id,

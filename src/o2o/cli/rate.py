@@ -23,6 +23,18 @@ if TYPE_CHECKING:
     # `o2o.rating` loads DuckDB: `cycle` commands import this module for `rate_app` alone.
     from o2o.rating.result import RatingResult
 
+# `--engine` and `--spark-master`, the same on `o2o rate`, `o2o rate file`, `o2o recon match` and `o2o reconcile`.
+EngineOpt = Annotated[
+    str, typer.Option("--engine", help="duckdb (one machine) or spark (the same steps on Spark)")
+]
+SparkMasterOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--spark-master",
+        help="Spark master URL with --engine spark (default: O2O_SPARK_MASTER, else local[*])",
+    ),
+]
+
 rate_app = typer.Typer(
     name="rate",
     help="Rate usage by an agreement's tariff (prefixes, rate versions, bands, increments, tiers).",
@@ -80,6 +92,8 @@ def rate_file(
         str | None, typer.Option("--period", help="YYYY-MM: rate only this month (required for recurring)")
     ] = None,
     memory_limit: Annotated[str | None, typer.Option(help="DuckDB memory limit, e.g. 2GB")] = None,
+    engine: EngineOpt = "duckdb",
+    spark_master: SparkMasterOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     """Rate USAGE for one service of an agreement file; write rated, summary and unrated Parquet to OUT."""
@@ -92,6 +106,8 @@ def rate_file(
         period=period,
         memory_limit=memory_limit,
         warn=lambda line: print(line, file=sys.stderr),
+        engine=engine,
+        spark_master=spark_master,
     )
     render(result, as_json)
 

@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 
 from o2o.cli.output import print_json, print_table
+from o2o.cli.rate import EngineOpt, SparkMasterOpt
 from o2o.services import plain_files
 
 recon_app = typer.Typer(
@@ -39,10 +40,8 @@ def match(
     correct_clock: Annotated[bool, typer.Option(help="subtract the estimated clock offset first")] = False,
     clock_window: Annotated[int, typer.Option(help="seconds searched to estimate the clock offset")] = 60,
     memory_limit: Annotated[str, typer.Option(help="DuckDB memory limit; past it work spills")] = "1500MB",
-    engine: Annotated[
-        str, typer.Option(help="duckdb (one machine) or spark (the same steps on Spark)")
-    ] = "duckdb",
-    spark_master: Annotated[str, typer.Option(help="Spark master URL with --engine spark")] = "local[*]",
+    engine: EngineOpt = "duckdb",
+    spark_master: SparkMasterOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     """Match OURS against THEIRS: exact, partial, duration_mismatch, only_ours, only_theirs, duplicates."""

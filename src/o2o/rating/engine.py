@@ -39,6 +39,7 @@ from o2o.rating.exact import (
     DUCKDB,
     MICROS,
     UNROUNDED_PLACES,
+    Dialect,
     fits_bigint,
     fits_decimal18,
     round_fraction,
@@ -107,14 +108,7 @@ def rate_usage(
     costs ~20 ms of CPU, which a period's hundred small ratings would pay a hundred times. Everything the run
     makes is TEMP, private to its cursor and gone when the cursor closes; the connection is used by one run
     at a time (its memory limit and threads are the connection's)."""
-    service = agreement.service(service_id)
-    if service.kind is ServiceKind.RECURRING:
-        raise ValidationError(f"service {service_id} is recurring: it is rated by period, without usage")
-    if not usage_paths:
-        raise ValidationError("no usage files to rate")
-    for path in usage_paths:
-        if not path.is_file():
-            raise ValidationError(f"usage file {path} does not exist")
+    check_usage(agreement, service_id, usage_paths)
     out_dir.mkdir(parents=True, exist_ok=True)
     con = connect(memory_limit, threads) if connection is None else _session(connection.cursor())
     try:
@@ -126,6 +120,19 @@ def rate_usage(
         con.close()
 
 
+def check_usage(agreement: Agreement, service_id: str, usage_paths: Sequence[Path | str]) -> None:
+    """Refuse a recurring service, no files, or a local file that does not exist (a URL is the engine's
+    to read)."""
+    service = agreement.service(service_id)
+    if service.kind is ServiceKind.RECURRING:
+        raise ValidationError(f"service {service_id} is recurring: it is rated by period, without usage")
+    if not usage_paths:
+        raise ValidationError("no usage files to rate")
+    for path in usage_paths:
+        if "://" not in str(path) and not Path(path).is_file():
+            raise ValidationError(f"usage file {path} does not exist")
+
+
 def _prepare(
     con: duckdb.DuckDBPyConnection,
     agreement: Agreement,
@@ -135,18 +142,34 @@ def _prepare(
 ) -> tuple[steps.StepContext, int]:
     """The views `usage_files` and `usage` over the files, and the steps' context (the deck for the data's
     time range); with the number of records."""
-    service = agreement.service(service_id)
     con.execute(f"CREATE TEMP VIEW usage_files AS {_usage_view(usage_paths)}")
     con.execute("CREATE TEMP VIEW usage AS SELECT * FROM usage_files")
-    lo, hi, max_duration, max_volume, records = con.execute(
-        "SELECT MIN(start_epoch), MAX(start_epoch), MAX(duration_s), MAX(volume), COUNT(*) FROM usage"
-    ).fetchall()[0]
-    lo, hi = int(lo or 0), int(hi or 0)
+    lo, hi, max_duration, max_volume, records = con.execute(STATS_SQL).fetchall()[0]
+    ctx = step_context(agreement, service_id, (lo, hi, max_duration, max_volume), period)
+    return ctx, int(records)
+
+
+# What the steps' context is made from: the usage's time range and largest quantities (and its count).
+STATS_SQL = "SELECT MIN(start_epoch), MAX(start_epoch), MAX(duration_s), MAX(volume), COUNT(*) FROM usage"
+
+
+def step_context(
+    agreement: Agreement,
+    service_id: str,
+    stats: tuple[int | None, int | None, int | None, int | None],
+    period: Period | None,
+    dialect: Dialect = DUCKDB,
+) -> steps.StepContext:
+    """The steps' context for usage of `stats` (min and max start_epoch, max duration_s and volume, as
+    `STATS_SQL` gives them): the deck for the data's time range and the narrowest arithmetic proved to
+    fit; the same for every engine adapter, which gives its `dialect`."""
+    service = agreement.service(service_id)
+    lo, hi = int(stats[0] or 0), int(stats[1] or 0)
     deck = build_deck(service_id, service.kind, service.tariff, (lo, hi), agreement.timezone)
     places = agreement.rounding.record_decimals
-    bound = _max_numerator(deck, service.tariff, int(max_duration or 0), int(max_volume or 0))
+    bound = _max_numerator(deck, service.tariff, int(stats[2] or 0), int(stats[3] or 0))
     shown = UNROUNDED_PLACES if places is None else places
-    ctx = steps.StepContext(
+    return steps.StepContext(
         service_id=service_id,
         other_services=tuple(s.id for s in agreement.services if s.id != service_id),
         tariff=service.tariff,
@@ -156,10 +179,10 @@ def _prepare(
         period_range=period.bounds_epoch(agreement.timezone) if period else None,
         record_places=places,
         mode=agreement.rounding.mode,
-        num_type="BIGINT" if fits_bigint(bound, deck.base, shown) else DUCKDB.int128,
+        num_type="BIGINT" if fits_bigint(bound, deck.base, shown) else dialect.int128,
         charge_width=18 if fits_decimal18(bound, deck.base, shown) else 38,
+        dialect=dialect,
     )
-    return ctx, int(records)
 
 
 def write_destined(
@@ -217,10 +240,10 @@ def _max_numerator(deck: Deck, tariff: Tariff, max_duration: int, max_volume: in
         )
     else:
         billed = max(max_volume, 1) + tariff.volume_increment
-    return _max_price(deck) * billed + (deck.setup_micros + deck.minimum_micros) * deck.base
+    return max_price(deck) * billed + (deck.setup_micros + deck.minimum_micros) * deck.base
 
 
-def _max_price(deck: Deck) -> int:
+def max_price(deck: Deck) -> int:
     """The highest unit price any record can take (rates in force, tiers), in millionths."""
     top = pc.max(deck.rates.column("price_micros")).as_py()
     return max([top or 0] + [lv.price_micros for lv in deck.tiers])
@@ -264,7 +287,7 @@ def _write_rated(con: duckdb.DuckDBPyConnection, ctx: steps.StepContext, rated: 
     """Pass 1: every priced record, streamed to Parquet (the exact numerator only when not rounded)."""
     # A unit price below 10^6 is a DECIMAL(18, 6): DECIMAL(12, 0) × DECIMAL(6, 6) stays 64-bit.
     price = "CAST(price_micros AS DECIMAL(38, 0)) * CAST('0.000001' AS DECIMAL(38, 6))"
-    if _max_price(ctx.deck) < 10**12:
+    if max_price(ctx.deck) < 10**12:
         price = "CAST(price_micros AS DECIMAL(12, 0)) * CAST('0.000001' AS DECIMAL(6, 6))"
     exact = ""
     if ctx.record_places is None:
@@ -337,7 +360,7 @@ def _run(
     unrated_by = {str(r): int(n) for r, n in reasons}
     if int(count_rated) + sum(unrated_by.values()) != records:
         raise RuntimeError(f"rating lost records: {records} read, {count_rated} rated, {unrated_by} unrated")
-    amount, unrounded = _line_amounts(agreement, ctx, Decimal(amount_sum), int(num_text))
+    amount, unrounded = line_amounts(agreement, ctx, Decimal(amount_sum), int(num_text))
     return RatingResult(
         agreement_id=agreement.id,
         service=ctx.service_id,
@@ -356,7 +379,7 @@ def _run(
     )
 
 
-def _line_amounts(
+def line_amounts(
     agreement: Agreement, ctx: steps.StepContext, record_sum: Decimal, num: int
 ) -> tuple[Decimal, Decimal]:
     """The line total, rounded once: from rounded records, or from the exact numerator sum."""

@@ -207,7 +207,7 @@ def priced_view(c: StepContext) -> str:
         return f"""
 SELECT {cols}, {_own_increments(c, "n.inc_id")} AS billed_quantity,
        {sql_band_name(c.tariff, "d.band_id")} AS band, n.destination, {_prefix("n")} AS prefix,
-       CAST(NULL AS BIGINT) AS price_micros, CAST(NULL AS VARCHAR) AS rate_version,
+       CAST(NULL AS BIGINT) AS price_micros, CAST(NULL AS STRING) AS rate_version,
        {_reason(c, "0")} AS reason
 FROM rating_destined d
 LEFT JOIN rating_names n ON n.pid = d.pid"""

@@ -134,8 +134,10 @@ def read_summary(path: Path, connection: Any = None) -> list[SummaryLine]:
         raise ImportRefusedError(f"{path}: no such file")
     con = duckdb.connect() if connection is None else connection.cursor()
     try:
-        literal = "'" + str(path).replace("'", "''") + "'"
-        reader = "read_parquet" if str(path).lower().endswith((".parquet", ".pq")) else "read_csv"
+        # A folder is a Parquet dataset (the Spark engine writes its summary as one): its parts.
+        shown = f"{path}/*.parquet" if Path(path).is_dir() else str(path)
+        literal = "'" + shown.replace("'", "''") + "'"
+        reader = "read_parquet" if shown.lower().endswith((".parquet", ".pq")) else "read_csv"
         con.execute(f"CREATE TEMP VIEW summary_in AS SELECT * FROM {reader}({literal})")
         columns = {str(r[0]).lower() for r in con.execute("DESCRIBE summary_in").fetchall()}
         quantity = "billed_quantity" if "billed_quantity" in columns else "quantity"

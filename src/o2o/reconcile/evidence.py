@@ -1,9 +1,9 @@
 """The record lists behind a dispute: for the days over tolerance, every record that differs.
 
-Reads the detail files `match_files` wrote (matches, only_ours, only_theirs) and writes one
-`evidence.parquet` with a row per differing record of the chosen days: the kind (`only_ours`,
-`only_theirs`, `duration_mismatch`, `partial`), both sides' lines and ids where present, the start
-times and durations. Exact matches are never evidence. Rows are ordered by day, kind, then lines.
+Reads the detail files `match_files` wrote (matches, only_ours, only_theirs; a folder of parts each from
+`match_files_spark`) and writes one `evidence.parquet` with a row per differing record of the chosen days:
+the kind (`only_ours`, `only_theirs`, `duration_mismatch`, `partial`), both sides' lines and ids where
+present, the start times and durations. Exact matches are never evidence. Rows are ordered by day, kind, then lines.
 """
 
 from __future__ import annotations
@@ -47,7 +47,11 @@ def write_evidence(details_dir: Path, days: Iterable[date], out: Path) -> Eviden
         con.execute("CREATE TEMP TABLE wanted (day DATE)")
         if wanted:
             con.executemany("INSERT INTO wanted VALUES (?)", [(d,) for d in wanted])
-        m, o, t = (_literal(str(details_dir / name)) for name in DETAIL_FILES)
+        # A detail file, or a folder of Parquet parts (as the Spark engine writes each).
+        m, o, t = (
+            _literal(str(path / "*.parquet" if path.is_dir() else path))
+            for path in (details_dir / name for name in DETAIL_FILES)
+        )
         con.execute(
             f"""COPY (
                 SELECT day, class AS kind, ours_line, CAST(ours_record_id AS VARCHAR) AS ours_record_id,

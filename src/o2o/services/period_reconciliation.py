@@ -53,6 +53,7 @@ from o2o.services.reconciliation import (
     statement_id_of,
 )
 from o2o.services.registry_data import is_roaming, read_agreement, read_settled
+from o2o.services.spark_reconciliation import spark_lines
 from o2o.store.repositories import StoredAgreement
 from o2o.store.uow import UnitOfWork
 
@@ -107,7 +108,14 @@ def _check_unchanged(
 
 
 def reconcile_period(
-    ws: Workspace, period: str, agreement_ids: list[str] | None = None, *, correct_clock: bool = False
+    ws: Workspace,
+    period: str,
+    agreement_ids: list[str] | None = None,
+    *,
+    correct_clock: bool = False,
+    engine: str = "duckdb",
+    spark: Any = None,
+    spark_master: str | None = None,
 ) -> list[ReconcileReport]:
     """Reconcile agreements of a period (every declared one when `agreement_ids` is None) as one batch:
     what the engines need read in one unit of work, the usage lines matched as one batch and their sides
@@ -117,7 +125,8 @@ def reconcile_period(
     before anything runs; roaming agreements are reconciled after the others (`roaming_cycle`: priced by
     their discounts, nothing to rate or match). A line that fails stops the batch with its error: the
     statements of the agreements before its agreement stand, as when they were reconciled one after the
-    other. A report's `seconds` is the batch's time until its statement was committed."""
+    other. A report's `seconds` is the batch's time until its statement was committed. `engine` "spark"
+    rates and matches each usage line on Spark instead (`spark_reconciliation`), one line at a time."""
     started = time.perf_counter()
     per = Period.parse(period)
     inputs = _read_inputs(ws, per, agreement_ids)
@@ -133,8 +142,10 @@ def reconcile_period(
             for svc in ag.services
             if svc.kind is not ServiceKind.RECURRING
         ]
-        matches = _submit_matches(ws, pool, usage, decls, runs, correct_clock)
-        sides = [(ag, sha, svc, role) for ag, sha, svc in usage for role in _ROLES]
+        on_spark = spark_lines(ws, per, usage, decls, runs, correct_clock, engine, spark, spark_master)
+        pooled = [] if on_spark else usage  # on Spark, nothing for the pool
+        matches = _submit_matches(ws, pool, pooled, decls, runs, correct_clock)
+        sides = [(ag, sha, svc, role) for ag, sha, svc in pooled for role in _ROLES]
         sides.sort(key=lambda j: -decls[j[0].id][(j[2].id, j[3])].totals.rows)
         rated: dict[tuple[str, str, Role], Future[RatedSide]] = {
             (ag.id, svc.id, role): pool.submit(
@@ -147,6 +158,8 @@ def reconcile_period(
         }  # fmt: skip
 
         def line(ag: Agreement, svc: Service) -> LineResult:
+            if on_spark is not None:
+                return on_spark(ag, svc)
             provider, customer = (rated[(ag.id, svc.id, role)].result() for role in _ROLES)
             return _line_of(ag, svc, provider, customer, matches[(ag.id, svc.id)]())
 

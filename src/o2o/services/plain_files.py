@@ -44,10 +44,16 @@ def rate_usage_file(
     period: str | None = None,
     memory_limit: str | None = None,
     warn: Callable[[str], None] | None = None,
+    engine: str = "duckdb",
+    spark_master: str | None = None,
+    spark: Any = None,
 ) -> RatingResult:
     """Rate USAGE for one service of an agreement file, writing rated, summary and unrated Parquet to OUT;
     a recurring service is rated for `period` from the agreement alone. Without `period`, records that
-    span more than one month are all rated, and `warn` is told so in one line."""
+    span more than one month are all rated, and `warn` is told so in one line. `engine` "spark" rates on
+    Spark (`o2o.spark.rate_usage_spark`, the same steps): the file is made canonical here, the outputs are
+    then Parquet folders of the same columns."""
+    check_engine(engine)
     from o2o.rating import rate_recurring, rate_usage, usage_file_to_canonical
     from o2o.schemas.agreement import load_agreement_file, to_domain
 
@@ -71,7 +77,36 @@ def rate_usage_file(
         warning = month_span_warning(usage, canonical, agreement.timezone)
         if warning is not None:
             warn(warning)
+    if engine == "spark":
+        from o2o.spark import rate_usage_spark
+
+        return rate_usage_spark(spark_for(spark, spark_master), agreement, service, [canonical], out, month)
     return rate_usage(agreement, service, [canonical], out, month, memory_limit=memory_limit)
+
+
+ENGINES: Final = ("duckdb", "spark")
+
+
+def check_engine(engine: str) -> None:
+    """Refuse an engine that is not one of `ENGINES`, in one line."""
+    if engine not in ENGINES:
+        raise ValidationError(f"engine {engine!r} is not duckdb or spark")
+
+
+def spark_for(spark: Any, master: str | None) -> Any:
+    """The caller's SparkSession, else one on `master`, else on `O2O_SPARK_MASTER` (default `local[*]`)."""
+    if spark is not None:
+        return spark
+    from o2o.spark import spark_session
+
+    return spark_session(master or spark_master_setting())
+
+
+def spark_master_setting() -> str:
+    """The Spark master of the environment (`O2O_SPARK_MASTER`), `local[*]` when unset."""
+    from o2o.config import Settings
+
+    return Settings().spark_master or "local[*]"
 
 
 def numbering_plan(country: str | None, trunk: str, international: str) -> NumberingPlan | None:
@@ -94,17 +129,17 @@ def match_usage_files(
     clock_window_s: int,
     memory_limit: str,
     engine: str = "duckdb",
-    spark_master: str = "local[*]",
+    spark_master: str | None = None,
     spark: Any = None,
 ) -> dict[str, Any]:
     """Match OURS against THEIRS record by record; the detail files go to OUT; returns the counts.
 
     `engine` "spark" runs the same steps on Spark (`o2o.spark`): on the caller's SparkSession `spark`, else
-    on one started on `spark_master`; the detail files are then Parquet folders of the same columns."""
+    on one started on `spark_master` (else `O2O_SPARK_MASTER`, else `local[*]`); the detail files are then
+    Parquet folders of the same columns."""
     from o2o.reconcile import MatchOptions, match_files
 
-    if engine not in ("duckdb", "spark"):
-        raise ValidationError(f"engine {engine!r} is not duckdb or spark")
+    check_engine(engine)
 
     options = MatchOptions(
         time_tolerance_s=time_tolerance_s,
@@ -116,10 +151,9 @@ def match_usage_files(
         memory_limit=memory_limit,
     )
     if engine == "spark":
-        from o2o.spark import match_files_spark, spark_session
+        from o2o.spark import match_files_spark
 
-        session = spark if spark is not None else spark_session(spark_master)
-        return match_files_spark(session, ours, theirs, options, out).as_report()
+        return match_files_spark(spark_for(spark, spark_master), ours, theirs, options, out).as_report()
     return match_files(ours, theirs, options, out).as_report()
 
 

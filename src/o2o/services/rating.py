@@ -39,12 +39,24 @@ _FILES = ("rated", "summary", "unrated")
 
 
 def rate_declarations(
-    ws: Workspace, agreement_id: str, period: str, declarer: str | None = None
+    ws: Workspace,
+    agreement_id: str,
+    period: str,
+    declarer: str | None = None,
+    *,
+    engine: str = "duckdb",
+    spark_master: str | None = None,
+    spark: Any = None,
 ) -> list[RatingResult]:
     """Rate every active declaration of the agreement and period (one party's with `declarer`) into its
-    rated folder, replacing what an earlier `o2o rate` wrote there; and the recurring services."""
+    rated folder, replacing what an earlier `o2o rate` wrote there; and the recurring services. `engine`
+    "spark" rates on Spark (the caller's session `spark`, else one on `spark_master`, else on
+    `O2O_SPARK_MASTER`): the same figures, the files Parquet folders."""
     # Imported here: the rating engine loads DuckDB and Arrow, which the cycle's light commands never need.
     from o2o.rating import rate_recurring
+    from o2o.services.plain_files import check_engine, spark_for
+
+    check_engine(engine)
 
     per = Period.parse(period)
     agreement, stored = get_agreement(ws, agreement_id)
@@ -54,7 +66,8 @@ def rate_declarations(
         decls = uow.declarations.all(agreement.id, str(per))
     if declarer is not None:
         decls = [d for d in decls if d.declarer == declarer]
-    results = [rate_declaration(ws, agreement, stored.sha256, d, per) for d in decls]
+    session = spark_for(spark, spark_master) if engine == "spark" and decls else None
+    results = [rate_declaration(ws, agreement, stored.sha256, d, per, session) for d in decls]
     results += [
         rate_recurring(agreement, s.id, per) for s in agreement.services if s.kind is ServiceKind.RECURRING
     ]
@@ -85,16 +98,19 @@ def _key(agreement_sha: str, decl: Declaration, per: Period) -> dict[str, str]:
 
 
 def rate_declaration(
-    ws: Workspace, agreement: Agreement, agreement_sha: str, decl: Declaration, per: Period
+    ws: Workspace,
+    agreement: Agreement,
+    agreement_sha: str,
+    decl: Declaration,
+    per: Period,
+    spark: Any = None,
 ) -> RatingResult:
     """Rate one declaration into its rated folder (staged, then renamed into place) and return the result
-    with the folder's paths."""
-    from o2o.rating import rate_usage
-
+    with the folder's paths; on the SparkSession `spark` when given (the files are then Parquet folders)."""
     final = rated_folder(ws, agreement_sha, decl)
     with ws.lake.staging() as stage:
         staged = stage / "rated"
-        result = rate_usage(agreement, decl.service, [ws.lake.resolve(decl.lake_path)], staged, per)
+        result = _rate(agreement, decl.service, ws.lake.resolve(decl.lake_path), staged, per, spark)
         manifest = {"rated_from": _key(agreement_sha, decl, per), "result": _figures(result)}
         (staged / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True), encoding="utf-8")
         final.parent.mkdir(parents=True, exist_ok=True)
@@ -112,6 +128,25 @@ def rate_declaration(
     )
 
 
+def _rate(
+    agreement: Agreement,
+    service: str,
+    usage: Path,
+    out: Path,
+    per: Period,
+    spark: Any = None,
+    connection: Any = None,
+) -> RatingResult:
+    """One usage file rated on DuckDB (a cursor of `connection` when given), or on the SparkSession `spark`."""
+    if spark is not None:
+        from o2o.spark import rate_usage_spark
+
+        return rate_usage_spark(spark, agreement, service, [usage], out, per)
+    from o2o.rating import rate_usage
+
+    return rate_usage(agreement, service, [usage], out, per, connection=connection)
+
+
 def stored_rating(ws: Workspace, agreement_sha: str, decl: Declaration, per: Period) -> RatingResult | None:
     """The rating `o2o rate` stored for this declaration, agreement revision and period, if there is one
     with all its files; None when it must be rated again."""
@@ -126,7 +161,8 @@ def stored_rating(ws: Workspace, agreement_sha: str, decl: Declaration, per: Per
         return None
     f = manifest["result"]
     files = f.get("files", {})
-    if sorted(files) != sorted(_FILES) or not all((folder / n).is_file() for n in files.values()):
+    # A file (DuckDB) or a folder of parts (Spark): either is read as the rated Parquet.
+    if sorted(files) != sorted(_FILES) or not all((folder / n).exists() for n in files.values()):
         return None
     return RatingResult(
         agreement_id=f["agreement"],
@@ -202,14 +238,14 @@ def stored_or_rate(
     per: Period,
     out_dir: Path,
     connection: Any = None,
+    spark: Any = None,
 ) -> RatingResult:
     """What reconciliation rates a declaration with: the rating `o2o rate` stored for it when its key is
     unchanged (`stored_rating`), else a new rating written to `out_dir` (the run's own folder), on a
-    cursor of `connection` when given (a period's batch reuses one per worker)."""
-    from o2o.rating import rate_usage
-
+    cursor of `connection` when given (a period's batch reuses one per worker), or on the SparkSession
+    `spark` when given."""
     stored = stored_rating(ws, agreement_sha, decl, per)
     if stored is not None:
         return stored
     path = ws.lake.resolve(decl.lake_path)
-    return rate_usage(agreement, decl.service, [path], out_dir, per, connection=connection)
+    return _rate(agreement, decl.service, path, out_dir, per, spark, connection)

@@ -26,7 +26,7 @@ from o2o.reconcile.file_match import lower_median
 from o2o.reconcile.match_model import MatchOptions, MatchSummary
 from o2o.reconcile.match_results_sql import MATCH_CLASSES
 from o2o.spark.inputs import register_side
-from o2o.spark.session import SparkJobError
+from o2o.spark.session import spark_errors
 from o2o.spark.steps import SparkSteps
 
 if TYPE_CHECKING:
@@ -216,13 +216,8 @@ def match_files_spark(
     """Match `ours` against `theirs` on `spark` (the caller's session, or `spark_session(master)`), write
     the detail files under `out_dir` (any path Spark writes), return the counts: identical to
     `o2o.reconcile.match_files` on the same files."""
-    try:
+    with spark_errors():  # Spark's errors carry the JVM's trace: the user gets its first line
         return _match(spark, str(ours), str(theirs), options, str(out_dir).rstrip("/"))
-    except Exception as exc:  # Spark's errors carry the JVM's trace: the user gets its first line
-        if type(exc).__module__.startswith(("pyspark", "py4j")):
-            first = next((line for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
-            raise SparkJobError(f"Spark: {first.strip()}") from None
-        raise
 
 
 def _match(spark: SparkSession, ours: str, theirs: str, options: MatchOptions, out: str) -> MatchSummary:
