@@ -1,5 +1,6 @@
-"""Settings from the environment (`O2O_HOME`, `O2O_DATABASE_URL`, `O2O_HUB_PASSPHRASE_FILE`), validated with
-pydantic-settings; a bad one is a domain error naming the variable, on one line."""
+"""Settings from the environment (`O2O_HOME`, `O2O_DATABASE_URL`, `O2O_HUB_PASSPHRASE_FILE`, `O2O_ENGINE`,
+`O2O_SPARK_MASTER`), validated with pydantic-settings; a bad one is a domain error naming the variable, on
+one line."""
 
 from __future__ import annotations
 
@@ -29,6 +30,12 @@ class Settings(BaseSettings):
     database_url: str | None = None
     # The passphrase of an encrypted hub key, for the many commands that sign as the hub on the side.
     hub_passphrase_file: Path | None = None
+    # The Spark master of `--engine spark` when a command or a job names none (e.g. spark://host:7077);
+    # unset: `local[*]`, this machine's cores.
+    spark_master: str | None = None
+    # The engine the hub's jobs (`o2o worker`, or the server on SQLite) rate and match with: duckdb on the
+    # worker's machine, or spark (the large steps on the cluster of `spark_master`).
+    engine: str = "duckdb"
 
     def __init__(self, **values: Any) -> None:
         try:
@@ -50,6 +57,13 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"{shown}:// is not a database O2O runs on (sqlite:///FILE, postgresql+psycopg://…)"
             )
+        return value
+
+    @field_validator("engine")
+    @classmethod
+    def _engine(cls, value: str) -> str:
+        if value not in ("duckdb", "spark"):
+            raise ValueError(f"{value!r} is not duckdb or spark")
         return value
 
     @property

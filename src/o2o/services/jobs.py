@@ -176,7 +176,12 @@ def _run_reconcile(ctx: JobContext) -> Any:
     agreements: list[str] = list(args["agreements"])
     done: list[dict[str, Any]] = []
     for batch in _chunks(agreements, PROGRESS_STEPS):
-        for report in reconcile_period(ctx.ws, args["period"], batch, correct_clock=args["correct_clock"]):
+        # The worker's engine (`O2O_ENGINE`): with spark, each line's rating and matching on `O2O_SPARK_MASTER`.
+        settings = ctx.ws.settings
+        for report in reconcile_period(
+            ctx.ws, args["period"], batch, correct_clock=args["correct_clock"],
+            engine=settings.engine, spark_master=settings.spark_master,
+        ):  # fmt: skip
             done.append(
                 {"agreement": report.agreement_id, "statement": report.statement_id,
                  "state": report.state.value, "disputes": list(report.disputes)}
