@@ -28,7 +28,13 @@ from o2o.services import statements
 def reconciled(db_cli: Any, tmp_path: Path) -> dict[str, Any]:
     period, report, ag = cycle_steps.reconciled(db_cli, tmp_path, cdrs=400, seed=5)
     return {"period": period, "statement": report["statement"], "disputes": report["disputes"],
-            "parties": list(ag["parties"])}  # fmt: skip
+            "parties": list(ag["parties"]), "cli": db_cli}  # fmt: skip
+
+
+def _store_agrees_with_the_ledger(ctx: dict[str, Any]) -> None:
+    """`o2o ledger verify --store`: statements re-issued and obligations changed as registered."""
+    r = ctx["cli"]("ledger", "verify", "--store")
+    assert r.code == 0, (r.out, r.err)
 
 
 def _sides(d: Dispute) -> tuple[str, str]:
@@ -92,6 +98,7 @@ def test_a_split_before_signing_reissues_the_line_and_keeps_the_rest_contested(
     assert resolved.resolved_amount == offer
     assert _line(ws, st_id, d.service).agreed_amount == offer
     assert [h["kind"] for h in dsp.show_dispute(ws, d_id).history][-1] == "accepted"
+    _store_agrees_with_the_ledger(reconciled)
 
 
 def test_a_split_is_refused_when_it_is_not_a_part(reconciled: dict[str, Any]) -> None:
@@ -151,3 +158,4 @@ def test_a_split_after_both_signed_releases_the_part_and_the_resolution_adds_the
         final = uow.cycles.obligation_of_dispute(d_id)
     assert final is not None and final.status is ObligationStatus.OPEN
     assert line.agreed_amount + part + final.amount == offer
+    _store_agrees_with_the_ledger(reconciled)
