@@ -135,8 +135,24 @@ def main() -> None:
         ("Ledger entry verified", page_client, f"/ledger/entries/{seq}", f"/api/v1/ledger/entries/{seq}/proof",
          api, auth),
         ("Admin", admin_client, "/admin", "/api/v1/admin/tokens", api, hub_auth),
+        ("Admin operators", admin_client, "/admin/operators", "/api/v1/admin/operators", api, hub_auth),
+        ("Admin agreements", admin_client, "/admin/agreements", "/api/v1/admin/agreements", api, hub_auth),
+        ("Admin users, tokens", admin_client, "/admin/users", "/api/v1/admin/tokens", api, hub_auth),
     ]  # fmt: skip
+    declared = re.findall(
+        r'<a href="/declarations/([^"?]+)">', page_client.get(f"/declarations?period={period}").text
+    )
+    if declared:
+        pairs.insert(
+            1,
+            ("Declarations", page_client, f"/declarations?period={period}",
+             f"/api/v1/declarations/{declared[0]}", api, auth),
+        )  # fmt: skip
     if line is not None:
+        pairs.insert(
+            -4,
+            ("Dispute", page_client, f"/disputes/{line['id']}", f"/api/v1/disputes/{line['id']}", api, auth),
+        )  # fmt: skip
         pairs.insert(
             2,
             ("Drill-down", page_client, f"/statements/{line['statement']}/lines/{line['service']}",
