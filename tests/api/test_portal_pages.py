@@ -502,8 +502,9 @@ def test_admin_adds_operators_and_loads_an_agreement_from_uploaded_files(fresh_h
     assert r.status_code == 403 and "CSRF" in r.text
 
 
-def test_admin_makes_a_password_user_and_disables_it(fresh_hub: Hub) -> None:
+def test_admin_makes_a_password_user_and_disables_it(fresh_hub: Hub, tmp_path: Path) -> None:
     hub = fresh_hub
+    (tmp_path / "pw").write_text("a long enough pass phrase\n")
     admin = signed_in(hub, "HUB", "admin")
     data = {"operator": "ALFA", "role": "analyst", "name": "nina", "password": "short"}
     r = post_form(admin, "/admin/users", "/admin/users", data)
@@ -530,6 +531,16 @@ def test_admin_makes_a_password_user_and_disables_it(fresh_hub: Hub) -> None:
     # twice is refused, and the admin cannot disable itself
     r = post_form(admin, "/admin/users", f"/admin/users/{user_id.group(1)}/disable", {})
     assert r.status_code == 409 and "already" in r.text
+    # the same from the command line
+    assert hub.cli("hub", "user", "create", "--operator", "BRAVO", "--role", "viewer", "--name", "vic",
+                   "--password-file", tmp_path / "pw").code == 0  # fmt: skip
+    vic = portal_of(hub)
+    assert sign_in(vic, name="vic", password="a long enough pass phrase").status_code == 303
+    r = hub.cli("hub", "user", "disable", "--name", "vic")
+    assert r.code == 0 and "user vic disabled" in r.out, r.err
+    assert vic.get("/", follow_redirects=False).status_code == 303
+    r = hub.cli("hub", "user", "disable", "--name", "nobody")
+    assert r.code != 0 and "no hub user 'nobody'" in r.err and "Traceback" not in r.err
     me = hub.client.get("/api/v1/me", headers=hub.auth("HUB", "admin")).json()
     admin_page = admin.get("/admin/users").text
     assert f"/admin/users/{me['user_id']}/disable" not in admin_page

@@ -61,5 +61,19 @@ def user_list(json_out: JsonOpt = False) -> None:
     print_table("hub users", cols, ([u[c] for c in cols] for u in found))
 
 
+@user_app.command("disable")
+def user_disable(
+    name: Annotated[str, typer.Option("--name", help="The user's sign-in name.")], json_out: JsonOpt = False
+) -> None:
+    """Disable a hub user: its password, tokens and open sessions sign in no more."""
+    from o2o.services.portal_sign_in import disable_user_named
+
+    done = disable_user_named(workspace(), name)
+    if json_out:
+        print_json(done)
+        return
+    print(f"user {done['user']} disabled")
+
+
 def register(app: typer.Typer) -> None:
     hub_app.add_typer(user_app, name="user")

@@ -95,6 +95,15 @@ def disable_user(ws: Workspace, user_id: str) -> dict[str, str]:
     return {"user": user.name, "user_id": user.id, "state": "disabled"}
 
 
+def disable_user_named(ws: Workspace, name: str) -> dict[str, str]:
+    """`disable_user` of the user called `name` (`o2o hub user disable --name`)."""
+    with ws.uow() as uow:
+        user = uow.hub.user_named(name.strip()) if name.strip() else None
+    if user is None:
+        raise NotFoundError(f"--name: no hub user {name!r}")
+    return disable_user(ws, user.id)
+
+
 def sign_in_password(ws: Workspace, name: str, password: str) -> Actor:
     """The user `name` if `password` is its password; any mismatch is refused with the same message."""
     with ws.uow() as uow:
