@@ -373,7 +373,7 @@ def _node_down(
         who, when = "nobody: there is nothing to detect", "-"
         how = (
             f"no participant runs a node in central: its check goes through the hub's API, which answered "
-            f"before, during and after; the hub registered {_entries(added)} meanwhile, which rest on the hub's "
+            f"before, during and after; the hub registered {_entries(added)} meanwhile, resting on the hub's "
             f"signature alone; after: {outcome}"
         )
     else:
@@ -405,7 +405,8 @@ def _hub_unreachable(backend: str, p: Participant, hub_url: str) -> Outage:
         what = "; ".join(during.notes)
         when = "at once; its check needs no hub"
     else:
-        what = f"its check fails ({_short(during.failed)})"
+        same = during.failed == noticed
+        what = "its check fails the same way" if same else f"its check fails ({_short(during.failed)})"
         when = "at once; facts verifiable again when the hub answers"
     if backend == "anchored":
         try:
