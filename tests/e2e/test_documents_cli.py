@@ -9,8 +9,10 @@ BIC in the operators file is one line naming the field and the operator.
 from __future__ import annotations
 
 import json
+import re
 import xml.etree.ElementTree as ET
 from collections import defaultdict
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -82,6 +84,7 @@ def test_every_document_carries_the_services_figures(
         ]
         assert all(len(row[k].split(".")[1]) == 2 for row in _rows(doc, "lines") for k in cols[3:7])
         assert {s["operator"] for s in doc["signatures"] if s["signature"]} == set(status["signatures"])
+        _check_tolerance_rule(cli, doc)
         # Invoices of the statement add up to its obligations, each equal to its posting in the books.
         invoices = [_load(p) for p in sorted((out / "invoice").glob(f"INV-{st_id[3:]}-*.json"))]
         (cur,) = status["obligations_amount"]
@@ -100,8 +103,29 @@ def test_every_document_carries_the_services_figures(
 
     _check_round(cli, summary, out)
     _check_account_acts(cli, out)
-    _check_report(summary, out)
+    _check_report(cli, summary, out, documents=len(built) - 1)
     _check_xlsx(out)
+
+
+def _check_tolerance_rule(cli: Any, doc: dict[str, Any]) -> None:
+    """The statement states its agreement's tolerance rule (`agreement show`), as the reconciliation applied it."""
+    facts = {f["key"]: f["value"] for s in doc["sections"] for f in s["facts"]}
+    agreement_id = facts["agreement"].split(" ")[0]
+    shown = cli("agreement", "show", agreement_id, "--json").json()
+    tol, cur = shown["tolerance"], facts["currency"]
+    rule = facts["tolerance"]
+    if tol["relative"] is None and tol["absolute"] is None:
+        assert rule.startswith("no tolerance"), rule
+        return
+    if tol["relative"] is not None:
+        pct = re.search(r"([\d.]+)% of the provider's amount", rule)
+        assert pct and Decimal(pct.group(1)) / 100 == Decimal(tol["relative"]), rule
+    if tol["absolute"] is not None:
+        amount = re.search(rf"([\d.]+) {cur}\b", rule)
+        assert amount and Decimal(amount.group(1)) == Decimal(tol["absolute"]), rule
+    if tol["relative"] is not None and tol["absolute"] is not None:
+        assert (" or " if tol["combine"] == "either" else " and ") in rule, rule
+    assert f"the {tol['figure']}'s figure then stands" in rule, rule
 
 
 def _check_round(cli: Any, summary: dict[str, Any], out: Path) -> None:
@@ -151,11 +175,71 @@ def _check_account_acts(cli: Any, out: Path) -> None:
             closing = {t["key"]: t["amount"] for t in act["totals"] if sec["currency"] in t["label"]}
             signed = Decimal(sec["closing"][a]["debit"]) - Decimal(sec["closing"][a]["credit"])
             assert Decimal(closing["closing"]) == signed
+            # Opening balance (first row, both sides' columns mirrored), turnover and closing (the foot).
+            opening = Decimal(sec["opening"][a]["debit"]) - Decimal(sec["opening"][a]["credit"])
+            assert rows[0]["document"] == "opening balance" and Decimal(closing["opening"]) == opening
+            assert (rows[0]["a_debit"], rows[0]["a_credit"]) == (rows[0]["b_credit"], rows[0]["b_debit"])
+            foot = _foot(act, f"account_{sec['currency']}")
+            debit = sum((Decimal(ln[a]["debit"]) for ln in sec["lines"]), Decimal(0))
+            credit = sum((Decimal(ln[a]["credit"]) for ln in sec["lines"]), Decimal(0))
+            assert (Decimal(foot["turnover"]["a_debit"]), Decimal(foot["turnover"]["a_credit"])) == (
+                debit,
+                credit,
+            )
+            assert opening + debit - credit == signed
 
 
-def _check_report(summary: dict[str, Any], out: Path) -> None:
+def _foot(doc: dict[str, Any], table: str) -> dict[str, dict[str, Any]]:
+    """A table's total rows by their label (the document column)."""
+    for section in doc["sections"]:
+        for t in section["tables"]:
+            if t["key"] == table:
+                keys = [c["key"] for c in t["columns"]]
+                return {row[1]: dict(zip(keys, row, strict=True)) for row in t["totals"]}
+    raise KeyError(table)
+
+
+def _check_report(cli: Any, summary: dict[str, Any], out: Path, documents: int) -> None:
     report = _load(out / "period-report" / f"REP-{PERIOD}.json")
     facts = {f["key"]: f["value"] for s in report["sections"] for f in s["facts"]}
+    # Discrepancies and their value, per currency, from the statements' lines as `statement show` gives them.
+    lines = [(st["currency"], ln) for st_id in (c["statement"] for c in cli("cycle", "status", "--period", PERIOD,
+             "--json").json()) for st in [cli("statement", "show", st_id, "--json").json()]
+             for ln in st["lines"]]  # fmt: skip
+    differing = [
+        (cur, ln) for cur, ln in lines if Decimal(ln["provider_amount"]) != Decimal(ln["customer_amount"])
+    ]
+    assert differing, "the demo's network has lines whose figures differ"
+    assert int(facts["service_lines"]) == len(lines) and int(facts["discrepancies"]) == len(differing)
+    expected: dict[str, tuple[int, int, Decimal]] = {}
+    for cur, ln in differing:
+        n, over, value = expected.get(cur, (0, 0, Decimal(0)))
+        diff = abs(Decimal(ln["provider_amount"]) - Decimal(ln["customer_amount"]))
+        expected[cur] = (n + 1, over + (ln["outcome"] != "agreed"), value + diff)
+    assert {
+        r["currency"]: (int(r["lines"]), int(r["over_tolerance"]), Decimal(r["value"]))
+        for r in _rows(report, "discrepancies")
+    } == expected
+    # Disputes and how they ended, as `dispute list` has them.
+    disputes = cli("dispute", "list", "--json").json()
+    assert [(r["dispute"], r["state"], _num(r["contested"]), _num(r["resolved_amount"] or "")) for r in
+            _rows(report, "disputes")] == [(d["id"], d["state"], _num(str(d["contested_amount"])),
+                                            _num(str(d["resolved_amount"] or ""))) for d in disputes]  # fmt: skip
+    for state in {d["state"] for d in disputes}:
+        assert int(facts[f"disputes_{state}"]) == sum(1 for d in disputes if d["state"] == state)
+    # From the last declaration to the last signature: no longer than from the last declaration to now.
+    span = re.fullmatch(r"(\d+) h (\d\d) min (\d\d) s", facts["time_to_sign"])
+    assert span, facts["time_to_sign"]
+    seconds = int(span[1]) * 3600 + int(span[2]) * 60 + int(span[3])
+    declared = max(datetime.fromisoformat(d["created_at"]) for d in cli("usage", "list", "--period", PERIOD,
+                   "--json").json())  # fmt: skip
+    assert 0 <= seconds <= (datetime.now(UTC) - declared).total_seconds() + 1
+    # The hours model, printed beside its assumptions, gives the estimate it states.
+    assert int(facts["documents"]) == documents and int(facts["reconciliations"]) == len(lines)
+    minutes = (int(facts["reconciliations"]) * int(facts["minutes_per_reconciliation"])
+               + int(facts["disputes"]) * int(facts["minutes_per_dispute"])
+               + documents * int(facts["minutes_per_document"]))  # fmt: skip
+    assert Decimal(facts["hours_saved"]) == (Decimal(minutes) / 60).quantize(Decimal("0.1"))
     assert int(facts["matched"]) == summary["records_matched"]
     assert int(facts["unmatched"]) == summary["records_unmatched"]
     assert (
@@ -173,6 +257,13 @@ def _check_report(summary: dict[str, Any], out: Path) -> None:
             str(n["payments_before"]),
             str(n["payments_after"]),
         )
+    # One chart per currency, drawn from the same netting figures.
+    charts = {c["currency"]: c for c in report["chart"]}
+    assert set(charts) == set(summary["netting"])
+    for row in _rows(report, "netting"):
+        assert charts[row["currency"]]["values"] == [
+            row[k] for k in ("gross", "set_off", "remaining", "money_moved", "liquidity_freed")
+        ]
 
 
 def _check_xlsx(out: Path) -> None:
@@ -221,6 +312,17 @@ def test_single_documents_and_their_formats(settled: tuple[Any, dict[str, Any]],
         f["key"]: f["value"] for s in _load(Path(r.json()[0]["files"][0]))["sections"] for f in s["facts"]
     }
     assert facts["minutes_per_dispute"] == "60"
+    # The estimate follows the model the user set: every document of the period (as the demo wrote them, the
+    # report aside), each service line and dispute, at 240, 60 and 15 minutes.
+    demo_docs = Path(summary["ledger"]["export"]).parent / "documents"
+    documents = sum(1 for p in demo_docs.glob("*/*.json") if p.parent.name != "period-report")
+    assert (int(facts["documents"]), int(facts["reconciliations"]), int(facts["disputes"])) == (
+        documents,
+        summary["service_lines"],
+        summary["disputes"],
+    )
+    minutes = summary["service_lines"] * 240 + summary["disputes"] * 60 + documents * 15
+    assert Decimal(facts["hours_saved"]) == (Decimal(minutes) / 60).quantize(Decimal("0.1"))
     r = cli("documents", "build", "--period", PERIOD, "--operator", "ALFA", "--out", tmp_path / "alfa",
             "--format", "json", "--json")  # fmt: skip
     assert r.code == 0, r.err
@@ -228,7 +330,6 @@ def test_single_documents_and_their_formats(settled: tuple[Any, dict[str, Any]],
         doc = _load(Path(d["files"][0]))
         assert "ALFA" in {p["operator"] for p in doc["parties"]}, d["number"]
     # The demo wrote the period's documents into its report folder.
-    demo_docs = Path(summary["ledger"]["export"]).parent / "documents"
     assert (demo_docs / "period-report" / f"REP-{PERIOD}.xlsx").is_file()
     assert sorted(p.name for p in (demo_docs / "statement").glob("*.json"))
 
