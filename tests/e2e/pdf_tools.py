@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 import subprocess
 from decimal import Decimal
@@ -78,3 +79,65 @@ def en_amount(value: Decimal | str, places: int = 2) -> str:
 
 def ru_amount(value: Decimal | str, places: int = 2) -> str:
     return en_amount(value, places).replace(",", " ").replace(".", ",")
+
+
+def words(pdf: Path, page: int) -> list[tuple[str, float, float, float, float]]:
+    """Each word of a page with its box in points from the top left (pdftotext -bbox): text, x0, y0, x1, y1."""
+    out = run("pdftotext", "-bbox", "-f", str(page), "-l", str(page), pdf, "-")
+    found = re.findall(
+        r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">([^<]*)</word>', out
+    )
+    return [(html.unescape(t), float(a), float(b), float(c), float(d)) for a, b, c, d, t in found]
+
+
+def page_rgb(pdf: Path, out: Path, page: int, dpi: int) -> Image.Image:
+    """Page `page` rendered by pdftoppm at `dpi`, in colour."""
+    run(
+        "pdftoppm",
+        "-r",
+        str(dpi),
+        "-png",
+        "-singlefile",
+        "-f",
+        str(page),
+        "-l",
+        str(page),
+        pdf,
+        out.with_suffix(""),
+    )
+    return Image.open(out.with_suffix(".png")).convert("RGB")
+
+
+def ink_in(image: Image.Image, box: tuple[float, float, float, float], dpi: int) -> float:
+    """The share of pixels that are not paper-white inside a box given in points (x0, y0, x1, y1)."""
+    scale = dpi / 72
+    x0, y0, x1, y1 = (round(v * scale) for v in box)
+    crop = image.crop((x0, y0, max(x1, x0 + 1), max(y1, y0 + 1))).convert("L")
+    histogram = crop.histogram()
+    return sum(histogram[:200]) / (crop.width * crop.height)
+
+
+def bars(image: Image.Image, colour: tuple[int, int, int], box: tuple[int, int, int, int]) -> list[int]:
+    """The length in pixels of each horizontal bar of `colour` inside `box` (pixels), top to bottom: rows holding
+    the colour that touch each other are one bar, its length the widest run of the colour among them."""
+    x0, y0, x1, y1 = box
+    pixels = image.load()
+    assert pixels is not None
+
+    def near(p: tuple[int, int, int]) -> bool:
+        return sum(abs(a - b) for a, b in zip(p, colour, strict=True)) < 40
+
+    found: list[int] = []
+    open_bar = False
+    for y in range(y0, y1):
+        xs = [x for x in range(x0, x1) if near(pixels[x, y])]
+        if xs:
+            width = xs[-1] - xs[0] + 1
+            if open_bar:
+                found[-1] = max(found[-1], width)
+            else:
+                found.append(width)
+            open_bar = True
+        else:
+            open_bar = False
+    return found

@@ -1,7 +1,8 @@
 """The statement as a PDF, through the CLI: its text (pdftotext) carries every amount of the statement's service
 figures to the minor unit; every page names the document and its digest; page 1 rendered (pdftoppm) is a printed
-page with the number on it; every font is embedded, Cyrillic included in the Russian template; the canonical
-JSON rides inside as the PDF/A-3 associated file."""
+page with the number printed in ink where its text stands; every font is embedded, Cyrillic included in the
+Russian template; the canonical JSON rides inside as the PDF/A-3 associated file; the period report's charts are
+drawn, each bar as long as its figure."""
 
 from __future__ import annotations
 
@@ -95,6 +96,14 @@ def test_statement_pdf_carries_the_service_figures_on_numbered_pages(
     stddev, dark = pdf.ink(image)
     assert stddev > 20 and 0.01 < dark < 0.6, (stddev, dark)
     assert number in pdf.text(path, 1)
+    # The number is printed where its text stands (the head of the page, the title block, the foot), in ink a
+    # reader sees: the rendered page is dark inside each of its boxes.
+    rgb = pdf.page_rgb(path, tmp_path / "page1-rgb.png", 1, 100)
+    boxes = [w[1:] for w in pdf.words(path, 1) if w[0] == number]
+    assert len(boxes) >= 3, boxes
+    assert boxes[0][1] < 60 and boxes[-1][3] > rgb.height * 72 / 100 - 60, "at the top and at the foot"
+    for box in boxes:
+        assert pdf.ink_in(rgb, box, 100) > 0.05, box
     assert image.width < image.height, "A4 portrait"
     # PDF/A-3 declared, every font embedded.
     raw = path.read_bytes()
@@ -176,4 +185,33 @@ def test_every_document_of_a_netted_period_prints_its_figures(
             for amount, _currency in _amounts(document):
                 assert _carries(text, money(amount, len(amount.partition(".")[2]))), (item["number"], amount)
             assert all(embedded for _, embedded in pdf.fonts(path)), item["number"]
+            if document["kind"] == "period-report" and lang == "en":
+                _check_charts(path, document, tmp_path)
         assert kinds == {"statement", "invoice", "setoff-act", "payments", "account-act", "period-report"}
+
+
+BAR = (64, 115, 179)  # the bars' colour (o2o.documents.pdf._chart)
+
+
+def _check_charts(path: Path, document: dict[str, Any], tmp_path: Path) -> None:
+    """Each chart of the period report is drawn on its page below its title, its bars as long as its figures
+    (relative to the longest, to 2 pixels at 100 dpi; a zero draws no bar)."""
+    assert document["chart"], "the period report has charts"
+    drawn = {}
+    for page in range(1, pdf.page_count(path) + 1):
+        found = pdf.words(path, page)
+        for i, (word, _x0, _y0, _x1, y1) in enumerate(found[:-2]):
+            if word == "Netting" and found[i + 1][0] == "in":
+                image = pdf.page_rgb(path, tmp_path / f"chart-{page}.png", page, 100)
+                top = round(y1 * 100 / 72)
+                drawn[found[i + 2][0]] = pdf.bars(
+                    image, BAR, (0, top, image.width, top + round(100 * 100 / 72))
+                )
+    assert set(drawn) == {c["currency"] for c in document["chart"]}, drawn
+    for chart in document["chart"]:
+        values = [Decimal(v) for v in reversed(chart["values"])]  # the first category at the bottom
+        widths = drawn[chart["currency"]]
+        assert len(widths) == sum(1 for v in values if v), (chart, widths)
+        longest, largest = max(widths), max(values)
+        for width, value in zip(widths, [v for v in values if v], strict=True):
+            assert abs(width - float(value / largest) * longest) <= 2, (chart, widths)
