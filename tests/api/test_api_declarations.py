@@ -138,3 +138,17 @@ def test_a_declaration_is_shown_to_its_declarer_only(hub: Hub) -> None:
         for other in (bravo, "GAMMA"):
             assert voice["id"] in problem(hub.client.get(path, headers=hub.auth(other, role)), 404)["detail"]
     assert hub.client.get(path, headers=hub.auth("HUB", "admin")).status_code == 200
+
+
+def test_a_refused_upload_names_the_file_as_sent_and_the_apis_option(fresh_hub: Hub, tmp_path: Path) -> None:
+    """A replacement with rejected rows, sent without replace=true, is refused naming the file as the caller
+    named it and the API's own option: never the hub's spool folder, nor the command line's --replace."""
+    hub = fresh_hub
+    source, voice = _usage_file(hub, hub.parties[0])
+    analyst = hub.auth(hub.parties[0], "analyst")
+    body = source.read_bytes() + BAD_ROWS
+    r = _declare(hub, analyst, body, service=voice["service"], filename="corrected.csv")
+    detail = problem(r, 422)["detail"]
+    assert "corrected.csv" in detail and "send replace=true" in detail, detail
+    assert str(hub.home) not in detail and "uploads" not in detail and "--replace" not in detail, detail
+    assert list((hub.home / "uploads").iterdir()) == []

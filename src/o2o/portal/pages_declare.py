@@ -80,9 +80,8 @@ async def declare(
                 declare_upload, ws, caller.actor, path, agreement, period, service.strip() or None, kind,
                 bool(replace),
             )  # fmt: skip
-        except O2OError as exc:  # named as the analyst named the file, not where the hub keeps things
-            text = str(exc).replace(str(path), path.name).replace(f"{ws.home}/", "")
-            raise type(exc)(text.replace("pass --replace", "tick the Replace box")) from None
+        except O2OError as exc:  # the page's words for the command line's option
+            raise type(exc)(str(exc).replace("pass --replace", "tick the Replace box")) from None
     done = "already imported" if result.already_imported else "declared"
     if result.replaced is not None:
         done += f", replacing {result.replaced.id}"

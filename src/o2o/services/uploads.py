@@ -23,7 +23,7 @@ from typing import Any
 
 from o2o.bootstrap import Workspace
 from o2o.domain.declarations import Declaration
-from o2o.domain.errors import NotFoundError, ValidationError
+from o2o.domain.errors import NotFoundError, O2OError, ValidationError
 from o2o.domain.identity import Actor, Permission
 from o2o.services.hub_policy import agreement_for, concerns
 from o2o.services.usage import ImportResult, import_usage
@@ -109,7 +109,11 @@ def declare_upload(
     operator = actor.acting_operator()
     with ws.uow() as uow:
         agreement_for(uow, actor, agreement_id)
-    return import_usage(ws, path, agreement_id, period, operator, service, fmt, replace, via=actor)
+    try:
+        return import_usage(ws, path, agreement_id, period, operator, service, fmt, replace, via=actor)
+    except O2OError as exc:  # named as the caller named the file, never where the hub keeps things
+        text = str(exc).replace(str(path), path.name).replace(f"{ws.home}/", "")
+        raise type(exc)(text) from None
 
 
 @dataclass(frozen=True, slots=True)

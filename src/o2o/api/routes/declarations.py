@@ -17,7 +17,7 @@ from o2o.api.integration_models import DeclarationDetail, Declared
 from o2o.api.problems import responses
 from o2o.bootstrap import Workspace
 from o2o.domain.declarations import Declaration
-from o2o.domain.errors import ValidationError
+from o2o.domain.errors import O2OError, ValidationError
 from o2o.domain.identity import Actor
 from o2o.services.uploads import Upload, declare_upload, show_declaration, upload_name
 
@@ -119,9 +119,12 @@ async def declare(
     await run_in_threadpool(_check_agreement, ws, actor, agreement)
     with Upload(ws, upload_name(filename, kind)) as path:
         await _spool(request, path)
-        result = await run_in_threadpool(
-            declare_upload, ws, actor, path, agreement, period, service, kind, replace
-        )
+        try:
+            result = await run_in_threadpool(
+                declare_upload, ws, actor, path, agreement, period, service, kind, replace
+            )
+        except O2OError as exc:  # the API's words for the command line's option
+            raise type(exc)(str(exc).replace("pass --replace", "send replace=true")) from None
     if result.already_imported:
         response.status_code = 200
     return _row(result.declaration) | {
