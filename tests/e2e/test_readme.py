@@ -16,6 +16,7 @@ import re
 import shlex
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -80,6 +81,49 @@ def test_the_readme_runs_as_written(db_cli: Any, tmp_path: Path, monkeypatch: py
     assert "books agree" in said["o2o accounts reconcile"]
     verified = [out for line, out in outputs.items() if line.startswith("o2o ledger verify")]
     assert len(verified) == 2 and all("verified" in out for out in verified)
+    _documents_as_the_readme_says(db_cli, cwd)
+    _roaming_as_the_readme_says(db_cli)
+
+
+def _documents_as_the_readme_says(db_cli: Any, cwd: Path) -> None:
+    """The Documents block's files are where it says, and the statement's PDF carries both parties'
+    signatures, unchanged since, their certificates on the ledger."""
+    kinds = {p.name for p in (cwd / "documents").iterdir()}
+    assert kinds == {"statement", "invoice", "setoff-act", "payments", "account-act", "period-report"}
+    assert {p.suffix for p in (cwd / "documents" / "statement").iterdir()} == {".pdf", ".xlsx", ".json"}
+    (act,) = (cwd / "acts").glob("ACT-ALFA-BRAVO-*.pdf")
+    printed = subprocess.run(["pdftotext", act, "-"], capture_output=True, text=True, check=True).stdout
+    assert "Акт сверки взаимных расчётов" in printed  # --lang ru
+    currencies = {
+        p["currency"] for p in db_cli("payment", "list", "--round", "RND-2026-10-1", "--json").json()
+    }
+    assert sorted(p.name for p in (cwd / "bank").iterdir()) == [
+        f"PAY-RND-2026-10-1-{cur}.pain001.xml" for cur in sorted(currencies)
+    ]
+    r = db_cli("documents", "verify", "st-signed.pdf", "--ledger", "--json")
+    assert r.code == 0, r.err
+    report = r.json()
+    assert report["complete"] is True and [s["signer"] for s in report["signatures"]] == ["ALFA", "BRAVO"]
+    for sig in report["signatures"]:
+        assert sig["ok"] and sig["ledger"] is True and sig["changed_after_signing"] is False, sig
+
+
+def _roaming_as_the_readme_says(db_cli: Any) -> None:
+    """The Roaming block's figures: six agreed lines coming to 15670.00 and 1387.58, one payment of 14282.42."""
+    st = db_cli("statement", "show", "ST-RA-ALFA-BETA-2026-2026-12", "--json").json()
+    assert len(st["lines"]) == 6 and {ln["outcome"] for ln in st["lines"]} == {"agreed"}
+    due: dict[str, Decimal] = {}
+    for ln in st["lines"]:
+        due[ln["customer"]] = due.get(ln["customer"], Decimal(0)) + Decimal(str(ln["agreed_amount"]))
+    assert due == {"ALFA": Decimal("15670.00"), "BETA": Decimal("1387.58")}
+    (pay,) = db_cli("payment", "list", "--round", "RND-2026-12-1", "--json").json()
+    assert (pay["id"], pay["payer"], pay["payee"], pay["currency"], Decimal(pay["amount"])) == (
+        "PAY-2026-12-1-EUR-001",
+        "ALFA",
+        "BETA",
+        "EUR",
+        Decimal("14282.42"),
+    )
 
 
 def _readme_commands() -> list[list[str]]:
