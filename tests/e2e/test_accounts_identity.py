@@ -160,7 +160,7 @@ def test_payment_confirmation_names_the_creditor_or_hub_and_the_bank_reference(
     pay, *others = ctx["payments"]
     _one_line_error(
         cli("payment", "confirm", pay["id"], "--as", pay["payer"], "--reference", "BANK-7"),
-        f"--as {pay['payer']} may not confirm it; only its payee {pay['payee']} (the creditor) or HUB",
+        f"confirmed as {pay['payer']}, who may not confirm it; only its payee {pay['payee']} (the creditor) or HUB",
     )
     _one_line_error(
         cli("payment", "confirm", pay["id"], "--as", pay["payee"], "--reference", " "), "--reference"

@@ -234,7 +234,7 @@ def _check_confirmation(pay: PaymentInstruction, reference: str, confirmed_by: s
     which bank reference: the payer's word alone would let a debtor settle its own debt."""
     if confirmed_by not in (pay.payee, HUB):
         raise ValidationError(
-            f"payment {pay.id}: --as {confirmed_by} may not confirm it; only its payee "
+            f"payment {pay.id}: confirmed as {confirmed_by}, who may not confirm it; only its payee "
             f"{pay.payee} (the creditor) or {HUB} may"
         )
     if not reference.strip():
