@@ -329,9 +329,19 @@ def test_single_documents_and_their_formats(settled: tuple[Any, dict[str, Any]],
     for d in r.json():
         doc = _load(Path(d["files"][0]))
         assert "ALFA" in {p["operator"] for p in doc["parties"]}, d["number"]
-    # The demo wrote the period's documents into its report folder.
-    assert (demo_docs / "period-report" / f"REP-{PERIOD}.xlsx").is_file()
-    assert sorted(p.name for p in (demo_docs / "statement").glob("*.json"))
+    # The demo wrote the period's documents into its report folder (`make demo`: o2o-data/demo-report/documents/):
+    # every kind, each in every format it comes in, the bank files one per currency of the round.
+    assert {p.name for p in demo_docs.iterdir()} == {
+        "statement", "invoice", "setoff-act", "payments", "account-act", "period-report"
+    }  # fmt: skip
+    for doc in demo_docs.glob("*/*.json"):
+        formats = {"pdf", "xlsx", "json"} | ({"csv"} if doc.parent.name == "payments" else set())
+        assert {p.suffix[1:] for p in doc.parent.glob(f"{doc.stem}.*")} == formats, doc.name
+        assert doc.with_suffix(".pdf").read_bytes().startswith(b"%PDF-1.7"), doc.name
+    assert sorted(p.name for p in (demo_docs / "payments").glob("*.pain001.xml")) == [
+        f"PAY-{round_id}-{cur}.pain001.xml" for cur in sorted(summary["netting"])
+    ]
+    assert len(list((demo_docs / "statement").glob("*.json"))) == summary["agreements"]
 
 
 BAD_OPERATORS = """
