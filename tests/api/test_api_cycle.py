@@ -303,3 +303,51 @@ def test_the_admins_changes_are_on_the_ledger_with_who_made_them(fresh_hub: Hub,
     (period,) = _entries(hub, "2026-11", "period.opened")
     assert period.payload["by_user"] == admin_user
     assert hub.cli("ledger", "verify", "--store").code == 0
+
+
+OPERATORS_FILE = """
+[[operators]]
+id = "DELTA"
+name = "Delta"
+currency = "EUR"
+country_code = "34"
+
+[operators.legal]
+legal_name = "Delta Telecom S.A."
+address = "1 Calle Mayor, Madrid"
+tax_id = "ESA12345678"
+iban = "{iban}"
+bic = "CAIXESBBXXX"
+bank_name = "CaixaBank"
+
+[[operators]]
+id = "EPSILON"
+name = "Epsilon"
+currency = "EUR"
+country_code = "351"
+"""
+
+
+def test_the_admin_adds_an_operators_file_with_its_legal_data(fresh_hub: Hub) -> None:
+    hub = fresh_hub
+    admin = hub.auth("HUB", "admin")
+
+    def send(iban: str) -> Any:
+        body = OPERATORS_FILE.format(iban=iban).encode()
+        return hub.client.post("/api/v1/admin/operators/file", headers=admin,
+                               files={"file": ("partners.toml", body, "application/toml")})  # fmt: skip
+
+    bad = problem(send("ES0021000418450200051332"), 422)["detail"]  # wrong check digits
+    assert bad.startswith("partners.toml") and "legal.iban (operator DELTA)" in bad, bad
+    assert hub.cli("operator", "show", "EPSILON").code != 0, "all or none: nothing of a refused file"
+    r = send("ES9121000418450200051332")
+    assert r.status_code == 201, r.text
+    assert [o["id"] for o in r.json()] == ["DELTA", "EPSILON"]
+    shown = hub.cli("operator", "show", "DELTA", "--json").json()
+    assert "ES9121000418450200051332" in str(shown) and "Delta Telecom S.A." in str(shown), shown
+    assert [e.payload["by_user"] for e in _entries(hub, "EPSILON", "operator.added")] == [
+        _user_of(hub, "HUB", "admin")
+    ]
+    problem(send("ES9121000418450200051332"), 409)
+    problem(hub.client.post("/api/v1/admin/operators/file", headers=hub.auth(hub.parties[0], "signer"),
+                            files={"file": ("p.toml", b"", "application/toml")}), 403)  # fmt: skip

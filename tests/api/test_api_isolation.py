@@ -178,6 +178,7 @@ def _request_parts(hub: Hub, method: str, path: str, values: dict[str, str]) -> 
             "json": {"id": "DELTA", "name": "Delta", "currency": "EUR", "country_code": "34"}
         },
         ("POST", "/api/v1/admin/agreements"): {"files": {"file": ("a.toml", b"id = 'X'\n")}},
+        ("POST", "/api/v1/admin/operators/file"): {"files": {"file": ("ops.toml", b"[[operators]]\n")}},
         ("POST", "/api/v1/declarations"): {
             "params": {"agreement": agreement, "period": hub.period, "filename": "u.csv"},
             "content": b"service,a_number,b_number,start_time,duration_s\n",

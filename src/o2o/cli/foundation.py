@@ -84,8 +84,13 @@ def operator_list(json_out: JsonOpt = False) -> None:
 
 @operator_app.command("show")
 def operator_show(op_id: str, json_out: JsonOpt = False) -> None:
-    """Show one operator."""
-    row = _operator_row(rd.get_operator(workspace(), op_id))
+    """Show one operator, with the legal data its documents print (when its file gave them)."""
+    op = rd.get_operator(workspace(), op_id)
+    row = _operator_row(op)
+    if op.legal is not None:
+        legal, bank = op.legal, op.legal.bank
+        row |= {"legal_name": legal.legal_name, "address": legal.address, "tax_id": legal.tax_id}
+        row |= {"iban": bank.iban, "bic": bank.bic, "bank_name": bank.bank_name}
     if json_out:
         print_json(row)
     else:

@@ -272,10 +272,9 @@ def _operators_file(network: Path) -> list[dict[str, Any]]:
 
 
 def _load(admin: remote.HubClient, network: Path, truth: dict[str, Any]) -> None:
-    """The admin adds each operator and loads each agreement through the API."""
-    fields = ("id", "name", "currency", "country_code", "trunk_prefix", "international_prefix")
-    for op in _operators_file(network):
-        admin.post("/admin/operators", {k: op[k] for k in fields if k in op}, what=f"add operator {op['id']}")
+    """The admin adds the operators (the network's operators file: numbering plans and legal data) and loads
+    each agreement through the API."""
+    admin.post_file("/admin/operators/file", "file", network / "operators.toml", what="add the operators")
     for ag in truth["agreements"]:
         admin.post_file("/admin/agreements", "file", network / ag["file"], what=f"load agreement {ag['id']}")
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, File, Query, UploadFile
 
@@ -25,7 +26,22 @@ from o2o.services import hub_admin
 
 router = APIRouter(prefix="/admin", tags=["admin"], responses=responses(401, 403))
 
-MAX_AGREEMENT_BYTES = 64 * 1024 * 1024
+MAX_AGREEMENT_BYTES = 64 * 1024 * 1024  # an agreement's or an operators file's TOML
+
+
+T = TypeVar("T")
+
+
+def _with_uploaded(file: UploadFile, default: str, use: Callable[[Path], T]) -> T:
+    """`use` given the uploaded file, kept under the name the admin sent (errors name it so), then removed."""
+    name = Path(file.filename or default).name or default
+    data = file.file.read(MAX_AGREEMENT_BYTES + 1)
+    if len(data) > MAX_AGREEMENT_BYTES:
+        raise ValidationError(f"{name}: larger than {MAX_AGREEMENT_BYTES} bytes")
+    with tempfile.TemporaryDirectory(prefix="o2o-admin-upload-") as folder:
+        path = Path(folder) / name
+        path.write_bytes(data)
+        return use(path)
 
 
 @router.get("/operators", response_model=list[OperatorOut])
@@ -40,6 +56,18 @@ def add_operator(body: OperatorIn, actor: Admin, ws: WS) -> Any:
     return hub_admin.add_operator(ws, actor, **body.model_dump())
 
 
+@router.post(
+    "/operators/file", response_model=list[OperatorOut], status_code=201, responses=responses(409, 422)
+)
+def add_operators_file(
+    actor: Admin,
+    ws: WS,
+    file: Annotated[UploadFile, File(description="An operators file (TOML, as `o2o operator add --file`).")],
+) -> Any:
+    """Add every operator of an operators file, with its numbering plan and legal data: all or none."""
+    return _with_uploaded(file, "operators.toml", lambda path: hub_admin.add_operators_file(ws, actor, path))
+
+
 @router.get("/agreements", response_model=list[AgreementSummary])
 def agreements(actor: Admin, ws: WS) -> Any:
     """Every agreement of the hub."""
@@ -51,14 +79,7 @@ def load_agreement(
     actor: Admin, ws: WS, file: Annotated[UploadFile, File(description="An agreement TOML file.")]
 ) -> Any:
     """Validate and store an agreement; a changed file becomes a new revision."""
-    name = Path(file.filename or "agreement.toml").name or "agreement.toml"
-    data = file.file.read(MAX_AGREEMENT_BYTES + 1)
-    if len(data) > MAX_AGREEMENT_BYTES:
-        raise ValidationError(f"{name}: larger than {MAX_AGREEMENT_BYTES} bytes")
-    with tempfile.TemporaryDirectory(prefix="o2o-agreement-") as folder:
-        path = Path(folder) / name
-        path.write_bytes(data)
-        return hub_admin.load_agreement(ws, actor, path)
+    return _with_uploaded(file, "agreement.toml", lambda path: hub_admin.load_agreement(ws, actor, path))
 
 
 @router.post("/periods/{period}/open", response_model=PeriodChange, responses=responses(422))
