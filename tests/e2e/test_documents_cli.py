@@ -155,8 +155,36 @@ def _check_round(cli: Any, summary: dict[str, Any], out: Path) -> None:
         assert sum(amounts) == Decimal(n["money_moved"]), cur
         assert len(amounts) == n["payments_after"] == sum(1 for p in payments if p["currency"] == cur)
         assert ET.fromstring(xml).findtext(".//p:GrpHdr/p:CtrlSum", namespaces=NS) == n["money_moved"]
+        # One credit transfer per payment: its id, amount, and both parties' names, IBANs and BICs as the
+        # operators file gave them (`operator show`).
+        legal = {
+            p[k]: cli("operator", "show", p[k], "--json").json() for p in payments for k in ("payer", "payee")
+        }
+        transfers = []
+        for pmt in ET.fromstring(xml).iterfind(".//p:PmtInf", NS):
+            debtor = _party(pmt, "Dbtr")
+            for tx in pmt.iterfind("p:CdtTrfTxInf", NS):
+                transfers.append((tx.findtext("p:PmtId/p:EndToEndId", namespaces=NS), debtor, _party(tx, "Cdtr"),
+                                  tx.findtext("p:Amt/p:InstdAmt", namespaces=NS)))  # fmt: skip
+        assert sorted(transfers) == sorted(
+            (p["id"], _legal(legal[p["payer"]]), _legal(legal[p["payee"]]), p["amount"])
+            for p in payments if p["currency"] == cur
+        )  # fmt: skip
     csv_lines = (out / "payments" / f"PAY-{round_id}.csv").read_text().splitlines()
     assert len(csv_lines) == 1 + len(payments)
+
+
+def _party(element: ET.Element, role: str) -> tuple[str | None, str | None, str | None]:
+    """A pain.001 party's name, IBAN and BIC (`role`: Dbtr or Cdtr)."""
+    return (
+        element.findtext(f"p:{role}/p:Nm", namespaces=NS),
+        element.findtext(f"p:{role}Acct/p:Id/p:IBAN", namespaces=NS),
+        element.findtext(f"p:{role}Agt/p:FinInstnId/p:BICFI", namespaces=NS),
+    )
+
+
+def _legal(operator: dict[str, Any]) -> tuple[str | None, str | None, str | None]:
+    return operator["legal_name"], operator["iban"], operator["bic"]
 
 
 def _check_account_acts(cli: Any, out: Path) -> None:
