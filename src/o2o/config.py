@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pydantic
-from pydantic import field_validator
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from o2o.domain.errors import ValidationError
@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     # The engine the hub's jobs (`o2o worker`, or the server on SQLite) rate and match with: duckdb on the
     # worker's machine, or spark (the large steps on the cluster of `spark_master`).
     engine: str = "duckdb"
+    # How often the hub (`o2o serve`) looks whether registrations are due on the chain (anchored or evm:
+    # a retry after the node failed, a head due by the minutes) beside the look after each mutating request.
+    registry_poll: float = Field(default=30.0, gt=0)
 
     def __init__(self, **values: Any) -> None:
         try:

@@ -18,79 +18,24 @@ import o2o.chain  # noqa: F401  (first: imports web3 without the websockets.lega
 # isort: split
 import json
 import os
-import signal
-import socket
 import sqlite3
-import subprocess
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 
+from anvil_node import Anvil, free_port
 from o2o.chain.settlement import SettlementContract
 
-ROOT = Path(__file__).resolve().parents[2]
 OPERATORS = ("HUB", "ALFA", "BRAVO", "CHARLIE")
 pytestmark = pytest.mark.slow
 
 
-def _anvil_binary() -> Path:
-    found = sorted((ROOT / ".tools" / "npm" / "node_modules" / "@foundry-rs").glob("anvil-*/bin/anvil"))
-    if not found:
-        pytest.fail("anvil is not installed: `make anvil` installs it from npm (@foundry-rs/anvil)")
-    return found[0]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@dataclass
-class Anvil:
-    """One anvil process on loopback, its state saved to a file when it stops (SIGTERM)."""
-
-    port: int
-    state: Path
-    process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [str(_anvil_binary()), "--host", "127.0.0.1", "--port", str(self.port), "--state", str(self.state),
-             "--silent"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                answer = requests.post(
-                    self.url, json={"jsonrpc": "2.0", "id": 1, "method": "eth_chainId"}, timeout=1
-                )
-                if answer.ok:
-                    return
-            except requests.ConnectionError:
-                time.sleep(0.1)
-        raise AssertionError("anvil did not start")
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)  # anvil writes its state on the way out
-            self.process.wait(timeout=30)
-        self.process = None
-
-
 @pytest.fixture
 def anvil(tmp_path: Path) -> Iterator[Anvil]:
-    node = Anvil(_free_port(), tmp_path / "anvil-state.json")
+    node = Anvil(free_port(), tmp_path / "anvil-state.json")
     node.start()
     yield node
     node.stop()

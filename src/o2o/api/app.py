@@ -3,7 +3,8 @@ PostgreSQL by `O2O_DATABASE_URL`), the same services the CLI calls.
 
 Routes live in the modules `ROUTERS` names (each has `router`), all under `/api/v1`; `/health`, `/ready`,
 `/openapi.json` and `/docs` sit at the root. Every request under `/api/` is logged (method, path, operator,
-user, token, status and outcome) after its answer.
+user, token, status and outcome) after its answer; after each mutating request that succeeded, the
+registrations it made are queued for the chain when the workspace's registry is anchored or evm.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from o2o.bootstrap import Workspace, open_workspace
 from o2o.config import Settings
 from o2o.domain.identity import Actor
 from o2o.services.hub_identity import log_request, readiness
+from o2o.services.registry_carrier import carry_after_request
+from o2o.services.registry_hook import may_be_on_chain
 
 API_PREFIX: Final = "/api/v1"
 
@@ -83,6 +86,39 @@ class RequestLog:
             )
 
 
+class CarryRegistrations:
+    """ASGI middleware: after a mutating request (POST, PUT, PATCH, DELETE; the API's and the portal's) has
+    been answered with success, queue the publish job when the workspace's registry is anchored or evm and
+    registrations are due on the chain (o2o.services.registry_carrier). The answer is already sent; a
+    central workspace costs an environment lookup and a stat."""
+
+    MUTATING: Final = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+    def __init__(self, app: ASGIApp, ws: Workspace) -> None:
+        self.app = app
+        self.ws = ws
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("method") not in self.MUTATING:
+            await self.app(scope, receive, send)
+            return
+        status = 500
+
+        async def sending(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        await self.app(scope, receive, sending)
+        if status < 400 and may_be_on_chain(self.ws.home):
+            runner = getattr(getattr(scope.get("app"), "state", None), "jobs", None)
+            await run_in_threadpool(
+                carry_after_request, self.ws, str(scope["method"]), str(scope.get("path", "")),
+                runner.wake if runner is not None else None,
+            )  # fmt: skip
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The hub's API over the workspace `settings` name (the environment's by default)."""
     ws = open_workspace(settings)
@@ -99,6 +135,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.workspace = ws
     problems.install(app)
     app.add_middleware(RequestLog, ws=ws)
+    app.add_middleware(CarryRegistrations, ws=ws)  # the registrations of mutating requests to the chain
 
     @app.get("/health", tags=["hub"])
     def health(_: Public) -> dict[str, str]:

@@ -1,6 +1,8 @@
 """What the hub does beside answering requests, started and stopped with the app (its lifespan): the
-upload folders of dead processes swept, and, on the embedded default (SQLite), the job runner thread that
-takes jobs and delivers webhooks in the server process. With PostgreSQL, `o2o worker` processes do that."""
+upload folders of dead processes swept; on the embedded default (SQLite), the job runner thread that takes
+jobs and delivers webhooks in the server process (with PostgreSQL, `o2o worker` processes do that); and the
+registry's poll, which queues the publish job when registrations are due on the chain (anchored or evm;
+o2o.services.registry_carrier — a central workspace costs it a stat per poll)."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from o2o.bootstrap import Workspace
+from o2o.services.registry_carrier import RegistryCarrier
 from o2o.services.uploads import sweep_uploads
 from o2o.services.worker import JobRunner, runs_in_server
 
@@ -23,8 +26,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.jobs = runner
     if runner is not None:
         runner.start()
+    carrier = RegistryCarrier(ws, ws.settings.registry_poll, runner.wake if runner is not None else None)
+    carrier.start()
     try:
         yield
     finally:
+        carrier.stop()
         if runner is not None:
             runner.stop()

@@ -17,7 +17,7 @@ class JobProgress(BaseModel):
 
 class JobOut(BaseModel):
     id: str
-    kind: str = Field(description="reconcile | netting")
+    kind: str = Field(description="reconcile | netting | publish")
     args: dict[str, Any]
     operator: str | None = Field(description="Whose job it is (null: the hub's own).")
     requested_by: str

@@ -30,6 +30,7 @@ from o2o.chain.errors import ChainError
 from o2o.chain.typed_data import ROUND_TYPE, STATEMENT_TYPE, sign_typed
 from o2o.domain.currencies import minor_units
 from o2o.ledger.entries import LedgerEntry, fact_digest
+from o2o.ledger.keys import HUB
 
 EVENTS = (
     "DeclarationRegistered",
@@ -113,7 +114,7 @@ class Translator:
         digest = fact_digest(kind, subject, payload)
         what = f"{kind} {subject} (ledger entry {entry.seq})"
         if kind == "statement.signed":
-            self.signed.setdefault((subject, str(payload["digest"])), []).append(entry.actor)
+            self.signed.setdefault((subject, str(payload["digest"])), []).append(_signing_party(entry))
         if kind == "statement.countersigned":
             return [self._statement(entry, key, subj, what)]
         if kind in ("obligation.created", "obligation.changed"):
@@ -245,3 +246,12 @@ class SettlementContract:
                 out.append(item)
         out.sort(key=lambda e: e["index"])
         return out
+
+
+def _signing_party(entry: LedgerEntry) -> str:
+    """Whose signature a `statement.signed` entry records: the operator that registered it (the CLI), or,
+    when the hub registered a signature sent to it through its API, the operator it names (`for`)."""
+    named = entry.payload.get("for")
+    if entry.actor == HUB and isinstance(named, str) and named != HUB:
+        return named
+    return entry.actor

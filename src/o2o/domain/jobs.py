@@ -1,4 +1,5 @@
-"""Jobs: long work (a period's reconciliation, a netting round) queued and done by a worker, with progress.
+"""Jobs: long work (a period's reconciliation, a netting round, carrying the hub's registrations to the chain)
+queued and done by a worker, with progress.
 
 A job moves `queued → running → done | failed`; a running job whose worker stopped renewing its lease is
 `running` with an expired lease and is taken again (`running` again, one attempt more) until its attempts
@@ -25,6 +26,7 @@ class JobState(Enum):
 class JobKind(Enum):
     RECONCILE = "reconcile"
     NETTING = "netting"
+    PUBLISH = "publish"  # the hub's own: what the ledger registered, carried to the chain (anchored, evm)
 
     @classmethod
     def parse(cls, value: str) -> JobKind:

@@ -1,5 +1,6 @@
 """Jobs: long work (a period's reconciliation, a netting round) queued by the hub's admin and done by a
-worker, with progress, outside any request.
+worker, with progress, outside any request; and the hub's own `publish` jobs, which carry its registrations
+to the chain (queued by o2o.services.registry_carrier).
 
 Workers: the embedded default (SQLite) runs one `JobRunner` thread inside the server process; with
 PostgreSQL any number of `o2o worker` processes run one each, and claims are taken once
@@ -210,9 +211,21 @@ def _run_netting(ctx: JobContext) -> Any:
     }  # fmt: skip
 
 
+def _run_publish(ctx: JobContext) -> Any:
+    """The hub's registrations carried to the chain (o2o.services.registry_carrier queues it): the same
+    publish as `o2o registry publish`, from the workspace's cursor, so an attempt taken again resumes."""
+    from o2o.services.registry import publish
+
+    report = publish(ctx.ws)
+    done = report.to_dict()
+    ctx.progress(1, 1, f"{report.registrations} registration(s) sent to the chain ({report.mode})")
+    return done
+
+
 RUNNERS: dict[JobKind, Callable[[JobContext], Any]] = {
     JobKind.RECONCILE: _run_reconcile,
     JobKind.NETTING: _run_netting,
+    JobKind.PUBLISH: _run_publish,
 }
 
 
@@ -288,6 +301,11 @@ def run_job(ws: Workspace, job: Job, worker: str, lease: timedelta = DEFAULT_LEA
     with ws.uow() as uow:
         _jobs(uow).finish(job.id, worker, now_utc(), result=_plain(result), error=error)
         uow.commit()
+    if job.kind != JobKind.PUBLISH:
+        # what the job registered (a period's statements, a netting round) goes to the chain next
+        from o2o.services.registry_carrier import carry_after_job
+
+        carry_after_job(ws, job.id)
     return _reread(ws, job.id)
 
 

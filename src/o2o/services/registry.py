@@ -20,7 +20,8 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -58,6 +59,7 @@ class RegistryConfig:
     anchor_minutes: float = 60.0
     published: int = 0
     anchored_at: float = 0.0
+    anchored_size: int = 0  # the ledger's size at the last head anchored (as the chain said then)
 
     @staticmethod
     def path(ws: Workspace) -> Path:
@@ -243,10 +245,29 @@ def registry_for(ws: Workspace, mode: str | None = None) -> Registry:
 
 
 def publish(ws: Workspace, mode: str | None = None, *, force: bool = False) -> PublishReport:
+    """Carry what the ledger holds to the chain. One publisher at a time per workspace: the CLI's, the hub's
+    publish job, `o2o worker`'s (an exclusive lock on `$O2O_HOME/registry.lock`; the next waits for it, then
+    starts from the cursor the previous one left)."""
     started = time.perf_counter()
-    report = registry_for(ws, mode).publish(ws, force=force)
+    with publishing_lock(ws):
+        report = registry_for(ws, mode).publish(ws, force=force)
     report.seconds = time.perf_counter() - started
     return report
+
+
+@contextmanager
+def publishing_lock(ws: Workspace) -> Iterator[None]:
+    """Held while one publisher reads the cursor, sends and moves the cursor: two at once would both send
+    the same registrations (refused the second time, but paid for in estimation and nonces)."""
+    import fcntl
+
+    ws.home.mkdir(parents=True, exist_ok=True)
+    with open(ws.home / "registry.lock", "a+b") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
 def publish_after_command() -> PublishReport | None:

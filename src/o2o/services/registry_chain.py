@@ -424,6 +424,9 @@ class AnchoredRegistry(_ChainRegistry):
         )
         if not due:
             report.anchored_size = anchored
+            if anchored != cfg.anchored_size:
+                cfg.anchored_size = anchored
+                cfg.save(ws)
             return report
         head = current_head(ws)
         stamp = datetime.fromisoformat(head.timestamp.replace("Z", "+00:00"))
@@ -438,6 +441,7 @@ class AnchoredRegistry(_ChainRegistry):
         report.blocks.add(sent.block_number)
         report.anchored_size = head.tree_size
         cfg.anchored_at = now
+        cfg.anchored_size = head.tree_size
         cfg.save(ws)
         return report
 

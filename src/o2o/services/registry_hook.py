@@ -1,6 +1,7 @@
 """After a successful command: carry its registrations to the chain when the workspace's registry is anchored
 or evm. Light on purpose: a central workspace (no `O2O_REGISTRY`, no `registry.json`) costs a stat, and
-nothing (no database, no web3) is imported to find that out."""
+nothing (no database, no web3) is imported to find that out. The hub asks the same question
+(`may_be_on_chain`) after each mutating request before doing anything more (o2o.services.registry_carrier)."""
 
 from __future__ import annotations
 
@@ -11,11 +12,17 @@ from pathlib import Path
 NOT_PUBLISHED_AFTER = frozenset({"registry", "demo", "version", "generate", "recon", "init", "serve"})
 
 
+def may_be_on_chain(home: Path) -> bool:
+    """Whether the workspace at `home` may have a registry other than central: `O2O_REGISTRY` is set, or
+    `registry.json` exists. False is certain (central); True means: read the mode."""
+    return bool(os.environ.get("O2O_REGISTRY", "").strip()) or (home / "registry.json").exists()
+
+
 def publish_after_command(command: str) -> None:
     if command in NOT_PUBLISHED_AFTER:
         return
     home = Path(os.environ.get("O2O_HOME") or "o2o-data")  # the default of o2o.config.Settings.home
-    if not os.environ.get("O2O_REGISTRY", "").strip() and not (home / "registry.json").exists():
+    if not may_be_on_chain(home):
         return
     from o2o.services.registry import publish_after_command as publish
 

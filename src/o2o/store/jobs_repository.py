@@ -66,6 +66,16 @@ class JobRepository:
             q = q.where(j.c.operator.is_(None) if operator is None else j.c.operator == operator)
         return [_job(r) for r in self.conn.execute(q)]
 
+    def latest_of_kind(self, kind: JobKind, limit: int = 10) -> list[Job]:
+        """The latest jobs of one kind, newest first."""
+        q = (
+            select(j)
+            .where(j.c.kind == kind.value)
+            .order_by(j.c.created_at.desc(), j.c.id.desc())
+            .limit(limit)
+        )
+        return [_job(r) for r in self.conn.execute(q)]
+
     def fail_abandoned(self, now: datetime) -> list[Job]:
         """Running jobs whose lease expired on their last attempt: failed, with why."""
         rows = self.conn.execute(
