@@ -175,10 +175,11 @@ def _chunks(con: Any, lines: Sequence[BatchLine], options: MatchOptions) -> list
     if len(eligible) < 2:
         return []
     files = [str(p) for i in eligible for p in (lines[i].ours, lines[i].theirs)]
-    low, high = con.execute(
-        f"SELECT min(line), max(line) FROM read_parquet([{', '.join(map(_literal, files))}])"
+    low, high, missing = con.execute(
+        "SELECT min(line), max(line), count(*) - count(line) "
+        f"FROM read_parquet([{', '.join(map(_literal, files))}])"
     ).fetchall()[0]
-    if low is None or low < 0 or high >= MAX_LINE:
+    if low is None or low < 0 or high >= MAX_LINE or missing:  # lines a batch cannot fold: all alone
         return []
     stride = 1 << int(high).bit_length()  # above every line
     most = min(MAX_GROUPS, (MAX_LINE + 1) // stride)
