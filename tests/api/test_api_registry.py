@@ -7,7 +7,9 @@ in between: `o2o registry verify` (which publishes nothing) then passes and coun
 - evm: every registration is on the contract, published by the hub's own `publish` jobs;
 - anchored: a head is anchored when `anchor_every` entries were added (not before), and when the minutes
   passed with fewer (the poll, with the clock moved on);
-- central: no publish job, ever.
+- nothing lost: a hub that died between its commits and queuing the publish, restarted while its node is
+  down (the publish fails in one line), carries them once the node is back (the poll, after the back-off);
+- central: no publish job, and neither requests nor the poll go past the cheap check.
 """
 
 from __future__ import annotations
@@ -211,11 +213,61 @@ def test_the_hub_anchors_a_head_when_the_rule_says_so(
         assert _verified(hub, "anchored")["counts"] == {"HeadAnchored": len(sizes)}
 
 
-def test_a_central_hub_queues_no_publish(fresh_hub: Hub) -> None:
+def test_a_central_hub_queues_no_publish_and_looks_no_further_than_a_stat(
+    fresh_hub: Hub, monkeypatch: pytest.MonkeyPatch
+) -> None:
     hub = fresh_hub
     assert not (hub.home / "registry.json").exists()
+    looked: list[str] = []
+    monkeypatch.setattr("o2o.api.app.carry_after_request", lambda *args: looked.append("request"))
+    monkeypatch.setattr("o2o.services.registry_carrier.publish_due", lambda *args: looked.append("poll"))
     with client_of(hub.app) as client:
         _settle_disputes(client, hub)
         for op in hub.parties:
             _sign(client, hub, op)
         assert _publish_jobs(client, hub) == []
+    assert looked == []  # neither the requests nor the poll (at the start) went past the cheap check
+
+
+def test_nothing_is_lost_when_the_hub_stops_before_publishing_or_the_node_is_down(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, anvil: Anvil
+) -> None:
+    monkeypatch.setenv("O2O_REGISTRY_POLL", "0.2")
+    hub = _hub_on_chain(tmp_path, monkeypatch, anvil, "evm")
+    with client_of(hub.app) as client:
+        _settled(client, hub, 1)
+        _settle_disputes(client, hub)
+        _settled(client, hub, 2)
+
+    # the hub dies between each signature's commit and its queuing: answered, committed, nothing queued
+    with monkeypatch.context() as dying:
+        dying.setattr("o2o.api.app.carry_after_request", lambda *args: None)
+        for op in hub.parties:
+            _sign(hub.client, hub, op)
+    assert all(j["state"] == "done" for j in _publish_jobs(hub.client, hub))
+    r = hub.cli("registry", "verify", "--registry", "evm", "--json")
+    behind = json.loads(r.out)  # committed, not on chain yet: the entries pending, their obligations missing
+    assert r.code == 1 and "StatementRegistered" not in behind["counts"] and behind["counts"]["pending"] > 0
+    assert {f["what"] for f in behind["findings"]} == {"obligation"}
+
+    # restarted while its node is down: the first poll's publish fails in one line, nothing moves
+    anvil.stop()
+    with client_of(hub.app) as client:
+        deadline = time.monotonic() + 300
+        while not any(j["state"] == "failed" for j in _publish_jobs(client, hub)):
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        (failed,) = [j for j in _publish_jobs(client, hub) if j["state"] == "failed"]
+        assert failed["args"]["asked_by"] == "poll" and "does not answer" in failed["error"]
+        anvil.start()  # its saved state: what was published before is there
+        # the poll queues it again once the back-off has passed, and it goes through
+        while _publish_jobs(client, hub)[0]["state"] != "done":
+            assert time.monotonic() < deadline, _publish_jobs(client, hub)
+            time.sleep(0.2)
+        jobs = _publish_jobs(client, hub)
+        assert [j["state"] for j in jobs[:2]] == ["done", "failed"]
+        assert jobs[0]["args"]["asked_by"] == "poll" and jobs[0]["result"]["registrations"] > 0
+        size = _ledger_size(client, hub)
+    after = _verified(hub, "evm")["counts"]
+    assert after["StatementRegistered"] == 1 and "pending" not in after
+    assert json.loads((hub.home / "registry.json").read_text())["published"] == size
