@@ -78,9 +78,12 @@ def register_side(
     )
     raw.mapInArrow(_keying(numbering), KEYED_SCHEMA).createOrReplaceTempView(f"{side}_keyed")
     ids = "CAST(record_id AS BIGINT)" if stats["ids"] and not stats["text_ids"] else "record_id"
-    spark.sql(
+    keyed = spark.sql(
         f"SELECT line, {ids} AS record_id, a_key, b_key, start_epoch, duration_s FROM {side}_keyed"
-    ).createOrReplaceTempView(side)
+    )
+    # Keyed once: the steps read each side several times, and a lazy view would run the Python keyer again
+    # for each read.
+    keyed.localCheckpoint(eager=True).createOrReplaceTempView(side)
     return int(stats["n"])
 
 

@@ -111,10 +111,14 @@ def _settle(steps: SparkSteps, options: MatchOptions, offset_s: int) -> tuple[in
     for k in range(2, options.max_rounds + 1):
         pairs = f"pairs_{k}"
         steps.run(match_sql.round_step(pairs, live, first=k == 2))
-        if steps.count(pairs) == 0:
+        # One job: the round's pairs, and whether any was contested (round 1's isolated ones were not).
+        size, contested = steps.spark.sql(f"SELECT count(*), count_if(NOT isolated) FROM {pairs}").collect()[
+            0
+        ]
+        if size == 0:
             steps.drop(pairs)
             break
-        if k > 2 or steps.spark.table(pairs).where("NOT isolated").limit(1).count():
+        if k > 2 or contested:
             found += 1
         rounds.append(pairs)
         steps.run(match_sql.live_step(f"live_{k}", live, pairs))

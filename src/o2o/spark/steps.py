@@ -48,9 +48,6 @@ class SparkSteps:
         done.createOrReplaceTempView(name)
         self.tables[name] = done
 
-    def count(self, relation: str) -> int:
-        return int(self.spark.table(relation).count())
-
     def drop(self, *names: str) -> None:
         for name in names:
             self.spark.catalog.dropTempView(name)
