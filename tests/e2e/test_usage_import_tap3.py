@@ -11,8 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow.parquet as pq
 import pytest
 
+from o2o.domain.usage import CANONICAL_COLUMNS
 from o2o.tap3.events import BatchContext, EventKind, TapEvent, UsageKind
 from o2o.tap3.grammar import SUBSET_DIR, load_grammar
 from o2o.tap3.writer import write_return_batch, write_transfer_batch
@@ -219,3 +221,143 @@ def test_usage_tap3_on_the_peer_sample(cli: Any, tmp_path: Path) -> None:
         ("232323232323232", "2014-03-01T13:08:00Z", "66.600", "XDR"),
         ("133713371337133", "2014-03-02T13:08:00Z", "0.000", "XDR"),
     ]
+
+
+# --- the declaration's records carry each event's charge, tax, currency and exchange rate ---------------
+
+RATED_CTX = replace(CTX, exchange_rates={1: Decimal("0.86000"), 2: Decimal("1.1")})
+VOICE = [
+    event(1, EventKind.MOC),
+    event(2, EventKind.MTC, charge_units=987654321, tax_units=0, exchange_rate_code=2),
+    event(3, EventKind.MOC, charge_units=0, tax_units=7, exchange_rate_code=None),
+    event(5, EventKind.MOC, local_time="20261002120005", utc_offset="+0000"),
+]
+
+
+def stored(lake_path: str) -> list[tuple[Any, ...]]:
+    return duckdb.execute(
+        "SELECT record_id, charge, tax, currency, exchange_rate, local_currency FROM read_parquet(?) ORDER BY line",
+        [lake_path],
+    ).fetchall()
+
+
+def audit_totals(path: Path) -> tuple[Decimal, Decimal]:
+    """The batch's AuditControlInfo TotalCharge and TotalTaxValue, as the file holds them."""
+    from o2o.tap3.reader import TapBatch
+
+    batch = TapBatch(path, GRAMMAR)
+    for _ in batch.events():
+        pass
+    assert batch.audit is not None and batch.context is not None
+    assert batch.audit.total_charge is not None and batch.audit.total_tax is not None
+    return batch.context.amount(batch.audit.total_charge), batch.context.amount(batch.audit.total_tax)
+
+
+def test_a_tap_declaration_stores_each_event_s_amounts_and_they_sum_to_the_audit_totals(
+    loaded: Any, tmp_path: Path
+) -> None:
+    path = tmp_path / "CDGBRALDEUBE00007"
+    write_transfer_batch(path, GRAMMAR, RATED_CTX, VOICE)
+    r = tap_import(loaded, path, "--json")
+    assert r.code == 0, r.err
+    d = r.json()
+    assert (d["rows"], d["rejected"]) == (4, 0)
+    # Each record: the event's units of 10^-5 EUR exactly (Decimal, five places), its exchange rate code's rate.
+    assert stored(d["lake_path"]) == [
+        ("00007:1", Decimal("0.12345"), Decimal("0.00100"), "EUR", Decimal("0.86000"), "GBP"),
+        ("00007:2", Decimal("9876.54321"), Decimal("0.00000"), "EUR", Decimal("1.10000"), "GBP"),
+        ("00007:3", Decimal("0.00000"), Decimal("0.00007"), "EUR", None, "GBP"),
+        ("00007:4", Decimal("0.61725"), Decimal("0.00500"), "EUR", Decimal("0.86000"), "GBP"),
+    ]
+    schema = pq.read_schema(d["lake_path"])
+    assert (str(schema.field("charge").type), str(schema.field("tax").type)) == (
+        "decimal128(38, 5)",
+        "decimal128(38, 5)",
+    )
+    assert str(schema.field("exchange_rate").type) == "decimal128(38, 5)"
+    assert schema.names[: len(CANONICAL_COLUMNS)] == list(CANONICAL_COLUMNS)
+    charge, tax = audit_totals(path)
+    assert (charge, tax) == (Decimal("9877.28391"), Decimal("0.00607"))
+    expected = [
+        {"currency": "EUR", "records": 4, "charge": "9877.28391", "tax": "0.00607", "local_currency": "GBP"}
+    ]
+    assert d["tap3"]["declared"] == expected
+    assert (d["tap3"]["rows_charge"], d["tap3"]["rows_tax"]) == (str(charge), str(tax))
+    shown = loaded("usage", "show", d["id"], "--json")
+    assert shown.code == 0, shown.err
+    assert shown.json()["amounts"] == expected
+    # The totals of the stored records are the batch's audit control totals, to the last decimal place.
+    assert (Decimal(expected[0]["charge"]), Decimal(expected[0]["tax"])) == (charge, tax)
+    table = loaded("usage", "show", d["id"])
+    assert table.code == 0 and "charge 9877.28391 EUR" in table.out
+
+
+def test_the_stored_amounts_are_those_of_the_records_taken(loaded: Any, tmp_path: Path) -> None:
+    # Five events of three kinds, one voice event without the other party's number (rejected), one
+    # returned by RAP: the voice service's declaration holds the charges of the two voice records left.
+    nobody = event(6, EventKind.MOC, other_number=None, charge_units=50000, tax_units=3)
+    path, rap = tmp_path / "b.tap", tmp_path / "b.rap"
+    write_transfer_batch(path, GRAMMAR, CTX, [*EVENTS, nobody])
+    write_return_batch(rap, GRAMMAR, CTX, [(EVENTS[1], [34])])
+    r = tap_import(loaded, path, "--rap", rap, "--json")
+    assert r.code == 0, r.err
+    d = r.json()
+    assert (d["rows"], d["rejected"]) == (2, 1)
+    assert [(row[0], row[1], row[2]) for row in stored(d["lake_path"])] == [
+        ("00007:1", Decimal("0.12345"), Decimal("0.00100")),
+        ("00007:5", Decimal("0.61725"), Decimal("0.00500")),
+    ]
+    charge, tax = audit_totals(path)
+    units = {e.index: (e.charge_units, e.tax_units) for e in [*EVENTS, nobody]}
+    # The audit totals less the events of other kinds (3, 4), returned (2) or rejected (6).
+    left_out = [units[i] for i in (2, 3, 4, 6)]
+    want_charge = charge - CTX.amount(sum(c for c, _ in left_out))
+    want_tax = tax - CTX.amount(sum(t for _, t in left_out))
+    assert (want_charge, want_tax) == (Decimal("0.74070"), Decimal("0.00600"))
+    shown = loaded("usage", "show", d["id"], "--json").json()
+    assert shown["amounts"] == [
+        {"currency": "EUR", "records": 2, "charge": "0.74070", "tax": "0.00600", "local_currency": "GBP"}
+    ]
+
+
+def test_a_csv_declaration_has_no_amounts_and_a_tap_one_rates_and_matches_as_any(
+    loaded: Any, tmp_path: Path
+) -> None:
+    # BETA's own records of the same four calls as a CSV; ALFA's as its TAP file.
+    usage = tmp_path / "voice.csv"
+    usage.write_text(
+        "record_id,a_number,b_number,start_time,duration_s\n"
+        + "".join(
+            f"b{n},+26201123456789{i},+4477009001{i:02d},2026-10-02T12:00:0{n}Z,{60 * i}\n"
+            for n, i in enumerate((1, 2, 3, 5), start=1)
+        ),
+        encoding="utf-8",
+    )
+    r = loaded(
+        "usage", "import", usage, "--agreement", "AG-ALFA-BETA", "--period", "2026-10", "--declarer", "BETA",
+        "--service", "voice-ALFA", "--json",
+    )  # fmt: skip
+    assert r.code == 0, r.err
+    assert pq.read_schema(r.json()["lake_path"]).names == list(CANONICAL_COLUMNS)
+    shown = loaded("usage", "show", r.json()["id"], "--json")
+    assert shown.code == 0 and "amounts" not in shown.json()
+    path = tmp_path / "CDGBRALDEUBE00007"
+    write_transfer_batch(path, GRAMMAR, RATED_CTX, VOICE)
+    assert tap_import(loaded, path).code == 0
+    # Rating and matching read the canonical columns of both declarations by name, the amounts beside them.
+    rated = loaded("rate", "--agreement", "AG-ALFA-BETA", "--period", "2026-10", "--json")
+    assert rated.code == 0, rated.err
+    assert sorted((x["records"], x["rated"]) for x in rated.json()) == [(4, 4), (4, 4)]
+    sms = tmp_path / "sms.csv"
+    sms.write_text("a_number,b_number,start_time\n+4930123456,+447700900123,2026-10-03T10:00:00Z\n")
+    for declarer in ("ALFA", "BETA"):  # the agreement's other service, so that the period can reconcile
+        r = loaded(
+            "usage", "import", sms, "--agreement", "AG-ALFA-BETA", "--period", "2026-10",
+            "--declarer", declarer, "--service", "sms-BETA",
+        )  # fmt: skip
+        assert r.code == 0, r.err
+    recon = loaded("reconcile", "--agreement", "AG-ALFA-BETA", "--period", "2026-10", "--json")
+    assert recon.code == 0, recon.err
+    (report,) = recon.json()
+    voice = next(line for line in report["lines"] if line["service"] == "voice-ALFA")
+    assert (voice["matched"], voice["provider_amount"], voice["customer_amount"]) == (4, "0.11", "0.11")

@@ -380,15 +380,19 @@ def test_cli_rate_file_engine_spark_prints_duckdbs_figures(
 def test_cli_rate_and_reconcile_engine_spark_give_duckdbs_statement(
     spark: Any, cli: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Two workspaces declare the same generated network. In one, `o2o rate --engine spark` stores its
-    ratings (Parquet folders) and `o2o reconcile` (DuckDB) reuses them; in the other `o2o reconcile
-    --engine spark` rates and matches on Spark. `o2o rate` prints the same figures on both engines, and
-    the statements' figures, states and disputes are DuckDB's own."""
+    """Three workspaces declare the same generated network. In one, `o2o rate --engine spark` stores its
+    ratings (Parquet folders) and `o2o reconcile` (DuckDB) reuses them; in the next `o2o reconcile
+    --engine spark` rates and matches on Spark; in the last a queued reconciliation job is taken by `o2o
+    worker` with `O2O_ENGINE=spark` and `O2O_SPARK_MASTER`. `o2o rate` prints the same figures on both
+    engines, and the statements' figures, states and disputes are DuckDB's own."""
     from cycle_steps import declare_all, loaded
+    from o2o.bootstrap import open_workspace
+    from o2o.domain.identity import Actor, Role
+    from o2o.services import jobs
 
     spark_master = ["--spark-master", "local[2]"]
     reports, shown, rated = {}, {}, {}
-    for engine in ("duckdb", "spark"):
+    for engine in ("duckdb", "spark", "worker"):
         monkeypatch.setenv("O2O_HOME", str(tmp_path / engine / "o2o-data"))
         net = tmp_path / engine / "net"
         r = cli("generate", "--operators", "2", "--cdrs", "1500", "--seed", "11", "--services", "voice",
@@ -408,14 +412,30 @@ def test_cli_rate_and_reconcile_engine_spark_give_duckdbs_statement(
                 rated[rate_engine] = [{k: v for k, v in x.items() if k != "files"} for x in json.loads(r.out)]
             folder = json.loads(r.out)[0]["files"]["summary"]
             assert Path(folder).is_dir(), folder  # Spark's: what reconcile below reads
-        r = cli("reconcile", "--agreement", ag["id"], "--period", period, "--json", "--engine", engine,
-                *spark_master)  # fmt: skip
-        assert r.code == 0, r.err
-        reports[engine] = [{k: v for k, v in x.items() if k != "seconds"} for x in json.loads(r.out)]
-        (report,) = reports[engine]
+        if engine == "worker":
+            admin = Actor("USR-admin", "admin", None, Role.ADMIN, "TOK-admin")
+            job = jobs.enqueue_reconcile(open_workspace(), admin, period, ag["id"])
+            monkeypatch.setenv("O2O_ENGINE", "spark")
+            monkeypatch.setenv("O2O_SPARK_MASTER", "local[2]")
+            r = cli("worker", "--once", "--no-webhooks", "--json")
+            monkeypatch.delenv("O2O_ENGINE")
+            assert r.code == 0, r.err
+            (done,) = json.loads(r.out)
+            assert (done["id"], done["state"]) == (job.id, "done"), done
+            (report,) = done["result"]["statements"]
+        else:
+            r = cli("reconcile", "--agreement", ag["id"], "--period", period, "--json", "--engine", engine,
+                    *spark_master)  # fmt: skip
+            assert r.code == 0, r.err
+            reports[engine] = [{k: v for k, v in x.items() if k != "seconds"} for x in json.loads(r.out)]
+            (report,) = reports[engine]
         s = cli("statement", "show", report["statement"], "--json")
         assert s.code == 0, s.err
         shown[engine] = json.loads(s.out)
+        # Matched on Spark (a folder of parts) or on DuckDB (a file): the engine the run really took.
+        (line,) = shown[engine]["evidence"].values()
+        matches = tmp_path / engine / "o2o-data" / "lake" / line["match"]["files"] / "matches.parquet"
+        assert matches.is_dir() == (engine != "duckdb"), matches
     assert rated["spark"] == rated["duckdb"] and sum(x["rated"] for x in rated["duckdb"]) > 1_000
     assert reports["spark"] == reports["duckdb"]
     assert reports["duckdb"][0]["disputes"], (
@@ -424,6 +444,7 @@ def test_cli_rate_and_reconcile_engine_spark_give_duckdbs_statement(
     # The same figures and evidence counts; the files' places differ (one workspace's ratings were stored by
     # `o2o rate`, the other's made in the reconciliation's run folder).
     assert _without_paths(shown["spark"]) == _without_paths(shown["duckdb"])
+    assert _without_paths(shown["worker"]) == _without_paths(shown["duckdb"])
     evidence = shown["spark"]["evidence"]
     assert any(line.get("records", {}).get("counts") for line in evidence.values()), evidence
 

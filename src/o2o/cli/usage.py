@@ -213,9 +213,17 @@ def usage_show(declaration_id: str, json_out: JsonOpt = False) -> None:
     d, history = svc.get_declaration(ws, declaration_id)
     row = declaration_row(d, ws.home)
     row["history"] = [h.id for h in history]
+    amounts = svc.declaration_amounts(ws, d)
+    if amounts is not None:  # a TAP file's records: their charge and tax per currency
+        row["amounts"] = amounts
     if json_out:
         print_json(row)
     else:
+        if amounts is not None:
+            row["amounts"] = "; ".join(
+                f"{a['records']} records: charge {a['charge']} {a['currency']}, tax {a['tax']} {a['currency']}"
+                for a in amounts
+            )
         print_table(f"Declaration {d.id}", ["field", "value"], ((k, v) for k, v in row.items()))
 
 

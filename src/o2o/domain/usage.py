@@ -28,6 +28,18 @@ CANONICAL_COLUMNS: dict[str, str] = {
     "destination": "VARCHAR",  # declared (pseudonymised usage); NULL: found by the b-number's prefix
 }
 
+# What a TAP declaration's records carry besides (`o2o.lake.usage_amounts`), absent from any other
+# declaration's file: the event's charge and tax (DECIMAL(38, the batch's TapDecimalPlaces), exact), the TAP
+# currency, the exchange rate of the event's exchange rate code (DECIMAL(38, the most places of the batch's
+# rates); NULL: none) to the batch's local currency. Readers select the canonical columns by name.
+AMOUNT_COLUMNS: dict[str, str] = {
+    "charge": "DECIMAL",
+    "tax": "DECIMAL",
+    "currency": "VARCHAR",
+    "exchange_rate": "DECIMAL",
+    "local_currency": "VARCHAR",
+}
+
 # What a usage file (CSV or Parquet) must and may carry.
 REQUIRED_INPUT_COLUMNS = ("a_number", "b_number", "start_time")
 OPTIONAL_INPUT_COLUMNS = ("record_id", "service", "duration_s", "volume", "route", "destination")

@@ -194,8 +194,11 @@ def _import_new(
         staged_usage, staged_rejects = stage / "usage.parquet", stage / "rejects.csv"
         summary = None
         if fmt == "tap3" and tap3 is not None:
-            summary = _tap3_to_csv(path, tap3, spec.kind.value, stage / "tap3.csv")
+            amounts = stage / "tap3-amounts.csv"
+            summary = _tap3_to_csv(path, tap3, spec.kind.value, stage / "tap3.csv", amounts)
             counts = normalise_usage(stage / "tap3.csv", "csv", spec, staged_usage, staged_rejects, stage)
+            if counts.rows:
+                _attach_tap3_amounts(staged_usage, amounts, summary, stage)
         else:
             counts = normalise_usage(path, fmt, spec, staged_usage, staged_rejects, stage)
         final_dir.mkdir(parents=True, exist_ok=True)
@@ -240,9 +243,10 @@ def import_spec(agreement: Agreement, service_id: str, per: Period, declarer: st
     )  # fmt: skip
 
 
-def _tap3_to_csv(path: Path, options: Tap3Options, kind: str, out: Path) -> TapSummary:
-    """The TAP file's events of the service's kind as a usage CSV at `out`; refused when its audit
-    control totals do not match its events (unless accepted) or it holds no call events."""
+def _tap3_to_csv(path: Path, options: Tap3Options, kind: str, out: Path, amounts: Path) -> TapSummary:
+    """The TAP file's events of the service's kind as a usage CSV at `out` (their charge, tax and exchange
+    rate at `amounts`); refused when its audit control totals do not match its events (unless accepted) or
+    it holds no call events."""
     from o2o.tap3.events import UsageKind
     from o2o.tap3.grammar import load_grammar
     from o2o.tap3.rap import read_returns
@@ -254,7 +258,7 @@ def _tap3_to_csv(path: Path, options: Tap3Options, kind: str, out: Path) -> TapS
         raise ValidationError(f"{path}: --format tap3 needs --grammar DIR")
     grammar = load_grammar(options.grammar)
     returns = read_returns(options.rap, grammar) if options.rap else None
-    summary = tap_to_usage_csv(path, grammar, UsageKind(kind), out, returns)
+    summary = tap_to_usage_csv(path, grammar, UsageKind(kind), out, returns, amounts)
     if summary.events == 0:
         raise ImportRefusedError(f"{path}: a TAP {summary.kind} with no call events: nothing to import")
     if returns is not None and summary.file_sequence not in returns.sequences():
@@ -268,6 +272,39 @@ def _tap3_to_csv(path: Path, options: Tap3Options, kind: str, out: Path) -> TapS
             f"{'; '.join(summary.audit_mismatches)}; pass --accept-audit-mismatch to import it anyway"
         )
     return summary
+
+
+def _attach_tap3_amounts(staged_usage: Path, amounts: Path, summary: TapSummary, stage: Path) -> None:
+    """Each accepted record of a TAP file with its event's charge, tax (in the batch's currency, with its
+    decimal places) and exchange rate (`o2o.lake.usage_amounts`); what they sum to goes in the summary."""
+    from o2o.lake.usage_amounts import attach_amounts
+    from o2o.tap3.usage_csv import rate_places
+
+    try:
+        declared = attach_amounts(
+            staged_usage,
+            amounts,
+            currency=summary.currency,
+            decimal_places=summary.decimal_places,
+            rate_places=rate_places(summary.exchange_rates),
+            local_currency=summary.local_currency,
+            workdir=stage,
+        )
+    except ValueError as exc:
+        raise ValidationError(f"{summary.path}: {exc}") from None
+    summary.declared = [d.as_dict() for d in declared]
+
+
+def declaration_amounts(ws: Workspace, declaration: Declaration) -> list[dict[str, object]] | None:
+    """A declaration's charge and tax per currency, summed from its stored records; None when its records
+    carry no amounts (only a TAP file's do)."""
+    from o2o.lake.usage_amounts import declared_amounts
+
+    path = ws.lake.resolve(declaration.lake_path)
+    if path.suffix != ".parquet" or not path.is_file():
+        return None
+    found = declared_amounts(path)
+    return None if found is None else [d.as_dict() for d in found]
 
 
 def _refuse_worse(path: Path, replacement: Replacement, staged_rejects: Path, kept: Path) -> None:

@@ -11,6 +11,7 @@ event's kind and service code).
 
 from __future__ import annotations
 
+import contextlib
 import csv
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -47,7 +48,11 @@ class TapSummary:
     returned: int = 0  # events a RAP file returned (not written)
     charge: Decimal = Decimal(0)
     tax: Decimal = Decimal(0)
+    rows_charge: Decimal = Decimal(0)  # of the events written as usage rows
+    rows_tax: Decimal = Decimal(0)
     audit_mismatches: list[str] = field(default_factory=list)
+    # What the declaration's stored records sum to per currency (`o2o.lake.usage_amounts`), once imported.
+    declared: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -65,7 +70,10 @@ class TapSummary:
             "returned": self.returned,
             "charge": str(self.charge),
             "tax": str(self.tax),
+            "rows_charge": str(self.rows_charge),
+            "rows_tax": str(self.rows_tax),
             "audit_mismatches": list(self.audit_mismatches),
+            "declared": list(self.declared),
         }
 
 
@@ -130,19 +138,61 @@ def _header(summary: TapSummary, batch: TapBatch) -> None:
     summary.local_currency, summary.exchange_rates = ctx.local_currency, dict(ctx.exchange_rates)
 
 
+# The amounts of each usage row (`tap_to_usage_csv(amounts=…)`), exact text: charge and tax with the batch's
+# decimal places, in its currency; the exchange rate of the event's exchange rate code (empty: none).
+AMOUNT_CSV_COLUMNS = ("record_id", "charge", "tax", "exchange_rate")
+
+
 def tap_to_usage_csv(
-    path: Path, grammar: Grammar, usage: UsageKind, out: Path, returns: Returns | None = None
+    path: Path,
+    grammar: Grammar,
+    usage: UsageKind,
+    out: Path,
+    returns: Returns | None = None,
+    amounts: Path | None = None,
 ) -> TapSummary:
-    """Write the batch's events of kind `usage` (not returned) to the CSV `out`; the batch's summary."""
+    """Write the batch's events of kind `usage` (not returned) to the CSV `out`, and, with `amounts`, each
+    row's charge, tax and exchange rate to that CSV (`AMOUNT_CSV_COLUMNS`, by record id); the batch's
+    summary."""
     summary = TapSummary(path, kind="")
-    with out.open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.writer(fh)
+    charge = tax = 0
+    with contextlib.ExitStack() as files:
+        writer = csv.writer(files.enter_context(out.open("w", newline="", encoding="utf-8")))
         writer.writerow(CSV_COLUMNS)
+        money = None
+        if amounts is not None:
+            money = csv.writer(files.enter_context(amounts.open("w", newline="", encoding="utf-8")))
+            money.writerow(AMOUNT_CSV_COLUMNS)
         for event in read_events(path, grammar, returns, summary):
             if event.usage is usage and not event.returned:
-                writer.writerow(usage_row(event, summary.file_sequence))
+                row = usage_row(event, summary.file_sequence)
+                writer.writerow(row)
                 summary.rows += 1
+                charge += event.charge_units
+                tax += event.tax_units
+                if money is not None:
+                    money.writerow((row[0], *_amount_texts(event, summary)))
+    summary.rows_charge = Decimal(charge).scaleb(-summary.decimal_places)
+    summary.rows_tax = Decimal(tax).scaleb(-summary.decimal_places)
     return summary
+
+
+def _amount_texts(event: TapEvent, summary: TapSummary) -> tuple[str, str, str]:
+    """The event's charge and tax (exact, with the batch's decimal places) and its exchange rate as text."""
+    places = summary.decimal_places
+    code = event.exchange_rate_code
+    rate = summary.exchange_rates.get(code) if code is not None else None
+    return (
+        f"{Decimal(event.charge_units).scaleb(-places):f}",
+        f"{Decimal(event.tax_units).scaleb(-places):f}",
+        "" if rate is None else f"{rate:f}",
+    )
+
+
+def rate_places(rates: dict[int, Decimal]) -> int:
+    """The most decimal places of the batch's exchange rates (what holds every one of them exactly)."""
+    exponents = (r.as_tuple().exponent for r in rates.values())
+    return max((-e for e in exponents if isinstance(e, int) and e < 0), default=0)
 
 
 EVENT_COLUMNS = (
