@@ -8,7 +8,8 @@ the caller confirms it (`replace=True`): nothing is written but the rejects file
 Imports in one process may run side by side; their commits take turns.
 A TAP 3 file (`fmt="tap3"`, with the grammar's folder in `Tap3Options`) is first read into a usage CSV of
 the service's kind (`o2o.tap3.usage_csv`), whose audit control totals must match its events, and then
-imported as that CSV.
+imported as that CSV; each accepted record then gets its event's charge, tax, currency and exchange rate
+(`o2o.lake.usage_amounts`), which `declaration_amounts` sums.
 """
 
 from __future__ import annotations
