@@ -343,7 +343,9 @@ def test_a_csv_declaration_has_no_amounts_and_a_tap_one_rates_and_matches_as_any
     assert shown.code == 0 and "amounts" not in shown.json()
     path = tmp_path / "CDGBRALDEUBE00007"
     write_transfer_batch(path, GRAMMAR, RATED_CTX, VOICE)
-    assert tap_import(loaded, path).code == 0
+    r = tap_import(loaded, path)
+    assert r.code == 0, r.err
+    assert "stored with the 4 records: charge 9877.28391 EUR, tax 0.00607 EUR" in r.out
     # Rating and matching read the canonical columns of both declarations by name, the amounts beside them.
     rated = loaded("rate", "--agreement", "AG-ALFA-BETA", "--period", "2026-10", "--json")
     assert rated.code == 0, rated.err

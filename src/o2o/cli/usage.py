@@ -180,6 +180,11 @@ def _tap3_line(tap: dict[str, Any]) -> str:
         f"{tap['events']} call events ({kinds}), charge {tap['charge']} {tap['currency']}, "
         f"tax {tap['tax']} {tap['currency']}; {tap['rows']} taken as usage rows, {tap['returned']} returned by RAP"
     )
+    for d in tap["declared"]:  # what the declaration's records carry, summed from them
+        line += (
+            f"; stored with the {d['records']} records: charge {d['charge']} {d['currency']}, "
+            f"tax {d['tax']} {d['currency']}"
+        )
     if tap["audit_mismatches"]:
         line += "; audit mismatch accepted: " + "; ".join(tap["audit_mismatches"])
     return line
