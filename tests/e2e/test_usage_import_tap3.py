@@ -363,3 +363,26 @@ def test_a_csv_declaration_has_no_amounts_and_a_tap_one_rates_and_matches_as_any
     (report,) = recon.json()
     voice = next(line for line in report["lines"] if line["service"] == "voice-ALFA")
     assert (voice["matched"], voice["provider_amount"], voice["customer_amount"]) == (4, "0.11", "0.11")
+
+
+@pytest.mark.parametrize("places", [0, 6])
+def test_the_stored_amounts_keep_the_batch_s_decimal_places(loaded: Any, tmp_path: Path, places: int) -> None:
+    # A credit (a negative charge) keeps its sign; a batch without a local currency stores none.
+    ctx = replace(RATED_CTX, decimal_places=places, local_currency=None)
+    events = [event(1, EventKind.MOC, charge_units=-2500, tax_units=-1), event(2, EventKind.MTC)]
+    path = tmp_path / f"places{places}.tap"
+    write_transfer_batch(path, GRAMMAR, ctx, events)
+    r = tap_import(loaded, path, "--json")
+    assert r.code == 0, r.err
+    d = r.json()
+    assert str(pq.read_schema(d["lake_path"]).field("charge").type) == f"decimal128(38, {places})"
+    assert [(row[1], row[2], row[5]) for row in stored(d["lake_path"])] == [
+        (Decimal(-2500).scaleb(-places), Decimal(-1).scaleb(-places), None),
+        (Decimal(24690).scaleb(-places), Decimal(200).scaleb(-places), None),
+    ]
+    charge, tax = audit_totals(path)
+    shown = loaded("usage", "show", d["id"], "--json").json()["amounts"]
+    assert shown == [
+        {"currency": "EUR", "records": 2, "charge": f"{charge:f}", "tax": f"{tax:f}", "local_currency": None}
+    ]
+    assert (charge, tax) == (Decimal(22190).scaleb(-places), Decimal(199).scaleb(-places))
