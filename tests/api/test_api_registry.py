@@ -9,7 +9,8 @@ in between: `o2o registry verify` (which publishes nothing) then passes and coun
   passed with fewer (the poll, with the clock moved on);
 - nothing lost: a hub that died between its commits and queuing the publish, restarted while its node is
   down (the publish fails in one line), carries them once the node is back (the poll, after the back-off);
-- central: no publish job, and neither requests nor the poll go past the cheap check.
+- central: no publish job, and neither requests nor the poll go past the cheap check;
+- PostgreSQL: the server only queues (one waiting publish at a time), `o2o worker` takes it.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import pytest
 from hub_harness import Hub, build_hub, client_of
 
 from anvil_node import Anvil, free_port
+from harness import postgres_database
 from o2o.ledger.keys import read_private_key
 
 pytestmark = pytest.mark.slow
@@ -117,6 +119,7 @@ def _ledger_size(client: Any, hub: Hub) -> int:
 def test_the_hub_carries_a_whole_cycle_to_the_evm_contract(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, anvil: Anvil
 ) -> None:
+    monkeypatch.setenv("O2O_REGISTRY_POLL", "3600")  # the poll at the start only: the rest is asked for
     hub = _hub_on_chain(tmp_path, monkeypatch, anvil, "evm")
     with client_of(hub.app) as client:  # the lifespan: the job runner and the registry's poll
         # what the ledger held before the contract (the reconciliation, the keys) is carried at the start
@@ -127,12 +130,14 @@ def test_the_hub_carries_a_whole_cycle_to_the_evm_contract(
 
         # disputes settled and the statement signed by both parties, through the API only
         _settle_disputes(client, hub)
+        settled = _settled(client, hub, 2)
+        assert all(j["args"]["asked_by"].startswith("POST /api/v1/disputes/") for j in settled[:-1])
         a, b = hub.parties
         assert _sign(client, hub, a)["complete"] is False
         signed = _sign(client, hub, b)
         assert signed["complete"] is True and signed["obligations"]
-        jobs = _settled(client, hub, 2)
-        assert any(j["args"]["asked_by"].endswith("/signatures") for j in jobs), jobs
+        jobs = _settled(client, hub, len(settled) + 1)
+        assert jobs[len(jobs) - len(settled) - 1]["args"]["asked_by"].endswith("/signatures"), jobs
         after = _verified(hub, "evm")  # no CLI command between the signature and this check
         assert after["counts"]["StatementRegistered"] == 1, after["counts"]
         assert after["counts"]["ObligationRegistered"] >= len(signed["obligations"])
@@ -271,3 +276,35 @@ def test_nothing_is_lost_when_the_hub_stops_before_publishing_or_the_node_is_dow
     after = _verified(hub, "evm")["counts"]
     assert after["StatementRegistered"] == 1 and "pending" not in after
     assert json.loads((hub.home / "registry.json").read_text())["published"] == size
+
+
+@pytest.mark.postgres
+def test_on_postgresql_the_worker_takes_the_hubs_one_waiting_publish(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, anvil: Anvil
+) -> None:
+    for url in postgres_database():
+        hub = build_hub(tmp_path, monkeypatch, url)
+        for op in ("HUB", *hub.parties):
+            assert hub.cli("keys", "generate", op, "--chain").code == 0
+        r = hub.cli("registry", "deploy", "--registry", "evm", "--url", anvil.url, "--chain-id", "31337",
+                    "--dev-fund")  # fmt: skip
+        assert r.code == 0, r.err
+        with client_of(hub.app) as client:  # PostgreSQL: the server queues, it runs no job itself
+            deadline = time.monotonic() + 300
+            while not _publish_jobs(client, hub):  # the poll at the start
+                assert time.monotonic() < deadline
+                time.sleep(0.2)
+            _settle_disputes(client, hub)
+            for op in hub.parties:
+                _sign(client, hub, op)
+            (waiting,) = _publish_jobs(client, hub)  # one waiting publish carries all of it
+            assert waiting["state"] == "queued" and waiting["args"]["asked_by"] == "poll"
+
+            ran = hub.cli("worker", "--once", "--no-webhooks", "--json")  # what `o2o worker` processes do
+            assert ran.code == 0, ran.err
+            (done,) = json.loads(ran.out)
+            assert done["id"] == waiting["id"] and done["state"] == "done", done
+            assert done["result"]["registrations"] > 0
+            assert _publish_jobs(client, hub)[0]["state"] == "done"
+        after = _verified(hub, "evm")["counts"]
+        assert after["StatementRegistered"] == 1 and "pending" not in after

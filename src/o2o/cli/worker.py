@@ -1,4 +1,5 @@
-"""`o2o worker`: take the hub's jobs (reconciliations, netting rounds) and deliver its webhooks, in a
+"""`o2o worker`: take the hub's jobs (reconciliations, netting rounds, the hub's publish jobs that carry its
+registrations to an anchored or evm registry) and deliver its webhooks, in a
 process of its own, until interrupted. With PostgreSQL run as many as wanted: each job is taken by one.
 The embedded default (SQLite) needs none: `o2o serve` runs jobs itself."""
 

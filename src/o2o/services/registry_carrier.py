@@ -89,9 +89,14 @@ def _backoff_until(recent: list[Job]) -> datetime | None:
     return failed[0].finished_at + timedelta(seconds=wait)
 
 
-def queue_publish_if_due(ws: Workspace, why: str) -> Job | None:
+def queue_publish_if_due(ws: Workspace, why: str, *, after_change: bool = True) -> Job | None:
     """Queue the hub's publish job when the registry is not central, something is due, none is waiting and
-    failures do not hold it back; the job queued, else None. `why`: what asked (kept in the job's args)."""
+    failures do not hold it back; the job queued, else None. `why`: what asked (kept in the job's args).
+
+    `after_change` (a request or a job that may have just registered): queued behind a running publish too,
+    which may have read the ledger before the change. The poll (`after_change=False`) waits for a running
+    one to end: the cursor it is moving would otherwise look behind, and whatever was added meanwhile was
+    queued by what added it (or is found by the next poll)."""
     if not may_be_on_chain(ws.home):
         return None
     with _QUEUING:
@@ -101,8 +106,9 @@ def queue_publish_if_due(ws: Workspace, why: str) -> Job | None:
         now = now_utc()
         with ws.uow() as uow:
             recent = uow.jobs.latest_of_kind(JobKind.PUBLISH)
-            if any(job.state == JobState.QUEUED for job in recent):
-                return None  # the waiting one carries this too
+            busy = (JobState.QUEUED,) if after_change else (JobState.QUEUED, JobState.RUNNING)
+            if any(job.state in busy for job in recent):
+                return None  # the waiting one carries this too (the poll: or the running one)
             until = _backoff_until(recent)
             if until is not None and now < until:
                 return None
@@ -150,7 +156,7 @@ class RegistryCarrier:
 
     def tick(self) -> Job | None:
         try:
-            job = queue_publish_if_due(self.ws, "poll")
+            job = queue_publish_if_due(self.ws, "poll", after_change=False)
         except Exception:  # a broken registry.json, the database away for a moment: the next poll again
             log.exception("the registry poll failed")
             return None

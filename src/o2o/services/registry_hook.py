@@ -8,8 +8,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-# Commands after which nothing is carried: they register nothing, or manage the registry themselves.
-NOT_PUBLISHED_AFTER = frozenset({"registry", "demo", "version", "generate", "recon", "init", "serve"})
+# Commands after which nothing is carried: they register nothing, or manage the registry themselves (the
+# worker carries what its jobs register by the publish jobs it takes: o2o.services.registry_carrier).
+NOT_PUBLISHED_AFTER = frozenset(
+    {"registry", "demo", "version", "generate", "recon", "init", "serve", "worker"}
+)
 
 
 def may_be_on_chain(home: Path) -> bool:
