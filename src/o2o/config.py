@@ -1,6 +1,6 @@
 """Settings from the environment (`O2O_HOME`, `O2O_DATABASE_URL`, `O2O_HUB_PASSPHRASE_FILE`, `O2O_ENGINE`,
-`O2O_SPARK_MASTER`), validated with pydantic-settings; a bad one is a domain error naming the variable, on
-one line."""
+`O2O_SPARK_MASTER`, `O2O_REGISTRY_POLL`), validated with pydantic-settings; a bad one is a domain error naming
+the variable, on one line."""
 
 from __future__ import annotations
 
