@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -146,11 +146,16 @@ def lower_median(histogram: dict[int, int]) -> int:
 
 
 def _offsets(con: Any, histogram_sql: str) -> tuple[int | None, dict[int, int]]:
-    """Overall and per-day clock offsets: lower medians of the unambiguous pairs' raw time gaps, from
-    `histogram_sql` (rows of day, gap, pairs)."""
+    """Overall and per-day clock offsets from `histogram_sql` (rows of day, gap, pairs)."""
+    return offsets_from_histogram(con.execute(histogram_sql).fetchall())
+
+
+def offsets_from_histogram(rows: Iterable[Sequence[Any]]) -> tuple[int | None, dict[int, int]]:
+    """Overall and per-day clock offsets: lower medians of the unambiguous pairs' raw time gaps, from a
+    histogram's rows (day, gap, pairs), whichever engine counted them."""
     overall: dict[int, int] = {}
     days: dict[int, dict[int, int]] = {}
-    for day, gap, pairs in con.execute(histogram_sql).fetchall():
+    for day, gap, pairs in rows:
         overall[int(gap)] = overall.get(int(gap), 0) + int(pairs)
         if day is not None:
             days.setdefault(int(day), {})[int(gap)] = int(pairs)

@@ -22,7 +22,7 @@ import pyarrow as pa
 from o2o.reconcile import match_results_sql as results_sql
 from o2o.reconcile import match_sql
 from o2o.reconcile.components import solve_components
-from o2o.reconcile.file_match import lower_median
+from o2o.reconcile.file_match import offsets_from_histogram
 from o2o.reconcile.match_model import MatchOptions, MatchSummary
 from o2o.reconcile.match_results_sql import MATCH_CLASSES
 from o2o.spark.inputs import register_side
@@ -133,14 +133,7 @@ def _settle(steps: SparkSteps, options: MatchOptions, offset_s: int) -> tuple[in
 
 def _offsets(spark: SparkSession, histogram_sql: str) -> tuple[int | None, dict[int, int]]:
     """As `file_match._offsets`: overall and per-day lower medians of the histogram's gaps."""
-    overall: dict[int, int] = {}
-    days: dict[int, dict[int, int]] = {}
-    for day, gap, pairs in spark.sql(histogram_sql).collect():
-        overall[int(gap)] = overall.get(int(gap), 0) + int(pairs)
-        if day is not None:
-            days.setdefault(int(day), {})[int(gap)] = int(pairs)
-    per_day = {day: lower_median(h) for day, h in days.items()}
-    return (lower_median(overall) if overall else None), per_day
+    return offsets_from_histogram(spark.sql(histogram_sql).collect())
 
 
 def _estimate_clock(steps: SparkSteps, options: MatchOptions) -> tuple[int | None, dict[int, int]]:
