@@ -361,22 +361,13 @@ def _summary(
     result: _PassResult,
     out_dir: Path,
 ) -> MatchSummary:
-    matched, exact, partial, mismatch, only_ours, only_theirs, dups_ours, dups_theirs = totals.get(g, [0] * 8)
-    return MatchSummary(
-        ours=int(counts[0][g]),
-        theirs=int(counts[1][g]),
-        matched=matched,
-        exact=exact,
-        partial=partial,
-        duration_mismatch=mismatch,
-        only_ours=only_ours,
-        only_theirs=only_theirs,
-        duplicates_ours=dups_ours,
-        duplicates_theirs=dups_theirs,
-        clock_offset_s=offsets.get(g, (None, {}))[0],
-        rounds=result.rounds_by.get(g, 1),
-        contested_components=result.components_by.get(g, 0),
-        out_dir=out_dir,
+    return MatchSummary.from_totals(
+        (int(counts[0][g]), int(counts[1][g])),
+        totals.get(g, [0] * 8),
+        offsets.get(g, (None, {}))[0],
+        result.rounds_by.get(g, 1),
+        result.components_by.get(g, 0),
+        out_dir,
     )
 
 

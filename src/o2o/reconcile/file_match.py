@@ -239,23 +239,7 @@ def _summary(
     con: Any, sides: tuple[int, int], offset: int | None, result: _PassResult, out_dir: Path
 ) -> MatchSummary:
     row = con.execute(results_sql.totals_query()).fetchone()
-    matched, exact, partial, mismatch, only_ours, only_theirs, dups_ours, dups_theirs = (int(v) for v in row)
-    return MatchSummary(
-        ours=sides[0],
-        theirs=sides[1],
-        matched=matched,
-        exact=exact,
-        partial=partial,
-        duration_mismatch=mismatch,
-        only_ours=only_ours,
-        only_theirs=only_theirs,
-        duplicates_ours=dups_ours,
-        duplicates_theirs=dups_theirs,
-        clock_offset_s=offset,
-        rounds=result.rounds,
-        contested_components=result.components,
-        out_dir=out_dir,
-    )
+    return MatchSummary.from_totals(sides, row, offset, result.rounds, result.components, out_dir)
 
 
 def batch_connection(temp_directory: Path, memory_limit: str = DEFAULT_MEMORY_LIMIT) -> Any:

@@ -7,6 +7,7 @@ Time gaps and duration gaps are signed as theirs − ours.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -91,6 +92,38 @@ class MatchSummary:
             raise ValueError("our records do not add up")
         if self.matched + self.only_theirs + self.duplicates_theirs != self.theirs:
             raise ValueError("their records do not add up")
+
+    @classmethod
+    def from_totals(
+        cls,
+        sides: tuple[int, int],
+        totals: Sequence[Any],
+        clock_offset_s: int | None,
+        rounds: int,
+        contested_components: int,
+        out_dir: Path | None,
+    ) -> MatchSummary:
+        """The summary of a run from its sides' record counts and the row of `totals_query` (matched, exact,
+        partial, duration mismatch, only ours, only theirs, duplicates ours, duplicates theirs)."""
+        matched, exact, partial, mismatch, only_ours, only_theirs, dups_ours, dups_theirs = (
+            int(v) for v in totals
+        )
+        return cls(
+            ours=int(sides[0]),
+            theirs=int(sides[1]),
+            matched=matched,
+            exact=exact,
+            partial=partial,
+            duration_mismatch=mismatch,
+            only_ours=only_ours,
+            only_theirs=only_theirs,
+            duplicates_ours=dups_ours,
+            duplicates_theirs=dups_theirs,
+            clock_offset_s=clock_offset_s,
+            rounds=rounds,
+            contested_components=contested_components,
+            out_dir=out_dir,
+        )
 
     def as_report(self) -> dict[str, Any]:
         """The summary with exactly the keys the `recon match --json` command prints."""

@@ -239,25 +239,7 @@ def _match(spark: SparkSession, ours: str, theirs: str, options: MatchOptions, o
         offset, per_day = estimate or _offsets(spark, results_sql.day_facts_histogram())
         _write_outputs(spark, out, per_day)
         row = spark.sql(results_sql.totals_query()).collect()[0]
-        matched, exact, partial, mismatch, only_ours, only_theirs, dups_ours, dups_theirs = (
-            int(v) for v in row
-        )
-        return MatchSummary(
-            ours=counts[0],
-            theirs=counts[1],
-            matched=matched,
-            exact=exact,
-            partial=partial,
-            duration_mismatch=mismatch,
-            only_ours=only_ours,
-            only_theirs=only_theirs,
-            duplicates_ours=dups_ours,
-            duplicates_theirs=dups_theirs,
-            clock_offset_s=offset,
-            rounds=rounds,
-            contested_components=components,
-            out_dir=local_out,
-        )
+        return MatchSummary.from_totals(counts, row, offset, rounds, components, local_out)
     finally:
         steps.drop(*_PASS_VIEWS, *_PASS_TABLES, "only_ours", "only_theirs", "day_facts", "daily")
         for view in ("ours", "theirs", "ours_keyed", "theirs_keyed", "ours_raw_lines", "theirs_raw_lines"):
