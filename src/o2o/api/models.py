@@ -116,6 +116,32 @@ class SignatureOut(BaseModel):
     obligations: list[str]
 
 
+class ChainTypedData(BaseModel):
+    statement: str
+    digest: str
+    chain_id: int
+    contract: str
+    typed_data: dict[str, Any] = Field(description="EIP-712 typed data (eth_signTypedData_v4) to sign.")
+    hash: str = Field(description="Its EIP-712 hash, what the secp256k1 key signs.")
+    signer: str | None = Field(description="The caller's chain address registered on the ledger.")
+    signed_by: list[str]
+
+
+class ChainSignatureIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    signature: str = Field(
+        min_length=1, max_length=140, description="The 65-byte EIP-712 signature (r, s, v), hex."
+    )
+
+
+class ChainSignatureOut(BaseModel):
+    statement: str
+    operator: str
+    address: str
+    signed_by: list[str]
+
+
 class DisputeSummary(Open):
     id: str
     statement: str

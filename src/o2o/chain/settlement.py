@@ -91,13 +91,15 @@ class Translator:
     """Turns ledger entries, in ledger order, into contract calls, remembering what later entries need:
     the signers of each statement digest, each obligation's parties and currency, each round's payments.
 
-    `address` maps an operator id to its chain address; `account` gives an operator's chain account (for the
-    EIP-712 signatures of statements and round acceptances) — the operator's own signing, done where its
-    key is.
+    `address` maps an operator id to its chain address; `stored` holds the EIP-712 statement signatures the
+    operators made on their own side and sent to the hub (statement id, digest, operator → signature);
+    `account` gives an operator's chain account for the signatures not sent (round acceptances, and the
+    statements of the local, single-workspace mode, where every operator's key is in the workspace).
     """
 
     address: Callable[[str], str]
     account: Callable[[str], LocalAccount] | None = None
+    stored: Mapping[tuple[str, str, str], bytes] = field(default_factory=dict)
     chain_id: int = 0
     contract: str = ""
     signed: dict[tuple[str, str], list[str]] = field(default_factory=dict)
@@ -145,7 +147,10 @@ class Translator:
         if len(parties) != 2:
             raise ChainError(f"{what}: signed by {len(parties)} parties on the ledger, a statement needs 2")
         raw = bytes.fromhex(st_digest)
-        sigs = [self._sign(p, STATEMENT_TYPE, raw, subj) for p in parties]
+        sigs = [
+            self.stored.get((entry.subject, st_digest, p)) or self._sign(p, STATEMENT_TYPE, raw, subj)
+            for p in parties
+        ]
         args = (key, subj, raw, self.address(parties[0]), self.address(parties[1]), sigs[0], sigs[1])
         return Call("registerStatement", args, key, what)
 

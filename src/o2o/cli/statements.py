@@ -61,6 +61,14 @@ def statement_sign(
         Path | None,
         typer.Option("--key", help="With --hub: your operator's Ed25519 key file (PEM), kept on your side."),
     ] = None,
+    chain_key: Annotated[
+        Path | None,
+        typer.Option(
+            "--chain-key",
+            help="With --hub: your operator's chain key file (OP.chain.json), kept on your side; sends the "
+            "EIP-712 signature the evm settlement contract needs (before the Ed25519 one when --key too).",
+        ),
+    ] = None,
     hub: Annotated[
         str | None,
         typer.Option("--hub", help="Sign on this hub (e.g. http://127.0.0.1:8000) with --key, not here."),
@@ -77,6 +85,9 @@ def statement_sign(
     --hub and --key: the statement is read from the hub, its digest checked here, signed here with your
     key, and only the signature is sent (the hub never holds your key)."""
     secret = passphrase(passphrase_file, passphrase_env)
+    if chain_key is not None:
+        _chain_sign_on_hub(statement_id, operator, reviewed, key, chain_key, hub, token, secret, json_out)
+        return
     if hub is not None or key is not None:
         _sign_on_hub(statement_id, operator, reviewed, key, hub, token, secret, json_out)
         return
@@ -98,6 +109,44 @@ def statement_sign(
 
 def _signed_state(complete: bool, obligations: tuple[str, ...]) -> str:
     return f"complete, {len(obligations)} obligation(s)" if complete else "waiting for the other party"
+
+
+def _chain_sign_on_hub(
+    statement_id: str, operator: str | None, reviewed: str | None, key: Path | None, chain_key: Path,
+    hub: str | None, token: str | None, secret: bytes | None, json_out: bool,
+) -> None:  # fmt: skip
+    from o2o.services import hub_client
+
+    if hub is None:
+        raise ValidationError("--chain-key FILE goes with --hub URL: the hub's address and your chain key")
+    if operator is not None:
+        raise ValidationError("--as is for a key in the workspace; on a hub, your token says who signs")
+    with hub_client.HubClient(hub, token) as client:
+        chained = hub_client.sign_statement_chain(client, statement_id, chain_key, secret, reviewed)
+    data: dict[str, object] = {
+        "statement": chained.statement, "operator": chained.operator, "chain_address": chained.address,
+        "digest": chained.digest, "chain_signature": chained.signature,
+        "chain_signed_by": list(chained.signed_by), "hub": hub,
+    }  # fmt: skip
+    if key is not None:
+        with hub_client.HubClient(hub, token) as client:
+            done = hub_client.sign_statement(client, statement_id, key, secret, reviewed)
+        data.update({"key_id": done.key_id, "signature": done.signature, "complete": done.complete,
+                     "obligations": list(done.obligations)})  # fmt: skip
+    if json_out:
+        print_json(data)
+        return
+    console.print(
+        f"{chained.operator} signed {statement_id} for the chain on {hub} with {chained.address} "
+        f"(chain signatures held: {', '.join(chained.signed_by)})",
+        soft_wrap=True, highlight=False, markup=False,
+    )  # fmt: skip
+    if key is not None:
+        console.print(
+            f"{done.operator} signed {statement_id} on {hub} with key {done.key_id}: "
+            f"{_signed_state(done.complete, done.obligations)}",
+            soft_wrap=True, highlight=False, markup=False,
+        )  # fmt: skip
 
 
 def _sign_on_hub(

@@ -201,6 +201,74 @@ def sign_statement(
     )  # fmt: skip
 
 
+@dataclass(frozen=True)
+class RemoteChainSignature:
+    statement: str
+    operator: str
+    address: str
+    digest: str
+    signature: str
+    signed_by: tuple[str, ...]
+
+
+def sign_statement_chain(
+    client: HubClient,
+    statement_id: str,
+    chain_key: Path,
+    passphrase: bytes | None = None,
+    reviewed: str | None = None,
+) -> RemoteChainSignature:
+    """Sign `statement_id`'s EIP-712 `Statement` message for the hub's settlement contract with the
+    secp256k1 key in `chain_key` (this side's `OP.chain.json`); only the signature is sent. The message is
+    rebuilt here from the statement's digest (checked against its canonical text) and its id; the hub gives
+    only the chain id and the contract it registers on."""
+    from o2o.chain.errors import ChainError
+    from o2o.chain.keys import read_chain_key
+    from o2o.chain.settlement import subject_hash
+    from o2o.chain.typed_data import STATEMENT_TYPE, sign_typed
+
+    operator = _operator(client, f"sign {statement_id}", "signs no statement")
+    if chain_key.is_dir():
+        raise ValidationError(f"--chain-key {chain_key}: is a folder, not a key file")
+    try:
+        account = read_chain_key(chain_key, operator, passphrase)
+    except ChainError as exc:
+        raise ValidationError(f"--chain-key {chain_key}: {exc}") from None
+    path = f"/statements/{quote(statement_id, safe='')}"
+    shown = client.get(path)
+    where = f"GET {API}{path}"
+    canonical, digest = _field(shown, "canonical", where), _field(shown, "digest", where)
+    if not isinstance(canonical, str) or not isinstance(digest, str):
+        raise ValidationError(f"hub: {where}: canonical and digest are not text")
+    actual = hashlib.sha256(canonical.encode()).hexdigest()
+    if actual != digest.lower():
+        raise SignatureError(
+            f"statement {statement_id}: the hub's document hashes to {actual}, not to the digest it gives "
+            f"({digest}); not signed"
+        )
+    if reviewed is not None and reviewed.strip().lower() != actual:
+        raise InvalidTransitionError(
+            f"statement {statement_id} has changed: its digest is {actual}, you reviewed {reviewed.strip()}; "
+            f"review it again (`o2o hub statements` or GET {API}{path})"
+        )
+    typed = client.get(f"{path}/chain-typed-data")
+    twhere = f"GET {API}{path}/chain-typed-data"
+    chain_id, contract = _field(typed, "chain_id", twhere), _field(typed, "contract", twhere)
+    if str(_field(typed, "digest", twhere)).lower() != actual:
+        raise SignatureError(f"statement {statement_id}: {twhere} names another digest; not signed")
+    if not isinstance(chain_id, int) or not isinstance(contract, str):
+        raise ValidationError(f"hub: {twhere}: chain_id and contract are not a number and an address")
+    raw = sign_typed(
+        account, STATEMENT_TYPE, bytes.fromhex(actual), subject_hash(statement_id), chain_id, contract
+    )
+    signature = "0x" + raw.hex()
+    done = client.post(f"{path}/chain-signatures", {"signature": signature})
+    signed_by = _field(done, "signed_by", f"POST {API}{path}/chain-signatures")
+    return RemoteChainSignature(
+        statement_id, operator, account.address, actual, signature, tuple(str(o) for o in signed_by or ())
+    )
+
+
 def _operator(client: HubClient, what: str, refused: str) -> str:
     """The token's operator (`GET /me`); the hub's administrator is refused: it `refused` (what it does not)."""
     operator = str(_field(client.get("/me", what=what), "operator", "GET /me"))

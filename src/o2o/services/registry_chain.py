@@ -44,6 +44,7 @@ from o2o.services.registry import (
     check_mode,
     now_epoch,
 )
+from o2o.services.registry_signatures import stored_signatures
 
 if TYPE_CHECKING:
     from eth_account.signers.local import LocalAccount
@@ -69,6 +70,19 @@ def _account(ws: Workspace, operator: str) -> LocalAccount:
 
         passphrase = read_passphrase(hub_file, "O2O_HUB_PASSPHRASE_FILE")
     return read_chain_key(chain_key_path(ws.settings.keys_dir, operator), operator, passphrase)
+
+
+def _operator_account(ws: Workspace, operator: str) -> LocalAccount:
+    """An operator's chain key in this workspace: only the local, single-workspace mode has one; a hub's
+    operators send their signatures (`o2o statement sign ST --chain-key FILE --hub URL`)."""
+    path = chain_key_path(ws.settings.keys_dir, operator)
+    if not path.exists():
+        raise ChainError(
+            f"{operator} has sent no EIP-712 signature for this registration and its chain key is not here "
+            f"(on a hub: `o2o statement sign ST --chain-key FILE --hub URL` by {operator}; locally: "
+            f"`o2o keys generate {operator} --chain`)"
+        )
+    return _account(ws, operator)
 
 
 def deploy(
@@ -173,13 +187,13 @@ class EvmRegistry(_ChainRegistry):
         contract = SettlementContract(client, cfg.contract)
         hub = _account(ws, HUB)
         book = address_book(ws)
-        translator = Translator(
-            address=_addresser(book), account=lambda op: _account(ws, op),
-            chain_id=cfg.chain_id, contract=contract.address,
-        )  # fmt: skip
         with ws.uow() as uow:
             entries = list(uow.ledger_store.entries())
             declarations = uow.declarations.all(include_superseded=True)
+        translator = Translator(
+            address=_addresser(book), account=lambda op: _operator_account(ws, op),
+            stored=stored_signatures(entries), chain_id=cfg.chain_id, contract=contract.address,
+        )  # fmt: skip
         report = PublishReport(self.mode)
         batch = _Batch(ws, cfg, contract, hub, report)
         for entry in entries:

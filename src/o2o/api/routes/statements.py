@@ -9,9 +9,18 @@ from fastapi import APIRouter, Query
 
 from o2o.api.auth import Reader, SignerRole
 from o2o.api.deps import WS
-from o2o.api.models import Evidence, SignatureIn, SignatureOut, StatementDetail, StatementSummary
+from o2o.api.models import (
+    ChainSignatureIn,
+    ChainSignatureOut,
+    ChainTypedData,
+    Evidence,
+    SignatureIn,
+    SignatureOut,
+    StatementDetail,
+    StatementSummary,
+)
 from o2o.api.problems import responses
-from o2o.services import hub_cycle
+from o2o.services import hub_cycle, registry_signatures
 
 router = APIRouter(tags=["statements"], responses=responses(401, 403))
 
@@ -52,3 +61,24 @@ def sign(statement_id: str, body: SignatureIn, actor: SignerRole, ws: WS) -> Any
     """The caller's operator signs: the signature (made on its side over `canonical`) is verified against
     its key registered on the ledger; the second signature completes the statement into obligations."""
     return hub_cycle.sign_statement(ws, actor, statement_id, body.key_id, body.signature, body.digest)
+
+
+@router.get(
+    "/statements/{statement_id}/chain-typed-data", response_model=ChainTypedData, responses=responses(404)
+)
+def chain_typed_data(statement_id: str, actor: Reader, ws: WS) -> Any:
+    """On an evm hub: the EIP-712 typed data the caller's operator signs with its chain key for the statement
+    to be registered on the settlement contract (404 when the hub's registry is not evm)."""
+    return registry_signatures.chain_typed_data(ws, actor, statement_id)
+
+
+@router.post(
+    "/statements/{statement_id}/chain-signatures",
+    response_model=ChainSignatureOut,
+    status_code=201,
+    responses=responses(404, 409, 422),
+)
+def chain_sign(statement_id: str, body: ChainSignatureIn, actor: SignerRole, ws: WS) -> Any:
+    """The caller's operator's EIP-712 signature of the statement, made on its side: kept when it recovers
+    to the operator's chain address registered on the ledger; the publisher registers the statement with it."""
+    return registry_signatures.submit_chain_signature(ws, actor, statement_id, body.signature)

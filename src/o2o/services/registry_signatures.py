@@ -1,0 +1,139 @@
+"""Operators' EIP-712 signatures of a statement, made on their own side and sent to the hub.
+
+On an evm workspace the settlement contract registers a statement only with both parties' EIP-712 signatures
+of `Statement(bytes32 digest,bytes32 subject)` (the statement's digest, the hash of its id), checked on chain
+with `ecrecover`. The hub holds no operator's chain key: `chain_typed_data` gives an operator the exact typed
+data to sign (domain: this workspace's chain id and contract), `submit_chain_signature` takes the signature
+back, recovers its address and keeps it only when it is the operator's chain address registered on the
+ledger (`chain.key.registered`, what the contract knows it by), registering it as a `statement.chain_signed`
+entry. The publisher (`registry_chain.EvmRegistry.publish`) uses these; it falls back to a key in
+`$O2O_HOME/keys` only when a party sent none (the local, single-workspace mode, where the folder holds every
+operator's key).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from o2o.bootstrap import Workspace
+from o2o.domain.errors import InvalidTransitionError, NotFoundError, SignatureError
+from o2o.domain.identity import Actor
+from o2o.services.cycle_common import hub_signer, register
+from o2o.services.hub_policy import statement_for
+from o2o.services.registry import CHAIN_KEY_KIND, RegistryConfig, registry_mode
+
+CHAIN_SIGNED = "statement.chain_signed"
+
+
+def _config(ws: Workspace) -> RegistryConfig:
+    cfg = RegistryConfig.load(ws)
+    if registry_mode(ws) != "evm" or not cfg.contract:
+        raise NotFoundError(
+            "this hub registers statements on no settlement contract (its registry is not evm, or not "
+            "deployed): no chain signature is needed"
+        )
+    return cfg
+
+
+def _typed(digest: str, statement_id: str, cfg: RegistryConfig) -> tuple[bytes, dict[str, Any]]:
+    from o2o.chain.settlement import subject_hash
+    from o2o.chain.typed_data import STATEMENT_TYPE, typed_hash, typed_message
+
+    raw, subj = bytes.fromhex(digest), subject_hash(statement_id)
+    message = typed_message(STATEMENT_TYPE, raw, subj, cfg.chain_id, cfg.contract)
+    message["message"] = {"digest": "0x" + raw.hex(), "subject": "0x" + subj.hex()}
+    return typed_hash(STATEMENT_TYPE, raw, subj, cfg.chain_id, cfg.contract), message
+
+
+def chain_typed_data(ws: Workspace, actor: Actor, statement_id: str) -> dict[str, Any]:
+    """What the caller's operator signs with its chain key (EIP-712, eth_signTypedData_v4) for the
+    statement to be registered on the settlement contract, and whose signatures the hub already holds."""
+    with ws.uow() as uow:
+        st = statement_for(uow, actor, statement_id)
+        book = _address_book(uow)
+        held = _held(uow, st.id, st.digest)
+    cfg = _config(ws)
+    digest, message = _typed(st.digest, st.id, cfg)
+    return {
+        "statement": st.id,
+        "digest": st.digest,
+        "chain_id": cfg.chain_id,
+        "contract": cfg.contract,
+        "typed_data": message,
+        "hash": "0x" + digest.hex(),
+        "signer": book.get(actor.operator or ""),
+        "signed_by": sorted(held),
+    }
+
+
+def submit_chain_signature(ws: Workspace, actor: Actor, statement_id: str, signature: str) -> dict[str, Any]:
+    """Keep the caller's operator's EIP-712 signature of the statement, once its address is the operator's
+    registered chain address; registered on the ledger by the hub, naming the caller. Sending the same
+    signature again changes nothing."""
+    from eth_account import Account
+    from eth_typing import Hash32
+
+    operator = actor.acting_operator()
+    with ws.uow() as uow:
+        statement_for(uow, actor, statement_id)  # a foreign statement is unknown, whatever else is wrong
+    cfg = _config(ws)
+    hub = hub_signer(ws)
+    text = signature.strip().lower().removeprefix("0x")
+    if len(text) != 130 or any(c not in "0123456789abcdef" for c in text):
+        raise SignatureError("signature: an EIP-712 signature is 65 bytes (130 hexadecimal characters)")
+    with ws.uow() as uow:
+        st = statement_for(uow, actor, statement_id)
+        if operator not in json.loads(st.document)["parties"]:
+            raise InvalidTransitionError(f"{operator} is not a party to statement {st.id}")
+        registered = _address_book(uow).get(operator)
+        if registered is None:
+            raise SignatureError(
+                f"{operator} has no chain address registered on the ledger (`o2o keys generate {operator} "
+                "--chain`, its address admitted to the contract)"
+            )
+        digest, _ = _typed(st.digest, st.id, cfg)
+        try:
+            signer = Account._recover_hash(Hash32(digest), signature=bytes.fromhex(text))
+        except Exception:
+            raise SignatureError("signature: not a valid secp256k1 signature (r, s, v)") from None
+        if signer.lower() != registered.lower():
+            raise SignatureError(
+                f"the chain signature of {operator} over statement {st.id} was made by {signer}, not by its "
+                f"registered chain address {registered}"
+            )
+        held = _held(uow, st.id, st.digest)
+        if operator not in held:
+            payload = {
+                "digest": st.digest, "operator": operator, "address": registered, "signature": "0x" + text,
+                **actor.provenance(),
+            }  # fmt: skip
+            register(uow, hub, CHAIN_SIGNED, st.id, payload)
+            uow.commit()
+            held[operator] = "0x" + text
+    return {"statement": st.id, "operator": operator, "address": registered, "signed_by": sorted(held)}
+
+
+def _address_book(uow: Any) -> dict[str, str]:
+    entries = uow.ledger_store.latest_by_subject([CHAIN_KEY_KIND], None)
+    return {op: str(e.payload["address"]) for op, e in entries.items()}
+
+
+def _held(uow: Any, statement_id: str, digest: str) -> dict[str, str]:
+    """The parties whose chain signature of the statement at `digest` the hub holds."""
+    out: dict[str, str] = {}
+    for entry in uow.ledger_store.entries():
+        if entry.kind == CHAIN_SIGNED and entry.subject == statement_id and entry.payload["digest"] == digest:
+            out.setdefault(str(entry.payload["operator"]), str(entry.payload["signature"]))
+    return out
+
+
+def stored_signatures(entries: Any) -> dict[tuple[str, str, str], bytes]:
+    """(statement id, digest, operator) → its EIP-712 signature, from the ledger's `statement.chain_signed`."""
+    out: dict[tuple[str, str, str], bytes] = {}
+    for entry in entries:
+        if entry.kind == CHAIN_SIGNED:
+            p = entry.payload
+            key = (entry.subject, str(p["digest"]), str(p["operator"]))
+            out.setdefault(key, bytes.fromhex(str(p["signature"]).removeprefix("0x")))
+    return out
