@@ -180,6 +180,7 @@ def test_usage_tap3_writes_every_event_with_its_amounts(cli: Any, tmp_path: Path
     r = cli("usage", "tap3", path, "--grammar", SUBSET_DIR, "--out", out, "--rap", rap, "--json")
     assert r.code == 0, r.err
     assert (r.json()["events"], r.json()["returned"], r.json()["charge"]) == (5, 1, "1.85175")
+    assert not {"rows_charge", "rows_tax", "declared"} & set(r.json()), "no declaration is made here"
     with out.open(newline="", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     assert [row["record_id"] for row in rows] == [f"00007:{i}" for i in range(1, 6)]
