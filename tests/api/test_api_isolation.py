@@ -174,6 +174,9 @@ def _request_parts(hub: Hub, method: str, path: str, values: dict[str, str]) -> 
         ("POST", "/api/v1/statements/{statement_id}/chain-signatures"): {
             "json": {"signature": "0x" + "11" * 65}
         },
+        ("POST", "/api/v1/netting-rounds/{round_id}/chain-signatures"): {
+            "json": {"signature": "0x" + "22" * 65}
+        },
         ("POST", "/api/v1/disputes/{dispute_id}/proposals"): {"json": {"note": "split"}},
         ("POST", "/api/v1/disputes/{dispute_id}/concessions"): {"json": {"amount": "1.00"}},
         ("POST", "/api/v1/payments/{payment_id}/confirm"): {"json": {"reference": "BANK-1"}},

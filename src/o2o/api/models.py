@@ -142,6 +142,25 @@ class ChainSignatureOut(BaseModel):
     signed_by: list[str]
 
 
+class RoundTypedData(BaseModel):
+    round: str
+    digest: str = Field(description="The round's ledger fact digest, what its participants accept.")
+    chain_id: int
+    contract: str
+    typed_data: dict[str, Any] = Field(description="EIP-712 typed data (eth_signTypedData_v4) to sign.")
+    hash: str = Field(description="Its EIP-712 hash, what the secp256k1 key signs.")
+    signer: str | None = Field(description="The caller's chain address registered on the ledger.")
+    participants: list[str]
+    accepted_by: list[str]
+
+
+class RoundAcceptanceOut(BaseModel):
+    round: str
+    operator: str
+    address: str
+    accepted_by: list[str]
+
+
 class DisputeSummary(Open):
     id: str
     statement: str

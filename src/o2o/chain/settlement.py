@@ -32,6 +32,8 @@ from o2o.domain.currencies import minor_units
 from o2o.ledger.entries import LedgerEntry, fact_digest
 from o2o.ledger.keys import HUB
 
+ROUND_ACCEPTED = "round.chain_accepted"
+
 EVENTS = (
     "DeclarationRegistered",
     "StatementRegistered",
@@ -93,13 +95,18 @@ class Translator:
 
     `address` maps an operator id to its chain address; `stored` holds the EIP-712 statement signatures the
     operators made on their own side and sent to the hub (statement id, digest, operator → signature);
-    `account` gives an operator's chain account for the signatures not sent (round acceptances, and the
-    statements of the local, single-workspace mode, where every operator's key is in the workspace).
+    `acceptances` likewise their round acceptances (round id, the round's fact digest, operator → signature),
+    each relayed when its own `round.chain_accepted` entry comes (the round is registered by the hub first);
+    `account` gives an operator's chain account for the signatures not sent (the local, single-workspace
+    mode, where every operator's key is in the workspace); `local` says whether that key is here: a round
+    member with neither a sent acceptance nor a key here is left to accept when its acceptance arrives.
     """
 
     address: Callable[[str], str]
     account: Callable[[str], LocalAccount] | None = None
     stored: Mapping[tuple[str, str, str], bytes] = field(default_factory=dict)
+    acceptances: Mapping[tuple[str, str, str], bytes] = field(default_factory=dict)
+    local: Callable[[str], bool] = lambda _operator: True
     chain_id: int = 0
     contract: str = ""
     signed: dict[tuple[str, str], list[str]] = field(default_factory=dict)
@@ -129,6 +136,19 @@ class Translator:
             return [Call("registerObligation", args, key, what)]
         if kind == "netting.round":
             return self._round(entry, key, subj, digest, what)
+        if kind == ROUND_ACCEPTED and sign and self.account is not None:
+            op, sig = (
+                str(payload["operator"]),
+                self.acceptances.get((subject, str(payload["digest"]), str(payload["operator"]))),
+            )
+            fact = Call("registerFact", (key, subj, digest, kind_bytes(kind)), key, what)
+            if sig is None:
+                return [fact]
+            accept_key = hashlib.sha256(key + b"/accept").digest()
+            accept = Call(
+                "acceptRound", (subj, self.address(op), sig), accept_key, f"{op} accepts round {subject}"
+            )
+            return [accept, fact]
         if kind == "payment.confirmed":
             pay = self.payments.get(subject)
             if pay is None:
@@ -154,19 +174,29 @@ class Translator:
         args = (key, subj, raw, self.address(parties[0]), self.address(parties[1]), sigs[0], sigs[1])
         return Call("registerStatement", args, key, what)
 
-    def _round(self, entry: LedgerEntry, key: bytes, subj: bytes, digest: bytes, what: str) -> list[Call]:
-        payload = entry.payload
+    def round_members(self, payload: Mapping[str, Any], what: str) -> list[str]:
+        """The operators a netting round names (its set-offs' parties, its payments' payers and payees), in
+        the order the contract registers them; the obligations it sets off must have been seen before."""
         members: dict[str, None] = {}
-        setoffs = [s for s in payload.get("setoffs", []) if isinstance(s, Mapping)]
-        pays = [p for p in payload.get("payment_instructions", []) if isinstance(p, Mapping)]
-        for so in setoffs:
+        for so in payload.get("setoffs", []):
+            if not isinstance(so, Mapping):
+                continue
             ob = self.obligations.get(str(so["obligation"]))
             if ob is None:
                 raise ChainError(f"{what}: set-off of obligation {so['obligation']}, never registered")
             members.update({str(ob["debtor"]): None, str(ob["creditor"]): None})
+        for pay in payload.get("payment_instructions", []):
+            if isinstance(pay, Mapping):
+                members.update({str(pay["payer"]): None, str(pay["payee"]): None})
+        return list(members)
+
+    def _round(self, entry: LedgerEntry, key: bytes, subj: bytes, digest: bytes, what: str) -> list[Call]:
+        payload = entry.payload
+        members = self.round_members(payload, what)
+        setoffs = [s for s in payload.get("setoffs", []) if isinstance(s, Mapping)]
+        pays = [p for p in payload.get("payment_instructions", []) if isinstance(p, Mapping)]
         for pay in pays:
             self.payments[str(pay["id"])] = pay
-            members.update({str(pay["payer"]): None, str(pay["payee"]): None})
         calls = [Call("registerRound", (key, subj, digest, [self.address(m) for m in members]), key, what)]
         for i, so in enumerate(setoffs):
             ob = self.obligations[str(so["obligation"])]
@@ -181,6 +211,9 @@ class Translator:
             )
             calls.append(Call("registerSetOff", args, so_key, f"set-off {i} of {what}"))
         for member in members:
+            sent = (entry.subject, digest.hex(), member) in self.acceptances or not self.local(member)
+            if self._signing and self.account is not None and sent:
+                continue  # relayed with its own `round.chain_accepted` entry, when it comes
             sig = self._sign(member, ROUND_TYPE, digest, subj)
             accept_key = hashlib.sha256(key + f"/accept/{member}".encode()).digest()
             calls.append(

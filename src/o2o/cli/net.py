@@ -1,4 +1,5 @@
-"""`o2o net …`: the netting commands (a Typer sub-app; `solve` nets a plain obligations file).
+"""`o2o net …`: the netting commands (a Typer sub-app; `solve` nets a plain obligations file; `accept`
+accepts a round on an evm hub's settlement contract with the operator's chain key, kept on its side).
 
 Thin: parse options, call `o2o.services.plain_files.net_obligations_file`, render JSON or tables.
 Caps are given as `OPERATOR=AMOUNT[:CURRENCY]`; without a currency the cap is in the settlement currency,
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from o2o.cli.output import console, print_json, print_table
+from o2o.cli.passphrase import PassphraseEnvOpt, PassphraseFileOpt, passphrase
 from o2o.services import plain_files
 
 if TYPE_CHECKING:
@@ -100,3 +102,47 @@ def solve(
         print_json(plain_files.netting_document(result))
     else:
         _show(result)
+
+
+@net_app.command("accept")
+def accept(
+    round_id: Annotated[
+        str, typer.Argument(help="The netting round's id (`o2o net run`, `o2o payment list`).")
+    ],
+    chain_key: Annotated[
+        Path,
+        typer.Option(
+            "--chain-key",
+            help="Your operator's chain key file (OP.chain.json), kept on your side: signs the EIP-712 "
+            "acceptance the evm settlement contract needs.",
+        ),
+    ],
+    hub: Annotated[str, typer.Option("--hub", help="The hub (e.g. http://127.0.0.1:8000) that keeps it.")],
+    token: Annotated[
+        str | None,
+        typer.Option("--token", envvar="O2O_HUB_TOKEN", show_envvar=True, help="Your API token (signer)."),
+    ] = None,
+    passphrase_file: PassphraseFileOpt = None,
+    passphrase_env: PassphraseEnvOpt = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Accept a netting round on an evm hub's settlement contract: the round's EIP-712 acceptance is signed
+    here with your chain key and only the signature is sent; the hub relays it to the contract."""
+    from o2o.services import hub_client
+
+    with hub_client.HubClient(hub, token) as client:
+        done = hub_client.accept_round_chain(
+            client, round_id, chain_key, passphrase(passphrase_file, passphrase_env)
+        )
+    if json_out:
+        print_json(
+            {"round": done.round, "operator": done.operator, "chain_address": done.address, "digest": done.digest,
+             "chain_signature": done.signature, "accepted_by": list(done.accepted_by),
+             "participants": list(done.participants), "hub": hub}
+        )  # fmt: skip
+        return
+    console.print(
+        f"{done.operator} accepted netting round {done.round} on {hub} with {done.address} "
+        f"(accepted by {', '.join(done.accepted_by)} of {', '.join(done.participants)})",
+        soft_wrap=True, highlight=False, markup=False,
+    )  # fmt: skip

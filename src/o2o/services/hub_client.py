@@ -269,6 +269,54 @@ def sign_statement_chain(
     )
 
 
+@dataclass(frozen=True)
+class RemoteRoundAcceptance:
+    round: str
+    operator: str
+    address: str
+    digest: str
+    signature: str
+    accepted_by: tuple[str, ...]
+    participants: tuple[str, ...]
+
+
+def accept_round_chain(
+    client: HubClient, round_id: str, chain_key: Path, passphrase: bytes | None = None
+) -> RemoteRoundAcceptance:
+    """Accept netting round `round_id` on the hub's settlement contract: its EIP-712 `RoundAcceptance`
+    message, rebuilt here from the round's digest the hub gives and the round's id (so the acceptance names
+    no other round), signed with the secp256k1 key in `chain_key`; only the signature is sent."""
+    from o2o.chain.errors import ChainError
+    from o2o.chain.keys import read_chain_key
+    from o2o.chain.settlement import subject_hash
+    from o2o.chain.typed_data import ROUND_TYPE, sign_typed
+
+    operator = _operator(client, f"accept netting round {round_id}", "accepts no netting round")
+    if chain_key.is_dir():
+        raise ValidationError(f"--chain-key {chain_key}: is a folder, not a key file")
+    try:
+        account = read_chain_key(chain_key, operator, passphrase)
+    except ChainError as exc:
+        raise ValidationError(f"--chain-key {chain_key}: {exc}") from None
+    path = f"/netting-rounds/{quote(round_id, safe='')}"
+    typed = client.get(f"{path}/chain-typed-data")
+    where = f"GET {API}{path}/chain-typed-data"
+    digest, chain_id = _field(typed, "digest", where), _field(typed, "chain_id", where)
+    contract, members = _field(typed, "contract", where), _field(typed, "participants", where)
+    if not isinstance(digest, str) or len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+        raise ValidationError(f"hub: {where}: digest is not 64 hexadecimal characters")
+    if not isinstance(chain_id, int) or not isinstance(contract, str):
+        raise ValidationError(f"hub: {where}: chain_id and contract are not a number and an address")
+    raw = sign_typed(account, ROUND_TYPE, bytes.fromhex(digest), subject_hash(round_id), chain_id, contract)
+    signature = "0x" + raw.hex()
+    done = client.post(f"{path}/chain-signatures", {"signature": signature})
+    accepted = _field(done, "accepted_by", f"POST {API}{path}/chain-signatures")
+    return RemoteRoundAcceptance(
+        round_id, operator, account.address, digest, signature, tuple(str(o) for o in accepted or ()),
+        tuple(str(m) for m in members or ()),
+    )  # fmt: skip
+
+
 def _operator(client: HubClient, what: str, refused: str) -> str:
     """The token's operator (`GET /me`); the hub's administrator is refused: it `refused` (what it does not)."""
     operator = str(_field(client.get("/me", what=what), "operator", "GET /me"))

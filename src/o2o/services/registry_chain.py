@@ -44,7 +44,7 @@ from o2o.services.registry import (
     check_mode,
     now_epoch,
 )
-from o2o.services.registry_signatures import stored_signatures
+from o2o.services.registry_signatures import stored_acceptances, stored_signatures
 
 if TYPE_CHECKING:
     from eth_account.signers.local import LocalAccount
@@ -74,7 +74,8 @@ def _account(ws: Workspace, operator: str) -> LocalAccount:
 
 def _operator_account(ws: Workspace, operator: str) -> LocalAccount:
     """An operator's chain key in this workspace: only the local, single-workspace mode has one; a hub's
-    operators send their signatures (`o2o statement sign ST --chain-key FILE --hub URL`)."""
+    operators send their signatures (`o2o statement sign ST --chain-key FILE --hub URL`, and a round's
+    participants `o2o net accept ROUND --chain-key FILE --hub URL`)."""
     path = chain_key_path(ws.settings.keys_dir, operator)
     if not path.exists():
         raise ChainError(
@@ -192,7 +193,9 @@ class EvmRegistry(_ChainRegistry):
             declarations = uow.declarations.all(include_superseded=True)
         translator = Translator(
             address=_addresser(book), account=lambda op: _operator_account(ws, op),
-            stored=stored_signatures(entries), chain_id=cfg.chain_id, contract=contract.address,
+            stored=stored_signatures(entries), acceptances=stored_acceptances(entries),
+            local=lambda op: chain_key_path(ws.settings.keys_dir, op).exists(),
+            chain_id=cfg.chain_id, contract=contract.address,
         )  # fmt: skip
         report = PublishReport(self.mode)
         batch = _Batch(ws, cfg, contract, hub, report)

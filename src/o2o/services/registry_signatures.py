@@ -24,6 +24,7 @@ from o2o.services.hub_policy import statement_for
 from o2o.services.registry import CHAIN_KEY_KIND, RegistryConfig, registry_mode
 
 CHAIN_SIGNED = "statement.chain_signed"
+ROUND_ACCEPTED = "round.chain_accepted"  # the same as `o2o.chain.settlement.ROUND_ACCEPTED`
 
 
 def _config(ws: Workspace) -> RegistryConfig:
@@ -133,6 +134,132 @@ def stored_signatures(entries: Any) -> dict[tuple[str, str, str], bytes]:
     out: dict[tuple[str, str, str], bytes] = {}
     for entry in entries:
         if entry.kind == CHAIN_SIGNED:
+            p = entry.payload
+            key = (entry.subject, str(p["digest"]), str(p["operator"]))
+            out.setdefault(key, bytes.fromhex(str(p["signature"]).removeprefix("0x")))
+    return out
+
+
+# Netting rounds: the hub registers a round on the contract, each participant accepts it with its EIP-712
+# signature of `RoundAcceptance(bytes32 digest,bytes32 subject)` (the round's ledger fact digest, the hash of
+# its id), which the contract checks with `ecrecover`; each acceptance is relayed as it arrives.
+
+
+def _round(uow: Any, actor: Actor, round_id: str) -> tuple[str, list[str]]:
+    """The round's fact digest (hex) and its participants; a round the caller's operator has no part in
+    answers as a round that does not exist."""
+    from o2o.chain.settlement import Translator
+    from o2o.ledger.entries import fact_digest
+
+    unknown = NotFoundError(f"unknown netting round {round_id!r}")
+    seen = Translator(address=lambda op: op)
+    for entry in uow.ledger_store.entries():
+        if entry.kind in ("obligation.created", "obligation.changed"):
+            seen.obligations[str(entry.payload["id"])] = entry.payload
+        elif entry.kind == "netting.round" and entry.subject == round_id:
+            members = seen.round_members(entry.payload, f"netting round {round_id}")
+            if actor.operator is not None and actor.operator not in members:
+                raise unknown
+            return fact_digest(entry.kind, entry.subject, entry.payload).hex(), members
+    raise unknown
+
+
+def _round_typed(digest: str, round_id: str, cfg: RegistryConfig) -> tuple[bytes, dict[str, Any]]:
+    from o2o.chain.settlement import subject_hash
+    from o2o.chain.typed_data import ROUND_TYPE, typed_hash, typed_message
+
+    raw, subj = bytes.fromhex(digest), subject_hash(round_id)
+    message = typed_message(ROUND_TYPE, raw, subj, cfg.chain_id, cfg.contract)
+    message["message"] = {"digest": "0x" + raw.hex(), "subject": "0x" + subj.hex()}
+    return typed_hash(ROUND_TYPE, raw, subj, cfg.chain_id, cfg.contract), message
+
+
+def round_typed_data(ws: Workspace, actor: Actor, round_id: str) -> dict[str, Any]:
+    """What the caller's operator signs with its chain key (EIP-712) to accept the netting round on the
+    settlement contract, the round's participants, and whose acceptances the hub already holds."""
+    cfg = _config(ws)  # first: a hub that is not evm never loads the chain's libraries
+    with ws.uow() as uow:
+        digest, members = _round(uow, actor, round_id)
+        book = _address_book(uow)
+        held = _accepted(uow, round_id, digest)
+    hashed, message = _round_typed(digest, round_id, cfg)
+    return {
+        "round": round_id,
+        "digest": digest,
+        "chain_id": cfg.chain_id,
+        "contract": cfg.contract,
+        "typed_data": message,
+        "hash": "0x" + hashed.hex(),
+        "signer": book.get(actor.operator or ""),
+        "participants": members,
+        "accepted_by": sorted(held),
+    }
+
+
+def submit_round_acceptance(ws: Workspace, actor: Actor, round_id: str, signature: str) -> dict[str, Any]:
+    """Keep the caller's operator's EIP-712 acceptance of the round once it recovers to the operator's
+    registered chain address; registered on the ledger by the hub (`round.chain_accepted`), naming the
+    caller. Sending it again changes nothing."""
+    from eth_account import Account
+    from eth_typing import Hash32
+
+    operator = actor.acting_operator()
+    cfg = _config(ws)  # first: a hub that is not evm never loads the chain's libraries (404 all the same)
+    with ws.uow() as uow:
+        _round(uow, actor, round_id)  # a foreign round is unknown, whatever else is wrong
+    hub = hub_signer(ws)
+    text = _signature_hex(signature)
+    with ws.uow() as uow:
+        digest, _members = _round(uow, actor, round_id)
+        registered = _address_book(uow).get(operator)
+        if registered is None:
+            raise SignatureError(
+                f"{operator} has no chain address registered on the ledger (`o2o keys generate {operator} "
+                "--chain`, its address admitted to the contract)"
+            )
+        hashed, _ = _round_typed(digest, round_id, cfg)
+        try:
+            signer = Account._recover_hash(Hash32(hashed), signature=bytes.fromhex(text))
+        except Exception:
+            raise SignatureError("signature: not a valid secp256k1 signature (r, s, v)") from None
+        if signer.lower() != registered.lower():
+            raise SignatureError(
+                f"the acceptance of {operator} of netting round {round_id} was signed by {signer}, not by its "
+                f"registered chain address {registered}"
+            )
+        held = _accepted(uow, round_id, digest)
+        if operator not in held:
+            payload = {
+                "digest": digest, "operator": operator, "address": registered, "signature": "0x" + text,
+                **actor.provenance(),
+            }  # fmt: skip
+            register(uow, hub, ROUND_ACCEPTED, round_id, payload)
+            uow.commit()
+            held[operator] = "0x" + text
+    return {"round": round_id, "operator": operator, "address": registered, "accepted_by": sorted(held)}
+
+
+def _signature_hex(signature: str) -> str:
+    text = signature.strip().lower().removeprefix("0x")
+    if len(text) != 130 or any(c not in "0123456789abcdef" for c in text):
+        raise SignatureError("signature: an EIP-712 signature is 65 bytes (130 hexadecimal characters)")
+    return text
+
+
+def _accepted(uow: Any, round_id: str, digest: str) -> dict[str, str]:
+    """The participants whose acceptance of the round at `digest` the hub holds."""
+    out: dict[str, str] = {}
+    for entry in uow.ledger_store.entries():
+        if entry.kind == ROUND_ACCEPTED and entry.subject == round_id and entry.payload["digest"] == digest:
+            out.setdefault(str(entry.payload["operator"]), str(entry.payload["signature"]))
+    return out
+
+
+def stored_acceptances(entries: Any) -> dict[tuple[str, str, str], bytes]:
+    """(round id, its fact digest, operator) → its EIP-712 acceptance, from the ledger's `round.chain_accepted`."""
+    out: dict[tuple[str, str, str], bytes] = {}
+    for entry in entries:
+        if entry.kind == ROUND_ACCEPTED:
             p = entry.payload
             key = (entry.subject, str(p["digest"]), str(p["operator"]))
             out.setdefault(key, bytes.fromhex(str(p["signature"]).removeprefix("0x")))

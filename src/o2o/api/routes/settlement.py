@@ -1,4 +1,5 @@
-"""Obligations and payment instructions of the caller; the payee confirms a payment arrived."""
+"""Obligations and payment instructions of the caller; the payee confirms a payment arrived; on an evm hub,
+a netting round's participants send their EIP-712 acceptances of it."""
 
 from __future__ import annotations
 
@@ -8,9 +9,17 @@ from fastapi import APIRouter, Query
 
 from o2o.api.auth import Reader, SignerRole
 from o2o.api.deps import WS
-from o2o.api.models import Confirmed, ConfirmIn, ObligationOut, PaymentOut
+from o2o.api.models import (
+    ChainSignatureIn,
+    Confirmed,
+    ConfirmIn,
+    ObligationOut,
+    PaymentOut,
+    RoundAcceptanceOut,
+    RoundTypedData,
+)
 from o2o.api.problems import responses
-from o2o.services import hub_cycle
+from o2o.services import hub_cycle, registry_signatures
 
 router = APIRouter(tags=["settlement"], responses=responses(401, 403))
 
@@ -36,3 +45,25 @@ def payments(actor: Reader, ws: WS, status: str | None = Query(default=None, max
 def confirm(payment_id: str, body: ConfirmIn, actor: SignerRole, ws: WS) -> Any:
     """The payee confirms the money arrived, with the bank's reference; the last of a round settles it."""
     return hub_cycle.confirm_payment(ws, actor, payment_id, body.reference)
+
+
+@router.get(
+    "/netting-rounds/{round_id}/chain-typed-data", response_model=RoundTypedData, responses=responses(404)
+)
+def round_typed_data(round_id: str, actor: Reader, ws: WS) -> Any:
+    """On an evm hub: the EIP-712 `RoundAcceptance` typed data the caller's operator signs with its chain key
+    to accept the netting round on the settlement contract (404 for a round it has no part in, or when the
+    hub's registry is not evm)."""
+    return registry_signatures.round_typed_data(ws, actor, round_id)
+
+
+@router.post(
+    "/netting-rounds/{round_id}/chain-signatures",
+    response_model=RoundAcceptanceOut,
+    status_code=201,
+    responses=responses(404, 409, 422),
+)
+def round_accept(round_id: str, body: ChainSignatureIn, actor: SignerRole, ws: WS) -> Any:
+    """The caller's operator's EIP-712 acceptance of the round, made on its side: kept when it recovers to
+    the operator's chain address registered on the ledger; the publisher relays it to the contract."""
+    return registry_signatures.submit_round_acceptance(ws, actor, round_id, body.signature)
