@@ -183,6 +183,8 @@ def _plausible(
         "name": "Nope Telecom",
         "country_code": "44",
         "url": "http://127.0.0.1:9",  # a chain node's URL (nothing listens there)
+        "hub": "http://127.0.0.1:9",  # a hub's URL (nothing listens there: the error names what was asked)
+        "chain_key": tmp / "ALFA.chain.json",
         # A roaming usage report (`roaming calc REQUEST --agreement TOML`), the documented example.
         "request": Path(__file__).resolve().parents[2] / "docs" / "examples" / "roaming" / "usage.json",
     }

@@ -128,9 +128,14 @@ def accept(
 ) -> None:
     """Accept a netting round on an evm hub's settlement contract: the round's EIP-712 acceptance is signed
     here with your chain key and only the signature is sent; the hub relays it to the contract."""
+    from o2o.domain.errors import ValidationError
     from o2o.services import hub_client
 
-    with hub_client.HubClient(hub, token) as client:
+    try:
+        remote = hub_client.HubClient(hub, token)
+    except ValidationError as exc:  # the hub's address or the token: say what they were given for
+        raise ValidationError(f"accept netting round {round_id}: {exc}") from None
+    with remote as client:
         done = hub_client.accept_round_chain(
             client, round_id, chain_key, passphrase(passphrase_file, passphrase_env)
         )
