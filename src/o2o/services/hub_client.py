@@ -167,6 +167,29 @@ def sign_statement(
     operator = _operator(client, f"sign {statement_id}", "signs no statement")
     signer = _local_signer(key, operator, passphrase)
     path = f"/statements/{quote(statement_id, safe='')}"
+    shown, canonical, actual = _checked_statement(client, statement_id, path)
+    try:
+        parsed = json.loads(canonical)
+    except ValueError:
+        raise SignatureError(f"statement {statement_id}: the hub's canonical text is not JSON") from None
+    if "document" in shown and parsed != shown["document"]:
+        raise SignatureError(
+            f"statement {statement_id}: the hub's canonical text is not the document it shows"
+        )
+    _check_reviewed(statement_id, actual, reviewed, path)
+    signature = signer.sign(canonical.encode())
+    body = {"key_id": signer.key_id, "signature": signature, "digest": actual}
+    done = client.post(f"{path}/signatures", body)
+    obligations = _field(done, "obligations", f"POST {API}{path}/signatures")
+    return RemoteSignature(
+        statement_id, operator, signer.key_id, actual, signature, bool(_field(done, "complete", "POST")),
+        tuple(str(o) for o in obligations or ()),
+    )  # fmt: skip
+
+
+def _checked_statement(client: HubClient, statement_id: str, path: str) -> tuple[dict[str, Any], str, str]:
+    """The hub's statement (`GET path`), its canonical text and the digest that text hashes to, refused
+    when the hub gives another digest."""
     shown = client.get(path)
     where = f"GET {API}{path}"
     canonical, digest = _field(shown, "canonical", where), _field(shown, "digest", where)
@@ -178,27 +201,29 @@ def sign_statement(
             f"statement {statement_id}: the hub's document hashes to {actual}, not to the digest it gives "
             f"({digest}); not signed"
         )
-    try:
-        parsed = json.loads(canonical)
-    except ValueError:
-        raise SignatureError(f"statement {statement_id}: the hub's canonical text is not JSON") from None
-    if "document" in shown and parsed != shown["document"]:
-        raise SignatureError(
-            f"statement {statement_id}: the hub's canonical text is not the document it shows"
-        )
+    return shown, canonical, actual
+
+
+def _check_reviewed(statement_id: str, actual: str, reviewed: str | None, path: str) -> None:
+    """Refuse to sign when the statement is no longer the one the caller reviewed (`--digest`)."""
     if reviewed is not None and reviewed.strip().lower() != actual:
         raise InvalidTransitionError(
             f"statement {statement_id} has changed: its digest is {actual}, you reviewed {reviewed.strip()}; "
             f"review it again (`o2o hub statements` or GET {API}{path})"
         )
-    signature = signer.sign(canonical.encode())
-    body = {"key_id": signer.key_id, "signature": signature, "digest": actual}
-    done = client.post(f"{path}/signatures", body)
-    obligations = _field(done, "obligations", f"POST {API}{path}/signatures")
-    return RemoteSignature(
-        statement_id, operator, signer.key_id, actual, signature, bool(_field(done, "complete", "POST")),
-        tuple(str(o) for o in obligations or ()),
-    )  # fmt: skip
+
+
+def _chain_account(chain_key: Path, operator: str, passphrase: bytes | None) -> Any:
+    """The operator's secp256k1 account from its chain key file (kept on this side)."""
+    from o2o.chain.errors import ChainError
+    from o2o.chain.keys import read_chain_key
+
+    if chain_key.is_dir():
+        raise ValidationError(f"--chain-key {chain_key}: is a folder, not a key file")
+    try:
+        return read_chain_key(chain_key, operator, passphrase)
+    except ChainError as exc:
+        raise ValidationError(f"--chain-key {chain_key}: {exc}") from None
 
 
 @dataclass(frozen=True)
@@ -222,35 +247,14 @@ def sign_statement_chain(
     secp256k1 key in `chain_key` (this side's `OP.chain.json`); only the signature is sent. The message is
     rebuilt here from the statement's digest (checked against its canonical text) and its id; the hub gives
     only the chain id and the contract it registers on."""
-    from o2o.chain.errors import ChainError
-    from o2o.chain.keys import read_chain_key
     from o2o.chain.settlement import subject_hash
     from o2o.chain.typed_data import STATEMENT_TYPE, sign_typed
 
     operator = _operator(client, f"sign {statement_id}", "signs no statement")
-    if chain_key.is_dir():
-        raise ValidationError(f"--chain-key {chain_key}: is a folder, not a key file")
-    try:
-        account = read_chain_key(chain_key, operator, passphrase)
-    except ChainError as exc:
-        raise ValidationError(f"--chain-key {chain_key}: {exc}") from None
+    account = _chain_account(chain_key, operator, passphrase)
     path = f"/statements/{quote(statement_id, safe='')}"
-    shown = client.get(path)
-    where = f"GET {API}{path}"
-    canonical, digest = _field(shown, "canonical", where), _field(shown, "digest", where)
-    if not isinstance(canonical, str) or not isinstance(digest, str):
-        raise ValidationError(f"hub: {where}: canonical and digest are not text")
-    actual = hashlib.sha256(canonical.encode()).hexdigest()
-    if actual != digest.lower():
-        raise SignatureError(
-            f"statement {statement_id}: the hub's document hashes to {actual}, not to the digest it gives "
-            f"({digest}); not signed"
-        )
-    if reviewed is not None and reviewed.strip().lower() != actual:
-        raise InvalidTransitionError(
-            f"statement {statement_id} has changed: its digest is {actual}, you reviewed {reviewed.strip()}; "
-            f"review it again (`o2o hub statements` or GET {API}{path})"
-        )
+    _, _, actual = _checked_statement(client, statement_id, path)
+    _check_reviewed(statement_id, actual, reviewed, path)
     typed = client.get(f"{path}/chain-typed-data")
     twhere = f"GET {API}{path}/chain-typed-data"
     chain_id, contract = _field(typed, "chain_id", twhere), _field(typed, "contract", twhere)
@@ -286,18 +290,11 @@ def accept_round_chain(
     """Accept netting round `round_id` on the hub's settlement contract: its EIP-712 `RoundAcceptance`
     message, rebuilt here from the round's digest the hub gives and the round's id (so the acceptance names
     no other round), signed with the secp256k1 key in `chain_key`; only the signature is sent."""
-    from o2o.chain.errors import ChainError
-    from o2o.chain.keys import read_chain_key
     from o2o.chain.settlement import subject_hash
     from o2o.chain.typed_data import ROUND_TYPE, sign_typed
 
     operator = _operator(client, f"accept netting round {round_id}", "accepts no netting round")
-    if chain_key.is_dir():
-        raise ValidationError(f"--chain-key {chain_key}: is a folder, not a key file")
-    try:
-        account = read_chain_key(chain_key, operator, passphrase)
-    except ChainError as exc:
-        raise ValidationError(f"--chain-key {chain_key}: {exc}") from None
+    account = _chain_account(chain_key, operator, passphrase)
     path = f"/netting-rounds/{quote(round_id, safe='')}"
     typed = client.get(f"{path}/chain-typed-data")
     where = f"GET {API}{path}/chain-typed-data"

@@ -120,24 +120,35 @@ def _address_book(uow: Any) -> dict[str, str]:
     return {op: str(e.payload["address"]) for op, e in entries.items()}
 
 
-def _held(uow: Any, statement_id: str, digest: str) -> dict[str, str]:
-    """The parties whose chain signature of the statement at `digest` the hub holds."""
+def _kept(uow: Any, kind: str, subject: str, digest: str) -> dict[str, str]:
+    """operator → the chain signature of `kind` (a statement's, a round's acceptance) of `subject` at `digest`
+    that the hub holds, the first kept for each operator."""
     out: dict[str, str] = {}
     for entry in uow.ledger_store.entries():
-        if entry.kind == CHAIN_SIGNED and entry.subject == statement_id and entry.payload["digest"] == digest:
+        if entry.kind == kind and entry.subject == subject and entry.payload["digest"] == digest:
             out.setdefault(str(entry.payload["operator"]), str(entry.payload["signature"]))
+    return out
+
+
+def _held(uow: Any, statement_id: str, digest: str) -> dict[str, str]:
+    """The parties whose chain signature of the statement at `digest` the hub holds."""
+    return _kept(uow, CHAIN_SIGNED, statement_id, digest)
+
+
+def _stored(entries: Any, kind: str) -> dict[tuple[str, str, str], bytes]:
+    """(subject, digest, operator) → the EIP-712 signature of every ledger entry of `kind`."""
+    out: dict[tuple[str, str, str], bytes] = {}
+    for entry in entries:
+        if entry.kind == kind:
+            p = entry.payload
+            key = (entry.subject, str(p["digest"]), str(p["operator"]))
+            out.setdefault(key, bytes.fromhex(str(p["signature"]).removeprefix("0x")))
     return out
 
 
 def stored_signatures(entries: Any) -> dict[tuple[str, str, str], bytes]:
     """(statement id, digest, operator) → its EIP-712 signature, from the ledger's `statement.chain_signed`."""
-    out: dict[tuple[str, str, str], bytes] = {}
-    for entry in entries:
-        if entry.kind == CHAIN_SIGNED:
-            p = entry.payload
-            key = (entry.subject, str(p["digest"]), str(p["operator"]))
-            out.setdefault(key, bytes.fromhex(str(p["signature"]).removeprefix("0x")))
-    return out
+    return _stored(entries, CHAIN_SIGNED)
 
 
 # Netting rounds: the hub registers a round on the contract, each participant accepts it with its EIP-712
@@ -248,19 +259,9 @@ def _signature_hex(signature: str) -> str:
 
 def _accepted(uow: Any, round_id: str, digest: str) -> dict[str, str]:
     """The participants whose acceptance of the round at `digest` the hub holds."""
-    out: dict[str, str] = {}
-    for entry in uow.ledger_store.entries():
-        if entry.kind == ROUND_ACCEPTED and entry.subject == round_id and entry.payload["digest"] == digest:
-            out.setdefault(str(entry.payload["operator"]), str(entry.payload["signature"]))
-    return out
+    return _kept(uow, ROUND_ACCEPTED, round_id, digest)
 
 
 def stored_acceptances(entries: Any) -> dict[tuple[str, str, str], bytes]:
     """(round id, its fact digest, operator) → its EIP-712 acceptance, from the ledger's `round.chain_accepted`."""
-    out: dict[tuple[str, str, str], bytes] = {}
-    for entry in entries:
-        if entry.kind == ROUND_ACCEPTED:
-            p = entry.payload
-            key = (entry.subject, str(p["digest"]), str(p["operator"]))
-            out.setdefault(key, bytes.fromhex(str(p["signature"]).removeprefix("0x")))
-    return out
+    return _stored(entries, ROUND_ACCEPTED)
