@@ -17,7 +17,10 @@ exact_denominator` is each record's exact charge.
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections.abc import Sequence
+from dataclasses import replace
 from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
@@ -53,23 +56,29 @@ UNRATED_FILE = "unrated.parquet"
 _DAY_SQL = "CAST(DATE '1970-01-01' + CAST(local_day AS INTEGER) AS DATE)"
 _DAY_NUMBER_SQL = "CAST(day - DATE '1970-01-01' AS BIGINT)"
 _INPUT_COLS = "src, line, record_id, service, a_number, b_number, start_epoch, duration_s, volume, route"
+# Several usages rated in one run (`rate_groups`) are told apart by their files' numbers: a group's files
+# are numbered from group · SRC_STRIDE, and each output carries `src % SRC_STRIDE`, as a run of its own would.
+SRC_STRIDE = 1 << 16
+_GROUP_SQL = f"src // {SRC_STRIDE}"
 
 
 def _quote(path: Path) -> str:
     return "'" + str(path).replace("'", "''") + "'"
 
 
-def _usage_view(paths: Sequence[Path]) -> str:
-    """One view over every usage file with the canonical columns and `src`, the file's index (a column a
-    file lacks, e.g. `destination` in a lake file of an older release, is NULL)."""
+def _usage_view(groups: Sequence[Sequence[Path]]) -> str:
+    """One view over every usage file of every group with the canonical columns and `src`, the file's
+    number: group · SRC_STRIDE + its index in the group (a column a file lacks, e.g. `destination` in a
+    lake file of an older release, is NULL)."""
     selects = []
-    for i, path in enumerate(paths):
-        present = set(pq.read_schema(path).names)
-        cols = ", ".join(
-            f"CAST({name if name in present else 'NULL'} AS {kind}) AS {name}"
-            for name, kind in CANONICAL_COLUMNS.items()
-        )
-        selects.append(f"SELECT {i} AS src, {cols} FROM read_parquet({_quote(path)})")
+    for g, paths in enumerate(groups):
+        for i, path in enumerate(paths):
+            present = set(pq.read_schema(path).names)
+            cols = ", ".join(
+                f"CAST({name if name in present else 'NULL'} AS {kind}) AS {name}"
+                for name, kind in CANONICAL_COLUMNS.items()
+            )
+            selects.append(f"SELECT {g * SRC_STRIDE + i} AS src, {cols} FROM read_parquet({_quote(path)})")
     return " UNION ALL ".join(selects)
 
 
@@ -108,12 +117,43 @@ def rate_usage(
     costs ~20 ms of CPU, which a period's hundred small ratings would pay a hundred times. Everything the run
     makes is TEMP, private to its cursor and gone when the cursor closes; the connection is used by one run
     at a time (its memory limit and threads are the connection's)."""
-    check_usage(agreement, service_id, usage_paths)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    (result,) = rate_groups(
+        agreement,
+        service_id,
+        [(usage_paths, out_dir)],
+        period,
+        memory_limit=memory_limit,
+        threads=threads,
+        connection=connection,
+    )
+    return result
+
+
+def rate_groups(
+    agreement: Agreement,
+    service_id: str,
+    groups: Sequence[tuple[Sequence[Path], Path]],
+    period: Period | None = None,
+    *,
+    memory_limit: str | None = None,
+    threads: int | None = None,
+    connection: duckdb.DuckDBPyConnection | None = None,
+) -> list[RatingResult]:
+    """Several usages of `service_id` rated in one run, each group (usage files, output folder) as
+    `rate_usage` rates it alone: the same records, figures and files (a tier's volume is its group's).
+
+    Why: a rating's ~25 statements cost ~20 ms whatever the data; the two sides of a usage line (one
+    service, one tariff) rated together pay it once. The deck is built for the groups' time range together
+    and the integer width for their largest quantities (a record's charge then may be typed wider than
+    alone, never with another value)."""
+    for paths, _ in groups:
+        check_usage(agreement, service_id, paths)
+    for _, out_dir in groups:
+        out_dir.mkdir(parents=True, exist_ok=True)
     con = connect(memory_limit, threads) if connection is None else _session(connection.cursor())
     try:
-        ctx, records = _prepare(con, agreement, service_id, usage_paths, period)
-        return _run(con, agreement, ctx, out_dir, period, records)
+        ctx, records = _prepare(con, agreement, service_id, [paths for paths, _ in groups], period)
+        return _run(con, agreement, ctx, [out for _, out in groups], period, records)
     except duckdb.Error as exc:
         raise ValidationError(f"rating {service_id} failed: {exc}") from None
     finally:
@@ -137,16 +177,22 @@ def _prepare(
     con: duckdb.DuckDBPyConnection,
     agreement: Agreement,
     service_id: str,
-    usage_paths: Sequence[Path],
+    groups: Sequence[Sequence[Path]],
     period: Period | None,
-) -> tuple[steps.StepContext, int]:
+) -> tuple[steps.StepContext, list[int]]:
     """The views `usage_files` and `usage` over the files, and the steps' context (the deck for the data's
-    time range); with the number of records."""
-    con.execute(f"CREATE TEMP VIEW usage_files AS {_usage_view(usage_paths)}")
+    time range, the group of a record when there are several); with the number of records of each group."""
+    con.execute(f"CREATE TEMP VIEW usage_files AS {_usage_view(groups)}")
     con.execute("CREATE TEMP VIEW usage AS SELECT * FROM usage_files")
-    lo, hi, max_duration, max_volume, records = con.execute(STATS_SQL).fetchall()[0]
+    lo, hi, max_duration, max_volume, count = con.execute(STATS_SQL).fetchall()[0]
     ctx = step_context(agreement, service_id, (lo, hi, max_duration, max_volume), period)
-    return ctx, int(records)
+    records = [int(count)]
+    if len(groups) > 1:
+        records = [0] * len(groups)
+        ctx = replace(ctx, group=_GROUP_SQL)
+        for g, n in con.execute(f"SELECT {_GROUP_SQL}, COUNT(*) FROM usage GROUP BY ALL").fetchall():
+            records[int(g)] = int(n)
+    return ctx, records
 
 
 # What the steps' context is made from: the usage's time range and largest quantities (and its count).
@@ -211,7 +257,7 @@ def write_destined(
     try:
         if temp_directory is not None:  # where DuckDB spills past `memory_limit`
             con.execute(f"SET temp_directory = {_quote(temp_directory)}")
-        ctx, records = _prepare(con, agreement, service_id, [usage_path], None)
+        ctx, (records,) = _prepare(con, agreement, service_id, [[usage_path]], None)
         _register_steps(con, ctx)
         for name, select in tables:
             con.execute(f"CREATE TEMP TABLE {name} AS {select}")
@@ -283,8 +329,11 @@ def _register_steps(con: duckdb.DuckDBPyConnection, ctx: steps.StepContext) -> N
     con.execute(f"CREATE TEMP VIEW rating_records AS {steps.records_view(ctx)}")
 
 
-def _write_rated(con: duckdb.DuckDBPyConnection, ctx: steps.StepContext, rated: Path) -> None:
-    """Pass 1: every priced record, streamed to Parquet (the exact numerator only when not rounded)."""
+def _write_rated(
+    con: duckdb.DuckDBPyConnection, ctx: steps.StepContext, rated: list[Path], scratch: Path
+) -> None:
+    """Pass 1: every priced record, streamed to Parquet (the exact numerator only when not rounded); with
+    several groups, one COPY partitioned by group (in `scratch`), each part moved to its group's file."""
     # A unit price below 10^6 is a DECIMAL(18, 6): DECIMAL(12, 0) × DECIMAL(6, 6) stays 64-bit.
     price = "CAST(price_micros AS DECIMAL(38, 0)) * CAST('0.000001' AS DECIMAL(38, 6))"
     if max_price(ctx.deck) < 10**12:
@@ -295,88 +344,135 @@ def _write_rated(con: duckdb.DuckDBPyConnection, ctx: steps.StepContext, rated: 
             ", CAST(num AS DECIMAL(38, 0)) AS exact_numerator, "
             f"CAST({ctx.deck.base * MICROS} AS BIGINT) AS exact_denominator"
         )
-    con.execute(
-        f"""COPY (SELECT {_INPUT_COLS}, {_DAY_SQL} AS day, band, destination, prefix, rate_version,
+    cols = _INPUT_COLS if len(rated) == 1 else _INPUT_COLS.replace("src,", f"src % {SRC_STRIDE} AS src,", 1)
+    grp = "" if len(rated) == 1 else f", {_GROUP_SQL} AS grp"
+    select = f"""SELECT {cols}, {_DAY_SQL} AS day, band, destination, prefix, rate_version,
                  {price} AS price,
-                 billed_quantity, charge{exact}
-              FROM rating_records WHERE reason IS NULL)
-            TO {_quote(rated)} (FORMAT parquet)"""
-    )
+                 billed_quantity, charge{exact}{grp}
+              FROM rating_records WHERE reason IS NULL"""
+    if len(rated) == 1:
+        con.execute(f"COPY ({select}) TO {_quote(rated[0])} (FORMAT parquet)")
+        return
+    parts = Path(tempfile.mkdtemp(prefix=".rated-", dir=scratch))
+    try:
+        con.execute(f"COPY ({select}) TO {_quote(parts)} (FORMAT parquet, PARTITION_BY (grp))")
+        for g, target in enumerate(rated):
+            written = sorted((parts / f"grp={g}").glob("*.parquet"))
+            if len(written) == 1:
+                shutil.move(written[0], target)
+                continue
+            # No priced record (or, should DuckDB split a part, several files): one file all the same.
+            files = ", ".join(_quote(p) for p in written)
+            rows = (
+                f"SELECT * FROM read_parquet([{files}], hive_partitioning = false)"
+                if written
+                else f"SELECT * EXCLUDE (grp) FROM ({select}) WHERE FALSE"
+            )
+            con.execute(f"COPY ({rows}) TO {_quote(target)} (FORMAT parquet)")
+    finally:
+        shutil.rmtree(parts, ignore_errors=True)
 
 
 def _run(
     con: duckdb.DuckDBPyConnection,
     agreement: Agreement,
     ctx: steps.StepContext,
-    out_dir: Path,
+    out_dirs: list[Path],
     period: Period | None,
-    records: int,
-) -> RatingResult:
+    records: list[int],
+) -> list[RatingResult]:
     _register_steps(con, ctx)
-    rated, summary, unrated = out_dir / RATED_FILE, out_dir / SUMMARY_FILE, out_dir / UNRATED_FILE
-    _write_rated(con, ctx, rated)
-    # The summary reads back only the few columns it needs from the rated file.
+    rated = [d / RATED_FILE for d in out_dirs]
+    _write_rated(con, ctx, rated, out_dirs[0].parent)
+    # The summary reads back only the few columns it needs from the rated files.
     num = (
         "CAST(exact_numerator AS DECIMAL(38, 0))"
         if ctx.record_places is None
         else "CAST(NULL AS DECIMAL(38, 0))"
     )
+    grouped = len(out_dirs) > 1
+    con.execute(
+        "CREATE TEMP VIEW rating_rated AS "
+        + " UNION ALL ".join(
+            f"SELECT {f'{g} AS grp, ' if grouped else ''}destination, {_DAY_NUMBER_SQL} AS local_day, "
+            f"billed_quantity, charge, {num} AS num FROM read_parquet({_quote(path)})"
+            for g, path in enumerate(rated)
+        )
+    )
     # Every priced record is of the rated service: the summary groups by destination and day only.
-    con.execute(
-        f"CREATE TEMP VIEW rating_rated AS SELECT destination, {_DAY_NUMBER_SQL} AS local_day, "
-        f"billed_quantity, charge, {num} AS num FROM read_parquet({_quote(rated)})"
-    )
-    con.execute(f"CREATE TEMP TABLE rating_summary AS {steps.summary_select(ctx, 'rating_rated')}")
-    con.execute(
-        f"""COPY (SELECT service, destination, {_DAY_SQL} AS day, events, billed_quantity, amount
-              FROM rating_summary ORDER BY service, destination, local_day)
-            TO {_quote(summary)} (FORMAT parquet)"""
-    )
-    count_rated, quantity, amount_sum, num_text = con.execute(
-        "SELECT COALESCE(SUM(events), 0), COALESCE(SUM(billed_quantity), 0), COALESCE(SUM(amount), 0), "
-        "CAST(COALESCE(SUM(num), 0) AS VARCHAR) FROM rating_summary"
-    ).fetchall()[0]
+    con.execute(f"CREATE TEMP TABLE rating_summary AS {steps.summary_select(ctx, 'rating_rated', grouped)}")
+    grp = f"{_GROUP_SQL}" if grouped else "0"
+    figures = {
+        int(g): row
+        for g, *row in con.execute(
+            f"SELECT {'grp' if grouped else '0'}, COALESCE(SUM(events), 0), COALESCE(SUM(billed_quantity), 0), "
+            "COALESCE(SUM(amount), 0), CAST(COALESCE(SUM(num), 0) AS VARCHAR) FROM rating_summary GROUP BY ALL"
+        ).fetchall()
+    }
     where = "FALSE"
-    if int(count_rated) < records:
-        # Pass 2 sees only the records missing from the rated file (an anti-join on the unique key is
+    if sum(int(figures.get(g, (0,))[0]) for g in range(len(out_dirs))) < sum(records):
+        # Pass 2 sees only the records missing from the rated files (an anti-join on the unique key is
         # cheaper than looking every record up again): the steps, re-run on them, give the reason.
+        rated_keys = " UNION ALL ".join(
+            f"SELECT {g * SRC_STRIDE} + src AS src, line FROM read_parquet({_quote(path)})"
+            for g, path in enumerate(rated)
+        )
         con.execute(
             f"""CREATE TEMP TABLE rating_unpriced_keys AS SELECT src, line FROM usage_files u
-                WHERE NOT EXISTS (SELECT 1 FROM read_parquet({_quote(rated)}) r
-                                  WHERE r.src = u.src AND r.line = u.line)"""
+                WHERE NOT EXISTS (SELECT 1 FROM ({rated_keys}) r WHERE r.src = u.src AND r.line = u.line)"""
         )
         con.execute(
             """CREATE OR REPLACE TEMP VIEW usage AS SELECT u.* FROM usage_files u
                WHERE EXISTS (SELECT 1 FROM rating_unpriced_keys k WHERE k.src = u.src AND k.line = u.line)"""
         )
         where = "reason IS NOT NULL"
+    cols = _INPUT_COLS.replace("src,", f"src % {SRC_STRIDE} AS src,", 1) if grouped else _INPUT_COLS
     con.execute(
-        f"""COPY (SELECT {_INPUT_COLS}, reason FROM rating_priced WHERE {where} ORDER BY src, line)
-            TO {_quote(unrated)} (FORMAT parquet)"""
+        f"CREATE TEMP TABLE rating_unrated AS SELECT {grp} AS grp, {cols}, reason FROM rating_priced WHERE {where}"
     )
-    reasons = con.execute(
-        f"SELECT reason, COUNT(*) FROM read_parquet({_quote(unrated)}) GROUP BY reason"
-    ).fetchall()
-    unrated_by = {str(r): int(n) for r, n in reasons}
-    if int(count_rated) + sum(unrated_by.values()) != records:
-        raise RuntimeError(f"rating lost records: {records} read, {count_rated} rated, {unrated_by} unrated")
-    amount, unrounded = line_amounts(agreement, ctx, Decimal(amount_sum), int(num_text))
-    return RatingResult(
-        agreement_id=agreement.id,
-        service=ctx.service_id,
-        currency=agreement.currency,
-        period=str(period) if period else None,
-        records=int(count_rated) + sum(unrated_by.values()),
-        rated=int(count_rated),
-        unrated=unrated_by,
-        billed_quantity=int(quantity),
-        quantity_unit=QUANTITY_UNITS[ctx.deck.kind.value],
-        amount=amount,
-        amount_unrounded=unrounded,
-        rated_path=rated,
-        summary_path=summary,
-        unrated_path=unrated,
-    )
+    unrated_by: dict[int, dict[str, int]] = {g: {} for g in range(len(out_dirs))}
+    for g, reason, n in con.execute(
+        "SELECT grp, reason, COUNT(*) FROM rating_unrated GROUP BY ALL"
+    ).fetchall():
+        unrated_by[int(g)][str(reason)] = int(n)
+    results = []
+    for g, out_dir in enumerate(out_dirs):
+        summary, unrated = out_dir / SUMMARY_FILE, out_dir / UNRATED_FILE
+        mine = f"WHERE grp = {g}" if grouped else ""
+        con.execute(
+            f"""COPY (SELECT service, destination, {_DAY_SQL} AS day, events, billed_quantity, amount
+                  FROM rating_summary {mine} ORDER BY service, destination, local_day)
+                TO {_quote(summary)} (FORMAT parquet)"""
+        )
+        con.execute(
+            f"""COPY (SELECT * EXCLUDE (grp) FROM rating_unrated WHERE grp = {g} ORDER BY src, line)
+                TO {_quote(unrated)} (FORMAT parquet)"""
+        )
+        count_rated, quantity, amount_sum, num_text = figures.get(g, (0, 0, 0, "0"))
+        if int(count_rated) + sum(unrated_by[g].values()) != records[g]:
+            raise RuntimeError(
+                f"rating lost records: {records[g]} read, {count_rated} rated, {unrated_by[g]} unrated"
+            )
+        amount, unrounded = line_amounts(agreement, ctx, Decimal(amount_sum), int(num_text))
+        results.append(
+            RatingResult(
+                agreement_id=agreement.id,
+                service=ctx.service_id,
+                currency=agreement.currency,
+                period=str(period) if period else None,
+                records=records[g],
+                rated=int(count_rated),
+                unrated=unrated_by[g],
+                billed_quantity=int(quantity),
+                quantity_unit=QUANTITY_UNITS[ctx.deck.kind.value],
+                amount=amount,
+                amount_unrounded=unrounded,
+                rated_path=rated[g],
+                summary_path=summary,
+                unrated_path=unrated,
+            )
+        )
+    return results
 
 
 def line_amounts(

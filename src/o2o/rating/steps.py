@@ -56,6 +56,8 @@ class StepContext:
     num_type: str  # integer type of the charge arithmetic: BIGINT when proved wide enough
     charge_width: int = 38  # decimal digits of a record's charge: 18 when proved wide enough
     dialect: Dialect = DUCKDB
+    # SQL of a record's group when several usages are rated in one run (each its own tiers), else None.
+    group: str | None = None
 
 
 def clock_view(c: StepContext) -> str:
@@ -229,6 +231,11 @@ def _rated_quantity() -> str:
     return "CASE WHEN reason IS NULL THEN billed_quantity ELSE 0 END"
 
 
+def _partition(c: StepContext) -> str:
+    """A tier window's partition: each group's volume is its own."""
+    return "" if c.group is None else f"PARTITION BY {c.group} "
+
+
 def _tier_price(c: StepContext) -> tuple[str, str, str, str]:
     """(window columns, quantity numerator, version label, unit price) for a tiered service."""
     big = c.num_type
@@ -236,11 +243,11 @@ def _tier_price(c: StepContext) -> tuple[str, str, str, str]:
     if c.deck.tier_mode is TierMode.STEPPED:
         whens = " ".join(f"WHEN total_quantity >= {lv.lo} THEN {lv.price_micros}" for lv in reversed(levels))
         labels = " ".join(f"WHEN total_quantity >= {lv.lo} THEN {lit(lv.label)}" for lv in reversed(levels))
-        window = f"SUM({_rated_quantity()}) OVER () AS total_quantity"
+        window = f"SUM({_rated_quantity()}) OVER ({_partition(c)}) AS total_quantity"
         price = f"CAST(CASE {whens} END AS BIGINT)"
         return window, f"CAST({price} AS {big}) * billed_quantity", f"CASE {labels} END", price
     window = (
-        f"SUM({_rated_quantity()}) OVER (ORDER BY {ORDER_KEY} "
+        f"SUM({_rated_quantity()}) OVER ({_partition(c)}ORDER BY {ORDER_KEY} "
         "ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS cum_after"
     )
     parts = []
@@ -278,14 +285,16 @@ FROM (
 ) n"""
 
 
-def summary_select(c: StepContext, rated: str) -> str:
-    """Per (service, destination, local day) over `rated` (priced records with `charge` and `num`)."""
+def summary_select(c: StepContext, rated: str, grouped: bool = False) -> str:
+    """Per (service, destination, local day) over `rated` (priced records with `charge` and `num`); per
+    group first when `grouped` (`rated` then has the group as a column `grp`)."""
     if c.record_places is not None:
         amount = "SUM(charge)"
     else:
         amount = sql_round_ratio("SUM(num)", c.deck.base, UNROUNDED_PLACES, c.mode, c.dialect)
+    grp = "grp, " if grouped else ""
     return f"""
-SELECT {lit(c.service_id)} AS service, destination, local_day, COUNT(*) AS events,
+SELECT {grp}{lit(c.service_id)} AS service, destination, local_day, COUNT(*) AS events,
        CAST(SUM(billed_quantity) AS BIGINT) AS billed_quantity, {amount} AS amount, SUM(num) AS num
 FROM {rated}
-GROUP BY destination, local_day"""
+GROUP BY {grp}destination, local_day"""

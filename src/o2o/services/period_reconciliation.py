@@ -36,16 +36,18 @@ from o2o.domain.declarations import Declaration
 from o2o.domain.errors import ConcurrencyError
 from o2o.domain.periods import Period
 from o2o.domain.tariffs import ServiceKind
+from o2o.reconcile.aggregates import read_summary
 from o2o.reconcile.batch_match import BatchLine, match_batch
 from o2o.services.cycle_common import hub_signer
+from o2o.services.rating import stored_or_rate_together
 from o2o.services.reconciliation import (
     LineResult,
     RatedSide,
     ReconcileReport,
     _declarations,
     _line_of,
-    _rated_side,
     _recurring_line,
+    _required,
     _write_statement,
     declared_agreements,
     match_options,
@@ -145,22 +147,23 @@ def reconcile_period(
         on_spark = spark_lines(ws, per, usage, decls, runs, correct_clock, engine, spark, spark_master)
         pooled = [] if on_spark else usage  # on Spark, nothing for the pool
         matches = _submit_matches(ws, pool, pooled, decls, runs, correct_clock)
-        sides = [(ag, sha, svc, role) for ag, sha, svc in pooled for role in _ROLES]
-        sides.sort(key=lambda j: -decls[j[0].id][(j[2].id, j[3])].totals.rows)
-        rated: dict[tuple[str, str, Role], Future[RatedSide]] = {
-            (ag.id, svc.id, role): pool.submit(
+        # Both sides of a line rated in one job (one run over both: a rating's fixed cost paid once),
+        # the largest lines first.
+        by_size = sorted(pooled, key=lambda j: -sum(decls[j[0].id][(j[2].id, r)].totals.rows for r in _ROLES))
+        rated: dict[tuple[str, str], Future[list[RatedSide]]] = {
+            (ag.id, svc.id): pool.submit(
                 partial(
-                    _rated_side, ws, ag, sha, decls[ag.id][(svc.id, role)], per,
-                    runs[ag.id].folder / svc.id / f"rated-{role.value}",
+                    _rated_sides, ws, ag, sha, [decls[ag.id][(svc.id, role)] for role in _ROLES], per,
+                    [runs[ag.id].folder / svc.id / f"rated-{role.value}" for role in _ROLES],
                 )
             )
-            for ag, sha, svc, role in sides
+            for ag, sha, svc in by_size
         }  # fmt: skip
 
         def line(ag: Agreement, svc: Service) -> LineResult:
             if on_spark is not None:
                 return on_spark(ag, svc)
-            provider, customer = (rated[(ag.id, svc.id, role)].result() for role in _ROLES)
+            provider, customer = rated[(ag.id, svc.id)].result()
             return _line_of(ag, svc, provider, customer, matches[(ag.id, svc.id)]())
 
         hub = hub_signer(ws)
@@ -193,6 +196,20 @@ def reconcile_period(
         report = reconcile_roaming(ws, str(per), agreement_id)
         reports.append(replace(report, seconds=time.perf_counter() - started))
     return reports
+
+
+def _rated_sides(
+    ws: Workspace,
+    agreement: Agreement,
+    agreement_sha: str,
+    decls: list[Declaration],
+    per: Period,
+    out_dirs: list[Path],
+    connection: Any,
+) -> list[RatedSide]:
+    """A usage line's sides rated (those `o2o rate` stored reused), with their summaries' lines."""
+    ratings = stored_or_rate_together(ws, agreement, agreement_sha, decls, per, out_dirs, connection)
+    return [(r, read_summary(_required(r.summary_path), connection)) for r in ratings]
 
 
 def _submit_matches(

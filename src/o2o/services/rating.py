@@ -249,3 +249,30 @@ def stored_or_rate(
         return stored
     path = ws.lake.resolve(decl.lake_path)
     return _rate(agreement, decl.service, path, out_dir, per, spark, connection)
+
+
+def stored_or_rate_together(
+    ws: Workspace,
+    agreement: Agreement,
+    agreement_sha: str,
+    decls: list[Declaration],
+    per: Period,
+    out_dirs: list[Path],
+    connection: Any = None,
+) -> list[RatingResult]:
+    """`stored_or_rate` for declarations of one service (a usage line's two sides), each into its
+    `out_dirs` folder: those not stored rated in one run on DuckDB (`rating.engine.rate_groups`: a
+    rating's fixed cost paid once), each with what it gets alone."""
+    from o2o.rating.engine import rate_groups
+
+    results = [stored_rating(ws, agreement_sha, d, per) for d in decls]
+    todo = [i for i, r in enumerate(results) if r is None]
+    if {decls[i].service for i in todo} - {decls[0].service}:
+        raise ValueError("declarations rated together are of one service")
+    if todo:
+        groups = [([ws.lake.resolve(decls[i].lake_path)], out_dirs[i]) for i in todo]
+        for i, rated in zip(
+            todo, rate_groups(agreement, decls[0].service, groups, per, connection=connection), strict=True
+        ):
+            results[i] = rated
+    return [r for r in results if r is not None]

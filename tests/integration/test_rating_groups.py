@@ -1,0 +1,101 @@
+"""Several usages rated in one run (`rating.engine.rate_groups`, the two sides of a period's usage line)
+give each usage exactly what rating it alone gives: the rated, summary and unrated rows, the figures.
+
+Random tariffs of the reference test (prefixes, dated versions at times of day, bands, the service's and a
+destination's or rate's increments, setup fee and minimum, stepped and banded tiers: a tier's volume is its
+own usage's) and random usages, some of several files, some empty or with nothing priced.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tempfile
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+from rating_cases import SERVICE, agreement, write_usage
+from test_rating_reference import ZONES, _every_start_exists, tariffs, usage
+
+from o2o.domain.money import Rounding
+from o2o.domain.periods import Period
+from o2o.domain.tariffs import ServiceKind
+from o2o.rating import RatingResult, rate_usage
+from o2o.rating.engine import rate_groups
+
+FILES = ("rated_path", "summary_path", "unrated_path")
+
+
+def _rows(path: Path | None, ordered: bool) -> list[dict[str, Any]]:
+    assert path is not None
+    rows = pq.read_table(path).to_pylist()
+    # The rated file is written as threads go (no order); the summary and unrated files are ordered.
+    return rows if ordered else sorted(rows, key=lambda r: (r["src"], r["line"]))
+
+
+def _figures(result: RatingResult) -> dict[str, Any]:
+    return {k: v for k, v in dataclasses.asdict(result).items() if k not in FILES}
+
+
+def _write(folder: Path, files: list[list[Any]]) -> list[Path]:
+    paths = []
+    for i, recs in enumerate(files):
+        rows = [dataclasses.asdict(r) for r in recs]
+        paths.append(write_usage(folder / f"usage-{i}.parquet", rows))
+    return paths
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    kind=st.sampled_from([ServiceKind.VOICE, ServiceKind.SMS, ServiceKind.DATA]),
+    data=st.data(),
+    tz=st.sampled_from(ZONES),
+    record_decimals=st.sampled_from([None, 2, 6]),
+    with_period=st.booleans(),
+)
+def test_each_group_gets_what_it_gets_alone(
+    kind: ServiceKind, data: st.DataObject, tz: str, record_decimals: int | None, with_period: bool
+) -> None:
+    tariff = data.draw(tariffs(kind))
+    assume(_every_start_exists(tariff, tz))
+    agr = agreement(tariff, kind, tz=tz, record_decimals=record_decimals, mode=Rounding.HALF_EVEN)
+    period = Period(2026, 10) if with_period else None
+    groups = data.draw(st.lists(st.lists(usage(), min_size=1, max_size=2), min_size=2, max_size=3))
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        inputs = [(_write(work / f"in-{g}", files), work / "grouped" / f"g{g}") for g, files in enumerate(groups)]
+        together = rate_groups(agr, SERVICE, inputs, period)
+        assert len(together) == len(groups)
+        for g, (paths, _) in enumerate(inputs):
+            alone = rate_usage(agr, SERVICE, paths, work / "alone" / f"g{g}", period)
+            got = together[g]
+            assert _figures(got) == _figures(alone), g
+            assert got.records == sum(len(f) for f in groups[g])
+            for name in FILES:
+                ordered = name != "rated_path"
+                assert _rows(getattr(got, name), ordered) == _rows(getattr(alone, name), ordered), (g, name)
+                assert getattr(got, name).parent == inputs[g][1]
+
+
+def test_groups_of_one_tiered_tariff_count_their_own_volume(tmp_path: Path) -> None:
+    """A stepped tier priced on the group's own volume: one group over the threshold, one under it."""
+    from o2o.domain.tariffs import PriceUnit, Tariff, Tier, Tiers, TierMode
+
+    tariff = Tariff(
+        unit=PriceUnit.EVENT,
+        tiers=Tiers(TierMode.STEPPED, (Tier(Decimal(0), Decimal("0.10")), Tier(Decimal(5), Decimal("0.01")))),
+    )
+    agr = agreement(tariff, ServiceKind.SMS)
+    start = 1_790_000_000
+    big = [{"b_number": "4930", "start_epoch": start + i, "volume": 1} for i in range(6)]
+    small = [{"b_number": "4930", "start_epoch": start + i, "volume": 1} for i in range(3)]
+    inputs = [
+        ([write_usage(tmp_path / "big.parquet", big)], tmp_path / "out-big"),
+        ([write_usage(tmp_path / "small.parquet", small)], tmp_path / "out-small"),
+    ]
+    big_result, small_result = rate_groups(agr, SERVICE, inputs)
+    assert big_result.amount == Decimal("0.06")  # six events at the second level's price
+    assert small_result.amount == Decimal("0.30")  # three at the first level's
