@@ -280,6 +280,35 @@ def test_evidence_lists_the_differing_records_of_the_chosen_days(tmp_path: Path)
     assert other.counts == {"duration_mismatch": 1}
 
 
+def test_evidence_on_a_reused_database_is_the_same_and_leaves_nothing_on_it(tmp_path: Path) -> None:
+    from datetime import date
+
+    from o2o.reconcile import batch_connection
+    from o2o.reconcile.evidence import write_evidence
+
+    ours, theirs = _write(tmp_path / "o.csv", OURS_CSV), _write(tmp_path / "t.csv", THEIRS_CSV)
+    uk = NumberingPlan(country_code="44")
+    match_files(ours, theirs, MatchOptions(ours_plan=uk, theirs_plan=uk), tmp_path / "out")
+    days = [date(2026, 10, 1), date(2026, 9, 30), date(2026, 10, 1)]
+    alone = write_evidence(tmp_path / "out", days, tmp_path / "alone.parquet")
+    con = batch_connection(tmp_path / "spill")
+    # What a run could leave behind on the database it was lent.
+    catalog = "SELECT table_name FROM duckdb_tables() UNION ALL SELECT view_name FROM duckdb_views() WHERE NOT internal"
+    try:
+        before = con.execute(catalog).fetchall()
+        reused = [
+            write_evidence(tmp_path / "out", days, tmp_path / f"reused{i}.parquet", con) for i in (1, 2)
+        ]
+        after = con.execute(catalog).fetchall()
+        none = write_evidence(tmp_path / "out", [], tmp_path / "none.parquet", con)
+    finally:
+        con.close()
+    assert alone.counts == {"partial": 1, "only_ours": 1, "only_theirs": 1, "duration_mismatch": 1}
+    assert all(r.counts == alone.counts for r in reused) and before == after
+    assert all(pq.read_table(r.path).equals(pq.read_table(alone.path)) for r in reused)
+    assert none.counts == {} and pq.read_table(none.path).num_rows == 0
+
+
 def test_unreadable_times_and_durations_stay_unmatched(tmp_path: Path) -> None:
     ours = _write(
         tmp_path / "o.csv",

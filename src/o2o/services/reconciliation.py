@@ -175,7 +175,10 @@ def _recurring_line(agreement: Agreement, svc: Service, per: Period) -> LineResu
     return LineResult(svc, rating, rating, v, agreement.currency, agreement.rounding.mode)
 
 
-def _evidence(line: LineResult, ws: Workspace) -> dict[str, Any]:
+def _evidence(line: LineResult, ws: Workspace, connection: Any = None) -> dict[str, Any]:
+    """A line's evidence: both ratings, the comparison, the matching and, when disputed, the records behind
+    its days over tolerance (written on a cursor of `connection` when given)."""
+
     def rating(r: RatingResult) -> dict[str, Any]:
         return {
             "records": r.records,
@@ -200,7 +203,10 @@ def _evidence(line: LineResult, ws: Workspace) -> dict[str, Any]:
     if line.match is not None and line.match.out_dir is not None and not line.verdict.agreed:
         # The records behind the days over tolerance: what a dispute drills down to.
         records = write_evidence(
-            line.match.out_dir, [d.day for d in line.verdict.days], line.match.out_dir / "evidence.parquet"
+            line.match.out_dir,
+            [d.day for d in line.verdict.days],
+            line.match.out_dir / "evidence.parquet",
+            connection,
         )
         out["records"] = {"file": ws.lake.relative(records.path), "counts": records.counts}
     if line.match is not None:
@@ -213,6 +219,15 @@ def _evidence(line: LineResult, ws: Workspace) -> dict[str, Any]:
             "files": ws.lake.relative(m.out_dir) if m.out_dir else None,
         }  # fmt: skip
     return out
+
+
+def statement_evidence(
+    results: list[LineResult], ws: Workspace, connection: Any = None
+) -> dict[str, dict[str, Any]]:
+    """The evidence of a statement's lines, per service (what `_write_statement` stores), read and written
+    on cursors of `connection` when given. It touches no store: a worker may make it while the statement
+    before is written (`period_reconciliation`'s pool), and hand it to `_write_statement`."""
+    return {r.service.id: _evidence(r, ws, connection) for r in results}
 
 
 def statement_document(
@@ -265,13 +280,17 @@ def _write_statement(
     st_id: str,
     results: list[LineResult],
     ws: Workspace,
+    evidence: dict[str, dict[str, Any]] | None = None,
 ) -> tuple[CycleState, list[str]]:
+    """The statement of an interconnect agreement's reconciled lines (`write_statement`); its evidence as
+    `statement_evidence` makes it, unless given already made."""
     lines = [
         StatementLine(r.service.id, r.service.provider, r.service.customer, r.verdict.provider_amount,
                       r.verdict.customer_amount, r.agreed_amount, r.disputed_amount, LineOutcome(r.verdict.outcome.value))
         for r in results
     ]  # fmt: skip
-    evidence = {r.service.id: _evidence(r, ws) for r in results}
+    if evidence is None:
+        evidence = statement_evidence(results, ws)
     return write_statement(uow, repo, hub, agreement, period, st_id, lines, evidence)
 
 
@@ -314,17 +333,16 @@ def write_statement(
     disputed = [ln for ln in lines if ln.outcome is LineOutcome.DISPUTED]
     state = CycleState.DISPUTED if disputed else CycleState.AGREED
     document = statement_document(st_id, agreement, period, rows)
+    document_digest = digest(document)
     repo.add_statement(
         Statement(
             st_id, cycle_id(agreement.id, period), agreement.id, period, agreement.currency,
-            StatementState.DISPUTED if disputed else StatementState.AGREED, digest(document),
+            StatementState.DISPUTED if disputed else StatementState.AGREED, document_digest,
             canonical(document).decode(), json.dumps(evidence, sort_keys=True),
         ),
         lines,
     )  # fmt: skip
-    register(
-        uow, hub, "statement.reconciled", st_id, {"digest": digest(document), "lines": document["lines"]}
-    )
+    register(uow, hub, "statement.reconciled", st_id, {"digest": document_digest, "lines": document["lines"]})
     deadline = now_utc().date() + timedelta(days=agreement.dispute_days)
     dispute_ids = []
     for ln in disputed:

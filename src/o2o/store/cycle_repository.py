@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import asdict, replace
+from dataclasses import fields, replace
 from decimal import Decimal
 from typing import Any
 
@@ -81,15 +81,19 @@ class CycleRepository:
 
     # --- statements ---------------------------------------------------------------------------------
     def add_statement(self, st: Statement, lines: Iterable[StatementLine]) -> None:
+        # Rows as parameters of a bare INSERT (compiled once, then cached), the lines in one executemany:
+        # building `.values(...)` per row cost more than sending it.
         self.conn.execute(
-            insert(t.statements).values(
-                id=st.id, cycle_id=st.cycle_id, agreement_id=st.agreement_id, period=st.period,
-                currency=st.currency, state=st.state.value, digest=st.digest, document=st.document,
-                evidence=st.evidence, created_at=now_utc(),
-            )
+            insert(t.statements),
+            {
+                "id": st.id, "cycle_id": st.cycle_id, "agreement_id": st.agreement_id, "period": st.period,
+                "currency": st.currency, "state": st.state.value, "digest": st.digest,
+                "document": st.document, "evidence": st.evidence, "created_at": now_utc(),
+            },
         )  # fmt: skip
-        for line in lines:
-            self.conn.execute(insert(t.statement_lines).values(statement_id=st.id, **_line_columns(line)))
+        rows = [{"statement_id": st.id, **_line_columns(line)} for line in lines]
+        if rows:
+            self.conn.execute(insert(t.statement_lines), rows)
 
     def statement(self, statement_id: str) -> Statement:
         row = (
@@ -168,13 +172,15 @@ class CycleRepository:
     # --- disputes -----------------------------------------------------------------------------------
     def add_dispute(self, d: Dispute) -> None:
         self.conn.execute(
-            insert(t.disputes).values(
-                id=d.id, statement_id=d.statement_id, service=d.service, provider=d.provider,
-                customer=d.customer, currency=d.currency, provider_amount=d.provider_amount,
-                customer_amount=d.customer_amount, contested_amount=d.contested_amount,
-                resolved_amount=d.resolved_amount, state=d.state.value,
-                evidence=json.dumps(d.evidence, sort_keys=True), deadline=d.deadline, opened_at=now_utc(),
-            )
+            insert(t.disputes),
+            {
+                "id": d.id, "statement_id": d.statement_id, "service": d.service, "provider": d.provider,
+                "customer": d.customer, "currency": d.currency, "provider_amount": d.provider_amount,
+                "customer_amount": d.customer_amount, "contested_amount": d.contested_amount,
+                "resolved_amount": d.resolved_amount, "state": d.state.value,
+                "evidence": json.dumps(d.evidence, sort_keys=True), "deadline": d.deadline,
+                "opened_at": now_utc(),
+            },
         )  # fmt: skip
 
     def dispute(self, dispute_id: str) -> Dispute:
@@ -382,7 +388,9 @@ def _statement(r: Any) -> Statement:
 
 
 def _line_columns(line: StatementLine) -> dict[str, Any]:
-    return {**asdict(line), "outcome": line.outcome.value}
+    # Field by field, not `asdict` (which deep-copies every value).
+    columns = {f.name: getattr(line, f.name) for f in fields(line)}
+    return {**columns, "outcome": line.outcome.value}
 
 
 def _dispute(r: Any) -> Dispute:
