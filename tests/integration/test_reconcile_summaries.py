@@ -54,3 +54,31 @@ def test_a_summary_without_amounts_or_columns(tmp_path: Path) -> None:
     (tmp_path / "bad.csv").write_text("service,day,events\nsms,2026-10-02,4\n")
     with pytest.raises(ImportRefusedError, match="missing column"):
         read_summary(tmp_path / "bad.csv")
+
+
+def test_summaries_read_on_a_reused_database_as_alone(tmp_path: Path) -> None:
+    from o2o.reconcile import batch_connection
+
+    table = {
+        "service": ["sms-A-B"],
+        "destination": ["UK"],
+        "day": [date(2026, 10, 2)],
+        "events": pa.array([40], pa.int64()),
+        "billed_quantity": pa.array([40], pa.int64()),
+    }
+    pq.write_table(pa.table(table), tmp_path / "no-amount.parquet")
+    amounts = pa.array([Decimal("1.2000000000")], pa.decimal128(38, 10))
+    pq.write_table(pa.table({**table, "amount": amounts}), tmp_path / "summary.parquet")
+    (tmp_path / "bad.csv").write_text("service,day,events\nsms,2026-10-02,4\n")
+    con = batch_connection(tmp_path / "spill")
+    try:
+        for name in ("summary.parquet", "no-amount.parquet", "summary.parquet"):
+            assert read_summary(tmp_path / name, con) == read_summary(tmp_path / name)
+        with pytest.raises(ImportRefusedError, match=r"missing column\(s\) destination, quantity"):
+            read_summary(tmp_path / "bad.csv", con)
+    finally:
+        con.close()
+    (rated,) = read_summary(tmp_path / "summary.parquet")
+    assert rated.amount == Decimal("1.2000000000") and str(rated.amount) == "1.2000000000"
+    (counted,) = read_summary(tmp_path / "no-amount.parquet")
+    assert counted.amount is None and counted.billed_quantity == 40

@@ -132,27 +132,33 @@ def read_summary(path: Path, connection: Any = None) -> list[SummaryLine]:
     cursor of `connection` when given (a new database costs ~20 ms of CPU, the file a fraction of it)."""
     if not Path(path).exists():
         raise ImportRefusedError(f"{path}: no such file")
+    # A folder is a Parquet dataset (the Spark engine writes its summary as one): its parts.
+    shown = f"{path}/*.parquet" if Path(path).is_dir() else str(path)
+    literal = "'" + shown.replace("'", "''") + "'"
+    source = ("read_parquet" if shown.lower().endswith((".parquet", ".pq")) else "read_csv") + f"({literal})"
     con = duckdb.connect() if connection is None else connection.cursor()
     try:
-        # A folder is a Parquet dataset (the Spark engine writes its summary as one): its parts.
-        shown = f"{path}/*.parquet" if Path(path).is_dir() else str(path)
-        literal = "'" + shown.replace("'", "''") + "'"
-        reader = "read_parquet" if shown.lower().endswith((".parquet", ".pq")) else "read_csv"
-        con.execute(f"CREATE TEMP VIEW summary_in AS SELECT * FROM {reader}({literal})")
-        columns = {str(r[0]).lower() for r in con.execute("DESCRIBE summary_in").fetchall()}
-        quantity = "billed_quantity" if "billed_quantity" in columns else "quantity"
-        missing = {"service", "destination", "day", "events", quantity} - columns
-        if missing:
-            raise ImportRefusedError(f"{path}: missing column(s) {', '.join(sorted(missing))}")
-        amount = "CAST(amount AS VARCHAR)" if "amount" in columns else "NULL"
-        rows = con.execute(
-            f"""SELECT CAST(service AS VARCHAR), CAST(destination AS VARCHAR), CAST(day AS DATE),
-                       CAST(events AS BIGINT), CAST({quantity} AS BIGINT), {amount}
-                FROM summary_in"""
-        ).fetchall()
+        try:  # A rated summary has every column: one query (its columns looked up cost as much again).
+            rows = con.execute(
+                _summary_query(source, "billed_quantity", "CAST(amount AS VARCHAR)")
+            ).fetchall()
+        except duckdb.BinderException:  # an aggregate declaration's, or columns missing: which are there
+            columns = {str(r[0]).lower() for r in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()}
+            quantity = "billed_quantity" if "billed_quantity" in columns else "quantity"
+            missing = {"service", "destination", "day", "events", quantity} - columns
+            if missing:
+                raise ImportRefusedError(f"{path}: missing column(s) {', '.join(sorted(missing))}") from None
+            amount = "CAST(amount AS VARCHAR)" if "amount" in columns else "NULL"
+            rows = con.execute(_summary_query(source, quantity, amount)).fetchall()
     finally:
         con.close()
     return [
         SummaryLine(s, d, day, int(e), int(q), None if a is None else Decimal(a))
         for s, d, day, e, q, a in rows
     ]
+
+
+def _summary_query(source: str, quantity: str, amount: str) -> str:
+    return f"""SELECT CAST(service AS VARCHAR), CAST(destination AS VARCHAR), CAST(day AS DATE),
+                      CAST(events AS BIGINT), CAST({quantity} AS BIGINT), {amount}
+               FROM {source}"""
