@@ -17,8 +17,6 @@ exact_denominator` is each record's exact charge.
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from collections.abc import Sequence
 from dataclasses import replace
 from decimal import Decimal
@@ -29,6 +27,7 @@ import duckdb
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from o2o.columnar.parquet_parts import copy_by_group
 from o2o.domain.agreements import Agreement
 from o2o.domain.currencies import minor_units
 from o2o.domain.errors import ValidationError
@@ -377,24 +376,7 @@ def _write_rated(
     if len(rated) == 1:
         con.execute(f"COPY ({select}) TO {_quote(rated[0])} (FORMAT parquet)")
         return
-    parts = Path(tempfile.mkdtemp(prefix=".rated-", dir=scratch))
-    try:
-        con.execute(f"COPY ({select}) TO {_quote(parts)} (FORMAT parquet, PARTITION_BY (grp))")
-        for g, target in enumerate(rated):
-            written = sorted((parts / f"grp={g}").glob("*.parquet"))
-            if len(written) == 1:
-                shutil.move(written[0], target)
-                continue
-            # No priced record (or, should DuckDB split a part, several files): one file all the same.
-            files = ", ".join(_quote(p) for p in written)
-            rows = (
-                f"SELECT * FROM read_parquet([{files}], hive_partitioning = false)"
-                if written
-                else f"SELECT * EXCLUDE (grp) FROM ({select}) WHERE FALSE"
-            )
-            con.execute(f"COPY ({rows}) TO {_quote(target)} (FORMAT parquet)")
-    finally:
-        shutil.rmtree(parts, ignore_errors=True)
+    copy_by_group(con, select, dict(enumerate(rated)), scratch)
 
 
 def _run(

@@ -39,6 +39,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from o2o.columnar.parquet_parts import copy_by_group
 from o2o.domain.errors import O2OError
 from o2o.reconcile import match_results_sql as results_sql
 from o2o.reconcile import match_sql
@@ -392,26 +393,8 @@ def _write_outputs(
         return f"({column} % {KEY_SPAN})"
 
     grp = f"{_group_sql('o_line', stride)} AS grp, "
-    parts = Path(tempfile.mkdtemp(prefix="matches-", dir=scratch))
-    try:
-        con.execute(
-            f"COPY ({matches_select(line, grp)}) TO {_literal(str(parts))} ({_PARQUET}, PARTITION_BY (grp))"
-        )
-        for g, folder in out_dirs.items():
-            written = sorted((parts / f"grp={g}").glob("*.parquet"))
-            target = folder / "matches.parquet"
-            if len(written) == 1:
-                shutil.move(written[0], target)
-            else:  # no pairs (or, should DuckDB split a partition, several files): one file
-                part = ", ".join(_literal(str(p)) for p in written)
-                rows = (
-                    f"SELECT * FROM read_parquet([{part}], hive_partitioning = false)"
-                    if written
-                    else f"{matches_select()} WHERE FALSE"
-                )
-                con.execute(f"COPY ({rows}) TO {_literal(str(target))} ({_PARQUET})")
-    finally:
-        shutil.rmtree(parts, ignore_errors=True)
+    targets = {g: folder / "matches.parquet" for g, folder in out_dirs.items()}
+    copy_by_group(con, matches_select(line, grp), targets, scratch, _PARQUET)
     g_line = f"{_group_sql('line', stride)} AS grp, "
     for name in ("only_ours", "only_theirs"):
         _write_split(con, f"{unmatched_select(name, line, key, g_line)} ORDER BY grp, line", out_dirs, name)
