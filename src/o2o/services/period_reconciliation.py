@@ -53,6 +53,7 @@ from o2o.services.reconciliation import (
     declared_agreements,
     match_options,
     names_run,
+    statement_evidence,
     statement_id_of,
 )
 from o2o.services.registry_data import is_roaming, read_agreement, read_settled
@@ -174,9 +175,13 @@ def reconcile_period(
                 for svc in ag.services
             ]
             run, st_id = runs[ag.id], statement_id_of(ag.id, str(per))
+            # Its disputed lines' records gathered on a worker's database (none opened for each).
+            evidence = pool.submit(partial(statement_evidence, results, ws)).result()
             with ws.uow() as uow:
                 _check_unchanged(uow, ag, per, decls[ag.id])
-                state, dispute_ids = _write_statement(uow, uow.cycles, hub, ag, str(per), st_id, results, ws)
+                state, dispute_ids = _write_statement(
+                    uow, uow.cycles, hub, ag, str(per), st_id, results, ws, evidence
+                )
                 run.committing()
                 uow.commit()
             run.commit_done()
