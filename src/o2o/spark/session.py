@@ -25,12 +25,18 @@ class SparkJobError(O2OError):
 # Tuned for tiny data (tests, a demo): each step's fixed cost is then all there is. Measured on the parity
 # module's matching (2,000 calls, local[2], 2 shared cores): without whole-stage code generation and
 # adaptive execution a matching took 9.7-11.3 s instead of 17.8-27.6 s, and with the JVM's first JIT tier
-# only 7.5-9.3 s instead of 15-19 s (the first matching of a session 24-35 s instead of 48-50 s). On large
-# data all three cost throughput: they are off by default.
+# only 7.5-9.3 s instead of 15-19 s (the first matching of a session 24-35 s instead of 48-50 s). Without
+# generated code for expressions either (`factoryMode` NO_CODEGEN: the interpreted projections and
+# predicates Spark falls back to when compiling fails) a warm tiny matching took 4.7-5.5 s instead of
+# 7.2-10.7 s (load 7-8); the option is marked internal by Spark, hence only here. The first JIT tier alone
+# gets a 48 MB code cache (the two tiers get 240 MB), which filled ("CodeCache is full", compilation off)
+# when the parity tests shared a JVM with other tests: the tiers' size again. On large data all of these
+# cost throughput: they are off by default.
 SMALL_DATA = {
     "spark.sql.codegen.wholeStage": "false",
+    "spark.sql.codegen.factoryMode": "NO_CODEGEN",
     "spark.sql.adaptive.enabled": "false",
-    "spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC",
+    "spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=240m -XX:+UseSerialGC",
 }
 
 
