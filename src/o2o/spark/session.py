@@ -45,8 +45,9 @@ def spark_session(
 ) -> SparkSession:
     """The active SparkSession on `master`, or a new one: UTC, the UI off, Arrow batches on.
 
-    A local master gets few shuffle partitions (the default 200 costs seconds on small data); the Python
-    workers of a local master run this interpreter (a cluster's workers need o2o-settle installed).
+    A local master gets few shuffle partitions (the default 200 costs seconds on small data); a cluster's
+    are its own configuration's (`spark-defaults.conf`, else Spark's 200), as are its other settings. The
+    Python workers of a local master run this interpreter (a cluster's workers need o2o-settle installed).
     `small_data` sets `SMALL_DATA` (the JVM option only when this call starts the JVM)."""
     try:
         from pyspark.sql import SparkSession
@@ -57,16 +58,17 @@ def spark_session(
     local = master.startswith("local")
     if local:
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    partitions = shuffle_partitions or (8 if local else 200)
+    partitions = shuffle_partitions or (8 if local else None)
     builder = (
         SparkSession.builder.master(master)
         .appName("o2o-settle")
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.sql.shuffle.partitions", str(partitions))
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
     )
+    if partitions is not None:
+        builder = builder.config("spark.sql.shuffle.partitions", str(partitions))
     for key, value in SMALL_DATA.items() if small_data else ():
         builder = builder.config(key, value)
     try:
