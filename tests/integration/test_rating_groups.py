@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import tempfile
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ from test_rating_reference import ZONES, _every_start_exists, tariffs, usage
 
 from o2o.domain.money import Rounding
 from o2o.domain.periods import Period
-from o2o.domain.tariffs import ServiceKind
+from o2o.domain.tariffs import Destination, PriceUnit, Rate, ServiceKind, Tariff, Tier, TierMode, Tiers
 from o2o.rating import RatingResult, rate_usage
 from o2o.rating.engine import rate_groups
 
@@ -66,7 +67,9 @@ def test_each_group_gets_what_it_gets_alone(
     groups = data.draw(st.lists(st.lists(usage(), min_size=1, max_size=2), min_size=2, max_size=3))
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        inputs = [(_write(work / f"in-{g}", files), work / "grouped" / f"g{g}") for g, files in enumerate(groups)]
+        inputs = [
+            (_write(work / f"in-{g}", files), work / "grouped" / f"g{g}") for g, files in enumerate(groups)
+        ]
         together = rate_groups(agr, SERVICE, inputs, period)
         assert len(together) == len(groups)
         for g, (paths, _) in enumerate(inputs):
@@ -82,8 +85,6 @@ def test_each_group_gets_what_it_gets_alone(
 
 def test_groups_of_one_tiered_tariff_count_their_own_volume(tmp_path: Path) -> None:
     """A stepped tier priced on the group's own volume: one group over the threshold, one under it."""
-    from o2o.domain.tariffs import PriceUnit, Tariff, Tier, Tiers, TierMode
-
     tariff = Tariff(
         unit=PriceUnit.EVENT,
         tiers=Tiers(TierMode.STEPPED, (Tier(Decimal(0), Decimal("0.10")), Tier(Decimal(5), Decimal("0.01")))),
@@ -99,3 +100,36 @@ def test_groups_of_one_tiered_tariff_count_their_own_volume(tmp_path: Path) -> N
     big_result, small_result = rate_groups(agr, SERVICE, inputs)
     assert big_result.amount == Decimal("0.06")  # six events at the second level's price
     assert small_result.amount == Decimal("0.30")  # three at the first level's
+
+
+def test_unrated_file_has_one_schema_whether_or_not_a_record_is_unpriced(tmp_path: Path) -> None:
+    """With every record priced the steps are not run again for the unrated file: it is written empty with
+    the columns and types a file of unpriced records has."""
+    tariff = Tariff(
+        unit=PriceUnit.EVENT,
+        destinations=(Destination("49", "Germany"),),
+        rates=(Rate("Germany", Decimal("0.02"), date(2026, 1, 1)),),
+    )
+    agr = agreement(tariff, ServiceKind.SMS)
+    start = 1_790_000_000
+    priced = [{"b_number": "4930", "start_epoch": start, "volume": 1}]
+    unpriced = [*priced, {"b_number": "3330", "start_epoch": start, "volume": 1}]
+    for groups in (1, 2):
+        results = {}
+        for name, rows in (("priced", priced), ("unpriced", unpriced)):
+            inputs = [
+                (
+                    [write_usage(tmp_path / f"{name}-{groups}-{g}.parquet", rows)],
+                    tmp_path / f"{name}-{groups}-{g}",
+                )
+                for g in range(groups)
+            ]
+            results[name] = rate_groups(agr, SERVICE, inputs)[0]
+        assert results["priced"].unrated == {}
+        assert results["unpriced"].unrated == {"no_destination": 1}
+        # Names and types (DuckDB marks a column REQUIRED where its data has no NULL: data, not schema).
+        schemas = {
+            k: [(f.name, f.type) for f in pq.read_schema(r.unrated_path)]  # type: ignore[arg-type]
+            for k, r in results.items()
+        }
+        assert schemas["priced"] == schemas["unpriced"], groups

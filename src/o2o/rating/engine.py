@@ -1,14 +1,16 @@
-"""The rating engine's DuckDB adapter: registers the inputs as views, runs the steps, writes Parquet.
+"""The rating engine's DuckDB adapter: registers the inputs, runs the steps, writes Parquet.
 
 `rate_usage` prices one service's canonical usage Parquet files by the agreement's tariff and writes
 `rated.parquet` (each priced record), `summary.parquet` (per service, destination and local day) and
 `unrated.parquet` (each record that cannot be priced, with its reason). It touches no store: the
 caller passes the agreement and the files. Only this module knows DuckDB (read_parquet, COPY, DATE
-arithmetic); the step texts in `o2o.rating.steps` are portable SELECTs.
+arithmetic); the step texts in `o2o.rating.steps` are portable SELECTs, which this adapter chains as
+common table expressions of the queries that read them. `rate_groups` rates several usages of one
+service in one run (a usage line's two sides), each as it is rated alone.
 Streaming passes, nothing materialised but small results: pass 1 writes the priced records; the summary
 then reads a few columns of the rated file back; only when the counts show unpriced records, an anti-join
 of the usage keys (src, line) with the rated file finds them, and pass 2 re-runs the steps on those
-records alone (the view `usage` is redefined over them) to write each with its reason.
+records alone (the steps' `usage` is those records) to write each with its reason.
 Names a record carries (destination, prefix, rate version, band) are ENUMs of the deck's values.
 Invariants: records = rated + unrated; money is DECIMAL(18, s) where proved to fit, else DECIMAL(38, s),
 in SQL and Decimal in Python; when the agreement rounds only at the line, `exact_numerator /
@@ -397,17 +399,16 @@ def _run(
         else "CAST(NULL AS DECIMAL(38, 0))"
     )
     grouped = len(out_dirs) > 1
-    con.execute(
-        "CREATE TEMP VIEW rating_rated AS "
-        + " UNION ALL ".join(
-            f"SELECT {f'{g} AS grp, ' if grouped else ''}destination, {_DAY_NUMBER_SQL} AS local_day, "
-            f"billed_quantity, charge, {num} AS num FROM read_parquet({_quote(path)})"
-            for g, path in enumerate(rated)
-        )
+    rated_rows = " UNION ALL ".join(
+        f"SELECT {f'{g} AS grp, ' if grouped else ''}destination, {_DAY_NUMBER_SQL} AS local_day, "
+        f"billed_quantity, charge, {num} AS num FROM read_parquet({_quote(path)})"
+        for g, path in enumerate(rated)
     )
     # Every priced record is of the rated service: the summary groups by destination and day only.
-    con.execute(f"CREATE TEMP TABLE rating_summary AS {steps.summary_select(ctx, 'rating_rated', grouped)}")
+    summary_sql = steps.summary_select(ctx, f"({rated_rows}) rating_rated", grouped)
+    con.execute(f"CREATE TEMP TABLE rating_summary AS {summary_sql}")
     grp = f"{_GROUP_SQL}" if grouped else "0"
+    cols = _INPUT_COLS.replace("src,", f"src % {SRC_STRIDE} AS src,", 1) if grouped else _INPUT_COLS
     figures = {
         int(g): row
         for g, *row in con.execute(
@@ -415,7 +416,6 @@ def _run(
             "COALESCE(SUM(amount), 0), CAST(COALESCE(SUM(num), 0) AS VARCHAR) FROM rating_summary GROUP BY ALL"
         ).fetchall()
     }
-    where, usage = "FALSE", _USAGE
     if sum(int(figures.get(g, (0,))[0]) for g in range(len(out_dirs))) < sum(records):
         # Pass 2 sees only the records missing from the rated files (an anti-join on the unique key is
         # cheaper than looking every record up again): the steps, re-run on them, give the reason.
@@ -429,12 +429,15 @@ def _run(
         )
         usage = """SELECT u.* FROM usage_files u
                    WHERE EXISTS (SELECT 1 FROM rating_unpriced_keys k WHERE k.src = u.src AND k.line = u.line)"""
-        where = "reason IS NOT NULL"
-    cols = _INPUT_COLS.replace("src,", f"src % {SRC_STRIDE} AS src,", 1) if grouped else _INPUT_COLS
-    con.execute(
-        f"CREATE TEMP TABLE rating_unrated AS {_with_steps(ctx, 'rating_priced', usage)} "
-        f"SELECT {grp} AS grp, {cols}, reason FROM rating_priced WHERE {where}"
-    )
+        unrated_sql = f"{_with_steps(ctx, 'rating_priced', usage)} SELECT {grp} AS grp, {cols}, reason"
+        unrated_sql += " FROM rating_priced WHERE reason IS NOT NULL"
+    else:
+        # Every record priced: no steps to bind again, the unrated files are empty with the usage's columns
+        # (the steps pass them through unchanged) and the reason.
+        unrated_sql = (
+            f"SELECT {grp} AS grp, {cols}, CAST(NULL AS VARCHAR) AS reason FROM usage_files WHERE FALSE"
+        )
+    con.execute(f"CREATE TEMP TABLE rating_unrated AS {unrated_sql}")
     unrated_by: dict[int, dict[str, int]] = {g: {} for g in range(len(out_dirs))}
     for g, reason, n in con.execute(
         "SELECT grp, reason, COUNT(*) FROM rating_unrated GROUP BY ALL"
