@@ -67,7 +67,20 @@ def rate_declarations(
     if declarer is not None:
         decls = [d for d in decls if d.declarer == declarer]
     session = spark_for(spark, spark_master) if engine == "spark" and decls else None
-    results = [rate_declaration(ws, agreement, stored.sha256, d, per, session) for d in decls]
+    if session is not None:
+        results = [rate_declaration(ws, agreement, stored.sha256, d, per, session) for d in decls]
+    else:  # a service's declarations (its two sides) rated in one run on DuckDB
+        by_service: dict[str, list[Declaration]] = {}
+        for d in decls:
+            by_service.setdefault(d.service, []).append(d)
+        rated = {
+            d.id: r
+            for group in by_service.values()
+            for d, r in zip(
+                group, rate_declarations_together(ws, agreement, stored.sha256, group, per), strict=True
+            )
+        }
+        results = [rated[d.id] for d in decls]
     results += [
         rate_recurring(agreement, s.id, per) for s in agreement.services if s.kind is ServiceKind.RECURRING
     ]
@@ -107,18 +120,41 @@ def rate_declaration(
 ) -> RatingResult:
     """Rate one declaration into its rated folder (staged, then renamed into place) and return the result
     with the folder's paths; on the SparkSession `spark` when given (the files are then Parquet folders)."""
-    final = rated_folder(ws, agreement_sha, decl)
     with ws.lake.staging() as stage:
-        staged = stage / "rated"
-        result = _rate(agreement, decl.service, ws.lake.resolve(decl.lake_path), staged, per, spark)
-        manifest = {"rated_from": _key(agreement_sha, decl, per), "result": _figures(result)}
-        (staged / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True), encoding="utf-8")
-        final.parent.mkdir(parents=True, exist_ok=True)
-        if final.exists():
-            # The same key again (the same declaration and agreement): the new files replace the old,
-            # which go out with the staging folder.
-            final.rename(stage / "replaced")
-        staged.rename(final)
+        result = _rate(agreement, decl.service, ws.lake.resolve(decl.lake_path), stage / "rated", per, spark)
+        return _store_rated(ws, agreement_sha, decl, per, result, stage)
+
+
+def rate_declarations_together(
+    ws: Workspace, agreement: Agreement, agreement_sha: str, decls: list[Declaration], per: Period
+) -> list[RatingResult]:
+    """`rate_declaration` for declarations of one service (a usage line's sides), rated in one run on
+    DuckDB (`rating.engine.rate_groups`: a rating's fixed cost paid once), each as it is rated alone."""
+    from o2o.rating.engine import rate_groups
+
+    with ws.lake.staging() as stage:
+        groups = [([ws.lake.resolve(d.lake_path)], stage / f"rated-{i}") for i, d in enumerate(decls)]
+        results = rate_groups(agreement, decls[0].service, groups, per)
+        return [
+            _store_rated(ws, agreement_sha, d, per, r, stage) for d, r in zip(decls, results, strict=True)
+        ]
+
+
+def _store_rated(
+    ws: Workspace, agreement_sha: str, decl: Declaration, per: Period, result: RatingResult, stage: Path
+) -> RatingResult:
+    """A declaration's rating, written to a folder of `stage`, renamed into its rated folder with
+    `rating.json` (what it was rated from, its figures); the result with the folder's paths."""
+    staged = _required(result.summary_path).parent
+    final = rated_folder(ws, agreement_sha, decl)
+    manifest = {"rated_from": _key(agreement_sha, decl, per), "result": _figures(result)}
+    (staged / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True), encoding="utf-8")
+    final.parent.mkdir(parents=True, exist_ok=True)
+    if final.exists():
+        # The same key again (the same declaration and agreement): the new files replace the old,
+        # which go out with the staging folder.
+        final.rename(stage / f"replaced-{staged.name}")
+    staged.rename(final)
     files = manifest["result"]["files"]
     return dataclasses.replace(
         result,
@@ -126,6 +162,12 @@ def rate_declaration(
         summary_path=final / files["summary"],
         unrated_path=final / files["unrated"],
     )
+
+
+def _required(path: Path | None) -> Path:
+    if path is None:
+        raise NotFoundError("the rating wrote no summary file")
+    return path
 
 
 def _rate(
