@@ -75,5 +75,19 @@ def user_disable(
     print(f"user {done['user']} disabled")
 
 
+@user_app.command("enable")
+def user_enable(
+    name: Annotated[str, typer.Option("--name", help="The user's sign-in name.")], json_out: JsonOpt = False
+) -> None:
+    """Enable a disabled hub user again: its password signs in; the tokens it had stay revoked."""
+    from o2o.services.portal_sign_in import enable_user_named, enabled_message
+
+    done = enable_user_named(workspace(), name)
+    if json_out:
+        print_json(done)
+        return
+    print(enabled_message(done))
+
+
 def register(app: typer.Typer) -> None:
     hub_app.add_typer(user_app, name="user")

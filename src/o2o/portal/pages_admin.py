@@ -1,10 +1,10 @@
 """Admin (the hub's admin only), one page per subject: `/admin` (periods and cycles, open or close a period,
 start a reconciliation or a netting round, jobs with their progress), `/admin/operators` (add operators by
 uploading an operators file), `/admin/agreements` (load an agreement TOML), `/admin/users` (users and
-tokens: make a user with a password or a token, disable a user, revoke a token). An operator's user sees its
-own jobs on `/jobs`. Each action goes through the same service as the API's admin routes (and the CLI), with
-the session's CSRF token; an uploaded file is read into a private temporary folder and named in any error
-as the admin named it."""
+tokens: make a user with a password or a token, disable a user or enable it again, revoke a token). An
+operator's user sees its own jobs on `/jobs`. Each action goes through the same service as the API's admin
+routes (and the CLI), with the session's CSRF token; an uploaded file is read into a private temporary folder
+and named in any error as the admin named it."""
 
 from __future__ import annotations
 
@@ -204,6 +204,14 @@ def disable_user(user_id: str, caller: FormCaller, ws: WS) -> Response:
         raise ValidationError("user: you cannot disable the user you are signed in as")
     done = portal_sign_in.disable_user(ws, user_id)
     return _back("/admin/users", f"user {done['user']} disabled")
+
+
+@router.post("/admin/users/{user_id}/enable")
+def enable_user(user_id: str, caller: FormCaller, ws: WS) -> Response:
+    """A disabled user enabled again: its password signs in; its earlier tokens and sessions stay refused."""
+    caller.actor.require(Permission.ADMIN)
+    done = portal_sign_in.enable_user(ws, user_id)
+    return _back("/admin/users", portal_sign_in.enabled_message(done))
 
 
 @router.post("/admin/tokens", response_class=HTMLResponse)

@@ -104,6 +104,46 @@ def disable_user_named(ws: Workspace, name: str) -> dict[str, str]:
     return disable_user(ws, user.id)
 
 
+def enable_user(ws: Workspace, user_id: str) -> dict[str, str | list[str]]:
+    """Enable a disabled hub user again (back from leave, say): its password signs in as before. What it held
+    when it was disabled does not come back: the tokens made until then are revoked now (an admin makes it a
+    new one) and its sessions are ended, so a cookie or a token copied before the disable stays refused.
+    A token an admin made for it while it was disabled is left as it is. Enabling an active user is refused."""
+    now = now_utc()
+    with ws.uow() as uow:
+        repo = PortalRepository(uow.connection)
+        user = repo.user(user_id)
+        if user is None:
+            raise NotFoundError(f"unknown user {user_id!r}")
+        if user.disabled_at is None or not repo.enable_user(user.id):
+            raise InvalidTransitionError(f"user {user.name} is not disabled (it is active)")
+        revoked = repo.revoke_tokens_made_by(user.id, user.disabled_at, now)
+        repo.end_user_sessions(user.id, now)
+        password = "yes" if repo.password_hash(user.id) is not None else "no"
+        uow.commit()
+    return {
+        "user": user.name, "user_id": user.id, "state": "active", "password": password,
+        "tokens_revoked": revoked,
+    }  # fmt: skip
+
+
+def enable_user_named(ws: Workspace, name: str) -> dict[str, str | list[str]]:
+    """`enable_user` of the user called `name` (`o2o hub user enable --name`)."""
+    with ws.uow() as uow:
+        user = uow.hub.user_named(name.strip()) if name.strip() else None
+    if user is None:
+        raise NotFoundError(f"--name: no hub user {name!r}")
+    return enable_user(ws, user.id)
+
+
+def enabled_message(done: dict[str, str | list[str]]) -> str:
+    """One line saying what enabling restored and what it did not (the portal and the CLI print it)."""
+    revoked = done["tokens_revoked"]
+    signs_in = "signs in with its password again" if done["password"] == "yes" else "has no password"
+    tokens = f"its {len(revoked)} earlier token(s) revoked, make a new one" if revoked else "no token revoked"
+    return f"user {done['user']} enabled: {signs_in}; {tokens}"
+
+
 def sign_in_password(ws: Workspace, name: str, password: str) -> Actor:
     """The user `name` if `password` is its password; any mismatch is refused with the same message."""
     with ws.uow() as uow:

@@ -1,5 +1,5 @@
-"""The portal's sign-in in the store: users by id, their password hashes, the hub's named secrets and the
-sessions signed in.
+"""The portal's sign-in in the store: users by id (disabled and enabled again), their password hashes, the
+hub's named secrets and the sessions signed in.
 Reads and writes rows, never commits (the caller's unit of work does)."""
 
 from __future__ import annotations
@@ -88,3 +88,27 @@ class PortalRepository:
             update(h.hub_users).where(u.id == user_id, u.disabled_at.is_(None)).values(disabled_at=when)
         )
         return bool(done.rowcount)
+
+    def enable_user(self, user_id: str) -> bool:
+        """Enable a disabled user again; false if it was not disabled."""
+        u = h.hub_users.c
+        done = self.conn.execute(
+            update(h.hub_users).where(u.id == user_id, u.disabled_at.is_not(None)).values(disabled_at=None)
+        )
+        return bool(done.rowcount)
+
+    def revoke_tokens_made_by(self, user_id: str, until: datetime, when: datetime) -> list[str]:
+        """Revoke the user's live tokens made at or before `until`; their ids."""
+        k = h.hub_tokens.c
+        live = (k.user_id == user_id, k.created_at <= until, k.revoked_at.is_(None))
+        ids = sorted(str(i) for i in self.conn.execute(select(k.id).where(*live)).scalars())
+        if ids:
+            self.conn.execute(update(h.hub_tokens).where(k.id.in_(ids)).values(revoked_at=when))
+        return ids
+
+    def end_user_sessions(self, user_id: str, when: datetime) -> None:
+        """End every session of the user still open (its cookies, wherever copied, sign in no more)."""
+        s = t.portal_sessions.c
+        self.conn.execute(
+            update(t.portal_sessions).where(s.user_id == user_id, s.ended_at.is_(None)).values(ended_at=when)
+        )
