@@ -68,3 +68,16 @@ def postgres_database() -> Iterator[str]:
         dispose_all()
         with psycopg.connect(dsn, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def without_lake_paths(value: Any) -> Any:
+    """`value` without the lake paths it names (`rated/…` and `results/…/run-ID/…`)."""
+    if isinstance(value, dict):
+        return {
+            k: without_lake_paths(v)
+            for k, v in value.items()
+            if not (isinstance(v, str) and v.startswith(("rated/", "results/")))
+        }
+    if isinstance(value, list):
+        return [without_lake_paths(v) for v in value]
+    return value

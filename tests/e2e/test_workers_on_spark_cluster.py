@@ -26,7 +26,7 @@ import httpx
 import pytest
 from spark_standalone import compose_spark, process_group, spark_cluster, tail
 
-from harness import cli_invoker, postgres_database
+from harness import cli_invoker, postgres_database, without_lake_paths
 from hub_server import running_hub
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
@@ -123,7 +123,7 @@ def test_two_workers_run_the_hubs_jobs_on_a_spark_cluster(
     assert any(s["disputes"] for s in local["reports"]), "zero absolute tolerance leaves some line disputed"
     assert sorted(shown) == agreements
     for ag, statement in shown.items():
-        assert _without_paths(statement) == _without_paths(local["shown"][ag]), ag
+        assert without_lake_paths(statement) == without_lake_paths(local["shown"][ag]), ag
         for line in statement["evidence"].values():
             assert (hub_database / "lake" / line["match"]["files"] / "matches.parquet").is_dir(), line
 
@@ -219,16 +219,3 @@ def _reconciled_locally(
         reports = sorted(({k: rep[k] for k in keys} for rep in r.json()), key=lambda rep: rep["agreement"])
         shown = {rep["agreement"]: _shown(cli, rep["statement"]) for rep in reports}
     return {"reports": reports, "shown": shown}
-
-
-def _without_paths(value: Any) -> Any:
-    """`value` without the lake paths it names (`rated/…` and `results/…/run-ID/…`)."""
-    if isinstance(value, dict):
-        return {
-            k: _without_paths(v)
-            for k, v in value.items()
-            if not (isinstance(v, str) and v.startswith(("rated/", "results/")))
-        }
-    if isinstance(value, list):
-        return [_without_paths(v) for v in value]
-    return value

@@ -36,6 +36,7 @@ from rating_cases import SERVICE, agreement, epoch, write_usage
 from test_rating_reference import _every_start_exists, tariffs, usage
 from test_reconcile_matching import _edges, _first_lines, brute_force_cost, two_sides, write_csv
 
+from harness import without_lake_paths
 from o2o.domain.money import Rounding
 from o2o.domain.periods import Period
 from o2o.domain.tariffs import (
@@ -488,20 +489,7 @@ def test_cli_rate_and_reconcile_engine_spark_give_duckdbs_statement(
     )
     # The same figures and evidence counts; the files' places differ (one workspace's ratings were stored by
     # `o2o rate`, the other's made in the reconciliation's run folder).
-    assert _without_paths(shown["spark"]) == _without_paths(shown["duckdb"])
-    assert _without_paths(shown["worker"]) == _without_paths(shown["duckdb"])
+    assert without_lake_paths(shown["spark"]) == without_lake_paths(shown["duckdb"])
+    assert without_lake_paths(shown["worker"]) == without_lake_paths(shown["duckdb"])
     evidence = shown["spark"]["evidence"]
     assert any(line.get("records", {}).get("counts") for line in evidence.values()), evidence
-
-
-def _without_paths(value: Any) -> Any:
-    """`value` without the lake paths it names (`rated/…` and `results/…/run-ID/…`)."""
-    if isinstance(value, dict):
-        return {
-            k: _without_paths(v)
-            for k, v in value.items()
-            if not (isinstance(v, str) and v.startswith(("rated/", "results/")))
-        }
-    if isinstance(value, list):
-        return [_without_paths(v) for v in value]
-    return value
