@@ -163,3 +163,74 @@ def test_unreadable_lines_and_a_missing_header_are_named(
     out.write_text("\n".join(lines[1:]) + "\n", encoding="utf-8")
     report = verify_export(out, ring)
     assert report.kinds() == {"malformed"}
+
+
+def test_entries_of_reads_only_the_kinds_and_subjects_asked_for(
+    engine: Engine, keys: dict[str, Signer], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The indexed query answers as a scan of the whole ledger filtered by kind, subject and seq would,
+    with entries of other kinds about the same subject, and of the same kinds about other subjects, around."""
+    _seed(engine, keys, facts=2)
+    facts = []
+    for i in range(4):
+        facts += [
+            Fact("statement.chain_signed", "ST-1", {"i": i}, keys[HUB]),
+            Fact("statement.chain_signed", "ST-2", {"i": i}, keys[HUB]),
+            Fact("round.chain_accepted", "ST-1", {"i": i}, keys[HUB]),
+            Fact("obligation.created", f"O-{i}", {"id": f"O-{i}"}, keys[HUB]),
+            Fact("obligation.changed", f"O-{i % 2}", {"id": f"O-{i % 2}", "i": i}, keys[HUB]),
+        ]
+    monkeypatch.setattr("o2o.store.ledger_repository._IN_BATCH", 2)  # several IN batches, merged in order
+    with UnitOfWork(engine) as uow:
+        append_entries(uow, facts)
+        uow.commit()
+    with UnitOfWork(engine) as uow:
+        repo = SqlLedgerRepository(uow.connection)
+        everything = list(repo.entries())
+
+        def scan(kinds: set[str], subjects: set[str] | None, before: int | None = None) -> list[int]:
+            return [
+                e.seq
+                for e in everything
+                if e.kind in kinds and (subjects is None or e.subject in subjects)
+                and (before is None or e.seq < before)
+            ]  # fmt: skip
+
+        signed = repo.entries_of(["statement.chain_signed"], "ST-1")
+        assert [e.seq for e in signed] == scan({"statement.chain_signed"}, {"ST-1"})
+        assert [e.payload["i"] for e in signed] == [0, 1, 2, 3]
+        assert [e.seq for e in repo.entries_of(["round.chain_accepted"], "ST-1")] == scan(
+            {"round.chain_accepted"}, {"ST-1"}
+        )
+        assert repo.entries_of(["round.chain_accepted"], "ST-2") == []
+        assert [e.seq for e in repo.entries_of(["statement.chain_signed"])] == scan(
+            {"statement.chain_signed"}, None
+        )
+        obligations = ["obligation.created", "obligation.changed"]
+        cut = everything[-3].seq
+        for wanted in (["O-0", "O-2", "O-3"], ["O-1"], ["O-3", "O-0", "O-3"], []):
+            assert [e.seq for e in repo.entries_of(obligations, subjects=wanted)] == scan(
+                set(obligations), set(wanted)
+            )
+            assert [e.seq for e in repo.entries_of(obligations, subjects=wanted, before=cut)] == scan(
+                set(obligations), set(wanted), cut
+            )
+        assert [e.seq for e in repo.entries_of(["statement.chain_signed"], "ST-2", before=cut)] == scan(
+            {"statement.chain_signed"}, {"ST-2"}, cut
+        )
+        with pytest.raises(ValueError, match="not both"):
+            repo.entries_of(obligations, "O-1", subjects=["O-2"])
+
+
+def test_entries_of_one_kind_and_subject_reads_the_index(engine: Engine) -> None:
+    """The plan of the query reads `ix_ledger_entries_kind_subject_seq` and sorts nothing (PostgreSQL told
+    not to scan the table, which on an empty one it would rather do)."""
+    query = "SELECT * FROM ledger_entries WHERE kind IN ('statement.chain_signed') AND subject = 'ST-1' ORDER BY seq"
+    with engine.connect() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.exec_driver_sql("SET enable_seqscan = off")
+            plan = " ".join(str(row[0]) for row in conn.exec_driver_sql("EXPLAIN " + query))
+        else:
+            plan = " ".join(str(row[-1]) for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + query))
+    assert "ix_ledger_entries_kind_subject_seq" in plan, plan
+    assert "TEMP B-TREE" not in plan and "Sort" not in plan, plan  # seq ends the index: no sort

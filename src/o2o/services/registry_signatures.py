@@ -14,6 +14,7 @@ operator's key).
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from o2o.bootstrap import Workspace
@@ -21,6 +22,7 @@ from o2o.domain.errors import InvalidTransitionError, NotFoundError, SignatureEr
 from o2o.domain.identity import Actor
 from o2o.services.cycle_common import hub_signer, register
 from o2o.services.hub_policy import statement_for
+from o2o.services.registered_record import OBLIGATION_KINDS, ROUND_KIND
 from o2o.services.registry import CHAIN_KEY_KIND, RegistryConfig, registry_mode
 
 CHAIN_SIGNED = "statement.chain_signed"
@@ -124,8 +126,8 @@ def _kept(uow: Any, kind: str, subject: str, digest: str) -> dict[str, str]:
     """operator → the chain signature of `kind` (a statement's, a round's acceptance) of `subject` at `digest`
     that the hub holds, the first kept for each operator."""
     out: dict[str, str] = {}
-    for entry in uow.ledger_store.entries():
-        if entry.kind == kind and entry.subject == subject and entry.payload["digest"] == digest:
+    for entry in uow.ledger_store.entries_of([kind], subject):
+        if entry.payload["digest"] == digest:
             out.setdefault(str(entry.payload["operator"]), str(entry.payload["signature"]))
     return out
 
@@ -158,21 +160,24 @@ def stored_signatures(entries: Any) -> dict[tuple[str, str, str], bytes]:
 
 def _round(uow: Any, actor: Actor, round_id: str) -> tuple[str, list[str]]:
     """The round's fact digest (hex) and its participants; a round the caller's operator has no part in
-    answers as a round that does not exist."""
+    answers as a round that does not exist. Its members are its set-off obligations' parties as registered
+    before the round's entry (each obligation's entries have its id as subject), read by subject."""
     from o2o.chain.settlement import Translator
     from o2o.ledger.entries import fact_digest
 
     unknown = NotFoundError(f"unknown netting round {round_id!r}")
+    rounds = uow.ledger_store.entries_of([ROUND_KIND], round_id)
+    if not rounds:
+        raise unknown
+    entry = rounds[0]
+    setoffs = [str(so["obligation"]) for so in entry.payload.get("setoffs", []) if isinstance(so, Mapping)]
     seen = Translator(address=lambda op: op)
-    for entry in uow.ledger_store.entries():
-        if entry.kind in ("obligation.created", "obligation.changed"):
-            seen.obligations[str(entry.payload["id"])] = entry.payload
-        elif entry.kind == "netting.round" and entry.subject == round_id:
-            members = seen.round_members(entry.payload, f"netting round {round_id}")
-            if actor.operator is not None and actor.operator not in members:
-                raise unknown
-            return fact_digest(entry.kind, entry.subject, entry.payload).hex(), members
-    raise unknown
+    for ob in uow.ledger_store.entries_of(OBLIGATION_KINDS, subjects=setoffs, before=entry.seq):
+        seen.obligations[str(ob.payload["id"])] = ob.payload
+    members = seen.round_members(entry.payload, f"netting round {round_id}")
+    if actor.operator is not None and actor.operator not in members:
+        raise unknown
+    return fact_digest(entry.kind, entry.subject, entry.payload).hex(), members
 
 
 def _round_typed(digest: str, round_id: str, cfg: RegistryConfig) -> tuple[bytes, dict[str, Any]]:

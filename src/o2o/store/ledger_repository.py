@@ -12,7 +12,7 @@ from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select
+from sqlalchemy import ColumnElement, Connection, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from o2o.domain.errors import ConcurrencyError
@@ -25,6 +25,7 @@ from o2o.store.ledger_tables import ledger_public_keys as lk
 from o2o.store.ledger_tables import ledger_tree_heads as lh
 
 _STREAM_BATCH = 2000
+_IN_BATCH = 500
 
 
 def _entry(row: Any) -> LedgerEntry:
@@ -118,12 +119,31 @@ class SqlLedgerRepository:
         rows = self.conn.execute(select(le).where(le.c.seq.in_(latest)))
         return {row.subject: _entry(row) for row in rows}
 
-    def entries_of(self, kinds: Sequence[str], subject: str | None = None) -> list[LedgerEntry]:
-        """Every entry of any of `kinds` (about `subject`, if given), in seq order."""
-        query = select(le).where(le.c.kind.in_(list(kinds)))
+    def entries_of(
+        self,
+        kinds: Sequence[str],
+        subject: str | None = None,
+        *,
+        subjects: Sequence[str] | None = None,
+        before: int | None = None,
+    ) -> list[LedgerEntry]:
+        """Every entry of any of `kinds` (about `subject`, or about any of `subjects`, if given; below seq
+        `before`, if given), in seq order: read through the (kind, subject, seq) index, never by a scan."""
+        scope: list[ColumnElement[bool]] = [le.c.kind.in_(list(kinds))]
+        if before is not None:
+            scope.append(le.c.seq < before)
+        if subjects is None:
+            if subject is not None:
+                scope.append(le.c.subject == subject)
+            return [_entry(row) for row in self.conn.execute(select(le).where(*scope).order_by(le.c.seq))]
         if subject is not None:
-            query = query.where(le.c.subject == subject)
-        return [_entry(row) for row in self.conn.execute(query.order_by(le.c.seq))]
+            raise ValueError("entries_of: give `subject` or `subjects`, not both")
+        wanted = sorted(set(subjects))
+        found: list[LedgerEntry] = []
+        for i in range(0, len(wanted), _IN_BATCH):  # a bounded IN list (SQLite caps bound parameters)
+            query = select(le).where(*scope, le.c.subject.in_(wanted[i : i + _IN_BATCH]))
+            found.extend(_entry(row) for row in self.conn.execute(query))
+        return sorted(found, key=lambda e: e.seq)
 
     def key_entries(self) -> Iterator[LedgerEntry]:
         # few rows (a handful per party), read once per unit of work that appends

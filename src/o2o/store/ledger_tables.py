@@ -2,12 +2,14 @@
 
 Invariants: `ledger_entries.seq` is the primary key, so two writers cannot both append the same position;
 rows are only inserted, never updated; payloads and co-signatures are stored as the canonical JSON text the
-hash was computed over; hashes, keys and signatures are lower-case hex.
+hash was computed over; hashes, keys and signatures are lower-case hex. Entries are found by (kind, subject)
+through `ix_ledger_entries_kind_subject_seq` (a request about one statement or round reads its few rows, not
+the whole ledger); `seq` ends the index so they come back in ledger order without a sort.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Integer, String, Table, Text
+from sqlalchemy import BigInteger, Column, Index, Integer, String, Table, Text
 
 from o2o.store.schema import metadata
 from o2o.store.types import UtcDateTime
@@ -27,6 +29,7 @@ ledger_entries = Table(
     Column("signature", String(128), nullable=False),
     Column("cosignatures", Text, nullable=False),
     Column("leaf_hash", String(64), nullable=False),
+    Index("ix_ledger_entries_kind_subject_seq", "kind", "subject", "seq"),
 )
 
 ledger_public_keys = Table(
