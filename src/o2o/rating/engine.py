@@ -61,6 +61,7 @@ _INPUT_COLS = "src, line, record_id, service, a_number, b_number, start_epoch, d
 # are numbered from group · SRC_STRIDE, and each output carries `src % SRC_STRIDE`, as a run of its own would.
 SRC_STRIDE = 1 << 16
 _GROUP_SQL = f"src // {SRC_STRIDE}"
+_OUTPUT_COLS = _INPUT_COLS.replace("src,", f"src % {SRC_STRIDE} AS src,", 1)
 
 
 def _quote(path: Path) -> str:
@@ -369,9 +370,8 @@ def _write_rated(
             ", CAST(num AS DECIMAL(38, 0)) AS exact_numerator, "
             f"CAST({ctx.deck.base * MICROS} AS BIGINT) AS exact_denominator"
         )
-    cols = _INPUT_COLS if len(rated) == 1 else _INPUT_COLS.replace("src,", f"src % {SRC_STRIDE} AS src,", 1)
     grp = "" if len(rated) == 1 else f", {_GROUP_SQL} AS grp"
-    select = f"""{_with_steps(ctx, "rating_records")} SELECT {cols}, {_DAY_SQL} AS day, band, destination, prefix, rate_version,
+    select = f"""{_with_steps(ctx, "rating_records")} SELECT {_OUTPUT_COLS}, {_DAY_SQL} AS day, band, destination, prefix, rate_version,
                  {price} AS price,
                  billed_quantity, charge{exact}{grp}
               FROM rating_records WHERE reason IS NULL"""
@@ -398,21 +398,19 @@ def _run(
         if ctx.record_places is None
         else "CAST(NULL AS DECIMAL(38, 0))"
     )
-    grouped = len(out_dirs) > 1
+    # Each table below has the group as `grp` (0 with one group), each file is one group's rows.
     rated_rows = " UNION ALL ".join(
-        f"SELECT {f'{g} AS grp, ' if grouped else ''}destination, {_DAY_NUMBER_SQL} AS local_day, "
+        f"SELECT {g} AS grp, destination, {_DAY_NUMBER_SQL} AS local_day, "
         f"billed_quantity, charge, {num} AS num FROM read_parquet({_quote(path)})"
         for g, path in enumerate(rated)
     )
     # Every priced record is of the rated service: the summary groups by destination and day only.
-    summary_sql = steps.summary_select(ctx, f"({rated_rows}) rating_rated", grouped)
+    summary_sql = steps.summary_select(ctx, f"({rated_rows}) rating_rated", grouped=True)
     con.execute(f"CREATE TEMP TABLE rating_summary AS {summary_sql}")
-    grp = f"{_GROUP_SQL}" if grouped else "0"
-    cols = _INPUT_COLS.replace("src,", f"src % {SRC_STRIDE} AS src,", 1) if grouped else _INPUT_COLS
     figures = {
         int(g): row
         for g, *row in con.execute(
-            f"SELECT {'grp' if grouped else '0'}, COALESCE(SUM(events), 0), COALESCE(SUM(billed_quantity), 0), "
+            "SELECT grp, COALESCE(SUM(events), 0), COALESCE(SUM(billed_quantity), 0), "
             "COALESCE(SUM(amount), 0), CAST(COALESCE(SUM(num), 0) AS VARCHAR) FROM rating_summary GROUP BY ALL"
         ).fetchall()
     }
@@ -429,13 +427,16 @@ def _run(
         )
         usage = """SELECT u.* FROM usage_files u
                    WHERE EXISTS (SELECT 1 FROM rating_unpriced_keys k WHERE k.src = u.src AND k.line = u.line)"""
-        unrated_sql = f"{_with_steps(ctx, 'rating_priced', usage)} SELECT {grp} AS grp, {cols}, reason"
+        unrated_sql = (
+            f"{_with_steps(ctx, 'rating_priced', usage)} SELECT {_GROUP_SQL} AS grp, {_OUTPUT_COLS}, reason"
+        )
         unrated_sql += " FROM rating_priced WHERE reason IS NOT NULL"
     else:
         # Every record priced: no steps to bind again, the unrated files are empty with the usage's columns
         # (the steps pass them through unchanged) and the reason.
         unrated_sql = (
-            f"SELECT {grp} AS grp, {cols}, CAST(NULL AS VARCHAR) AS reason FROM usage_files WHERE FALSE"
+            f"SELECT {_GROUP_SQL} AS grp, {_OUTPUT_COLS}, CAST(NULL AS VARCHAR) AS reason "
+            "FROM usage_files WHERE FALSE"
         )
     con.execute(f"CREATE TEMP TABLE rating_unrated AS {unrated_sql}")
     unrated_by: dict[int, dict[str, int]] = {g: {} for g in range(len(out_dirs))}
@@ -446,10 +447,9 @@ def _run(
     results = []
     for g, out_dir in enumerate(out_dirs):
         summary, unrated = out_dir / SUMMARY_FILE, out_dir / UNRATED_FILE
-        mine = f"WHERE grp = {g}" if grouped else ""
         con.execute(
             f"""COPY (SELECT service, destination, {_DAY_SQL} AS day, events, billed_quantity, amount
-                  FROM rating_summary {mine} ORDER BY service, destination, local_day)
+                  FROM rating_summary WHERE grp = {g} ORDER BY service, destination, local_day)
                 TO {_quote(summary)} (FORMAT parquet)"""
         )
         con.execute(

@@ -121,8 +121,9 @@ def rate_declaration(
     """Rate one declaration into its rated folder (staged, then renamed into place) and return the result
     with the folder's paths; on the SparkSession `spark` when given (the files are then Parquet folders)."""
     with ws.lake.staging() as stage:
-        result = _rate(agreement, decl.service, ws.lake.resolve(decl.lake_path), stage / "rated", per, spark)
-        return _store_rated(ws, agreement_sha, decl, per, result, stage)
+        staged = stage / "rated"
+        result = _rate(agreement, decl.service, ws.lake.resolve(decl.lake_path), staged, per, spark)
+        return _store_rated(ws, agreement_sha, decl, per, result, staged)
 
 
 def rate_declarations_together(
@@ -136,16 +137,16 @@ def rate_declarations_together(
         groups = [([ws.lake.resolve(d.lake_path)], stage / f"rated-{i}") for i, d in enumerate(decls)]
         results = rate_groups(agreement, decls[0].service, groups, per)
         return [
-            _store_rated(ws, agreement_sha, d, per, r, stage) for d, r in zip(decls, results, strict=True)
+            _store_rated(ws, agreement_sha, d, per, r, out)
+            for d, r, (_, out) in zip(decls, results, groups, strict=True)
         ]
 
 
 def _store_rated(
-    ws: Workspace, agreement_sha: str, decl: Declaration, per: Period, result: RatingResult, stage: Path
+    ws: Workspace, agreement_sha: str, decl: Declaration, per: Period, result: RatingResult, staged: Path
 ) -> RatingResult:
-    """A declaration's rating, written to a folder of `stage`, renamed into its rated folder with
-    `rating.json` (what it was rated from, its figures); the result with the folder's paths."""
-    staged = _required(result.summary_path).parent
+    """A declaration's rating, written to `staged` (a folder of a staging folder), renamed into its rated
+    folder with `rating.json` (what it was rated from, its figures); the result with the folder's paths."""
     final = rated_folder(ws, agreement_sha, decl)
     manifest = {"rated_from": _key(agreement_sha, decl, per), "result": _figures(result)}
     (staged / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True), encoding="utf-8")
@@ -153,7 +154,7 @@ def _store_rated(
     if final.exists():
         # The same key again (the same declaration and agreement): the new files replace the old,
         # which go out with the staging folder.
-        final.rename(stage / f"replaced-{staged.name}")
+        final.rename(staged.parent / f"replaced-{staged.name}")
     staged.rename(final)
     files = manifest["result"]["files"]
     return dataclasses.replace(
@@ -162,12 +163,6 @@ def _store_rated(
         summary_path=final / files["summary"],
         unrated_path=final / files["unrated"],
     )
-
-
-def _required(path: Path | None) -> Path:
-    if path is None:
-        raise NotFoundError("the rating wrote no summary file")
-    return path
 
 
 def _rate(
@@ -309,8 +304,6 @@ def stored_or_rate_together(
 
     results = [stored_rating(ws, agreement_sha, d, per) for d in decls]
     todo = [i for i, r in enumerate(results) if r is None]
-    if {decls[i].service for i in todo} - {decls[0].service}:
-        raise ValueError("declarations rated together are of one service")
     if todo:
         groups = [([ws.lake.resolve(decls[i].lake_path)], out_dirs[i]) for i in todo]
         for i, rated in zip(

@@ -39,14 +39,16 @@ def _config(ws: Workspace) -> RegistryConfig:
     return cfg
 
 
-def _typed(digest: str, statement_id: str, cfg: RegistryConfig) -> tuple[bytes, dict[str, Any]]:
+def _typed(kind: str, digest: str, subject: str, cfg: RegistryConfig) -> tuple[bytes, dict[str, Any]]:
+    """The EIP-712 hash and message of a statement (`kind` "statement") or a netting round ("round")."""
     from o2o.chain.settlement import subject_hash
-    from o2o.chain.typed_data import STATEMENT_TYPE, typed_hash, typed_message
+    from o2o.chain.typed_data import ROUND_TYPE, STATEMENT_TYPE, typed_hash, typed_message
 
-    raw, subj = bytes.fromhex(digest), subject_hash(statement_id)
-    message = typed_message(STATEMENT_TYPE, raw, subj, cfg.chain_id, cfg.contract)
+    primary = {"statement": STATEMENT_TYPE, "round": ROUND_TYPE}[kind]
+    raw, subj = bytes.fromhex(digest), subject_hash(subject)
+    message = typed_message(primary, raw, subj, cfg.chain_id, cfg.contract)
     message["message"] = {"digest": "0x" + raw.hex(), "subject": "0x" + subj.hex()}
-    return typed_hash(STATEMENT_TYPE, raw, subj, cfg.chain_id, cfg.contract), message
+    return typed_hash(primary, raw, subj, cfg.chain_id, cfg.contract), message
 
 
 def chain_typed_data(ws: Workspace, actor: Actor, statement_id: str) -> dict[str, Any]:
@@ -57,7 +59,7 @@ def chain_typed_data(ws: Workspace, actor: Actor, statement_id: str) -> dict[str
         book = _address_book(uow)
         held = _held(uow, st.id, st.digest)
     cfg = _config(ws)
-    digest, message = _typed(st.digest, st.id, cfg)
+    digest, message = _typed("statement", st.digest, st.id, cfg)
     return {
         "statement": st.id,
         "digest": st.digest,
@@ -95,7 +97,7 @@ def submit_chain_signature(ws: Workspace, actor: Actor, statement_id: str, signa
                 f"{operator} has no chain address registered on the ledger (`o2o keys generate {operator} "
                 "--chain`, its address admitted to the contract)"
             )
-        digest, _ = _typed(st.digest, st.id, cfg)
+        digest, _ = _typed("statement", st.digest, st.id, cfg)
         try:
             signer = Account._recover_hash(Hash32(digest), signature=bytes.fromhex(text))
         except Exception:
@@ -180,16 +182,6 @@ def _round(uow: Any, actor: Actor, round_id: str) -> tuple[str, list[str]]:
     return fact_digest(entry.kind, entry.subject, entry.payload).hex(), members
 
 
-def _round_typed(digest: str, round_id: str, cfg: RegistryConfig) -> tuple[bytes, dict[str, Any]]:
-    from o2o.chain.settlement import subject_hash
-    from o2o.chain.typed_data import ROUND_TYPE, typed_hash, typed_message
-
-    raw, subj = bytes.fromhex(digest), subject_hash(round_id)
-    message = typed_message(ROUND_TYPE, raw, subj, cfg.chain_id, cfg.contract)
-    message["message"] = {"digest": "0x" + raw.hex(), "subject": "0x" + subj.hex()}
-    return typed_hash(ROUND_TYPE, raw, subj, cfg.chain_id, cfg.contract), message
-
-
 def round_typed_data(ws: Workspace, actor: Actor, round_id: str) -> dict[str, Any]:
     """What the caller's operator signs with its chain key (EIP-712) to accept the netting round on the
     settlement contract, the round's participants, and whose acceptances the hub already holds."""
@@ -198,7 +190,7 @@ def round_typed_data(ws: Workspace, actor: Actor, round_id: str) -> dict[str, An
         digest, members = _round(uow, actor, round_id)
         book = _address_book(uow)
         held = _accepted(uow, round_id, digest)
-    hashed, message = _round_typed(digest, round_id, cfg)
+    hashed, message = _typed("round", digest, round_id, cfg)
     return {
         "round": round_id,
         "digest": digest,
@@ -233,7 +225,7 @@ def submit_round_acceptance(ws: Workspace, actor: Actor, round_id: str, signatur
                 f"{operator} has no chain address registered on the ledger (`o2o keys generate {operator} "
                 "--chain`, its address admitted to the contract)"
             )
-        hashed, _ = _round_typed(digest, round_id, cfg)
+        hashed, _ = _typed("round", digest, round_id, cfg)
         try:
             signer = Account._recover_hash(Hash32(hashed), signature=bytes.fromhex(text))
         except Exception:
