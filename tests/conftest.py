@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from anvil_node import Anvil, free_port
 from harness import cli_invoker, postgres_database
 
 
@@ -49,3 +50,12 @@ def db_workspace(store_url: str, workspace: Path, monkeypatch: pytest.MonkeyPatc
 def db_cli(db_workspace: Path, capsys: pytest.CaptureFixture[str]) -> Any:
     """Like `cli`, on SQLite and on PostgreSQL."""
     return cli_invoker(capsys)
+
+
+@pytest.fixture
+def anvil(tmp_path: Path) -> Iterator[Anvil]:
+    """A real EVM node (anvil, which `make anvil` installs) on a free loopback port, its state in `tmp_path`."""
+    node = Anvil(free_port(), tmp_path / "anvil-state.json")
+    node.start()
+    yield node
+    node.stop()

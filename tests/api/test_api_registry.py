@@ -21,27 +21,18 @@ import o2o.chain  # noqa: F401  (first: imports web3 without the websockets.lega
 import itertools
 import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from hub_harness import Hub, build_hub, client_of
 
-from anvil_node import Anvil, free_port
+from anvil_node import Anvil
 from harness import postgres_database
 from o2o.ledger.keys import read_private_key
 
 pytestmark = pytest.mark.slow
 ADMIN = ("HUB", "admin")
-
-
-@pytest.fixture
-def anvil(tmp_path: Path) -> Iterator[Anvil]:
-    node = Anvil(free_port(), tmp_path / "anvil-state.json")
-    node.start()
-    yield node
-    node.stop()
 
 
 def _hub_on_chain(tmp_path: Path, mp: pytest.MonkeyPatch, anvil: Anvil, mode: str, *deploy: str) -> Hub:

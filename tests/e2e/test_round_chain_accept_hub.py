@@ -10,66 +10,25 @@ from __future__ import annotations
 import o2o.chain  # noqa: F401  (first: imports web3 without the websockets.legacy DeprecationWarning)
 
 # isort: split
-import os
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-import cycle_steps
 import hub_server
-from anvil_node import Anvil, free_port
+from anvil_node import Anvil
+from evm_parties import one_line, parties_on_evm_hub
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def anvil(tmp_path: Path) -> Iterator[Anvil]:
-    node = Anvil(free_port(), tmp_path / "anvil-state.json")
-    node.start()
-    yield node
-    node.stop()
-
-
-def _one_line(r: Any) -> str:
-    assert r.code != 0 and r.out == "", (r.code, r.out, r.err)
-    assert r.err.strip().count("\n") == 0 and "Traceback" not in r.err, r.err
-    return str(r.err.strip())
 
 
 def test_participants_accept_the_round_on_their_side_and_the_hub_relays_each_acceptance(
     cli: Any, tmp_path: Path, anvil: Anvil
 ) -> None:
-    period, report, ag = cycle_steps.reconciled(cli, tmp_path, cdrs=300, seed=5)
-    for d_id in report["disputes"]:
-        cycle_steps.resolve_by_split(cli, d_id)
-    first, second = ag["parties"]
-    st = report["statement"]
-    for op in ("HUB", first, second):
-        assert cli("keys", "generate", op, "--chain", "--json").code == 0
-    r = cli("registry", "deploy", "--registry", "evm", "--url", anvil.url, "--chain-id", "31337", "--dev-fund",
-            "--json")  # fmt: skip
-    assert r.code == 0, r.err
-    addresses = r.json()["participants"]
-
-    # Each party's keys (Ed25519 and secp256k1) move to its own side: the hub's folder keeps only its own.
-    keys_dir = Path(os.environ["O2O_HOME"]) / "keys"
-    own: dict[str, dict[str, Path]] = {}
-    for op in (first, second):
-        side = tmp_path / f"client-{op}"
-        side.mkdir(mode=0o700)
-        own[op] = {
-            name: Path(shutil.move(keys_dir / f"{op}{suffix}", side / f"{op}{suffix}"))
-            for name, suffix in (("key", ".pem"), ("chain", ".chain.json"))
-        }
-    assert sorted(p.name for p in keys_dir.iterdir() if p.name.endswith(".chain.json")) == ["HUB.chain.json"]
-    tokens = {
-        op: cli("hub", "token", "create", "--operator", op, "--role", "signer", "--json").json()["token"]
-        for op in (first, second)
-    }
+    p = parties_on_evm_hub(cli, tmp_path, anvil)
+    period, st, first, second = p.period, p.statement, p.first, p.second
+    addresses, own, tokens = p.addresses, p.own, p.tokens
     with hub_server.running_hub(tmp_path / "serve-sign.log") as url:
         for op in (first, second):
             r = cli("statement", "sign", st, "--chain-key", own[op]["chain"], "--key", own[op]["key"],
@@ -105,7 +64,7 @@ def test_participants_accept_the_round_on_their_side_and_the_hub_relays_each_acc
         # Signed with the other participant's chain key: refused in one line naming both addresses.
         wrong = cli("net", "accept", rnd, "--chain-key", own[second]["chain"], "--hub", url,
                     "--token", tokens[first])  # fmt: skip
-        line = _one_line(wrong)
+        line = one_line(wrong)
         assert addresses[second] in line and addresses[first] in line and "not by its registered" in line
         problem = httpx.post(f"{api}/chain-signatures", headers=auth, json={"signature": "0x" + "11" * 65})
         assert problem.status_code == 422 and "\n" not in problem.json()["detail"], problem.text

@@ -20,25 +20,16 @@ import json
 import os
 import sqlite3
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from anvil_node import Anvil, free_port
+from anvil_node import Anvil
 from o2o.chain.settlement import SettlementContract
 
 OPERATORS = ("HUB", "ALFA", "BRAVO", "CHARLIE")
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def anvil(tmp_path: Path) -> Iterator[Anvil]:
-    node = Anvil(free_port(), tmp_path / "anvil-state.json")
-    node.start()
-    yield node
-    node.stop()
 
 
 def _demo_with_chain_keys(cli: Any) -> dict[str, Any]:
