@@ -114,6 +114,49 @@ def test_the_period_batch_gives_exactly_the_lines_one_by_one(
     assert batch_lines(cli, again) == one_by_one(tmp_path, correct_clock=True)
 
 
+def test_the_run_folder_keeps_each_rated_record_keyed_to_its_usage_record(
+    declared: tuple[Any, dict[str, Any]],
+) -> None:
+    """A reconciliation's run folder keeps its ratings keyed by (src, line) into the declaration's lake
+    file, without the usage's own columns: joined with that file on the line, each side's records are
+    exactly the whole records `o2o rate --agreement` stores (every column, type and value)."""
+    from o2o.cli.context import workspace
+    from o2o.services.rating import rated_folder
+    from o2o.services.registry_data import get_agreement
+
+    cli, _ = declared
+    r = cli("reconcile", "--period", PERIOD, "--json")
+    assert r.code == 0, r.err
+    ws = workspace()
+    with ws.uow() as uow:
+        decls = uow.declarations.all(None, PERIOD)
+    for agreement in sorted({d.agreement_id for d in decls}):
+        assert cli("rate", "--agreement", agreement, "--period", PERIOD).code == 0
+    compared = 0
+    for d in decls:
+        run = ws.lake.root / "results" / d.agreement_id / PERIOD
+        (keyed,) = run.glob(f"run-*/{d.service}/rated-{d.role.value}/rated.parquet")
+        whole = rated_folder(ws, get_agreement(ws, d.agreement_id)[1].sha256, d) / "rated.parquet"
+        con = duckdb.connect()
+        columns = [c[0] for c in con.execute(f"DESCRIBE SELECT * FROM '{keyed}'").fetchall()]
+        assert "a_number" not in columns and "record_id" not in columns and columns[:2] == ["src", "line"]
+        usage = ws.lake.resolve(d.lake_path)
+        # The usage's columns as rating reads them: canonical types; an empty service is the rated one.
+        joined = f"""
+            SELECT k.src, k.line, CAST(u.record_id AS VARCHAR) AS record_id,
+                   COALESCE(NULLIF(u.service, ''), '{d.service}') AS service, u.a_number, u.b_number,
+                   u.start_epoch, u.duration_s, u.volume, u.route, k.* EXCLUDE (src, line)
+            FROM '{keyed}' k JOIN '{usage}' u ON u.line = k.line"""
+        left = con.execute(f"SELECT * FROM ({joined}) ORDER BY line").fetchall()
+        right = con.execute(f"SELECT * FROM '{whole}' ORDER BY line").fetchall()
+        assert left == right and len(left) > 0
+        assert [c[1] for c in con.execute(f"DESCRIBE {joined}").fetchall()] == [
+            c[1] for c in con.execute(f"DESCRIBE SELECT * FROM '{whole}'").fetchall()
+        ]
+        compared += len(left)
+    assert compared > 5000
+
+
 def test_the_period_opens_one_duckdb_per_worker_not_per_line(
     declared: tuple[Any, dict[str, Any]], monkeypatch: pytest.MonkeyPatch
 ) -> None:

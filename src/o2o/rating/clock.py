@@ -11,6 +11,7 @@ listed holidays first, then the first band whose days and [start, end) hold (end
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from o2o.domain.periods import zone
@@ -34,16 +35,23 @@ def _offset(z: ZoneInfo, epoch: int) -> int:
     return int(delta.total_seconds()) if delta is not None else 0
 
 
+@lru_cache(maxsize=1 << 16)
+def _hour_offset(tz: str, epoch: int) -> int:
+    """The offset at a whole hour: the ratings of a period's lines sample the same hours of its zones."""
+    return _offset(zone(tz), epoch)
+
+
 def offset_changes(tz: str, lo: int, hi: int) -> list[tuple[int, int]]:
-    """[(from_epoch, offset_s)] covering [lo, hi]: the first entry's offset holds before any change."""
+    """[(from_epoch, offset_s)] covering [lo, hi]: the first entry's offset holds before any change. The
+    offset is sampled at `lo` - 1 h and at every whole hour after, up to `hi` + 1 h."""
     z = zone(tz)
     start = lo - _STEP
     current = _offset(z, start)
     out = [(start, current)]
     t = start
     while t < hi + _STEP:
-        nxt = t + _STEP
-        if _offset(z, nxt) != current:
+        nxt = (t // _STEP + 1) * _STEP
+        if _hour_offset(tz, nxt) != current:
             a, b = t, nxt  # the change is in (a, b]: find its first second
             while b - a > 1:
                 mid = (a + b) // 2

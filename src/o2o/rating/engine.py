@@ -62,26 +62,58 @@ _INPUT_COLS = "src, line, record_id, service, a_number, b_number, start_epoch, d
 SRC_STRIDE = 1 << 16
 _GROUP_SQL = f"src // {SRC_STRIDE}"
 _OUTPUT_COLS = _INPUT_COLS.replace("src,", f"src % {SRC_STRIDE} AS src,", 1)
+_KEY_COLS = f"src % {SRC_STRIDE} AS src, line"
 
 
 def _quote(path: Path) -> str:
     return "'" + str(path).replace("'", "''") + "'"
 
 
-def _usage_view(groups: Sequence[Sequence[Path]]) -> str:
+def _usage_view(groups: Sequence[Sequence[Path]], footers: Sequence[Sequence[pq.FileMetaData]]) -> str:
     """One view over every usage file of every group with the canonical columns and `src`, the file's
     number: group · SRC_STRIDE + its index in the group (a column a file lacks, e.g. `destination` in a
-    lake file of an older release, is NULL)."""
+    lake file of an older release, is NULL); `footers` are the files' Parquet footers."""
     selects = []
     for g, paths in enumerate(groups):
         for i, path in enumerate(paths):
-            present = set(pq.read_schema(path).names)
+            present = set(footers[g][i].schema.names)
             cols = ", ".join(
                 f"CAST({name if name in present else 'NULL'} AS {kind}) AS {name}"
                 for name, kind in CANONICAL_COLUMNS.items()
             )
             selects.append(f"SELECT {g * SRC_STRIDE + i} AS src, {cols} FROM read_parquet({_quote(path)})")
     return " UNION ALL ".join(selects)
+
+
+def _footer_stats(footers: Sequence[pq.FileMetaData]) -> tuple[int | None, int | None, int, int, int] | None:
+    """What `STATS_SQL` gives (min and max start_epoch, max duration_s and volume, count) for files of
+    these Parquet footers, from their row groups' statistics, without reading the data; None when a file
+    lacks a column or an integer statistic (the data is read then)."""
+    lo: int | None = None
+    hi: int | None = None
+    top = {"duration_s": 0, "volume": 0}
+    count = 0
+    for meta in footers:
+        count += meta.num_rows
+        names = meta.schema.names
+        for name in ("start_epoch", "duration_s", "volume"):
+            if name not in names:
+                return None
+            col = names.index(name)
+            for r in range(meta.num_row_groups):
+                st = meta.row_group(r).column(col).statistics
+                if st is None or st.physical_type not in ("INT32", "INT64"):
+                    return None
+                if not st.has_min_max:
+                    if st.null_count != st.num_values:  # values without statistics
+                        return None
+                    continue  # every value NULL: no bound
+                if name == "start_epoch":
+                    lo = st.min if lo is None else min(lo, st.min)
+                    hi = st.max if hi is None else max(hi, st.max)
+                else:
+                    top[name] = max(top[name], st.max)
+    return lo, hi, top["duration_s"], top["volume"], count
 
 
 def connect(memory_limit: str | None = None, threads: int | None = None) -> duckdb.DuckDBPyConnection:
@@ -140,9 +172,13 @@ def rate_groups(
     memory_limit: str | None = None,
     threads: int | None = None,
     connection: duckdb.DuckDBPyConnection | None = None,
+    usage_columns: bool = True,
 ) -> list[RatingResult]:
     """Several usages of `service_id` rated in one run, each group (usage files, output folder) as
     `rate_usage` rates it alone: the same records, figures and files (a tier's volume is its group's).
+    Without `usage_columns`, a rated record is keyed by its usage record (`src`, `line`) and carries only
+    what rating adds (day, band, destination, prefix, rate version, price, quantity, charge): the usage's own columns are in the usage file (a reconciliation's
+    run folder keeps its ratings so; re-encoding every record's numbers and ids cost as much as rating).
 
     Why: a rating's ~25 statements cost ~20 ms whatever the data; the two sides of a usage line (one
     service, one tariff) rated together pay it once. The deck is built for the groups' time range together
@@ -155,7 +191,7 @@ def rate_groups(
     con = connect(memory_limit, threads) if connection is None else _session(connection.cursor())
     try:
         ctx, records = _prepare(con, agreement, service_id, [paths for paths, _ in groups], period)
-        return _run(con, agreement, ctx, [out for _, out in groups], period, records)
+        return _run(con, agreement, ctx, [out for _, out in groups], period, records, usage_columns)
     except duckdb.Error as exc:
         raise ValidationError(f"rating {service_id} failed: {exc}") from None
     finally:
@@ -184,14 +220,19 @@ def _prepare(
 ) -> tuple[steps.StepContext, list[int]]:
     """The views `usage_files` and `usage` over the files, and the steps' context (the deck for the data's
     time range, the group of a record when there are several); with the number of records of each group."""
-    con.execute(f"CREATE TEMP VIEW usage_files AS {_usage_view(groups)}")
+    footers = [[pq.read_metadata(path) for path in paths] for paths in groups]
+    con.execute(f"CREATE TEMP VIEW usage_files AS {_usage_view(groups, footers)}")
     records = [0] * len(groups)
     lo, hi, max_duration, max_volume = None, None, 0, 0
-    # STATS_SQL's figures per group, in one scan.
-    for g, g_lo, g_hi, g_duration, g_volume, count in con.execute(
-        f"""SELECT {_GROUP_SQL}, MIN(start_epoch), MAX(start_epoch), MAX(duration_s), MAX(volume), COUNT(*)
-            FROM usage_files GROUP BY ALL"""
-    ).fetchall():
+    # STATS_SQL's figures per group: from the files' footers, else in one scan.
+    known = [_footer_stats(f) for f in footers]
+    stats = [(g, *f) for g, f in enumerate(known) if f is not None]
+    if len(stats) < len(groups):
+        stats = con.execute(
+            f"""SELECT {_GROUP_SQL}, MIN(start_epoch), MAX(start_epoch), MAX(duration_s), MAX(volume), COUNT(*)
+                FROM usage_files GROUP BY ALL"""
+        ).fetchall()
+    for g, g_lo, g_hi, g_duration, g_volume, count in stats:
         records[int(g)] = int(count)
         lo = g_lo if lo is None or (g_lo is not None and g_lo < lo) else lo
         hi = g_hi if hi is None or (g_hi is not None and g_hi > hi) else hi
@@ -356,10 +397,15 @@ def _with_steps(ctx: steps.StepContext, last: str, usage: str = _USAGE) -> str:
 
 
 def _write_rated(
-    con: duckdb.DuckDBPyConnection, ctx: steps.StepContext, rated: list[Path], scratch: Path
+    con: duckdb.DuckDBPyConnection,
+    ctx: steps.StepContext,
+    rated: list[Path],
+    scratch: Path,
+    usage_columns: bool = True,
 ) -> None:
-    """Pass 1: every priced record, streamed to Parquet (the exact numerator only when not rounded); with
-    several groups, one COPY partitioned by group (in `scratch`), each part moved to its group's file."""
+    """Pass 1: every priced record, streamed to Parquet (the exact numerator only when not rounded), with
+    the usage's columns or keyed by (src, line) alone; with several groups, one COPY partitioned by group
+    (in `scratch`), each part moved to its group's file."""
     # A unit price below 10^6 is a DECIMAL(18, 6): DECIMAL(12, 0) × DECIMAL(6, 6) stays 64-bit.
     price = "CAST(price_micros AS DECIMAL(38, 0)) * CAST('0.000001' AS DECIMAL(38, 6))"
     if max_price(ctx.deck) < 10**12:
@@ -371,7 +417,8 @@ def _write_rated(
             f"CAST({ctx.deck.base * MICROS} AS BIGINT) AS exact_denominator"
         )
     grp = "" if len(rated) == 1 else f", {_GROUP_SQL} AS grp"
-    select = f"""{_with_steps(ctx, "rating_records")} SELECT {_OUTPUT_COLS}, {_DAY_SQL} AS day, band, destination, prefix, rate_version,
+    usage = _OUTPUT_COLS if usage_columns else _KEY_COLS
+    select = f"""{_with_steps(ctx, "rating_records")} SELECT {usage}, {_DAY_SQL} AS day, band, destination, prefix, rate_version,
                  {price} AS price,
                  billed_quantity, charge{exact}{grp}
               FROM rating_records WHERE reason IS NULL"""
@@ -381,6 +428,10 @@ def _write_rated(
     copy_by_group(con, select, dict(enumerate(rated)), scratch)
 
 
+# An empty unrated file's bytes (its columns are the canonical ones and the reason, whatever the usage).
+_EMPTY_UNRATED: list[bytes] = []
+
+
 def _run(
     con: duckdb.DuckDBPyConnection,
     agreement: Agreement,
@@ -388,10 +439,11 @@ def _run(
     out_dirs: list[Path],
     period: Period | None,
     records: list[int],
+    usage_columns: bool = True,
 ) -> list[RatingResult]:
     _register_steps(con, ctx)
     rated = [d / RATED_FILE for d in out_dirs]
-    _write_rated(con, ctx, rated, out_dirs[0].parent)
+    _write_rated(con, ctx, rated, out_dirs[0].parent, usage_columns)
     # The summary reads back only the few columns it needs from the rated files.
     num = (
         "CAST(exact_numerator AS DECIMAL(38, 0))"
@@ -404,17 +456,27 @@ def _run(
         f"billed_quantity, charge, {num} AS num FROM read_parquet({_quote(path)})"
         for g, path in enumerate(rated)
     )
-    # Every priced record is of the rated service: the summary groups by destination and day only.
-    summary_sql = steps.summary_select(ctx, f"({rated_rows}) rating_rated", grouped=True)
-    con.execute(f"CREATE TEMP TABLE rating_summary AS {summary_sql}")
-    figures = {
-        int(g): row
-        for g, *row in con.execute(
-            "SELECT grp, COALESCE(SUM(events), 0), COALESCE(SUM(billed_quantity), 0), "
-            "COALESCE(SUM(amount), 0), CAST(COALESCE(SUM(num), 0) AS VARCHAR) FROM rating_summary GROUP BY ALL"
-        ).fetchall()
-    }
-    if sum(int(figures.get(g, (0,))[0]) for g in range(len(out_dirs))) < sum(records):
+    # Every priced record is of the rated service: the summary groups by destination and day only. It is
+    # small (destinations × days): fetched once, split by group here, each part written by Arrow.
+    summary = con.sql(
+        f"""SELECT grp, service, destination, {_DAY_SQL} AS day, events, billed_quantity, amount, num
+            FROM ({steps.summary_select(ctx, f"({rated_rows}) rating_rated", grouped=True)}) s
+            ORDER BY grp, service, destination, local_day"""
+    ).to_arrow_table()
+    figures = {}
+    for g in range(len(out_dirs)):
+        part = summary.filter(pc.equal(summary.column("grp"), g))
+        pq.write_table(part.drop_columns(["grp", "num"]), out_dirs[g] / SUMMARY_FILE)
+        num = pc.sum(part.column("num")).as_py()
+        figures[g] = (
+            part.num_rows and pc.sum(part.column("events")).as_py(),
+            part.num_rows and pc.sum(part.column("billed_quantity")).as_py(),
+            pc.sum(part.column("amount")).as_py() or 0,
+            str(num or 0),
+        )
+    unrated = [d / UNRATED_FILE for d in out_dirs]
+    unrated_by: dict[int, dict[str, int]] = {g: {} for g in range(len(out_dirs))}
+    if sum(int(figures[g][0]) for g in range(len(out_dirs))) < sum(records):
         # Pass 2 sees only the records missing from the rated files (an anti-join on the unique key is
         # cheaper than looking every record up again): the steps, re-run on them, give the reason.
         rated_keys = " UNION ALL ".join(
@@ -427,36 +489,34 @@ def _run(
         )
         usage = """SELECT u.* FROM usage_files u
                    WHERE EXISTS (SELECT 1 FROM rating_unpriced_keys k WHERE k.src = u.src AND k.line = u.line)"""
-        unrated_sql = (
-            f"{_with_steps(ctx, 'rating_priced', usage)} SELECT {_GROUP_SQL} AS grp, {_OUTPUT_COLS}, reason"
+        con.execute(
+            f"""CREATE TEMP TABLE rating_unrated AS {_with_steps(ctx, "rating_priced", usage)}
+                SELECT {_GROUP_SQL} AS grp, {_OUTPUT_COLS}, reason FROM rating_priced WHERE reason IS NOT NULL"""
         )
-        unrated_sql += " FROM rating_priced WHERE reason IS NOT NULL"
+        for g, reason, n in con.execute(
+            "SELECT grp, reason, COUNT(*) FROM rating_unrated GROUP BY ALL"
+        ).fetchall():
+            unrated_by[int(g)][str(reason)] = int(n)
+        for g, path in enumerate(unrated):
+            con.execute(
+                f"""COPY (SELECT * EXCLUDE (grp) FROM rating_unrated WHERE grp = {g} ORDER BY src, line)
+                    TO {_quote(path)} (FORMAT parquet)"""
+            )
     else:
-        # Every record priced: no steps to bind again, the unrated files are empty with the usage's columns
-        # (the steps pass them through unchanged) and the reason.
-        unrated_sql = (
-            f"SELECT {_GROUP_SQL} AS grp, {_OUTPUT_COLS}, CAST(NULL AS VARCHAR) AS reason "
-            "FROM usage_files WHERE FALSE"
-        )
-    con.execute(f"CREATE TEMP TABLE rating_unrated AS {unrated_sql}")
-    unrated_by: dict[int, dict[str, int]] = {g: {} for g in range(len(out_dirs))}
-    for g, reason, n in con.execute(
-        "SELECT grp, reason, COUNT(*) FROM rating_unrated GROUP BY ALL"
-    ).fetchall():
-        unrated_by[int(g)][str(reason)] = int(n)
+        # Every record priced: no steps to bind again. The unrated files are empty, with the canonical
+        # columns (the steps pass them through unchanged) and the reason: the same bytes every time,
+        # written by DuckDB once in a process.
+        if not _EMPTY_UNRATED:
+            con.execute(
+                f"""COPY (SELECT {_OUTPUT_COLS}, CAST(NULL AS VARCHAR) AS reason FROM usage_files WHERE FALSE)
+                    TO {_quote(unrated[0])} (FORMAT parquet)"""
+            )
+            _EMPTY_UNRATED.append(unrated[0].read_bytes())
+        for path in unrated:
+            path.write_bytes(_EMPTY_UNRATED[0])
     results = []
     for g, out_dir in enumerate(out_dirs):
-        summary, unrated = out_dir / SUMMARY_FILE, out_dir / UNRATED_FILE
-        con.execute(
-            f"""COPY (SELECT service, destination, {_DAY_SQL} AS day, events, billed_quantity, amount
-                  FROM rating_summary WHERE grp = {g} ORDER BY service, destination, local_day)
-                TO {_quote(summary)} (FORMAT parquet)"""
-        )
-        con.execute(
-            f"""COPY (SELECT * EXCLUDE (grp) FROM rating_unrated WHERE grp = {g} ORDER BY src, line)
-                TO {_quote(unrated)} (FORMAT parquet)"""
-        )
-        count_rated, quantity, amount_sum, num_text = figures.get(g, (0, 0, 0, "0"))
+        count_rated, quantity, amount_sum, num_text = figures[g]
         if int(count_rated) + sum(unrated_by[g].values()) != records[g]:
             raise RuntimeError(
                 f"rating lost records: {records[g]} read, {count_rated} rated, {unrated_by[g]} unrated"
@@ -476,8 +536,8 @@ def _run(
                 amount=amount,
                 amount_unrounded=unrounded,
                 rated_path=rated[g],
-                summary_path=summary,
-                unrated_path=unrated,
+                summary_path=out_dir / SUMMARY_FILE,
+                unrated_path=unrated[g],
             )
         )
     return results

@@ -34,6 +34,10 @@ if TYPE_CHECKING:
     from o2o.rating import RatingResult
 
 MANIFEST = "rating.json"
+# Whether a reconciliation's run folder keeps the usage's columns in its rated records: no, they are keyed
+# by (src, line) into the declaration's lake file (writing every record's numbers and ids again cost as
+# much as rating them). `o2o rate` writes them whole, for a settlement team to read.
+RUN_RATED_COLUMNS = False
 # The engine's three files, by the name `rating.json` keeps of each (as the engine named them).
 _FILES = ("rated", "summary", "unrated")
 
@@ -173,15 +177,20 @@ def _rate(
     per: Period,
     spark: Any = None,
     connection: Any = None,
+    usage_columns: bool = True,
 ) -> RatingResult:
-    """One usage file rated on DuckDB (a cursor of `connection` when given), or on the SparkSession `spark`."""
+    """One usage file rated on DuckDB (a cursor of `connection` when given), or on the SparkSession `spark`;
+    the rated records keyed by (src, line) alone without `usage_columns` (`rating.engine.rate_groups`)."""
     if spark is not None:
         from o2o.spark import rate_usage_spark
 
-        return rate_usage_spark(spark, agreement, service, [usage], out, per)
-    from o2o.rating import rate_usage
+        return rate_usage_spark(spark, agreement, service, [usage], out, per, usage_columns=usage_columns)
+    from o2o.rating.engine import rate_groups
 
-    return rate_usage(agreement, service, [usage], out, per, connection=connection)
+    (result,) = rate_groups(
+        agreement, service, [([usage], out)], per, connection=connection, usage_columns=usage_columns
+    )
+    return result
 
 
 def stored_rating(ws: Workspace, agreement_sha: str, decl: Declaration, per: Period) -> RatingResult | None:
@@ -280,12 +289,13 @@ def stored_or_rate(
     """What reconciliation rates a declaration with: the rating `o2o rate` stored for it when its key is
     unchanged (`stored_rating`), else a new rating written to `out_dir` (the run's own folder), on a
     cursor of `connection` when given (a period's batch reuses one per worker), or on the SparkSession
-    `spark` when given."""
+    `spark` when given. A run folder's rated records are keyed by their usage record (src, line), without
+    the usage's own columns: the declaration's lake file holds them (`RUN_RATED_COLUMNS`)."""
     stored = stored_rating(ws, agreement_sha, decl, per)
     if stored is not None:
         return stored
     path = ws.lake.resolve(decl.lake_path)
-    return _rate(agreement, decl.service, path, out_dir, per, spark, connection)
+    return _rate(agreement, decl.service, path, out_dir, per, spark, connection, RUN_RATED_COLUMNS)
 
 
 def stored_or_rate_together(
@@ -306,8 +316,9 @@ def stored_or_rate_together(
     todo = [i for i, r in enumerate(results) if r is None]
     if todo:
         groups = [([ws.lake.resolve(decls[i].lake_path)], out_dirs[i]) for i in todo]
-        for i, rated in zip(
-            todo, rate_groups(agreement, decls[0].service, groups, per, connection=connection), strict=True
-        ):
-            results[i] = rated
+        rated = rate_groups(
+            agreement, decls[0].service, groups, per, connection=connection, usage_columns=RUN_RATED_COLUMNS
+        )
+        for i, result in zip(todo, rated, strict=True):
+            results[i] = result
     return [r for r in results if r is not None]

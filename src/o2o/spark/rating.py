@@ -77,10 +77,13 @@ def rate_usage_spark(
     usage_paths: Sequence[Path | str],
     out_dir: Path | str,
     period: Period | None = None,
+    *,
+    usage_columns: bool = True,
 ) -> RatingResult:
     """Price the usage of `service_id` in `usage_paths` (canonical lake Parquet) on `spark` and write the
     rated, summary and unrated Parquet folders under `out_dir`: the records, figures and amounts
-    `o2o.rating.rate_usage` gives on the same files. The result's paths are None when `out_dir` is a URL."""
+    `o2o.rating.rate_usage` gives on the same files (the rated records keyed by (src, line) alone without
+    `usage_columns`, as `rate_groups` writes them). The result's paths are None when `out_dir` is a URL."""
     check_usage(agreement, service_id, usage_paths)
     out = str(out_dir).rstrip("/")
     local = "://" not in out
@@ -92,7 +95,8 @@ def rate_usage_spark(
     spark.conf.set(exact, "false")
     with spark_errors():
         try:
-            return _rate(spark, agreement, service_id, [str(p) for p in usage_paths], out, period, local)
+            paths = [str(p) for p in usage_paths]
+            return _rate(spark, agreement, service_id, paths, out, period, local, usage_columns)
         finally:
             if kept is None:
                 spark.conf.unset(exact)
@@ -142,6 +146,7 @@ def _rate(
     out: str,
     period: Period | None,
     local: bool,
+    usage_columns: bool = True,
 ) -> RatingResult:
     _usage(spark, paths)
     lo, hi, max_duration, max_volume, records = spark.sql(STATS_SQL).collect()[0]
@@ -159,7 +164,7 @@ def _rate(
         )
     _write(
         spark,
-        f"""SELECT {_INPUT_COLS}, {_DAY_SQL} AS day, band, destination, prefix, rate_version,
+        f"""SELECT {_INPUT_COLS if usage_columns else "src, line"}, {_DAY_SQL} AS day, band, destination, prefix, rate_version,
                    CAST(CAST(price_micros AS DECIMAL(32, 0)) * CAST('0.000001' AS DECIMAL(6, 6)) AS {price_type}) AS price,
                    CAST(billed_quantity AS BIGINT) AS billed_quantity,
                    CAST(charge AS DECIMAL({ctx.charge_width}, {places})) AS charge{exact}
