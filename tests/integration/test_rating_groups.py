@@ -26,6 +26,7 @@ from o2o.domain.periods import Period
 from o2o.domain.tariffs import Destination, PriceUnit, Rate, ServiceKind, Tariff, Tier, TierMode, Tiers
 from o2o.rating import RatingResult, rate_usage
 from o2o.rating.engine import rate_groups
+from o2o.reconcile.aggregates import SummaryLine, read_summary
 
 FILES = ("rated_path", "summary_path", "unrated_path")
 
@@ -81,6 +82,9 @@ def test_each_group_gets_what_it_gets_alone(
                 ordered = name != "rated_path"
                 assert _rows(getattr(got, name), ordered) == _rows(getattr(alone, name), ordered), (g, name)
                 assert getattr(got, name).parent == inputs[g][1]
+            # The summary's rows the run gives are the file's, as a reader reads them back.
+            assert got.summary_rows is not None and got.summary_path is not None
+            assert [SummaryLine(*r) for r in got.summary_rows] == read_summary(got.summary_path)
 
 
 def test_groups_of_one_tiered_tariff_count_their_own_volume(tmp_path: Path) -> None:

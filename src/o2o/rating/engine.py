@@ -19,13 +19,16 @@ exact_denominator` is each record's exact charge.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import replace
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import duckdb
+import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
@@ -428,6 +431,19 @@ def _write_rated(
     copy_by_group(con, select, dict(enumerate(rated)), scratch)
 
 
+# A summary file's columns, as DuckDB types them (the amount's decimal is the run's own).
+_SUMMARY_NAMES = ["service", "destination", "day", "events", "billed_quantity", "amount"]
+_SUMMARY_TYPES = [pa.string(), pa.string(), pa.date32(), pa.int64(), pa.int64()]
+
+
+def _arrow_decimal(duckdb_type: str) -> pa.DataType:
+    """The Arrow type of a DuckDB `DECIMAL(p,s)`."""
+    found = re.fullmatch(r"DECIMAL\((\d+),\s*(\d+)\)", duckdb_type)
+    if found is None:
+        raise RuntimeError(f"a summary amount typed {duckdb_type}, not DECIMAL")
+    return pa.decimal128(int(found[1]), int(found[2]))
+
+
 # An empty unrated file's bytes (its columns are the canonical ones and the reason, whatever the usage).
 _EMPTY_UNRATED: list[bytes] = []
 
@@ -458,22 +474,26 @@ def _run(
     )
     # Every priced record is of the rated service: the summary groups by destination and day only. It is
     # small (destinations × days): fetched once, split by group here, each part written by Arrow.
-    summary = con.sql(
+    cur = con.execute(
         f"""SELECT grp, service, destination, {_DAY_SQL} AS day, events, billed_quantity, amount, num
             FROM ({steps.summary_select(ctx, f"({rated_rows}) rating_rated", grouped=True)}) s
             ORDER BY grp, service, destination, local_day"""
-    ).to_arrow_table()
+    )
+    types = [*_SUMMARY_TYPES, _arrow_decimal(str(cur.description[6][1]))]
+    schema = pa.schema(list(zip(_SUMMARY_NAMES, types, strict=True)))
+    rows_of: dict[int, list[tuple[Any, ...]]] = {g: [] for g in range(len(out_dirs))}
+    for row in cur.fetchall():
+        rows_of[int(row[0])].append(row[1:])
     figures = {}
-    for g in range(len(out_dirs)):
-        part = summary.filter(pc.equal(summary.column("grp"), g))
-        pq.write_table(part.drop_columns(["grp", "num"]), out_dirs[g] / SUMMARY_FILE)
-        num = pc.sum(part.column("num")).as_py()
-        figures[g] = (
-            part.num_rows and pc.sum(part.column("events")).as_py(),
-            part.num_rows and pc.sum(part.column("billed_quantity")).as_py(),
-            pc.sum(part.column("amount")).as_py() or 0,
-            str(num or 0),
-        )
+    for g, rows in rows_of.items():
+        columns = list(zip(*rows, strict=True)) if rows else [()] * len(types)
+        part = pa.table([pa.array(columns[i], t) for i, t in enumerate(types)], schema=schema)
+        pq.write_table(part, out_dirs[g] / SUMMARY_FILE)
+        with localcontext() as exact:  # sums of DECIMAL(38, s) values, never rounded to 28 digits
+            exact.prec = 80
+            amount_sum = sum((r[5] for r in rows), Decimal(0))
+        num_sum = sum(int(r[6]) for r in rows if r[6] is not None)
+        figures[g] = (sum(r[3] for r in rows), sum(r[4] for r in rows), amount_sum, str(num_sum))
     unrated = [d / UNRATED_FILE for d in out_dirs]
     unrated_by: dict[int, dict[str, int]] = {g: {} for g in range(len(out_dirs))}
     if sum(int(figures[g][0]) for g in range(len(out_dirs))) < sum(records):
@@ -537,6 +557,7 @@ def _run(
                 amount_unrounded=unrounded,
                 rated_path=rated[g],
                 summary_path=out_dir / SUMMARY_FILE,
+                summary_rows=tuple(row[:6] for row in rows_of[g]),
                 unrated_path=unrated[g],
             )
         )

@@ -60,6 +60,9 @@ class RatingResult:
     summary_path: Path | None = None
     unrated_path: Path | None = None
     recurring: tuple[RecurringLine, ...] = field(default=())
+    # The summary file's rows (service, destination, day, events, billed quantity, amount), in its order,
+    # when the run that wrote it gives them: a reader needs not read the file back.
+    summary_rows: tuple[tuple[Any, ...], ...] | None = field(default=None, compare=False, repr=False)
 
     @property
     def unrated_count(self) -> int:
