@@ -175,8 +175,10 @@ def reconcile_period(
                 for svc in ag.services
             ]
             run, st_id = runs[ag.id], statement_id_of(ag.id, str(per))
-            # Its disputed lines' records gathered on a worker's database (none opened for each).
-            evidence = pool.submit(partial(statement_evidence, results, ws)).result()
+            # Its disputed lines' records gathered on the pool's database for this thread (none opened for
+            # each; not queued behind the ratings of later agreements).
+            disputed = any(not r.verdict.agreed and r.match is not None for r in results)
+            evidence = statement_evidence(results, ws, pool.own_connection() if disputed else None)
             with ws.uow() as uow:
                 _check_unchanged(uow, ag, per, decls[ag.id])
                 state, dispute_ids = _write_statement(
@@ -301,6 +303,11 @@ class LinePool:
         one thread while the other workers keep the other cores busy (measured on the demo's period: ~10%
         less CPU than a thread per core in every worker); the largest job, the matching batch, takes them all."""
         return self.pool.submit(lambda: fn(self._connection(threads or os.cpu_count() or 1)))
+
+    def own_connection(self) -> Any:
+        """A database for the thread that runs the pool (e.g. a statement's evidence), opened on first use
+        and closed with the pool; on one thread, as the other jobs run on the workers meanwhile."""
+        return self._connection(1)
 
     def _connection(self, threads: int) -> Any:
         # Imported here: the reconcile engine loads DuckDB and Arrow, which the cycle's light commands never need.
