@@ -204,3 +204,26 @@ def test_csv_pairs_and_the_clock_correction_are_matched_alone(tmp_path: Path, co
     alone = [0, 1, 2] if correct_clock else [0]
     got = batch_against_alone(tmp_path, lines, MatchOptions(correct_clock=correct_clock), alone)
     assert [s.matched for s in got] == [1, 2, 2]
+
+
+@pytest.mark.parametrize("statistics", [True, False])
+def test_the_lines_bounds_from_the_files_statistics_or_read(tmp_path: Path, statistics: bool) -> None:
+    """The batch folds the lines by their bounds, which the files' statistics give (read from the files
+    when they have none); a negative line leaves every pair alone."""
+    calls: list[Record] = [("442079460000", "447911123456", BASE + 60 * i, 60) for i in range(3)]
+
+    def side(name: str, first: int) -> Path:
+        path = write_side(tmp_path / f"{name}.parquet", calls, "int", first)
+        pq.write_table(pq.read_table(path), path, write_statistics=statistics)
+        return path
+
+    lines = [BatchLine(side(f"o{i}", 2), side(f"t{i}", 2), tmp_path / "batch" / str(i)) for i in range(3)]
+    read: list[int] = []
+    lines_read = batch_match._lines_read
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(batch_match, "_lines_read", lambda *a: (read.append(1), lines_read(*a))[1])
+        got = batch_against_alone(tmp_path, lines, MatchOptions(), alone=[])
+    assert [s.matched for s in got] == [3, 3, 3]
+    assert read == ([] if statistics else [1])
+    lines.append(BatchLine(side("o3", -4), side("t3", 2), tmp_path / "batch" / "3"))
+    batch_against_alone(tmp_path, lines, MatchOptions(), alone=[0, 1, 2, 3])

@@ -11,8 +11,9 @@ lines or keys is the one the pair has alone (the transforms are increasing), so 
 each group as they settle it alone; a group that finds nothing in a round finds nothing in later ones (its
 live edges stay the same), so running the rounds until no group finds any changes no group's result. The
 days, per-day offsets and counts are grouped by g (`match_results_sql` with a group); `matches.parquet` is
-written for all groups by one partitioned COPY, the small files (ordered by line, as `match_files` writes
-them) from one ordered read each, split by group.
+written for all groups by one partitioned COPY while two threads write the small files (ordered by line,
+as `match_files` writes them; one ordered read each, split by group). The stride comes from the files'
+statistics (the lines' bounds), the files read only when one has none.
 
 What a batch takes: pairs of canonical lake Parquet files (a `line` column; the same column types in every
 file of the batch), matched without the clock correction (its offset differs per pair), whose keyed rows
@@ -146,8 +147,12 @@ def match_batch(
     return out
 
 
-def _schema(path: Path) -> tuple[int, tuple[str, ...]] | None:
-    """Rows and the types of `_COLUMNS` of a canonical Parquet file; None when it is not one."""
+_Bounds = tuple[int | None, int | None, int]  # least and greatest line (None without rows), lines missing
+
+
+def _schema(path: Path) -> tuple[int, tuple[str, ...], _Bounds | None] | None:
+    """Rows, the types of `_COLUMNS` and the bounds of the lines (`_line_bounds`) of a canonical Parquet
+    file; None when it is not one."""
     try:
         meta = pq.ParquetFile(path).metadata
     except (OSError, pa.ArrowException):
@@ -155,32 +160,76 @@ def _schema(path: Path) -> tuple[int, tuple[str, ...]] | None:
     schema = meta.schema.to_arrow_schema()
     if any(schema.get_field_index(c) < 0 for c in _COLUMNS):
         return None
-    return int(meta.num_rows), tuple(str(schema.field(c).type) for c in _COLUMNS)
+    types = tuple(str(schema.field(c).type) for c in _COLUMNS)
+    bounds = _line_bounds(meta) if pa.types.is_signed_integer(schema.field("line").type) else None
+    return int(meta.num_rows), types, bounds
+
+
+def _line_bounds(meta: Any) -> _Bounds | None:
+    """The least and greatest line and the lines missing, by the statistics of the file's row groups
+    (exact for integers); None when a row group with rows has none (the lines are then read)."""
+    column = next((j for j in range(meta.num_columns) if meta.schema.column(j).path == "line"), None)
+    if column is None:
+        return None
+    low: int | None = None
+    high: int | None = None
+    missing = 0
+    for r in range(meta.num_row_groups):
+        group = meta.row_group(r)
+        if group.num_rows == 0:
+            continue
+        stats = group.column(column).statistics
+        if stats is None or not stats.has_null_count:
+            return None
+        missing += int(stats.null_count)
+        if stats.null_count == group.num_rows:
+            continue
+        if not stats.has_min_max:
+            return None
+        low = int(stats.min) if low is None else min(low, int(stats.min))
+        high = int(stats.max) if high is None else max(high, int(stats.max))
+    return low, high, missing
+
+
+def _lines_read(con: Any, files: list[str]) -> _Bounds:
+    low, high, missing = con.execute(
+        "SELECT min(line), max(line), count(*) - count(line) "
+        f"FROM read_parquet([{', '.join(map(_literal, files))}])"
+    ).fetchall()[0]
+    return low, high, int(missing)
 
 
 def _chunks(con: Any, lines: Sequence[BatchLine], options: MatchOptions) -> list[tuple[list[int], int]]:
     """The batches to run (indices into `lines`) with their line stride; the pairs left out go alone."""
     budget = memory_bytes(options.memory_limit) // 4
     eligible, rows, types = [], {}, None
+    bounds: list[_Bounds | None] = []
     for i, line in enumerate(lines):
         found = [_schema(p) for p in (line.ours, line.theirs)]
         if any(f is None for f in found):
             continue
-        (o_rows, o_types), (t_rows, t_types) = found  # type: ignore[misc]
+        (o_rows, o_types, o_bounds), (t_rows, t_types, t_bounds) = found  # type: ignore[misc]
         if types is None:
             types = o_types
         if o_types != types or t_types != types:
             continue
         rows[i] = (o_rows, t_rows)
         eligible.append(i)
+        bounds += [o_bounds, t_bounds]
     if len(eligible) < 2:
         return []
-    files = [str(p) for i in eligible for p in (lines[i].ours, lines[i].theirs)]
-    low, high, missing = con.execute(
-        "SELECT min(line), max(line), count(*) - count(line) "
-        f"FROM read_parquet([{', '.join(map(_literal, files))}])"
-    ).fetchall()[0]
-    if low is None or low < 0 or high >= MAX_LINE or missing:  # lines a batch cannot fold: all alone
+    if all(b is not None for b in bounds):  # the files' statistics say: nothing to read
+        known = [b for b in bounds if b is not None]
+        lows = [b[0] for b in known if b[0] is not None]
+        highs = [b[1] for b in known if b[1] is not None]
+        low, high = (min(lows), max(highs)) if lows else (None, None)
+        missing = sum(b[2] for b in known)
+    else:
+        files = [str(p) for i in eligible for p in (lines[i].ours, lines[i].theirs)]
+        low, high, missing = _lines_read(con, files)
+    if (
+        low is None or high is None or low < 0 or high >= MAX_LINE or missing
+    ):  # lines a batch cannot fold: all alone
         return []
     stride = 1 << int(high).bit_length()  # above every line
     most = min(MAX_GROUPS, (MAX_LINE + 1) // stride)
@@ -373,6 +422,9 @@ def _summary(
 
 
 _PARQUET = "FORMAT parquet, PARQUET_VERSION v2, DICTIONARY_SIZE_LIMIT 1"
+# Threads writing the groups' small files: their cost is the file system's (a new folder and files per
+# group), which two threads halve while DuckDB writes the pairs.
+_WRITERS = 2
 
 
 def _write_outputs(
@@ -382,9 +434,9 @@ def _write_outputs(
     offsets: dict[int, tuple[int | None, dict[int, int]]],
     scratch: Path,
 ) -> None:
-    """Each group's five detail files in its folder, as `file_match._write_outputs` writes them."""
-    for folder in out_dirs.values():
-        folder.mkdir(parents=True, exist_ok=True)
+    """Each group's five detail files in its folder, as `file_match._write_outputs` writes them: the small
+    files read by one ordered query each (all groups), written per group by `_WRITERS` threads while one
+    partitioned COPY writes every group's pairs."""
 
     def line(column: str) -> str:
         return f"CAST({column} % {stride} AS BIGINT)"
@@ -392,44 +444,62 @@ def _write_outputs(
     def key(column: str) -> str:
         return f"({column} % {KEY_SPAN})"
 
-    grp = f"{_group_sql('o_line', stride)} AS grp, "
-    targets = {g: folder / "matches.parquet" for g, folder in out_dirs.items()}
-    copy_by_group(con, matches_select(line, grp), targets, scratch, _PARQUET)
-    g_line = f"{_group_sql('line', stride)} AS grp, "
-    for name in ("only_ours", "only_theirs"):
-        _write_split(con, f"{unmatched_select(name, line, key, g_line)} ORDER BY grp, line", out_dirs, name)
-    _write_split(
-        con, f"{duplicates_rows(line, key, g_line)} ORDER BY grp, side, line", out_dirs, "duplicates"
-    )
+    with ThreadPoolExecutor(max_workers=_WRITERS) as pool:
+        made = [pool.submit(folder.mkdir, parents=True, exist_ok=True) for folder in out_dirs.values()]
+        g_line = f"{_group_sql('line', stride)} AS grp, "
+        small = {
+            name: _by_group(con, f"{unmatched_select(name, line, key, g_line)} ORDER BY grp, line")
+            for name in ("only_ours", "only_theirs")
+        }
+        small["duplicates"] = _by_group(con, f"{duplicates_rows(line, key, g_line)} ORDER BY grp, side, line")
+        small["daily"] = _daily_by_group(con, offsets)
+        for future in made:
+            future.result()
+        written = [
+            pool.submit(_write_small, folder, {name: split(g) for name, split in small.items()})
+            for g, folder in out_dirs.items()
+        ]
+        grp = f"{_group_sql('o_line', stride)} AS grp, "
+        targets = {g: folder / "matches.parquet" for g, folder in out_dirs.items()}
+        copy_by_group(con, matches_select(line, grp), targets, scratch, _PARQUET)
+        for future in written:
+            future.result()
+
+
+def _daily_by_group(con: Any, offsets: dict[int, tuple[int | None, dict[int, int]]]) -> Any:
     day_offsets = [(g, day, off) for g, (_, days) in offsets.items() for day, off in days.items()]
     array = np.array(day_offsets, dtype=np.int64).reshape(-1, 3)
     con.register(
         "_day_offsets", pa.table({"grp": array[:, 0], "day": array[:, 1], "clock_offset_s": array[:, 2]})
     )
     try:
-        _write_split(
+        return _by_group(
             con,
             f"""SELECT d.grp, {sql_day_to_date("d.day")} AS day, d.* EXCLUDE (grp, day), o.clock_offset_s
                 FROM daily d LEFT JOIN _day_offsets o ON o.grp = d.grp AND o.day = d.day
                 ORDER BY d.grp, d.day NULLS LAST""",
-            out_dirs,
-            "daily",
         )
     finally:
         con.unregister("_day_offsets")
 
 
-def _write_split(con: Any, select_sql: str, out_dirs: dict[int, Path], name: str) -> None:
-    """The rows of `select_sql` (ordered by its first column, the group) written per group to
-    `{name}.parquet` in its folder, in their order; a group without rows gets the file with none."""
+def _by_group(con: Any, select_sql: str) -> Any:
+    """The rows of `select_sql` (ordered by its first column, the group): a function giving a group's
+    rows, in their order (none for a group without rows), without the group column."""
     table = con.sql(select_sql).to_arrow_table()
     of = table.column("grp").to_numpy(zero_copy_only=False).astype(np.int64)
     table = table.drop_columns(["grp"])
-    for g, folder in out_dirs.items():
+
+    def rows(g: int) -> pa.Table:
         lo, hi = np.searchsorted(of, g, "left"), np.searchsorted(of, g, "right")
-        pq.write_table(
-            table.slice(int(lo), int(hi - lo)),
-            folder / f"{name}.parquet",
-            use_dictionary=False,
-            data_page_version="2.0",
-        )
+        return table.slice(int(lo), int(hi - lo))
+
+    return rows
+
+
+def _write_small(folder: Path, tables: dict[str, pa.Table]) -> None:
+    """A group's small files, each `{name}.parquet` in `folder` (made in memory, then written at once)."""
+    for name, table in tables.items():
+        sink = pa.BufferOutputStream()
+        pq.write_table(table, sink, use_dictionary=False, data_page_version="2.0")
+        (folder / f"{name}.parquet").write_bytes(sink.getvalue())
