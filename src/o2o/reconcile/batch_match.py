@@ -275,15 +275,15 @@ def _match(
     POOL.release_unused()
     # A group whose ids its files alone would type otherwise than the batch goes alone.
     keep = np.ones(groups, dtype=bool)
-    for table in loaded:
-        keep &= _same_id_typing(table, stride, groups)
+    groups_by_side = [_groups_of(table, stride) for table in loaded]
+    for table, groups_of in zip(loaded, groups_by_side, strict=True):
+        keep &= _same_id_typing(table, groups_of, groups)
     counts = []
     held = 0
-    for side, read in zip(files, loaded, strict=True):
-        groups_of = _groups_of(read, stride)
+    for side, read, groups_of in zip(files, loaded, groups_by_side, strict=True):
         if not keep.all():
             read = read.filter(pa.array(keep[groups_of]))  # noqa: PLW2901
-            groups_of = _groups_of(read, stride)
+            groups_of = _groups_of(read, stride)  # noqa: PLW2901
         counts.append(np.bincount(groups_of, minlength=groups))
         table = _folded(read, groups_of)
         con.register(side, table)
@@ -353,15 +353,14 @@ def _raw_batches(con: Any, side: str, paths: list[Path], stride: int) -> Any:
 
 
 def _groups_of(table: pa.Table, stride: int) -> np.ndarray:
-    lines = np.asarray(table.column("line").to_numpy(), dtype=np.int64)
-    groups: np.ndarray = lines // stride
+    """Each row's group: its line (INTEGER, not negative) shifted right by the stride's bits."""
+    groups: np.ndarray = np.right_shift(table.column("line").to_numpy(), stride.bit_length() - 1)
     return groups
 
 
-def _same_id_typing(table: pa.Table, stride: int, groups: int) -> np.ndarray:
-    """Per group, whether its file alone would have the ids' type the batch has: BIGINT when it has ids and
-    all are plain integers (`arrow_input.IdTyping`), else text as read."""
-    of = _groups_of(table, stride)
+def _same_id_typing(table: pa.Table, of: np.ndarray, groups: int) -> np.ndarray:
+    """Per group (`of`: each row's), whether its file alone would have the ids' type the batch has: BIGINT
+    when it has ids and all are plain integers (`arrow_input.IdTyping`), else text as read."""
     ids = table.column("record_id")
     seen = np.bincount(of, weights=pc.is_valid(ids).to_numpy(zero_copy_only=False), minlength=groups) > 0
     if ids.type == pa.int64():
@@ -379,7 +378,7 @@ def _same_id_typing(table: pa.Table, stride: int, groups: int) -> np.ndarray:
 
 def _folded(table: pa.Table, groups_of: np.ndarray) -> pa.Table:
     """The number keys moved by (g + 1) * KEY_SPAN, each row's group g (NULL keys stay NULL)."""
-    shift = pa.array((groups_of + 1) * KEY_SPAN, pa.int64())
+    shift = pa.array((groups_of.astype(np.int64) + 1) * KEY_SPAN, pa.int64())
     for name in ("a_key", "b_key"):
         index = table.schema.get_field_index(name)
         keys = table.column(index).combine_chunks()
