@@ -50,6 +50,19 @@ ROUTERS: Final[tuple[str, ...]] = (
 )
 
 
+class _Answer:
+    """An ASGI `send` passed on, that keeps the status of the answer it sent (500 until one starts)."""
+
+    def __init__(self, send: Send) -> None:
+        self.send = send
+        self.status = 500
+
+    async def __call__(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.status = int(message["status"])
+        await self.send(message)
+
+
 class RequestLog:
     """ASGI middleware: after each answer under /api/, one line in the hub's request log."""
 
@@ -61,17 +74,11 @@ class RequestLog:
         if scope["type"] != "http" or not str(scope.get("path", "")).startswith("/api/"):
             await self.app(scope, receive, send)
             return
-        status = 500
-
-        async def sending(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = int(message["status"])
-            await send(message)
-
+        sent = _Answer(send)
         try:
-            await self.app(scope, receive, sending)
+            await self.app(scope, receive, sent)
         finally:
+            status = sent.status
             state: dict[str, Any] = scope.get("state", {})
             actor = state.get("actor")
             outcome = state.get("outcome") or ("ok" if status < 400 else "error")
@@ -102,16 +109,9 @@ class CarryRegistrations:
         if scope["type"] != "http" or scope.get("method") not in self.MUTATING:
             await self.app(scope, receive, send)
             return
-        status = 500
-
-        async def sending(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = int(message["status"])
-            await send(message)
-
-        await self.app(scope, receive, sending)
-        if status < 400 and may_be_on_chain(self.ws.home):
+        sent = _Answer(send)
+        await self.app(scope, receive, sent)
+        if sent.status < 400 and may_be_on_chain(self.ws.home):
             runner = getattr(getattr(scope.get("app"), "state", None), "jobs", None)
             await run_in_threadpool(
                 carry_after_request, self.ws, str(scope["method"]), str(scope.get("path", "")),
