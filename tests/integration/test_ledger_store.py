@@ -222,6 +222,28 @@ def test_entries_of_reads_only_the_kinds_and_subjects_asked_for(
             repo.entries_of(obligations, "O-1", subjects=["O-2"])
 
 
+def test_newest_entries_are_the_tail_of_a_filtered_scan(
+    engine: Engine, keys: dict[str, Signer], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the portal's ledger page shows: the newest entries (about the caller's subjects), newest
+    first, as the tail of the whole ledger filtered by subject would give them."""
+    _seed(engine, keys, facts=2)
+    facts = [Fact("usage.declared", f"D-{i % 7}", {"i": i}, keys["BETA"]) for i in range(40)]
+    monkeypatch.setattr("o2o.store.ledger_repository._IN_BATCH", 2)  # several IN batches, merged in order
+    with UnitOfWork(engine) as uow:
+        append_entries(uow, facts)
+        uow.commit()
+    with UnitOfWork(engine) as uow:
+        repo = SqlLedgerRepository(uow.connection)
+        everything = list(repo.entries())
+        for limit in (1, 5, 200):
+            assert [e.seq for e in repo.newest(limit)] == [e.seq for e in everything][::-1][:limit]
+            for wanted in (["D-0", "D-3", "D-6"], ["D-2"], ["D-5", "D-1", "D-5", "D-4"], ["nothing"], []):
+                tail = [e.seq for e in everything if e.subject in wanted][::-1][:limit]
+                assert [e.seq for e in repo.newest(limit, wanted)] == tail, (limit, wanted)
+        assert repo.newest(3)[0] == everything[-1]
+
+
 def test_entries_of_one_kind_and_subject_reads_the_index(engine: Engine) -> None:
     """The plan of the query reads `ix_ledger_entries_kind_subject_seq` and sorts nothing (PostgreSQL told
     not to scan the table, which on an empty one it would rather do)."""

@@ -273,10 +273,10 @@ def ledger_entries(ws: Workspace, actor: Actor, limit: int = 200) -> list[dict[s
     """The newest ledger entries that concern the caller (all of them for the hub's admin)."""
     subjects = None if actor.is_hub else hub_cycle.visible_subjects(ws, actor)
     with ws.uow() as uow:
-        found = [e for e in uow.ledger_store.entries() if subjects is None or e.subject in subjects]
+        found = uow.ledger_store.newest(limit, None if subjects is None else sorted(subjects))
     return [
         {"seq": e.seq, "time": e.time, "kind": e.kind, "subject": e.subject, "actor": e.actor, "hash": e.hash}
-        for e in found[-limit:][::-1]
+        for e in found
     ]
 
 

@@ -108,6 +108,20 @@ class SqlLedgerRepository:
         query = select(le).where(le.c.seq >= start).order_by(le.c.seq).limit(count)
         return [_entry(row) for row in self.conn.execute(query)]
 
+    def newest(self, limit: int, subjects: Sequence[str] | None = None) -> list[LedgerEntry]:
+        """The newest `limit` entries (about any of `subjects`, if given), newest first: read backwards
+        from the end of the ledger in SQL, which stops once it has them, never the whole ledger in Python."""
+        if subjects is None:
+            query = select(le).order_by(le.c.seq.desc()).limit(limit)
+            return [_entry(row) for row in self.conn.execute(query)]
+        wanted = sorted(set(subjects))
+        found: list[LedgerEntry] = []
+        for i in range(0, len(wanted), _IN_BATCH):  # a bounded IN list, each batch's newest, merged
+            batch = wanted[i : i + _IN_BATCH]
+            query = select(le).where(le.c.subject.in_(batch)).order_by(le.c.seq.desc()).limit(limit)
+            found.extend(_entry(row) for row in self.conn.execute(query))
+        return sorted(found, key=lambda e: -e.seq)[:limit]
+
     def latest_by_subject(
         self, kinds: Sequence[str], subjects: Sequence[str] | None = None
     ) -> dict[str, LedgerEntry]:
