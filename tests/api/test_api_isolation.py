@@ -190,6 +190,11 @@ def _request_parts(hub: Hub, method: str, path: str, values: dict[str, str]) -> 
             "content": b"service,a_number,b_number,start_time,duration_s\n",
             "headers": {"Content-Type": "text/csv"},
         },
+        ("POST", "/api/v1/roaming-declarations"): {
+            "params": {"agreement": agreement, "period": hub.period, "filename": "u.json"},
+            "content": b'{"inbound": [], "outbound": []}',
+            "headers": {"Content-Type": "application/json"},
+        },
         ("POST", "/api/v1/webhooks"): {"json": {"url": "http://127.0.0.1:9/gamma", "secret": "g" * 32}},
         ("POST", "/api/v1/reconcile-runs"): {"json": {"period": hub.period, "agreement": agreement}},
         ("POST", "/api/v1/netting-rounds"): {"json": {"period": hub.period}},

@@ -89,3 +89,60 @@ def test_an_operator_declares_follows_and_reads_its_cycle_through_the_hub(
     assert "no hub" in _one_line(cli("hub", "events", "--token", tokens[first]))
     closed = f"http://127.0.0.1:{hub_server.free_port()}"
     assert "cannot reach the hub" in _one_line(cli("hub", "events", "--hub", closed, "--token", "t"))
+
+
+ROAMING = Path(__file__).resolve().parents[2] / "docs" / "examples" / "roaming"
+RA = "RA-ALFA-BRAVO-2026"
+
+
+def test_an_operator_declares_its_roaming_usage_report_through_the_hub(
+    db_cli: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`o2o hub declare REPORT.json --format bwrp`: both directions declared as the token's operator, the same
+    report again is nothing to do, `--service` is refused as `o2o usage import --format bwrp` refuses it; the
+    hub's host reconciles the roaming statement from the reports declared on the hub."""
+    cli = db_cli
+    net, truth = cycle_steps.generated(cli, tmp_path, cdrs=50, seed=9)
+    ag = cycle_steps.loaded(cli, net, truth)
+    period = truth["period"]
+    text = (ROAMING / "agreement.toml").read_text(encoding="utf-8")
+    roaming = tmp_path / "roaming.toml"
+    roaming.write_text(text.replace('"BETA"', '"BRAVO"').replace("RA-ALFA-BETA-2026", RA), encoding="utf-8")
+    assert ag["parties"] == ["ALFA", "BRAVO"] and cli("agreement", "load", roaming).code == 0
+    tokens = {op: cli("hub", "token", "create", "--operator", op, "--role", "analyst", "--json").json()["token"]
+              for op in ag["parties"]}  # fmt: skip
+    report = ROAMING / "usage.json"
+    with hub_server.running_hub(tmp_path / "serve.log") as url:
+        monkeypatch.setenv("O2O_HUB_URL", url)
+
+        def declare(op: str, *more: Any, agreement: str = RA) -> Any:
+            return cli("hub", "declare", report, "--agreement", agreement, "--period", period, "--format",
+                       "bwrp", *more, "--token", tokens[op])  # fmt: skip
+
+        r = declare("ALFA", "--json")
+        assert r.code == 0, r.err
+        done = r.json()
+        assert (done["declarer"], done["already_imported"], done["source"]) == ("ALFA", False, "usage.json")
+        assert [(d["service"], d["role"], d["rows"]) for d in done["declarations"]] == [
+            ("ALFA-on-BRAVO", "customer", 6), ("BRAVO-on-ALFA", "provider", 4)
+        ]  # fmt: skip
+        r = declare("BRAVO")
+        assert r.code == 0, r.err
+        assert r.out.count("declared ") == 2 and "ALFA-on-BRAVO (provider)" in r.out
+        again = declare("BRAVO")
+        assert again.code == 0 and "already declared as" in again.out and "nothing to do" in again.out
+        err = _one_line(declare("ALFA", "--service", "ALFA-on-BRAVO"))
+        assert "--service" in err and "bwrp" in err
+        err = _one_line(declare("ALFA", agreement=ag["id"]))
+        assert "not a roaming agreement" in err
+        listed = cli("usage", "list", "--agreement", RA, "--period", period, "--json").json()
+        assert sorted((d["declarer"], d["service"]) for d in listed) == [
+            ("ALFA", "ALFA-on-BRAVO"), ("ALFA", "BRAVO-on-ALFA"),
+            ("BRAVO", "ALFA-on-BRAVO"), ("BRAVO", "BRAVO-on-ALFA"),
+        ]  # fmt: skip
+
+        # The hub's host reconciles: the statement of the reports declared on the hub, agreed.
+        assert cli("reconcile", "--agreement", RA, "--period", period).code == 0
+        statements = cli("hub", "statements", "--period", period, "--json", "--token", tokens["BRAVO"]).json()
+        (st,) = [s for s in statements if s["id"] == f"ST-{RA}-{period}"]
+        assert st["state"] == "agreed"

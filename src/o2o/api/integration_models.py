@@ -75,6 +75,16 @@ class Declared(DeclarationOut):
     replaced: str | None = Field(description="The declaration this one superseded.")
 
 
+class RoamingDeclared(BaseModel):
+    agreement: str
+    period: str
+    declarer: str = Field(description="The caller's operator.")
+    sha256: str
+    source: str
+    already_imported: bool = Field(description="The same report (sha256) was already declared.")
+    declarations: list[Declared] = Field(description="One declaration per direction of the agreement.")
+
+
 class RejectedRow(BaseModel):
     line: int
     reason: str

@@ -77,12 +77,18 @@ def hub_statements(
 
 
 def hub_declare(
-    file: Annotated[Path, typer.Argument(help="Your usage file (CSV or Parquet; clear or pseudonymised).")],
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="Your usage file (CSV or Parquet; clear or pseudonymised; a roaming agreement's: BWRP usage JSON)."
+        ),
+    ],
     agreement: Annotated[str, typer.Option("--agreement", help="Agreement id.")],
     period: Annotated[str, typer.Option("--period", help="Settlement period YYYY-MM.")],
     service: Annotated[str | None, typer.Option("--service", help="Service id of the agreement.")] = None,
     fmt: Annotated[
-        str | None, typer.Option("--format", help="csv or parquet (default: by the file's suffix).")
+        str | None,
+        typer.Option("--format", help="csv, parquet or bwrp (default: by the file's suffix; .json is bwrp)."),
     ] = None,
     replace: Annotated[
         bool, typer.Option("--replace", help="Confirm a replacement with rejected rows or far fewer rows.")
@@ -98,6 +104,9 @@ def hub_declare(
     if json_out:
         print_json(done)
         return
+    if "declarations" in done:  # a BWRP usage report: one declaration per direction
+        _say_roaming(file, hub, done)
+        return
     if done.get("already_imported"):
         _say(f"{file}: already declared as {done.get('id')} (same sha256); nothing to do")
         return
@@ -106,6 +115,20 @@ def hub_declare(
         f"declared {file} on {hub} as {done.get('id')}: {done.get('rows')} rows accepted, "
         f"{done.get('rejected')} rejected{replaced}"
     )
+
+
+def _say_roaming(file: Path, hub: str | None, done: dict[str, Any]) -> None:
+    rows = [d for d in done["declarations"] if isinstance(d, dict)]
+    if done.get("already_imported"):
+        ids = ", ".join(str(d.get("id")) for d in rows)
+        _say(f"{file}: already declared as {ids} (same sha256); nothing to do")
+        return
+    for d in rows:
+        replaced = f"; replaces {d['replaced']}" if d.get("replaced") else ""
+        _say(
+            f"declared {file} on {hub} as {d.get('id')}: {d.get('service')} ({d.get('role')}), "
+            f"{d.get('rows')} usage rows{replaced}"
+        )
 
 
 def hub_events(

@@ -361,15 +361,24 @@ def declare(
 ) -> dict[str, Any]:
     """Declare the caller's usage `file` (CSV or Parquet, clear or pseudonymised) for the agreement, period
     and service (`POST /declarations`, the file streamed as the body): the hub imports it as `o2o usage
-    import` does. Its answer says whether it was new (`already_imported`) and what it replaced."""
-    from o2o.services.usage import detect_format
+    import` does. Its answer says whether it was new (`already_imported`) and what it replaced. A BWRP usage
+    report (`bwrp`, a roaming agreement's) goes to `declare_roaming`; `replace` does not apply to it (a
+    report always replaces the caller's earlier one, as `o2o usage import --format bwrp` does)."""
+    from o2o.services.usage import ROAMING_FORMAT, detect_format
 
     per = check_period(period) or period
     if not file.is_file():
         raise ValidationError(f"{file}: no such file")
     kind = detect_format(file, fmt)
+    if kind == ROAMING_FORMAT:
+        if service:
+            raise ValidationError(
+                "--service does not go with --format bwrp "
+                "(a BWRP usage report declares both directions of a roaming agreement)"
+            )
+        return declare_roaming(client, file, agreement, per)
     if kind not in _CONTENT_TYPES:
-        raise ValidationError(f"{file}: the hub takes usage as csv or parquet, not {kind}")
+        raise ValidationError(f"{file}: the hub takes usage as csv, parquet or bwrp, not {kind}")
     params: dict[str, str | int] = {
         "agreement": agreement,
         "period": per,
@@ -384,6 +393,18 @@ def declare(
     done = client.upload("/declarations", file, _CONTENT_TYPES[kind], params, what=what)
     if not isinstance(done, dict):
         raise ValidationError("hub: POST /declarations: the answer is not an object")
+    return done
+
+
+def declare_roaming(client: HubClient, file: Path, agreement: str, period: str) -> dict[str, Any]:
+    """Declare the caller's BWRP usage report `file` for a roaming agreement and period
+    (`POST /roaming-declarations`, streamed as the body): one declaration per direction, as `o2o usage import
+    --format bwrp` makes them. Its answer lists them and says whether the report was new."""
+    params: dict[str, str | int] = {"agreement": agreement, "period": period, "filename": file.name}
+    what = f"declare {file.name} for --agreement {agreement} --period {period}"
+    done = client.upload("/roaming-declarations", file, "application/json", params, what=what)
+    if not isinstance(done, dict) or not isinstance(done.get("declarations"), list):
+        raise ValidationError("hub: POST /roaming-declarations: the answer has no list of declarations")
     return done
 
 

@@ -6,7 +6,8 @@ Each upload has a folder `uploads/PID-TOKEN/` named by the process receiving it.
 upload leaves that folder and nothing else (the import writes the declaration in one transaction, after the
 whole file is in); `sweep_uploads` at the server's start removes the folders of processes that are gone.
 Who may declare: an analyst of operator X declares as X, for an agreement X is a party to; any other
-agreement answers as unknown.
+agreement answers as unknown. A roaming agreement's BWRP usage report (JSON) is declared by
+`declare_roaming_upload`, as `o2o usage import --format bwrp` does: one declaration per direction, in one step.
 """
 
 from __future__ import annotations
@@ -112,8 +113,31 @@ def declare_upload(
     try:
         return import_usage(ws, path, agreement_id, period, operator, service, fmt, replace, via=actor)
     except O2OError as exc:  # named as the caller named the file, never where the hub keeps things
-        text = str(exc).replace(str(path), path.name).replace(f"{ws.home}/", "")
-        raise type(exc)(text) from None
+        raise _as_sent(exc, ws, path) from None
+
+
+def declare_roaming_upload(
+    ws: Workspace, actor: Actor, path: Path, agreement_id: str, period: str
+) -> list[ImportResult]:
+    """Import the uploaded BWRP usage report as the caller's operator's declarations of a roaming agreement's
+    period (as `o2o usage import --format bwrp` would): one per direction, both or neither; the same file
+    again is already imported."""
+    from o2o.services.roaming_cycle import import_roaming_usage
+
+    actor.require(Permission.ANALYSE)
+    operator = actor.acting_operator()
+    with ws.uow() as uow:
+        agreement_for(uow, actor, agreement_id)
+    try:
+        return import_roaming_usage(ws, path, agreement_id, period, operator, via=actor)
+    except O2OError as exc:
+        raise _as_sent(exc, ws, path) from None
+
+
+def _as_sent(exc: O2OError, ws: Workspace, path: Path) -> O2OError:
+    """The error with the file named as the caller named it, never where the hub keeps things."""
+    text = str(exc).replace(str(path), path.name).replace(f"{ws.home}/", "")
+    return type(exc)(text)
 
 
 @dataclass(frozen=True, slots=True)
