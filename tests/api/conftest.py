@@ -18,6 +18,7 @@ from hub_harness import (  # noqa: F401  (re-exported)
     client_of,
     invoker,
     problem,
+    wait_job,
 )
 
 from harness import postgres_database

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import io
 import json
+import time
 import warnings
 from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass, field
@@ -124,3 +125,14 @@ def problem(response: Any, status: int) -> dict[str, Any]:
     assert body["type"].startswith("urn:o2o:problem:")
     assert body["title"] and body["detail"]
     return dict(body)
+
+
+def wait_job(client: Any, job_id: str, headers: dict[str, str], timeout: float = 120) -> dict[str, Any]:
+    """The hub's job `job_id` once done or failed (polled through the API)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = client.get(f"/api/v1/jobs/{job_id}", headers=headers).json()
+        if job["state"] in ("done", "failed"):
+            return dict(job)
+        time.sleep(0.05)
+    raise AssertionError(f"job {job_id} did not end: {job}")

@@ -4,21 +4,8 @@ result; operators see none of the hub's jobs, and may not start one."""
 
 from __future__ import annotations
 
-import time
-from typing import Any
-
-from api.conftest import Hub, client_of, problem
+from api.conftest import Hub, client_of, problem, wait_job
 from cycle_steps import resolve_by_split
-
-
-def wait_job(client: Any, job_id: str, headers: dict[str, str], timeout: float = 120) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        job = client.get(f"/api/v1/jobs/{job_id}", headers=headers).json()
-        if job["state"] in ("done", "failed"):
-            return dict(job)
-        time.sleep(0.05)
-    raise AssertionError(f"job {job_id} did not end: {job}")
 
 
 def test_the_admin_reconciles_and_nets_as_jobs_done_by_the_servers_runner(fresh_hub: Hub) -> None:

@@ -8,13 +8,12 @@ a role that may not declare is forbidden."""
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from api.conftest import Hub, client_of, invoker, problem
+from api.conftest import Hub, client_of, invoker, problem, wait_job
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "examples" / "roaming"
 RA = "RA-ALFA-BRAVO-2026"
@@ -44,16 +43,6 @@ def _post(client: Any, headers: dict[str, str], body: bytes, **params: Any) -> A
         "/api/v1/roaming-declarations", params=params,
         content=body, headers=headers | {"Content-Type": "application/json"},
     )  # fmt: skip
-
-
-def wait_job(client: Any, job_id: str, headers: dict[str, str], timeout: float = 120) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        job = client.get(f"/api/v1/jobs/{job_id}", headers=headers).json()
-        if job["state"] in ("done", "failed"):
-            return dict(job)
-        time.sleep(0.05)
-    raise AssertionError(f"job {job_id} did not end: {job}")
 
 
 def _lines(statement: dict[str, Any]) -> list[dict[str, Any]]:

@@ -165,6 +165,14 @@ def test_unreadable_lines_and_a_missing_header_are_named(
     assert report.kinds() == {"malformed"}
 
 
+def _append_in_small_batches(engine: Engine, facts: list[Fact], monkeypatch: pytest.MonkeyPatch) -> None:
+    """`facts` on the ledger, and the repository's IN lists cut to two subjects (several batches, merged)."""
+    monkeypatch.setattr("o2o.store.ledger_repository._IN_BATCH", 2)
+    with UnitOfWork(engine) as uow:
+        append_entries(uow, facts)
+        uow.commit()
+
+
 def test_entries_of_reads_only_the_kinds_and_subjects_asked_for(
     engine: Engine, keys: dict[str, Signer], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -180,10 +188,7 @@ def test_entries_of_reads_only_the_kinds_and_subjects_asked_for(
             Fact("obligation.created", f"O-{i}", {"id": f"O-{i}"}, keys[HUB]),
             Fact("obligation.changed", f"O-{i % 2}", {"id": f"O-{i % 2}", "i": i}, keys[HUB]),
         ]
-    monkeypatch.setattr("o2o.store.ledger_repository._IN_BATCH", 2)  # several IN batches, merged in order
-    with UnitOfWork(engine) as uow:
-        append_entries(uow, facts)
-        uow.commit()
+    _append_in_small_batches(engine, facts, monkeypatch)
     with UnitOfWork(engine) as uow:
         repo = SqlLedgerRepository(uow.connection)
         everything = list(repo.entries())
@@ -229,10 +234,7 @@ def test_newest_entries_are_the_tail_of_a_filtered_scan(
     first, as the tail of the whole ledger filtered by subject would give them."""
     _seed(engine, keys, facts=2)
     facts = [Fact("usage.declared", f"D-{i % 7}", {"i": i}, keys["BETA"]) for i in range(40)]
-    monkeypatch.setattr("o2o.store.ledger_repository._IN_BATCH", 2)  # several IN batches, merged in order
-    with UnitOfWork(engine) as uow:
-        append_entries(uow, facts)
-        uow.commit()
+    _append_in_small_batches(engine, facts, monkeypatch)
     with UnitOfWork(engine) as uow:
         repo = SqlLedgerRepository(uow.connection)
         everything = list(repo.entries())
