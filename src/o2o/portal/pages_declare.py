@@ -5,11 +5,15 @@ usage columns) for an agreement, period and service, and sees what it declared w
 The upload goes through the same use cases as `POST /api/v1/declarations`: the file is copied from the form a
 megabyte at a time into a folder of the workspace's `uploads/` (`uploads.Upload`, removed after, swept if the
 process dies), then imported by `uploads.declare_upload` (atomic, idempotent by content hash; a replacement
-with rejects or far fewer rows needs "replace" ticked). Only the caller's operator's agreements are offered
-and accepted; another pair's agreement answers as unknown, and the hub's admin declares for nobody."""
+with rejects or far fewer rows needs "replace" ticked). A roaming agreement's BWRP usage report (.json) is
+uploaded the same way to `POST /declarations/roaming` and declared by `uploads.declare_roaming_upload` (as
+`POST /api/v1/roaming-declarations`: both directions in one step); the answer is the first direction's
+declaration page, linking the other. Only the caller's operator's agreements are offered and accepted; another
+pair's agreement answers as unknown, and the hub's admin declares for nobody."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Final
 
 import anyio
@@ -24,7 +28,13 @@ from o2o.domain.errors import O2OError, ValidationError
 from o2o.domain.identity import Permission
 from o2o.portal.web import Caller, Page, form_caller, render
 from o2o.services import portal_views
-from o2o.services.uploads import Upload, declare_upload, show_declaration, upload_name
+from o2o.services.uploads import (
+    Upload,
+    declare_roaming_upload,
+    declare_upload,
+    show_declaration,
+    upload_name,
+)
 
 router = APIRouter(include_in_schema=False)
 WS = Annotated[Workspace, Depends(workspace)]
@@ -46,9 +56,17 @@ def declarations(
 
 
 @router.get("/declarations/{declaration_id}", response_class=HTMLResponse)
-def declaration(request: Request, declaration_id: str, caller: Page, ws: WS, done: str = "") -> Response:
+def declaration(
+    request: Request,
+    declaration_id: str,
+    caller: Page,
+    ws: WS,
+    done: str = "",
+    also: Annotated[str, Query(max_length=64)] = "",
+) -> Response:
+    """One declaration with its rejects; `also`: the other direction's declaration of the same roaming report."""
     view = show_declaration(ws, caller.actor, declaration_id, 200)
-    return render(request, caller, "declaration.html", view=view, d=view.declaration, done=done)
+    return render(request, caller, "declaration.html", view=view, d=view.declaration, done=done, also=also)
 
 
 def _format(filename: str) -> str:
@@ -56,6 +74,13 @@ def _format(filename: str) -> str:
         if filename.lower().endswith(suffix):
             return kind
     raise ValidationError(f"file: {filename or 'no file'}: a usage file ending .csv or .parquet")
+
+
+async def _spool(file: UploadFile, path: Path) -> None:
+    """The form's file copied to `path` a megabyte at a time: the file is never held in memory."""
+    with path.open("wb") as out:
+        while chunk := await file.read(_CHUNK):
+            await anyio.to_thread.run_sync(out.write, chunk)
 
 
 @router.post("/declarations")
@@ -72,9 +97,7 @@ async def declare(
     caller.actor.require(Permission.ANALYSE)
     kind = _format(file.filename or "")
     with Upload(ws, upload_name(file.filename, kind)) as path:
-        with path.open("wb") as out:  # a megabyte at a time: the file is never held in memory
-            while chunk := await file.read(_CHUNK):
-                await anyio.to_thread.run_sync(out.write, chunk)
+        await _spool(file, path)
         try:
             result = await run_in_threadpool(
                 declare_upload, ws, caller.actor, path, agreement, period, service.strip() or None, kind,
@@ -86,4 +109,33 @@ async def declare(
     if result.replaced is not None:
         done += f", replacing {result.replaced.id}"
     url = URL(f"/declarations/{result.declaration.id}").include_query_params(done=done)
+    return RedirectResponse(str(url), status_code=303)
+
+
+@router.post("/declarations/roaming")
+async def declare_roaming(
+    caller: FormCaller,
+    ws: WS,
+    file: Annotated[UploadFile, File(description="The BWRP usage report (JSON).")],
+    agreement: Annotated[str, Form(min_length=1, max_length=64)],
+    period: Annotated[str, Form(min_length=7, max_length=7)],
+) -> Response:
+    """The report declared as the caller's operator's usage of roaming `agreement` and `period`: one
+    declaration per direction, both or neither."""
+    caller.actor.require(Permission.ANALYSE)
+    name = file.filename or ""
+    if not name.lower().endswith(".json"):
+        raise ValidationError(f"file: {name or 'no file'}: a BWRP usage report ending .json")
+    with Upload(ws, upload_name(name, "json")) as path:
+        await _spool(file, path)
+        results = await run_in_threadpool(declare_roaming_upload, ws, caller.actor, path, agreement, period)
+    done = "already imported" if all(r.already_imported for r in results) else "declared"
+    done += " (" + ", ".join(f"{r.declaration.service}: {r.declaration.id}" for r in results) + ")"
+    replaced = [r.replaced.id for r in results if r.replaced is not None]
+    if replaced:
+        done += f", replacing {', '.join(replaced)}"
+    first, *others = (r.declaration.id for r in results)
+    url = URL(f"/declarations/{first}").include_query_params(done=done)
+    if others:
+        url = url.include_query_params(also=others[0])
     return RedirectResponse(str(url), status_code=303)

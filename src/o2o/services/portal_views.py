@@ -23,7 +23,7 @@ from o2o.ledger.tree_heads import InclusionProof, SignedTreeHead
 from o2o.services import accounts_reports, hub_cycle, settlement
 from o2o.services.cycle_common import missing_declarations
 from o2o.services.hub_policy import obligation_visible, payment_visible, statement_for, visible_agreements
-from o2o.services.registry_data import read_settled
+from o2o.services.registry_data import is_roaming, read_settled
 from o2o.store.repositories import now_utc
 
 SORT_KEYS = ("agreement", "service", "state", "difference", "ours", "theirs")
@@ -348,17 +348,22 @@ def declarations(ws: Workspace, actor: Actor, period: str) -> list[dict[str, Any
 
 
 def declarable(ws: Workspace, actor: Actor) -> list[dict[str, Any]]:
-    """What the caller's operator may declare: each of its agreements with the services it is a party to
-    (as provider or customer)."""
+    """What the caller's operator may declare: each of its interconnect agreements with the services it is a
+    party to (as provider or customer), and each of its roaming agreements (`kind` roaming, no service: its
+    BWRP usage report declares both directions)."""
     me = actor.operator
     with ws.uow() as uow:
-        found = []
+        found: list[dict[str, Any]] = []
         for ag in visible_agreements(uow, actor):
+            if is_roaming(ag):
+                partner = ag.party_b if ag.party_a == me else ag.party_a
+                found.append({"id": ag.id, "kind": "roaming", "partner": partner, "services": []})
+                continue
             services = [
                 {"id": str(s.get("id")), "role": "provider" if s.get("provider") == me else "customer"}
                 for s in json.loads(ag.document).get("services", [])
                 if me in (s.get("provider"), s.get("customer"))
             ]
             if services:
-                found.append({"id": ag.id, "services": services})
+                found.append({"id": ag.id, "kind": "interconnect", "services": services})
     return found
