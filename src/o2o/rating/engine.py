@@ -309,7 +309,7 @@ def write_destined(
         if temp_directory is not None:  # where DuckDB spills past `memory_limit`
             con.execute(f"SET temp_directory = {_quote(temp_directory)}")
         ctx, (records,) = _prepare(con, agreement, service_id, [[usage_path]], None)
-        _register_steps(con, ctx)
+        _register_steps(con, ctx, with_names=True)
         con.execute(f"CREATE TEMP VIEW usage AS {_USAGE}")  # what `tables` read
         for name, select in tables:
             con.execute(f"CREATE TEMP TABLE {name} AS {select}")
@@ -347,7 +347,7 @@ def max_price(deck: Deck) -> int:
     return max([top or 0] + [lv.price_micros for lv in deck.tiers])
 
 
-def _register_steps(con: duckdb.DuckDBPyConnection, ctx: steps.StepContext) -> None:
+def _register_steps(con: duckdb.DuckDBPyConnection, ctx: steps.StepContext, with_names: bool = False) -> None:
     con.register("deck_prefixes", ctx.deck.prefixes)
     con.register("deck_pids", ctx.deck.pids)
     con.register("deck_expanded", ctx.deck.expanded)
@@ -364,15 +364,18 @@ def _register_steps(con: duckdb.DuckDBPyConnection, ctx: steps.StepContext) -> N
     }
     for name, values in names.items():
         con.execute(f"CREATE TEMP TYPE rating_{name} AS ENUM ({values})")
-    con.execute(
-        "CREATE TEMP TABLE rating_rates AS SELECT rkey, price_micros, inc_id, "
-        + ", ".join(f"CAST({n} AS rating_{n}) AS {n}" for n in names)
-        + f" FROM ({steps.prefix_rates_select(ctx)}) s"
-    )
-    con.execute(
-        "CREATE TEMP TABLE rating_names AS SELECT pid, CAST(destination AS rating_destination) AS destination, "
-        f"CAST(prefix AS rating_prefix) AS prefix, inc_id FROM ({steps.prefix_names_select(ctx)}) s"
-    )
+    # Only the tables the steps read: rates (priced by rate) or names (by tier, or asked for).
+    if ctx.deck.tier_mode is None:
+        con.execute(
+            "CREATE TEMP TABLE rating_rates AS SELECT rkey, price_micros, inc_id, "
+            + ", ".join(f"CAST({n} AS rating_{n}) AS {n}" for n in names)
+            + f" FROM ({steps.prefix_rates_select(ctx)}) s"
+        )
+    if ctx.deck.tier_mode is not None or with_names:
+        con.execute(
+            "CREATE TEMP TABLE rating_names AS SELECT pid, CAST(destination AS rating_destination) AS destination, "
+            f"CAST(prefix AS rating_prefix) AS prefix, inc_id FROM ({steps.prefix_names_select(ctx)}) s"
+        )
     con.execute(f"CREATE TEMP TABLE rating_declared AS {steps.declared_select()}")
 
 
