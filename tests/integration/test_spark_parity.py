@@ -17,7 +17,6 @@ the reference test's random tariffs; `o2o rate file --engine spark` prints DuckD
 from __future__ import annotations
 
 import dataclasses
-import functools
 import json
 import random
 import tempfile
@@ -80,16 +79,6 @@ def spark() -> Iterator[Any]:
     session = spark_session("local[2]", shuffle_partitions=PARTITIONS, small_data=True)
     yield session
     session.stop()
-
-
-@pytest.fixture(autouse=True)
-def _cli_keeps_the_partitions(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The CLI's `spark_session(master)` gets the module's session (getOrCreate) but sets a local
-    master's 8 shuffle partitions on it, for every later test too: it keeps the module's instead."""
-    import o2o.spark
-
-    real = o2o.spark.spark_session
-    monkeypatch.setattr(o2o.spark, "spark_session", functools.partial(real, shuffle_partitions=PARTITIONS))
 
 
 @pytest.fixture(scope="module")
@@ -204,6 +193,9 @@ def test_cli_engine_spark_on_csv_prints_duckdbs_counts(spark: Any, network: dict
         assert json.loads(on_spark.out) == json.loads(duck.out)
         assert json.loads(duck.out)["matched"] > 1000
         _assert_same_files(Path(tmp) / "d", Path(tmp) / "s")
+    # The CLI's `spark_session(master)` took the module's session as it was: a local master's default
+    # count of shuffle partitions was not set on it.
+    assert spark.conf.get("spark.sql.shuffle.partitions") == str(PARTITIONS)
 
 
 def test_cli_spark_error_is_one_line(spark: Any, cli: Any, network: dict[str, Any], tmp_path: Path) -> None:

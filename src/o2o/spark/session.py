@@ -43,18 +43,26 @@ SMALL_DATA = {
 def spark_session(
     master: str = "local[*]", shuffle_partitions: int | None = None, *, small_data: bool = False
 ) -> SparkSession:
-    """The active SparkSession on `master`, or a new one: UTC, the UI off, Arrow batches on.
+    """The active SparkSession, or a new one on `master`: UTC, the UI off, Arrow batches on.
 
-    A local master gets few shuffle partitions (the default 200 costs seconds on small data); a cluster's
-    are its own configuration's (`spark-defaults.conf`, else Spark's 200), as are its other settings. The
-    Python workers of a local master run this interpreter (a cluster's workers need o2o-settle installed).
-    `small_data` sets `SMALL_DATA` (the JVM option only when this call starts the JVM)."""
+    A new session on a local master gets few shuffle partitions (the default 200 costs seconds on small
+    data); a cluster's are its own configuration's (`spark-defaults.conf`, else Spark's 200), as are its
+    other settings. A session already active keeps its settings: only `shuffle_partitions`, when given, is
+    set on it (so a caller that made the session with its own count keeps it when a later call asks for
+    one on its master). The Python workers of a local master run this interpreter (a cluster's workers
+    need o2o-settle installed). `small_data` sets `SMALL_DATA` (the JVM option only when this call starts
+    the JVM)."""
     try:
         from pyspark.sql import SparkSession
     except ImportError:
         raise SparkUnavailableError(
             "the Spark engine needs pyspark: pip install 'o2o-settle[spark]'"
         ) from None
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        if shuffle_partitions is not None:
+            active.conf.set("spark.sql.shuffle.partitions", str(shuffle_partitions))
+        return active
     local = master.startswith("local")
     if local:
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
