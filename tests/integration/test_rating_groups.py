@@ -137,3 +137,21 @@ def test_unrated_file_has_one_schema_whether_or_not_a_record_is_unpriced(tmp_pat
             for k, r in results.items()
         }
         assert schemas["priced"] == schemas["unpriced"], groups
+
+
+def test_the_usage_statistics_come_from_the_footers_as_a_scan_gives_them(tmp_path: Path) -> None:
+    """The figures that size a rating's deck and arithmetic are read from the Parquet footers when every
+    file has them, a column of NULLs (voice usage's volume) included, and equal a scan of the data."""
+    import duckdb
+
+    from o2o.rating.engine import STATS_SQL, _footer_stats
+
+    start = 1_790_000_000
+    rows = [{"b_number": "4930", "start_epoch": start + 7 * i, "duration_s": 30 + i} for i in range(50)]
+    paths = [write_usage(tmp_path / "a.parquet", rows[:20]), write_usage(tmp_path / "b.parquet", rows[20:])]
+    got = _footer_stats([pq.read_metadata(p) for p in paths])
+    files = ", ".join(f"'{p}'" for p in paths)
+    scan = STATS_SQL.replace("FROM usage", f"FROM read_parquet([{files}])")
+    ((lo, hi, duration, volume, count),) = duckdb.connect().execute(scan).fetchall()
+    assert volume is None  # every volume NULL
+    assert got == (lo, hi, duration, 0, count)

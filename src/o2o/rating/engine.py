@@ -108,7 +108,7 @@ def _footer_stats(footers: Sequence[pq.FileMetaData]) -> tuple[int | None, int |
                 if st is None or st.physical_type not in ("INT32", "INT64"):
                     return None
                 if not st.has_min_max:
-                    if st.null_count != st.num_values:  # values without statistics
+                    if st.num_values:  # non-NULL values (what num_values counts) without statistics
                         return None
                     continue  # every value NULL: no bound
                 if name == "start_epoch":
@@ -147,8 +147,10 @@ def rate_usage(
     memory_limit: str | None = None,
     threads: int | None = None,
     connection: duckdb.DuckDBPyConnection | None = None,
+    usage_columns: bool = True,
 ) -> RatingResult:
-    """Price the usage of `service_id` in `usage_paths` and write the three Parquet files to `out_dir`.
+    """Price the usage of `service_id` in `usage_paths` and write the three Parquet files to `out_dir`
+    (the rated records keyed by (src, line) alone without `usage_columns`, see `rate_groups`).
 
     With `connection` (from `connect`), the run takes a cursor of it instead of a new database: opening one
     costs ~20 ms of CPU, which a period's hundred small ratings would pay a hundred times. Everything the run
@@ -162,6 +164,7 @@ def rate_usage(
         memory_limit=memory_limit,
         threads=threads,
         connection=connection,
+        usage_columns=usage_columns,
     )
     return result
 
@@ -180,8 +183,9 @@ def rate_groups(
     """Several usages of `service_id` rated in one run, each group (usage files, output folder) as
     `rate_usage` rates it alone: the same records, figures and files (a tier's volume is its group's).
     Without `usage_columns`, a rated record is keyed by its usage record (`src`, `line`) and carries only
-    what rating adds (day, band, destination, prefix, rate version, price, quantity, charge): the usage's own columns are in the usage file (a reconciliation's
-    run folder keeps its ratings so; re-encoding every record's numbers and ids cost as much as rating).
+    what rating adds (day, band, destination, prefix, rate version, price, quantity, charge): the usage's
+    own columns are in the usage file (a reconciliation's run folder keeps its ratings so; re-encoding
+    every record's numbers and ids cost as much as rating).
 
     Why: a rating's ~25 statements cost ~20 ms whatever the data; the two sides of a usage line (one
     service, one tariff) rated together pay it once. The deck is built for the groups' time range together

@@ -37,7 +37,6 @@ from o2o.domain.declarations import Declaration
 from o2o.domain.errors import ConcurrencyError
 from o2o.domain.periods import Period
 from o2o.domain.tariffs import ServiceKind
-from o2o.reconcile.aggregates import SummaryLine, read_summary
 from o2o.reconcile.batch_match import BatchLine, match_batch
 from o2o.services.cycle_common import hub_signer
 from o2o.services.rating import stored_or_rate_together
@@ -48,13 +47,13 @@ from o2o.services.reconciliation import (
     _declarations,
     _line_of,
     _recurring_line,
-    _required,
     _write_statement,
     declared_agreements,
     match_options,
     names_run,
     statement_evidence,
     statement_id_of,
+    summary_lines,
 )
 from o2o.services.registry_data import is_roaming, read_agreement, read_settled
 from o2o.services.spark_reconciliation import spark_lines
@@ -217,11 +216,7 @@ def _rated_sides(
 ) -> list[RatedSide]:
     """A usage line's sides rated (those `o2o rate` stored reused), with their summaries' lines."""
     ratings = stored_or_rate_together(ws, agreement, agreement_sha, decls, per, out_dirs, connection)
-    return [
-        (r, read_summary(_required(r.summary_path), connection) if r.summary_rows is None else
-            [SummaryLine(*row) for row in r.summary_rows])
-        for r in ratings
-    ]  # fmt: skip
+    return [(r, summary_lines(r, connection)) for r in ratings]
 
 
 def _submit_matches(

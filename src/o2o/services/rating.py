@@ -180,17 +180,16 @@ def _rate(
     usage_columns: bool = True,
 ) -> RatingResult:
     """One usage file rated on DuckDB (a cursor of `connection` when given), or on the SparkSession `spark`;
-    the rated records keyed by (src, line) alone without `usage_columns` (`rating.engine.rate_groups`)."""
+    the rated records keyed by (src, line) alone without `usage_columns`."""
     if spark is not None:
         from o2o.spark import rate_usage_spark
 
         return rate_usage_spark(spark, agreement, service, [usage], out, per, usage_columns=usage_columns)
-    from o2o.rating.engine import rate_groups
+    from o2o.rating import rate_usage
 
-    (result,) = rate_groups(
-        agreement, service, [([usage], out)], per, connection=connection, usage_columns=usage_columns
+    return rate_usage(
+        agreement, service, [usage], out, per, connection=connection, usage_columns=usage_columns
     )
-    return result
 
 
 def stored_rating(ws: Workspace, agreement_sha: str, decl: Declaration, per: Period) -> RatingResult | None:

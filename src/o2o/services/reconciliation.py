@@ -139,7 +139,7 @@ def _rated_side(
     """One side of a usage line rated (what `o2o rate` stored for the same declaration and agreement
     revision used as it is), with its summary's lines."""
     rating = stored_or_rate(ws, agreement, agreement_sha, decl, per, out_dir, connection)
-    return rating, read_summary(_required(rating.summary_path), connection)
+    return rating, summary_lines(rating, connection)
 
 
 def match_options(agreement: Agreement, correct_clock: bool, temp_directory: Path) -> MatchOptions:
@@ -163,10 +163,14 @@ def _line_of(
     return LineResult(svc, p_rating, c_rating, v, agreement.currency, agreement.rounding.mode, match)
 
 
-def _required(path: Path | None) -> Path:
-    if path is None:
+def summary_lines(rating: RatingResult, connection: Any = None) -> list[SummaryLine]:
+    """A usage rating's summary lines: those the run handed over with its result, else its summary file
+    read back (a stored rating, a Spark run), on a cursor of `connection` when given."""
+    if rating.summary_rows is not None:
+        return [SummaryLine(*row) for row in rating.summary_rows]
+    if rating.summary_path is None:
         raise InvalidTransitionError("rating wrote no summary file")
-    return path
+    return read_summary(rating.summary_path, connection)
 
 
 def _recurring_line(agreement: Agreement, svc: Service, per: Period) -> LineResult:

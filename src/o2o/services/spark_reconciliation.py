@@ -21,7 +21,7 @@ from o2o.domain.declarations import Declaration
 from o2o.domain.periods import Period
 from o2o.services.plain_files import check_engine, spark_for
 from o2o.services.rating import stored_or_rate
-from o2o.services.reconciliation import LineResult, RatedSide, _line_of, _required, match_options
+from o2o.services.reconciliation import LineResult, RatedSide, _line_of, match_options, summary_lines
 
 LineFn = Callable[[Agreement, Service], LineResult]
 
@@ -43,7 +43,6 @@ def spark_lines(
     check_engine(engine)
     if engine == "duckdb" or not usage:
         return None
-    from o2o.reconcile.aggregates import read_summary
     from o2o.spark import match_files_spark
 
     session = spark_for(spark, spark_master)
@@ -51,7 +50,7 @@ def spark_lines(
 
     def side(ag: Agreement, decl: Declaration, out: Any) -> RatedSide:
         rating = stored_or_rate(ws, ag, shas[ag.id], decl, per, out, spark=session)
-        return rating, read_summary(_required(rating.summary_path))
+        return rating, summary_lines(rating)
 
     def line(ag: Agreement, svc: Service) -> LineResult:
         prov, cust = decls[ag.id][(svc.id, Role.PROVIDER)], decls[ag.id][(svc.id, Role.CUSTOMER)]
