@@ -155,3 +155,86 @@ def test_the_usage_statistics_come_from_the_footers_as_a_scan_gives_them(tmp_pat
     ((lo, hi, duration, volume, count),) = duckdb.connect().execute(scan).fetchall()
     assert volume is None  # every volume NULL
     assert got == (lo, hi, duration, 0, count)
+
+
+@st.composite
+def _line(draw: st.DrawFn, record_decimals: int | None) -> tuple[Any, list[list[Any]], bool]:
+    kind = draw(st.sampled_from([ServiceKind.VOICE, ServiceKind.SMS, ServiceKind.DATA]))
+    tz = draw(st.sampled_from(ZONES))
+    # Mostly tariffs priced by rate (a tier-priced line is rated in a run of its own).
+    tariff = draw(
+        tariffs(kind) if draw(st.integers(0, 3)) == 0 else tariffs(kind).filter(lambda t: not t.tiers)
+    )
+    assume(_every_start_exists(tariff, tz))
+    agr = agreement(tariff, kind, tz=tz, record_decimals=record_decimals, mode=Rounding.HALF_EVEN)
+    groups = draw(st.lists(st.lists(usage(), min_size=1, max_size=2), min_size=1, max_size=2))
+    return agr, groups, draw(st.booleans())
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much]
+)
+@given(data=st.data(), record_decimals=st.sampled_from([None, 2, 6]))
+def test_each_line_of_a_run_of_many_tariffs_gets_what_it_gets_alone(
+    data: st.DataObject, record_decimals: int | None
+) -> None:
+    """`rate_lines`: lines of different tariffs, kinds, zones and periods rated in one run; each line's
+    usages get exactly the rated, summary and unrated rows, the column types and the figures that
+    `rate_groups` gives the line alone (and the test above: each usage what it gets alone)."""
+    from o2o.rating.lines import LineRating, rate_lines
+
+    lines = data.draw(st.lists(_line(record_decimals), min_size=2, max_size=4))
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        jobs = []
+        for n, (agr, groups, with_period) in enumerate(lines):
+            inputs = [
+                (_write(work / f"in-{n}-{g}", files), work / "lines" / f"l{n}" / f"g{g}")
+                for g, files in enumerate(groups)
+            ]
+            jobs.append(LineRating(agr, SERVICE, inputs, Period(2026, 10) if with_period else None))
+        together = rate_lines(jobs, usage_columns=data.draw(st.booleans(), label="usage_columns"))
+        for n, job in enumerate(jobs):
+            got_line = together[n]
+            assert not isinstance(got_line, Exception), got_line
+            keyed = "record_id" not in pq.read_schema(got_line[0].rated_path).names  # type: ignore[arg-type]
+            outs = [(paths, work / "alone" / f"l{n}g{g}") for g, (paths, _) in enumerate(job.groups)]
+            alone_line = rate_groups(job.agreement, SERVICE, outs, job.period, usage_columns=not keyed)
+            for g, (got, alone) in enumerate(zip(got_line, alone_line, strict=True)):
+                assert _figures(got) == _figures(alone), (n, g)
+                for name in FILES:
+                    ordered = name != "rated_path"
+                    assert _rows(getattr(got, name), ordered) == _rows(getattr(alone, name), ordered), (
+                        n,
+                        g,
+                        name,
+                    )
+                    types = [pq.read_schema(getattr(r, name)).types for r in (got, alone)]
+                    assert types[0] == types[1], (n, g, name)
+                assert [SummaryLine(*r) for r in got.summary_rows or ()] == read_summary(got.summary_path)
+
+
+def test_a_line_whose_file_cannot_be_read_gets_its_own_error(tmp_path: Path) -> None:
+    """A run of several lines that fails is not the end of its lines: each is rated alone, the line with
+    the bad file gets its error and the others their results."""
+    from o2o.rating.lines import LineRating, rate_lines
+
+    tariff = Tariff(
+        unit=PriceUnit.EVENT,
+        destinations=(Destination("49", "Germany"),),
+        rates=(Rate("Germany", Decimal("0.02"), date(2026, 1, 1)),),
+    )
+    agr = agreement(tariff, ServiceKind.SMS)
+    rows = [{"b_number": "4930", "start_epoch": 1_790_000_000, "volume": 1}]
+    good = write_usage(tmp_path / "good.parquet", rows)
+    bad = tmp_path / "bad.parquet"
+    bad.write_bytes(good.read_bytes()[:-40])  # a file cut short: its footer is gone
+    jobs = [
+        LineRating(agr, SERVICE, [([good], tmp_path / "a")]),
+        LineRating(agr, SERVICE, [([bad], tmp_path / "b")]),
+        LineRating(agr, SERVICE, [([good], tmp_path / "c")]),
+    ]
+    first, second, third = rate_lines(jobs)
+    assert isinstance(second, Exception) and "bad.parquet" in str(second)
+    assert not isinstance(first, Exception) and not isinstance(third, Exception)
+    assert first[0].amount == third[0].amount == Decimal("0.02")

@@ -30,9 +30,9 @@ def test_a_redeclaration_while_the_engines_run_refuses_the_statement(
     lines = (net / first["file"]).read_text(encoding="utf-8").splitlines(keepends=True)
     corrected = tmp_path / "corrected.csv"
     corrected.write_text("".join(lines[:-1]), encoding="utf-8")
-    engine_side = period_reconciliation._rated_sides
+    engine_side = period_reconciliation._rated_lines
     redeclared: list[str] = []
-    once = threading.Lock()  # the lines are rated on two worker threads
+    once = threading.Lock()  # the lines are rated on a worker thread
 
     def side_then_redeclare(*args: Any) -> Any:
         result = engine_side(*args)
@@ -46,7 +46,7 @@ def test_a_redeclaration_while_the_engines_run_refuses_the_statement(
             redeclared.append(done.declaration.id)
         return result
 
-    monkeypatch.setattr(period_reconciliation, "_rated_sides", side_then_redeclare)
+    monkeypatch.setattr(period_reconciliation, "_rated_lines", side_then_redeclare)
     with pytest.raises(ConcurrencyError, match="declarations changed while reconciling") as refused:
         period_reconciliation.reconcile_period(ws, period, [ag["id"]])
     assert first["service"] in str(refused.value)
@@ -56,7 +56,7 @@ def test_a_redeclaration_while_the_engines_run_refuses_the_statement(
     assert statements.list_statements(ws, period) == []
     assert not list((ws.lake.root / "results" / ag["id"] / period).glob("run-*"))
 
-    monkeypatch.setattr(period_reconciliation, "_rated_sides", engine_side)
+    monkeypatch.setattr(period_reconciliation, "_rated_lines", engine_side)
     (report,) = period_reconciliation.reconcile_period(ws, period, [ag["id"]])
     line = next(ln for ln in report.lines if ln.service.id == first["service"])
     declared_rows = len(lines) - 2  # the header and the record left out

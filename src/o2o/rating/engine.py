@@ -227,27 +227,55 @@ def _prepare(
 ) -> tuple[steps.StepContext, list[int]]:
     """The views `usage_files` and `usage` over the files, and the steps' context (the deck for the data's
     time range, the group of a record when there are several); with the number of records of each group."""
-    footers = [[pq.read_metadata(path) for path in paths] for paths in groups]
+    footers = [[read_footer(path) for path in paths] for paths in groups]
     con.execute(f"CREATE TEMP VIEW usage_files AS {_usage_view(groups, footers)}")
-    records = [0] * len(groups)
-    lo, hi, max_duration, max_volume = None, None, 0, 0
     # STATS_SQL's figures per group: from the files' footers, else in one scan.
-    known = [_footer_stats(f) for f in footers]
-    stats = [(g, *f) for g, f in enumerate(known) if f is not None]
-    if len(stats) < len(groups):
-        stats = con.execute(
+    stats = usage_stats(footers)
+    if stats is None:
+        rows = con.execute(
             f"""SELECT {_GROUP_SQL}, MIN(start_epoch), MAX(start_epoch), MAX(duration_s), MAX(volume), COUNT(*)
                 FROM usage_files GROUP BY ALL"""
         ).fetchall()
+        stats = _combined(rows, len(groups))
+    records, (lo, hi, max_duration, max_volume) = stats
+    ctx = step_context(agreement, service_id, (lo, hi, max_duration, max_volume), period)
+    if len(groups) > 1:
+        ctx = replace(ctx, group=_GROUP_SQL)
+    return ctx, records
+
+
+def read_footer(path: Path) -> pq.FileMetaData:
+    """A usage file's Parquet footer (a file that is no Parquet file refused, by name)."""
+    try:
+        return pq.read_metadata(path)
+    except (OSError, pa.ArrowException) as exc:
+        raise ValidationError(f"usage file {path}: not a readable Parquet file ({exc})") from None
+
+
+def usage_stats(
+    footers: Sequence[Sequence[pq.FileMetaData]],
+) -> tuple[list[int], tuple[int | None, int | None, int, int]] | None:
+    """Each group's records and, over all groups, what `STATS_SQL` gives (min and max start_epoch, max
+    duration_s and volume), from the groups' Parquet footers; None when a file lacks a statistic."""
+    known = [_footer_stats(f) for f in footers]
+    if any(f is None for f in known):
+        return None
+    return _combined([(g, *f) for g, f in enumerate(known) if f is not None], len(footers))
+
+
+def _combined(
+    stats: Sequence[Sequence[Any]], groups: int
+) -> tuple[list[int], tuple[int | None, int | None, int, int]]:
+    """Rows (group, min and max start_epoch, max duration_s and volume, count) folded into each group's
+    count and the figures over all groups."""
+    records = [0] * groups
+    lo, hi, max_duration, max_volume = None, None, 0, 0
     for g, g_lo, g_hi, g_duration, g_volume, count in stats:
         records[int(g)] = int(count)
         lo = g_lo if lo is None or (g_lo is not None and g_lo < lo) else lo
         hi = g_hi if hi is None or (g_hi is not None and g_hi > hi) else hi
         max_duration, max_volume = max(max_duration, g_duration or 0), max(max_volume, g_volume or 0)
-    ctx = step_context(agreement, service_id, (lo, hi, max_duration, max_volume), period)
-    if len(groups) > 1:
-        ctx = replace(ctx, group=_GROUP_SQL)
-    return ctx, records
+    return records, (lo, hi, max_duration, max_volume)
 
 
 # What the steps' context is made from: the usage's time range and largest quantities (and its count).
@@ -479,28 +507,15 @@ def _run(
         f"billed_quantity, charge, {num} AS num FROM read_parquet({_quote(path)})"
         for g, path in enumerate(rated)
     )
-    # Every priced record is of the rated service: the summary groups by destination and day only. It is
-    # small (destinations × days): fetched once, split by group here, each part written by Arrow.
-    cur = con.execute(
+    # Every priced record is of the rated service: the summary groups by destination and day only.
+    rows_of, figures = _summaries(
+        con,
         f"""SELECT grp, service, destination, {_DAY_SQL} AS day, events, billed_quantity, amount, num
             FROM ({steps.summary_select(ctx, f"({rated_rows}) rating_rated", grouped=True)}) s
-            ORDER BY grp, service, destination, local_day"""
+            ORDER BY grp, service, destination, local_day""",
+        len(out_dirs),
+        out_dirs,
     )
-    types = [*_SUMMARY_TYPES, _arrow_decimal(str(cur.description[6][1]))]
-    schema = pa.schema(list(zip(_SUMMARY_NAMES, types, strict=True)))
-    rows_of: dict[int, list[tuple[Any, ...]]] = {g: [] for g in range(len(out_dirs))}
-    for row in cur.fetchall():
-        rows_of[int(row[0])].append(row[1:])
-    figures = {}
-    for g, rows in rows_of.items():
-        columns = list(zip(*rows, strict=True)) if rows else [()] * len(types)
-        part = pa.table([pa.array(columns[i], t) for i, t in enumerate(types)], schema=schema)
-        pq.write_table(part, out_dirs[g] / SUMMARY_FILE)
-        with localcontext() as exact:  # sums of DECIMAL(38, s) values, never rounded to 28 digits
-            exact.prec = 80
-            amount_sum = sum((r[5] for r in rows), Decimal(0))
-        num_sum = sum(int(r[6]) for r in rows if r[6] is not None)
-        figures[g] = (sum(r[3] for r in rows), sum(r[4] for r in rows), amount_sum, str(num_sum))
     unrated = [d / UNRATED_FILE for d in out_dirs]
     unrated_by: dict[int, dict[str, int]] = {g: {} for g in range(len(out_dirs))}
     if sum(int(figures[g][0]) for g in range(len(out_dirs))) < sum(records):
@@ -541,6 +556,48 @@ def _run(
             _EMPTY_UNRATED.append(unrated[0].read_bytes())
         for path in unrated:
             path.write_bytes(_EMPTY_UNRATED[0])
+    return rating_results(agreement, ctx, period, out_dirs, records, figures, rows_of, unrated_by)
+
+
+_Figures = tuple[int, int, Decimal, str]  # a group's rated records, billed quantity, amount, numerator sum
+
+
+def _summaries(
+    con: duckdb.DuckDBPyConnection, select: str, groups: int, out_dirs: Sequence[Path]
+) -> tuple[dict[int, list[tuple[Any, ...]]], dict[int, _Figures]]:
+    """The summary rows of `select` (group, service, destination, day, events, billed quantity, amount,
+    numerator; ordered by group) fetched once, split by group, each group's written to its folder's
+    summary file by Arrow (it is small: destinations × days); with each group's figures."""
+    cur = con.execute(select)
+    types = [*_SUMMARY_TYPES, _arrow_decimal(str(cur.description[6][1]))]
+    schema = pa.schema(list(zip(_SUMMARY_NAMES, types, strict=True)))
+    rows_of: dict[int, list[tuple[Any, ...]]] = {g: [] for g in range(groups)}
+    for row in cur.fetchall():
+        rows_of[int(row[0])].append(row[1:])
+    figures = {}
+    for g, rows in rows_of.items():
+        columns = list(zip(*rows, strict=True)) if rows else [()] * len(types)
+        part = pa.table([pa.array(columns[i], t) for i, t in enumerate(types)], schema=schema)
+        pq.write_table(part, out_dirs[g] / SUMMARY_FILE)
+        with localcontext() as exact:  # sums of DECIMAL(38, s) values, never rounded to 28 digits
+            exact.prec = 80
+            amount_sum = sum((r[5] for r in rows), Decimal(0))
+        num_sum = sum(int(r[6]) for r in rows if r[6] is not None)
+        figures[g] = (sum(r[3] for r in rows), sum(r[4] for r in rows), amount_sum, str(num_sum))
+    return rows_of, figures
+
+
+def rating_results(
+    agreement: Agreement,
+    ctx: steps.StepContext,
+    period: Period | None,
+    out_dirs: Sequence[Path],
+    records: Sequence[int],
+    figures: dict[int, _Figures],
+    rows_of: dict[int, list[tuple[Any, ...]]],
+    unrated_by: dict[int, dict[str, int]],
+) -> list[RatingResult]:
+    """Each group's result from its figures, checked: every record read is rated or unrated."""
     results = []
     for g, out_dir in enumerate(out_dirs):
         count_rated, quantity, amount_sum, num_text = figures[g]
@@ -562,10 +619,10 @@ def _run(
                 quantity_unit=QUANTITY_UNITS[ctx.deck.kind.value],
                 amount=amount,
                 amount_unrounded=unrounded,
-                rated_path=rated[g],
+                rated_path=out_dir / RATED_FILE,
                 summary_path=out_dir / SUMMARY_FILE,
                 summary_rows=tuple(row[:6] for row in rows_of[g]),
-                unrated_path=unrated[g],
+                unrated_path=out_dir / UNRATED_FILE,
             )
         )
     return results

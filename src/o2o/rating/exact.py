@@ -37,13 +37,15 @@ class Dialect:
 DUCKDB = Dialect()
 
 
-def _scaled(num: str, base: int, places: int, int_type: str) -> tuple[str, str]:
-    """Numerator and divisor (SQL) of `num / (base · 10^6)` expressed in units of 10^-places."""
+def _scaled(num: str, base: int | str, places: int, int_type: str) -> tuple[str, str]:
+    """Numerator and divisor (SQL) of `num / (base · 10^6)` expressed in units of 10^-places (`base` a
+    number, or SQL giving one per row)."""
     if places >= PRICE_PLACES:
         factor = 10 ** (places - PRICE_PLACES)
         n = f"CAST({num} AS {int_type}) * {factor}" if factor != 1 else f"CAST({num} AS {int_type})"
         return n, str(base)
-    return f"CAST({num} AS {int_type})", str(base * 10 ** (PRICE_PLACES - places))
+    scale = 10 ** (PRICE_PLACES - places)
+    return f"CAST({num} AS {int_type})", str(base * scale) if isinstance(base, int) else f"({base} * {scale})"
 
 
 def fits_bigint(max_num: int, base: int, places: int) -> bool:
@@ -61,14 +63,15 @@ def fits_decimal18(max_num: int, base: int, places: int) -> bool:
 
 def sql_round_ratio(
     num: str,
-    base: int,
+    base: int | str,
     places: int,
     mode: Rounding,
     d: Dialect = DUCKDB,
     int_type: str | None = None,
     width: int = 38,
 ) -> str:
-    """SQL: `num / (base · 10^6)` rounded to `places` decimals by `mode`, as DECIMAL(width, places).
+    """SQL: `num / (base · 10^6)` rounded to `places` decimals by `mode`, as DECIMAL(width, places)
+    (`base` a number, or SQL giving one per row: a run of several tariffs).
 
     `int_type` is the integer type of the arithmetic: the dialect's 128-bit type unless the caller has
     proved (`fits_bigint`) that BIGINT holds every intermediate value; `width` is 38 unless the caller

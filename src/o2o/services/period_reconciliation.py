@@ -39,7 +39,7 @@ from o2o.domain.periods import Period
 from o2o.domain.tariffs import ServiceKind
 from o2o.reconcile.batch_match import BatchLine, match_batch
 from o2o.services.cycle_common import hub_signer
-from o2o.services.rating import stored_or_rate_together
+from o2o.services.rating import stored_or_rate_lines
 from o2o.services.reconciliation import (
     LineResult,
     RatedSide,
@@ -148,23 +148,16 @@ def reconcile_period(
         on_spark = spark_lines(ws, per, usage, decls, runs, correct_clock, engine, spark, spark_master)
         pooled = [] if on_spark else usage  # on Spark, nothing for the pool
         matches = _submit_matches(ws, pool, pooled, decls, runs, correct_clock)
-        # Both sides of a line rated in one job (one run over both: a rating's fixed cost paid once),
-        # the largest lines first.
-        by_size = sorted(pooled, key=lambda j: -sum(decls[j[0].id][(j[2].id, r)].totals.rows for r in _ROLES))
-        rated: dict[tuple[str, str], Future[list[RatedSide]]] = {
-            (ag.id, svc.id): pool.submit(
-                partial(
-                    _rated_sides, ws, ag, sha, [decls[ag.id][(svc.id, role)] for role in _ROLES], per,
-                    [runs[ag.id].folder / svc.id / f"rated-{role.value}" for role in _ROLES],
-                )
-            )
-            for ag, sha, svc in by_size
-        }  # fmt: skip
+        # Every line's sides rated in one job (one run for all: a rating's fixed cost paid once).
+        rated = pool.submit(partial(_rated_lines, ws, pooled, decls, per, runs), threads=None)
 
         def line(ag: Agreement, svc: Service) -> LineResult:
             if on_spark is not None:
                 return on_spark(ag, svc)
-            provider, customer = rated[(ag.id, svc.id)].result()
+            sides = rated.result()[(ag.id, svc.id)]
+            if isinstance(sides, Exception):
+                raise sides
+            provider, customer = sides
             return _line_of(ag, svc, provider, customer, matches[(ag.id, svc.id)]())
 
         hub = hub_signer(ws)
@@ -205,18 +198,31 @@ def reconcile_period(
     return reports
 
 
-def _rated_sides(
+def _rated_lines(
     ws: Workspace,
-    agreement: Agreement,
-    agreement_sha: str,
-    decls: list[Declaration],
+    usage: list[tuple[Agreement, str, Service]],
+    decls: dict[str, dict[tuple[str, Role], Declaration]],
     per: Period,
-    out_dirs: list[Path],
+    runs: dict[str, Any],
     connection: Any,
-) -> list[RatedSide]:
-    """A usage line's sides rated (those `o2o rate` stored reused), with their summaries' lines."""
-    ratings = stored_or_rate_together(ws, agreement, agreement_sha, decls, per, out_dirs, connection)
-    return [(r, summary_lines(r, connection)) for r in ratings]
+) -> dict[tuple[str, str], list[RatedSide] | Exception]:
+    """Each usage line's sides rated (those `o2o rate` stored reused), with their summaries' lines; or
+    the error rating the line met."""
+    lines = [
+        (
+            ag,
+            sha,
+            [decls[ag.id][(svc.id, role)] for role in _ROLES],
+            [runs[ag.id].folder / svc.id / f"rated-{role.value}" for role in _ROLES],
+        )
+        for ag, sha, svc in usage
+    ]
+    out: dict[tuple[str, str], list[RatedSide] | Exception] = {}
+    for (ag, _, svc), got in zip(usage, stored_or_rate_lines(ws, lines, per, connection), strict=True):
+        out[(ag.id, svc.id)] = (
+            got if isinstance(got, Exception) else [(r, summary_lines(r, connection)) for r in got]
+        )
+    return out
 
 
 def _submit_matches(

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -297,27 +298,33 @@ def stored_or_rate(
     return _rate(agreement, decl.service, path, out_dir, per, spark, connection, RUN_RATED_COLUMNS)
 
 
-def stored_or_rate_together(
+def stored_or_rate_lines(
     ws: Workspace,
-    agreement: Agreement,
-    agreement_sha: str,
-    decls: list[Declaration],
+    lines: Sequence[tuple[Agreement, str, list[Declaration], list[Path]]],
     per: Period,
-    out_dirs: list[Path],
     connection: Any = None,
-) -> list[RatingResult]:
-    """`stored_or_rate` for declarations of one service (a usage line's two sides), each into its
-    `out_dirs` folder: those not stored rated in one run on DuckDB (`rating.engine.rate_groups`: a
-    rating's fixed cost paid once), each with what it gets alone."""
-    from o2o.rating.engine import rate_groups
+) -> list[list[RatingResult] | Exception]:
+    """`stored_or_rate` for usage lines (agreement, its sha256, a service's declarations, their `out_dirs`
+    folders), each line's ratings in its declarations' order: those not stored rated in one run on
+    DuckDB (`rating.lines.rate_lines`: a rating's fixed cost paid once for all), each with what it gets
+    alone; a line's error, when rating it failed, in place of its ratings."""
+    from o2o.rating.lines import LineRating, rate_lines
 
-    results = [stored_rating(ws, agreement_sha, d, per) for d in decls]
-    todo = [i for i, r in enumerate(results) if r is None]
-    if todo:
-        groups = [([ws.lake.resolve(decls[i].lake_path)], out_dirs[i]) for i in todo]
-        rated = rate_groups(
-            agreement, decls[0].service, groups, per, connection=connection, usage_columns=RUN_RATED_COLUMNS
-        )
-        for i, result in zip(todo, rated, strict=True):
-            results[i] = result
-    return [r for r in results if r is not None]
+    stored = [[stored_rating(ws, sha, d, per) for d in decls] for _, sha, decls, _ in lines]
+    jobs, todo = [], []
+    for n, (agreement, _, decls, out_dirs) in enumerate(lines):
+        missing = [i for i, r in enumerate(stored[n]) if r is None]
+        if missing:
+            groups = [([ws.lake.resolve(decls[i].lake_path)], out_dirs[i]) for i in missing]
+            jobs.append(LineRating(agreement, decls[0].service, groups, per))
+            todo.append((n, missing))
+    rated = rate_lines(jobs, connection=connection, usage_columns=RUN_RATED_COLUMNS)
+    out: list[list[RatingResult] | Exception] = [[r for r in line if r is not None] for line in stored]
+    for (n, missing), got in zip(todo, rated, strict=True):
+        if isinstance(got, Exception):
+            out[n] = got
+            continue
+        for i, result in zip(missing, got, strict=True):
+            stored[n][i] = result
+        out[n] = [r for r in stored[n] if r is not None]
+    return out
