@@ -281,7 +281,7 @@ class _Chain:
             for name in (
                 "grp", "g_j", "g_jkey", "g_rkey", "g_kind", "g_service", "g_others", "g_first", "g_next",
                 "g_min", "g_vol", "g_lo", "g_hi", "g_tz", "g_bands_set", "g_bands", "g_slots", "g_fees",
-                "g_floor", "g_base", "g_catch", "g_denom",
+                "g_floor", "g_base", "g_catch",
             )
         }  # fmt: skip
         slots: list[list[int | None]] = [[] for _ in range(self.slot_columns)]
@@ -301,7 +301,6 @@ class _Chain:
                     "g_slots": len(d.slot_starts) + 1, "g_fees": d.setup_micros * d.base,
                     "g_floor": d.minimum_micros * d.base, "g_base": d.base,
                     "g_catch": CATCH_ALL_PID if d.catch_all is not None else None,
-                    "g_denom": d.base * MICROS,
                 }  # fmt: skip
                 for name, value in row.items():
                     cols[name].append(value)
@@ -314,15 +313,13 @@ class _Chain:
             "g_bands_set": pa.int32(),
             "g_service": pa.string(),
         }
-        table = {
-            name: pa.array(
-                values, types.get(name, pa.list_(pa.string()) if name == "g_others" else pa.int64())
-            )
-            for name, values in cols.items()
-        }
+        others = pa.array(cols.pop("g_others"), pa.list_(pa.string()))
+        table = {name: pa.array(values, types.get(name, pa.int64())) for name, values in cols.items()}
         for k, values in enumerate(slots):
             table[f"g_s{k}"] = pa.array(values, pa.int64())
         con.register("ml_groups", pa.table(table))
+        # Apart: only the unrated records' reasons need them (a list per record is dear to carry).
+        con.register("ml_others", pa.table({"grp": table["grp"], "g_others": others}))
 
         def stacked(tables: list[pa.Table]) -> pa.Table:
             return pa.concat_tables(
@@ -378,9 +375,11 @@ class _Chain:
                        r.price_micros, CAST(r.version AS ml_version) AS version,
                        CAST(r.destination AS ml_destination) AS destination,
                        CAST(p.prefix AS ml_prefix) AS prefix, CAST(b.band AS ml_band) AS band,
-                       i.first AS inc_first, i.next AS inc_next, i.minimum_s AS inc_min
+                       i.first AS inc_first, i.next AS inc_next, i.minimum_s AS inc_min,
+                       g.fees, g.floor, g.base
                 FROM ml_rates_in r
-                JOIN (SELECT DISTINCT g_j AS j, g_bands AS bands, g_slots AS slots FROM ml_groups) g ON g.j = r.j
+                JOIN (SELECT DISTINCT g_j AS j, g_bands AS bands, g_slots AS slots, g_fees AS fees,
+                             g_floor AS floor, g_base AS base FROM ml_groups) g ON g.j = r.j
                 JOIN ml_pids p ON p.j = r.j AND p.dest_id = r.rkey // (g.slots * g.bands)
                 JOIN ml_band_names b ON b.j = r.j AND b.band_id = (r.rkey // g.slots) % g.bands
                 LEFT JOIN ml_increments i ON i.j = r.j AND i.inc_id = r.inc_id"""
@@ -475,7 +474,7 @@ FROM (SELECT *, TRY_CAST(substr(b_number, 1, {top}) AS BIGINT) AS bkey, length(b
       FROM rating_banded) b
 {chr(10).join(joins)}"""
 
-    def _priced(self) -> str:
+    def _priced(self, full: bool) -> str:
         slot = " + ".join(
             f"CAST(COALESCE(d.start_epoch >= d.g_s{k}, FALSE) AS BIGINT)" for k in range(self.slot_columns)
         )
@@ -486,8 +485,10 @@ FROM (SELECT *, TRY_CAST(substr(b_number, 1, {top}) AS BIGINT) AS bkey, length(b
             "CASE WHEN d.billed_quantity IS NULL OR d.billed_quantity = 0 THEN d.billed_quantity "
             f"WHEN r.inc_first IS NOT NULL THEN {rebilled} ELSE d.billed_quantity END"
         )
+        # Which service a record of another names matters to its reason only (`full`: the unrated records).
+        other = "list_contains(d.g_others, d.service)" if full else "FALSE"
         reason = (
-            "CASE WHEN d.service <> d.g_service AND list_contains(d.g_others, d.service) THEN 'other_service' "
+            f"CASE WHEN d.service <> d.g_service AND {other} THEN 'other_service' "
             "WHEN d.service <> d.g_service THEN 'unknown_service' "
             "WHEN d.start_epoch IS NULL THEN 'no_start_time' "
             "WHEN d.g_lo IS NOT NULL AND (d.start_epoch < d.g_lo OR d.start_epoch >= d.g_hi) THEN 'outside_period' "
@@ -497,7 +498,7 @@ FROM (SELECT *, TRY_CAST(substr(b_number, 1, {top}) AS BIGINT) AS bkey, length(b
         )
         return f"""
 SELECT d.src, d.line, d.record_id, d.service, d.a_number, d.b_number, d.start_epoch, d.duration_s,
-       d.volume, d.route, d.local_day, d.g_fees, d.g_floor, d.g_base, d.g_denom,
+       d.volume, d.route, d.local_day, r.fees, r.floor, r.base,
        {billed} AS billed_quantity, r.band, r.destination, CASE WHEN d.declared IS NULL THEN r.prefix END AS prefix,
        r.price_micros, r.version AS rate_version, {reason} AS reason
 FROM rating_destined d
@@ -507,30 +508,33 @@ LEFT JOIN ml_rates r ON r.rkey = d.g_rkey + (d.pid * d.g_bands + d.band_id) * d.
         big = self.num_type
         num = (
             f"CASE WHEN reason IS NOT NULL THEN NULL WHEN billed_quantity = 0 THEN CAST(0 AS {big}) "
-            f"ELSE GREATEST(CAST(price_micros AS {big}) * billed_quantity + g_fees, CAST(g_floor AS {big})) END"
+            f"ELSE GREATEST(CAST(price_micros AS {big}) * billed_quantity + fees, CAST(floor AS {big})) END"
         )
         places = self.places if self.places is not None else UNROUNDED_PLACES
-        charge = sql_round_ratio("num", "g_base", places, self.mode, int_type=big, width=self.width)
+        charge = sql_round_ratio("num", "base", places, self.mode, int_type=big, width=self.width)
         return f"""
 SELECT *, {charge} AS charge
 FROM (SELECT *, CASE WHEN reason IS NULL THEN rate_version END AS rate_version_out,
              CASE WHEN reason IS NULL THEN price_micros END AS price_out, {num} AS num
       FROM rating_priced) p"""
 
-    def _with_steps(self, last: str, usage: str = "SELECT * FROM usage_files") -> str:
+    def _with_steps(self, last: str, usage: str = "SELECT * FROM usage_files", full: bool = False) -> str:
+        """The steps up to `last` over `usage`; `full`: each unpriced record's reason told exactly (else
+        only whether it has one)."""
         local = f"start_epoch + {self._offset()}"
+        others = f"JOIN ml_others o ON o.grp = u.src // {SRC_STRIDE}" if full else ""
         ctes = {
             "usage": usage,
             "rating_clock": f"""
 SELECT u.src, u.line, u.record_id, COALESCE(NULLIF(u.service, ''), g.g_service) AS service, u.a_number,
        u.b_number, u.start_epoch, u.duration_s, u.volume, u.route, u.destination AS declared,
-       g.* EXCLUDE (grp), {local} AS local_epoch, ({local}) // 86400 AS local_day
-FROM usage u JOIN ml_groups g ON g.grp = u.src // {SRC_STRIDE}""",
+       g.* EXCLUDE (grp), {"o.g_others, " if full else ""}{local} AS local_epoch, ({local}) // 86400 AS local_day
+FROM usage u JOIN ml_groups g ON g.grp = u.src // {SRC_STRIDE} {others}""",
             "rating_banded": f"""
 SELECT *, {self._band()} AS band_id, {self._billed()} AS billed_quantity
 FROM (SELECT *, local_epoch - local_day * 86400 AS sod, (local_day + 3) % 7 AS weekday FROM rating_clock) k""",
             "rating_destined": self._destined(),
-            "rating_priced": self._priced(),
+            "rating_priced": self._priced(full),
             "rating_records": self._records(),
         }
         out = []
@@ -546,7 +550,7 @@ FROM (SELECT *, local_epoch - local_day * 86400 AS sod, (local_day + 3) % 7 AS w
             price = "CAST(price_out AS DECIMAL(12, 0)) * CAST('0.000001' AS DECIMAL(6, 6))"
         exact = ""
         if self.places is None:
-            exact = ", CAST(num AS DECIMAL(38, 0)) AS exact_numerator, g_denom AS exact_denominator"
+            exact = f", CAST(num AS DECIMAL(38, 0)) AS exact_numerator, base * {MICROS} AS exact_denominator"
         return f"""{self._with_steps("rating_records")}
 SELECT {keys}, {_DAY_SQL} AS day, band, destination, prefix, rate_version_out AS rate_version, {price} AS price,
        billed_quantity, charge{exact}, {_GROUP_SQL} AS grp
@@ -599,7 +603,7 @@ ORDER BY r.grp, service, destination, local_day"""
             usage = """SELECT u.* FROM usage_files u
                        WHERE EXISTS (SELECT 1 FROM ml_unpriced_keys k WHERE k.src = u.src AND k.line = u.line)"""
             con.execute(
-                f"""CREATE TEMP TABLE ml_unrated AS {self._with_steps("rating_priced", usage)}
+                f"""CREATE TEMP TABLE ml_unrated AS {self._with_steps("rating_priced", usage, full=True)}
                     SELECT {_GROUP_SQL} AS grp, {_OUTPUT_COLS}, reason FROM rating_priced WHERE reason IS NOT NULL"""
             )
             for g, reason, n in con.execute(

@@ -324,20 +324,17 @@ def _load(con: Any, side: str, paths: list[Path], stride: int, budget: int) -> p
 
 def _raw_batches(con: Any, side: str, paths: list[Path], stride: int) -> Any:
     """Batches of `RAW_SCHEMA` of all `paths`, as `sources` reads one canonical Parquet file."""
-    names = pa.array([str(p) for p in paths])
     listed = ", ".join(_literal(str(p)) for p in paths)
     reading = con.cursor()  # `_collect` may insert on `con` while this cursor streams
-    reading.register(
-        f"{side}_files", pa.table({"filename": names, "grp": pa.array(range(len(paths)), pa.int64())})
-    )
     try:
+        # A file's group is its index in the list (`file_index`: no join on the file's name).
         reader = reading.sql(
-            f"""SELECT CAST(s.line AS BIGINT) + f.grp * {stride} AS line,
+            f"""SELECT CAST(s.line AS BIGINT) + CAST(s.file_index AS BIGINT) * {stride} AS line,
                        CAST(s.record_id AS VARCHAR) AS record_id,
                        CAST(s.a_number AS VARCHAR) AS a_raw, CAST(s.b_number AS VARCHAR) AS b_raw,
                        TRY_CAST(s.start_epoch AS BIGINT) AS start_epoch,
                        TRY_CAST(s.duration_s AS BIGINT) AS duration_s
-                FROM read_parquet([{listed}], filename = true) s JOIN {side}_files f ON f.filename = s.filename"""
+                FROM read_parquet([{listed}]) s"""
         ).to_arrow_reader(CHUNK_ROWS)
         for batch in reader:
             yield pa.record_batch(
