@@ -19,6 +19,7 @@ exact_denominator` is each record's exact charge.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Sequence
 from dataclasses import replace
@@ -483,6 +484,29 @@ def _arrow_decimal(duckdb_type: str) -> pa.DataType:
 _EMPTY_UNRATED: list[bytes] = []
 
 
+def write_empty_unrated(con: duckdb.DuckDBPyConnection, paths: Sequence[Path]) -> None:
+    """The unrated files of groups with every record priced: empty, with the canonical columns (the steps
+    pass them through unchanged) and the reason, the same bytes every time (written by DuckDB once in a
+    process, over the view `usage_files`). The first is written, the others are hard links to it: a new
+    file cost ~1.4 ms of system time on the machine measured, a link ~0.02 ms (a copy where the file
+    system refuses links). The files are never written again in place."""
+    if not paths:
+        return
+    if not _EMPTY_UNRATED:
+        con.execute(
+            f"""COPY (SELECT {_OUTPUT_COLS}, CAST(NULL AS VARCHAR) AS reason FROM usage_files WHERE FALSE)
+                TO {_quote(paths[0])} (FORMAT parquet)"""
+        )
+        _EMPTY_UNRATED.append(paths[0].read_bytes())
+    else:
+        paths[0].write_bytes(_EMPTY_UNRATED[0])
+    for path in paths[1:]:
+        try:
+            os.link(paths[0], path)
+        except OSError:
+            path.write_bytes(_EMPTY_UNRATED[0])
+
+
 def _run(
     con: duckdb.DuckDBPyConnection,
     agreement: Agreement,
@@ -545,17 +569,8 @@ def _run(
                     TO {_quote(path)} (FORMAT parquet)"""
             )
     else:
-        # Every record priced: no steps to bind again. The unrated files are empty, with the canonical
-        # columns (the steps pass them through unchanged) and the reason: the same bytes every time,
-        # written by DuckDB once in a process.
-        if not _EMPTY_UNRATED:
-            con.execute(
-                f"""COPY (SELECT {_OUTPUT_COLS}, CAST(NULL AS VARCHAR) AS reason FROM usage_files WHERE FALSE)
-                    TO {_quote(unrated[0])} (FORMAT parquet)"""
-            )
-            _EMPTY_UNRATED.append(unrated[0].read_bytes())
-        for path in unrated:
-            path.write_bytes(_EMPTY_UNRATED[0])
+        # Every record priced: no steps to bind again.
+        write_empty_unrated(con, unrated)
     return rating_results(agreement, ctx, period, out_dirs, records, figures, rows_of, unrated_by)
 
 

@@ -48,7 +48,6 @@ from o2o.rating.deck import CATCH_ALL_PID, _expand
 from o2o.rating.engine import (
     _DAY_NUMBER_SQL,
     _DAY_SQL,
-    _EMPTY_UNRATED,
     _KEY_COLS,
     _OUTPUT_COLS,
     RATED_FILE,
@@ -65,6 +64,7 @@ from o2o.rating.engine import (
     read_footer,
     step_context,
     usage_stats,
+    write_empty_unrated,
 )
 from o2o.rating.exact import MICROS, UNROUNDED_PLACES, sql_round_ratio
 from o2o.rating.result import RatingResult
@@ -557,6 +557,7 @@ SELECT {keys}, {_DAY_SQL} AS day, band, destination, prefix, rate_version_out AS
 FROM rating_records WHERE reason IS NULL"""
 
     def summary_select(self, rated: list[Path]) -> str:
+        """Per group, service, destination and day over the rated files (a few of their columns), ordered."""
         num = (
             "CAST(exact_numerator AS DECIMAL(38, 0))"
             if self.places is None
@@ -615,14 +616,5 @@ ORDER BY r.grp, service, destination, local_day"""
                     f"""COPY (SELECT * EXCLUDE (grp) FROM ml_unrated WHERE grp = {g} ORDER BY src, line)
                         TO {_quote(unrated[g])} (FORMAT parquet)"""
                 )
-        full = [g for g in range(len(unrated)) if g not in short]
-        if full:
-            if not _EMPTY_UNRATED:
-                con.execute(
-                    f"""COPY (SELECT {_OUTPUT_COLS}, CAST(NULL AS VARCHAR) AS reason FROM usage_files WHERE FALSE)
-                        TO {_quote(unrated[full[0]])} (FORMAT parquet)"""
-                )
-                _EMPTY_UNRATED.append(unrated[full[0]].read_bytes())
-            for g in full:
-                unrated[g].write_bytes(_EMPTY_UNRATED[0])
+        write_empty_unrated(con, [unrated[g] for g in range(len(unrated)) if g not in short])
         return unrated_by
