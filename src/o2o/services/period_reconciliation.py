@@ -1,18 +1,19 @@
 """Reconcile a period as one batch: the records of every usage line of its agreements matched as one run
 (`reconcile.batch_match`: the lines of equal tolerances together, each line's results as it gets alone),
-both sides of each line rated in one run, all in a pool of `WORKERS` threads, each with one DuckDB
-database opened on its first job and reused by every job it takes; then each agreement's statement
-written as `reconciliation` writes one, in its own transaction.
+every line's sides rated in one run (`rating.lines.rate_lines`: each as it is rated alone), both in a pool
+of `WORKERS` threads, each with one DuckDB database opened on its first job and reused by every job it
+takes; then each agreement's statement written as `reconciliation` writes one, in its own transaction.
 
 Why: a period is a few dozen lines, most of them small. Matched one by one, each line ran ~40 SQL
 statements (candidates, rounds, days, five files) where the period's records as one pair run each once;
-the batch runs them once for all the lines. A line's two sides share its tariff's deck and are rated in
-one run (`rating.engine.rate_groups`, ~25 statements for both); lines of different tariffs are rated
-apart. The matching is submitted first, as the largest job, on a thread per core, and the ratings fill
-the other worker meanwhile (largest first), each on one thread. Opening a DuckDB database costs ~20 ms of CPU; a cursor of an open one costs
-microseconds, and what a run makes on it is TEMP (gone with the cursor) or dropped by the run. Each
-worker's database has a memory limit and a spill folder of its own (under the lake's staging, named by
-this process, so that a killed run's spill files are swept with its results runs).
+the batch runs them once for all the lines. Rated one by one, each line paid a rating's fixed cost
+(~25 statements, its deck's tables, ~20–40 ms) whatever its size; the lines' tariffs made data, one run
+rates them all. The matching is submitted first, the ratings beside it, each on a thread per core (both
+jobs at once: less time than one after the other, though more CPU). Opening a DuckDB database costs
+~20 ms of CPU; a cursor of an open one costs microseconds, and what a run makes on it is TEMP (gone with
+the cursor) or dropped by the run. Each worker's database has a memory limit and a spill folder of its
+own (under the lake's staging, named by this process, so that a killed run's spill files are swept with
+its results runs).
 """
 
 from __future__ import annotations
@@ -300,9 +301,10 @@ class LinePool:
             shutil.rmtree(self.scratch, ignore_errors=True)
 
     def submit(self, fn: Callable[[Any], T], threads: int | None = 1) -> Future[T]:
-        """`fn` on a worker whose database runs on `threads` (None: one per core). A small job is quicker on
-        one thread while the other workers keep the other cores busy (measured on the demo's period: ~10%
-        less CPU than a thread per core in every worker); the largest job, the matching batch, takes them all."""
+        """`fn` on a worker whose database runs on `threads` (None: one per core). Small jobs are quicker on
+        one thread while the other workers keep the other cores busy; the period's two large jobs (the
+        matching batch, the ratings) each take them all (measured on the demo's period: ~8% less time
+        than the ratings on one thread)."""
         return self.pool.submit(lambda: fn(self._connection(threads or os.cpu_count() or 1)))
 
     def own_connection(self) -> Any:
