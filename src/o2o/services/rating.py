@@ -74,17 +74,8 @@ def rate_declarations(
     session = spark_for(spark, spark_master) if engine == "spark" and decls else None
     if session is not None:
         results = [rate_declaration(ws, agreement, stored.sha256, d, per, session) for d in decls]
-    else:  # a service's declarations (its two sides) rated in one run on DuckDB
-        by_service: dict[str, list[Declaration]] = {}
-        for d in decls:
-            by_service.setdefault(d.service, []).append(d)
-        rated = {
-            d.id: r
-            for group in by_service.values()
-            for d, r in zip(
-                group, rate_declarations_together(ws, agreement, stored.sha256, group, per), strict=True
-            )
-        }
+    else:  # every service's declarations rated in one run on DuckDB
+        rated = rate_declarations_together(ws, agreement, stored.sha256, decls, per)
         results = [rated[d.id] for d in decls]
     results += [
         rate_recurring(agreement, s.id, per) for s in agreement.services if s.kind is ServiceKind.RECURRING
@@ -133,18 +124,32 @@ def rate_declaration(
 
 def rate_declarations_together(
     ws: Workspace, agreement: Agreement, agreement_sha: str, decls: list[Declaration], per: Period
-) -> list[RatingResult]:
-    """`rate_declaration` for declarations of one service (a usage line's sides), rated in one run on
-    DuckDB (`rating.engine.rate_groups`: a rating's fixed cost paid once), each as it is rated alone."""
-    from o2o.rating.engine import rate_groups
+) -> dict[str, RatingResult]:
+    """`rate_declaration` for declarations of an agreement, by declaration id: all rated in one run on
+    DuckDB (`rating.lines.rate_lines`: a rating's fixed cost paid once), each as it is rated alone. A
+    service whose rating failed raises its error, the services before it stored."""
+    from o2o.rating.lines import LineRating, rate_lines
 
+    by_service: dict[str, list[Declaration]] = {}
+    for d in decls:
+        by_service.setdefault(d.service, []).append(d)
     with ws.lake.staging() as stage:
-        groups = [([ws.lake.resolve(d.lake_path)], stage / f"rated-{i}") for i, d in enumerate(decls)]
-        results = rate_groups(agreement, decls[0].service, groups, per)
-        return [
-            _store_rated(ws, agreement_sha, d, per, r, out)
-            for d, r, (_, out) in zip(decls, results, groups, strict=True)
+        lines = [
+            LineRating(
+                agreement,
+                service,
+                [([ws.lake.resolve(d.lake_path)], stage / f"rated-{d.id}") for d in group],
+                per,
+            )
+            for service, group in by_service.items()
         ]
+        out: dict[str, RatingResult] = {}
+        for line, group, got in zip(lines, by_service.values(), rate_lines(lines), strict=True):
+            if isinstance(got, Exception):
+                raise got
+            for d, result, (_, staged) in zip(group, got, line.groups, strict=True):
+                out[d.id] = _store_rated(ws, agreement_sha, d, per, result, staged)
+        return out
 
 
 def _store_rated(
