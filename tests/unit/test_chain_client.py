@@ -7,6 +7,9 @@ from __future__ import annotations
 import o2o.chain  # noqa: F401  (first: imports web3 without the websockets.legacy DeprecationWarning)
 
 # isort: split
+import threading
+import time
+
 import pytest
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
@@ -51,8 +54,14 @@ def test_a_registration_counts_after_the_configured_confirmations(monkeypatch: p
     tester, w3, hub = _chain()
     client = ChainClient(w3, ChainConfig(url="eth-tester", chain_id=int(w3.eth.chain_id), confirmations=3))
     waits: list[int] = []
+    real_sleep, test_thread = time.sleep, threading.current_thread()
 
-    def other_traffic(_seconds: float) -> None:  # while the client waits, someone else makes a block
+    def other_traffic(seconds: float) -> None:  # while the client waits, someone else makes a block
+        # `time.sleep` is patched for every thread: another one of the process (e.g. Spark's py4j finalizer,
+        # left by an earlier test on this worker) sleeps as it did and mines nothing on this chain.
+        if threading.current_thread() is not test_thread:
+            real_sleep(seconds)
+            return
         waits.append(int(w3.eth.block_number))
         tester.mine_blocks(1)
 
