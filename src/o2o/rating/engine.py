@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from decimal import Decimal, localcontext
 from fractions import Fraction
@@ -484,6 +484,48 @@ def _arrow_decimal(duckdb_type: str) -> pa.DataType:
 _EMPTY_UNRATED: list[bytes] = []
 
 
+def write_unrated(
+    con: duckdb.DuckDBPyConnection,
+    unrated: Sequence[Path],
+    short: Sequence[int],
+    steps_over: Callable[[str], str],
+) -> dict[int, dict[str, int]]:
+    """Pass 2: each group's unrated file (`unrated[g]`, beside its rated file), and per group the unpriced
+    records by reason. Only the groups in `short` (fewer rated records than read) have any: the records
+    missing from their rated files (an anti-join on the unique key is cheaper than looking every record up
+    again) go through the steps again, `steps_over(usage)` (the steps up to `rating_priced` over a SELECT
+    of the usage files), which give each its reason; the other groups get the empty file."""
+    unrated_by: dict[int, dict[str, int]] = {g: {} for g in range(len(unrated))}
+    if short:
+        listed = ", ".join(str(g) for g in short)
+        rated_keys = " UNION ALL ".join(
+            f"SELECT {g * SRC_STRIDE} + src AS src, line FROM read_parquet({_quote(unrated[g].parent / RATED_FILE)})"
+            for g in short
+        )
+        con.execute(
+            f"""CREATE TEMP TABLE rating_unpriced_keys AS SELECT src, line FROM usage_files u
+                WHERE {_GROUP_SQL} IN ({listed})
+                  AND NOT EXISTS (SELECT 1 FROM ({rated_keys}) r WHERE r.src = u.src AND r.line = u.line)"""
+        )
+        usage = """SELECT u.* FROM usage_files u
+                   WHERE EXISTS (SELECT 1 FROM rating_unpriced_keys k WHERE k.src = u.src AND k.line = u.line)"""
+        con.execute(
+            f"""CREATE TEMP TABLE rating_unrated AS {steps_over(usage)}
+                SELECT {_GROUP_SQL} AS grp, {_OUTPUT_COLS}, reason FROM rating_priced WHERE reason IS NOT NULL"""
+        )
+        for g, reason, n in con.execute(
+            "SELECT grp, reason, COUNT(*) FROM rating_unrated GROUP BY ALL"
+        ).fetchall():
+            unrated_by[int(g)][str(reason)] = int(n)
+        for g in short:
+            con.execute(
+                f"""COPY (SELECT * EXCLUDE (grp) FROM rating_unrated WHERE grp = {g} ORDER BY src, line)
+                    TO {_quote(unrated[g])} (FORMAT parquet)"""
+            )
+    write_empty_unrated(con, [path for g, path in enumerate(unrated) if g not in short])
+    return unrated_by
+
+
 def write_empty_unrated(con: duckdb.DuckDBPyConnection, paths: Sequence[Path]) -> None:
     """The unrated files of groups with every record priced: empty, with the canonical columns (the steps
     pass them through unchanged) and the reason, the same bytes every time (written by DuckDB once in a
@@ -540,37 +582,12 @@ def _run(
         len(out_dirs),
         out_dirs,
     )
-    unrated = [d / UNRATED_FILE for d in out_dirs]
-    unrated_by: dict[int, dict[str, int]] = {g: {} for g in range(len(out_dirs))}
-    if sum(int(figures[g][0]) for g in range(len(out_dirs))) < sum(records):
-        # Pass 2 sees only the records missing from the rated files (an anti-join on the unique key is
-        # cheaper than looking every record up again): the steps, re-run on them, give the reason.
-        rated_keys = " UNION ALL ".join(
-            f"SELECT {g * SRC_STRIDE} + src AS src, line FROM read_parquet({_quote(path)})"
-            for g, path in enumerate(rated)
-        )
-        con.execute(
-            f"""CREATE TEMP TABLE rating_unpriced_keys AS SELECT src, line FROM usage_files u
-                WHERE NOT EXISTS (SELECT 1 FROM ({rated_keys}) r WHERE r.src = u.src AND r.line = u.line)"""
-        )
-        usage = """SELECT u.* FROM usage_files u
-                   WHERE EXISTS (SELECT 1 FROM rating_unpriced_keys k WHERE k.src = u.src AND k.line = u.line)"""
-        con.execute(
-            f"""CREATE TEMP TABLE rating_unrated AS {_with_steps(ctx, "rating_priced", usage)}
-                SELECT {_GROUP_SQL} AS grp, {_OUTPUT_COLS}, reason FROM rating_priced WHERE reason IS NOT NULL"""
-        )
-        for g, reason, n in con.execute(
-            "SELECT grp, reason, COUNT(*) FROM rating_unrated GROUP BY ALL"
-        ).fetchall():
-            unrated_by[int(g)][str(reason)] = int(n)
-        for g, path in enumerate(unrated):
-            con.execute(
-                f"""COPY (SELECT * EXCLUDE (grp) FROM rating_unrated WHERE grp = {g} ORDER BY src, line)
-                    TO {_quote(path)} (FORMAT parquet)"""
-            )
-    else:
-        # Every record priced: no steps to bind again.
-        write_empty_unrated(con, unrated)
+    unrated_by = write_unrated(
+        con,
+        [d / UNRATED_FILE for d in out_dirs],
+        [g for g in range(len(out_dirs)) if int(figures[g][0]) < records[g]],
+        lambda usage: _with_steps(ctx, "rating_priced", usage),
+    )
     return rating_results(agreement, ctx, period, out_dirs, records, figures, rows_of, unrated_by)
 
 

@@ -64,7 +64,7 @@ from o2o.rating.engine import (
     read_footer,
     step_context,
     usage_stats,
-    write_empty_unrated,
+    write_unrated,
 )
 from o2o.rating.exact import MICROS, UNROUNDED_PLACES, sql_round_ratio
 from o2o.rating.result import RatingResult
@@ -192,7 +192,12 @@ def _rate_chain(
         copy_by_group(con, chain.rated_select(keys), dict(enumerate(rated)), out_dirs[0].parent)
         rows_of, figures = _summaries(con, chain.summary_select(rated), len(out_dirs), out_dirs)
         records = [n for line in lines for n in line.records]
-        unrated_by = chain.write_unrated(con, [d / UNRATED_FILE for d in out_dirs], figures, records)
+        unrated_by = write_unrated(
+            con,
+            [d / UNRATED_FILE for d in out_dirs],
+            [g for g in range(len(out_dirs)) if int(figures[g][0]) < records[g]],
+            lambda usage: chain.with_steps("rating_priced", usage, full=True),
+        )
         results: list[list[RatingResult]] = []
         g = 0
         for line in lines:
@@ -518,7 +523,7 @@ FROM (SELECT *, CASE WHEN reason IS NULL THEN rate_version END AS rate_version_o
              CASE WHEN reason IS NULL THEN price_micros END AS price_out, {num} AS num
       FROM rating_priced) p"""
 
-    def _with_steps(self, last: str, usage: str = "SELECT * FROM usage_files", full: bool = False) -> str:
+    def with_steps(self, last: str, usage: str = "SELECT * FROM usage_files", full: bool = False) -> str:
         """The steps up to `last` over `usage`; `full`: each unpriced record's reason told exactly (else
         only whether it has one)."""
         local = f"start_epoch + {self._offset()}"
@@ -551,7 +556,7 @@ FROM (SELECT *, local_epoch - local_day * 86400 AS sod, (local_day + 3) % 7 AS w
         exact = ""
         if self.places is None:
             exact = f", CAST(num AS DECIMAL(38, 0)) AS exact_numerator, base * {MICROS} AS exact_denominator"
-        return f"""{self._with_steps("rating_records")}
+        return f"""{self.with_steps("rating_records")}
 SELECT {keys}, {_DAY_SQL} AS day, band, destination, prefix, rate_version_out AS rate_version, {price} AS price,
        billed_quantity, charge{exact}, {_GROUP_SQL} AS grp
 FROM rating_records WHERE reason IS NULL"""
@@ -578,43 +583,3 @@ SELECT r.grp, g.g_service AS service, destination, {_DAY_SQL} AS day, COUNT(*) A
 FROM ({rows}) r JOIN ml_groups g ON g.grp = r.grp
 GROUP BY r.grp, g.g_service, g.g_base, destination, local_day
 ORDER BY r.grp, service, destination, local_day"""
-
-    def write_unrated(
-        self,
-        con: duckdb.DuckDBPyConnection,
-        unrated: list[Path],
-        figures: dict[int, tuple[Any, ...]],
-        records: list[int],
-    ) -> dict[int, dict[str, int]]:
-        """Each group's unrated file (`engine._run`'s pass 2 for the groups with unpriced records, the
-        empty file's bytes for the others); per group, the unpriced records by reason."""
-        unrated_by: dict[int, dict[str, int]] = {g: {} for g in range(len(unrated))}
-        short = [g for g in range(len(unrated)) if int(figures[g][0]) < records[g]]
-        if short:
-            listed = ", ".join(str(g) for g in short)
-            rated_keys = " UNION ALL ".join(
-                f"SELECT {g * SRC_STRIDE} + src AS src, line FROM read_parquet({_quote(unrated[g].parent / RATED_FILE)})"
-                for g in short
-            )
-            con.execute(
-                f"""CREATE TEMP TABLE ml_unpriced_keys AS SELECT src, line FROM usage_files u
-                    WHERE {_GROUP_SQL} IN ({listed})
-                      AND NOT EXISTS (SELECT 1 FROM ({rated_keys}) r WHERE r.src = u.src AND r.line = u.line)"""
-            )
-            usage = """SELECT u.* FROM usage_files u
-                       WHERE EXISTS (SELECT 1 FROM ml_unpriced_keys k WHERE k.src = u.src AND k.line = u.line)"""
-            con.execute(
-                f"""CREATE TEMP TABLE ml_unrated AS {self._with_steps("rating_priced", usage, full=True)}
-                    SELECT {_GROUP_SQL} AS grp, {_OUTPUT_COLS}, reason FROM rating_priced WHERE reason IS NOT NULL"""
-            )
-            for g, reason, n in con.execute(
-                "SELECT grp, reason, COUNT(*) FROM ml_unrated GROUP BY ALL"
-            ).fetchall():
-                unrated_by[int(g)][str(reason)] = int(n)
-            for g in short:
-                con.execute(
-                    f"""COPY (SELECT * EXCLUDE (grp) FROM ml_unrated WHERE grp = {g} ORDER BY src, line)
-                        TO {_quote(unrated[g])} (FORMAT parquet)"""
-                )
-        write_empty_unrated(con, [unrated[g] for g in range(len(unrated)) if g not in short])
-        return unrated_by

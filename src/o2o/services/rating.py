@@ -323,13 +323,13 @@ def stored_or_rate_lines(
             groups = [([ws.lake.resolve(decls[i].lake_path)], out_dirs[i]) for i in missing]
             jobs.append(LineRating(agreement, decls[0].service, groups, per))
             todo.append((n, missing))
-    rated = rate_lines(jobs, connection=connection, usage_columns=RUN_RATED_COLUMNS)
-    out: list[list[RatingResult] | Exception] = [[r for r in line if r is not None] for line in stored]
-    for (n, missing), got in zip(todo, rated, strict=True):
+    errors: dict[int, Exception] = {}
+    for (n, missing), got in zip(
+        todo, rate_lines(jobs, connection=connection, usage_columns=RUN_RATED_COLUMNS), strict=True
+    ):
         if isinstance(got, Exception):
-            out[n] = got
+            errors[n] = got
             continue
         for i, result in zip(missing, got, strict=True):
             stored[n][i] = result
-        out[n] = [r for r in stored[n] if r is not None]
-    return out
+    return [errors.get(n) or [r for r in line if r is not None] for n, line in enumerate(stored)]
